@@ -1,0 +1,3 @@
+"""The one place livyd's version is written down."""
+
+__version__ = "0.1.0"
