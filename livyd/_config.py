@@ -827,6 +827,13 @@ def _provenance_key(path: Path_) -> str:
 
 
 def _validate(merged: Layer) -> Profile:
+    for path, entry in merged.items():
+        if path[:2] == ("session", "conf") and len(path) == 3 and path[2] in BLACKLISTED_CONF_KEYS:
+            raise ConfigError(
+                f"{entry.source}: session.conf: Livy refuses the Spark property '{path[2]}' "
+                "(it is in Livy's spark-blacklist.conf: the server decides it); remove it",
+                source=entry.source, key=f"session.conf.{path[2]}",
+            )
     nested: dict[str, Any] = {}
     for path, entry in merged.items():
         node = nested
