@@ -1,0 +1,91 @@
+"""``livyd``: the command line (``python -m livyd`` and the ``livyd`` console script).
+
+:func:`main` parses arguments, sets up logging (stderr only; ``--verbose`` or LIVYD_LOG_LEVEL=debug
+trace every HTTP exchange with secrets redacted), runs the command under anyio, and maps every
+outcome to an exit status::
+
+    0    ok
+    1    the code raised (ename, evalue, traceback on stderr); a followed batch ended dead/killed
+    2    usage or configuration error
+    3    connection, authentication or server error
+    130  interrupted (Ctrl-C cancels the running statement on the server first)
+
+Expected failures end with one line, ``livyd: error: ...``, naming the culprit; a Python traceback
+only appears with ``--verbose``. ``livyd sandbox ...`` and ``livyd --stdio ...`` are delegated
+whole to :mod:`livyd.sandbox` and :mod:`livyd.daemon`, imported only then.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVER", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_SERVER = 3
+EXIT_INTERRUPTED = 130
+
+
+def _configure_logging(verbose: bool) -> None:
+    level = "debug" if verbose else (os.environ.get("LIVYD_LOG_LEVEL") or "warning").lower()
+    try:
+        from livyd._logging import configure_logging
+    except ImportError:  # the logging module not built yet: at least keep structlog off stdout
+        import logging
+
+        import structlog
+
+        structlog.configure(
+            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+            wrapper_class=structlog.make_filtering_bound_logger(
+                getattr(logging, level.upper(), logging.WARNING)),
+        )
+        return
+    configure_logging(level)
+
+
+def _delegate(argv: list[str]) -> int | None:
+    if argv[:1] == ["sandbox"]:
+        from livyd.sandbox._cli import main as sandbox_main
+
+        return sandbox_main(argv[1:])
+    leading = []
+    for arg in argv:
+        if not arg.startswith("-"):
+            break
+        leading.append(arg)
+    if "--stdio" in leading:
+        try:
+            from livyd.daemon import main as daemon_main
+        except ImportError as exc:
+            sys.stderr.write(f"livyd: error: the editor daemon is not available in this build ({exc})\n")
+            return EXIT_CONFIG
+        return daemon_main(argv)
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``livyd`` command with *argv* (default: ``sys.argv[1:]``); return the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    delegated = _delegate(args_list)
+    if delegated is not None:
+        return delegated
+
+    from livyd.cli._parser import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_CONFIG
+    _configure_logging(bool(args.verbose))
+
+    from livyd.cli._commands import run_command
+    from livyd.cli._render import Renderer
+
+    renderer = Renderer(json_mode=bool(args.json))
+    return run_command(args, renderer)

@@ -1,0 +1,503 @@
+"""What each ``livyd`` command does (async, on anyio), and how outcomes become exit statuses.
+
+Interrupts: anyio's asyncio runner turns Ctrl-C into a cancellation of the running command. The
+client's statement wait cancels the statement on the server in shielded cleanup; ``exec``/``run``
+then delete the session they created (also shielded, bounded), and :func:`run_command` returns 130.
+
+Nothing here prints: all output goes through :class:`~livyd.cli._render.Renderer`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import anyio
+import structlog
+
+from livyd._config import ResolvedConfig, load_config
+from livyd._exceptions import (
+    ConfigError,
+    LivydError,
+    SessionGoneError,
+    StatementCancelledError,
+    StatementFailedError,
+)
+from livyd.cli._render import Renderer
+
+if TYPE_CHECKING:
+    from livyd._client import LivyClient
+
+__all__ = ["UsageError", "run_command"]
+
+log = structlog.get_logger()
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SERVER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+_BATCH_DONE = {"success", "dead", "killed", "error"}
+
+Command = Callable[[argparse.Namespace, Renderer], Awaitable[int]]
+
+
+class UsageError(ConfigError):
+    """The command line itself is wrong (exit status 2)."""
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
+    """Run the parsed command; map its outcome to livyd's exit statuses."""
+    command = _COMMANDS[args.command]
+    if args.command in ("sessions", "batch") and getattr(args, "action", None) is None:
+        if args.command == "batch":
+            renderer.error("batch needs an action: submit, list, status, logs or kill")
+            return EXIT_CONFIG
+        args.action = "list"
+    verbose = bool(getattr(args, "verbose", False))
+    try:
+        return anyio.run(command, args, renderer)
+    except KeyboardInterrupt:
+        renderer.error("interrupted")
+        return EXIT_INTERRUPTED
+    except BaseException as exc:
+        leaf = _leaf(exc)
+        if isinstance(leaf, KeyboardInterrupt):
+            renderer.error("interrupted")
+            return EXIT_INTERRUPTED
+        if not isinstance(leaf, LivydError):
+            raise
+        if verbose:
+            traceback.print_exception(leaf, file=renderer.stderr)
+        if isinstance(leaf, StatementFailedError):
+            renderer.statement_error(ename=leaf.ename, evalue=leaf.evalue, traceback=leaf.traceback,
+                                     session_id=leaf.session_id, statement_id=leaf.statement_id)
+            return EXIT_FAILED
+        if isinstance(leaf, StatementCancelledError):
+            renderer.error(str(leaf))
+            return EXIT_FAILED
+        renderer.error(str(leaf))
+        return EXIT_CONFIG if isinstance(leaf, ConfigError) else EXIT_SERVER
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The exception that matters inside (possibly nested) exception groups."""
+    while isinstance(exc, BaseExceptionGroup):
+        inner = [e for e in exc.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
+        exc = (inner or list(exc.exceptions))[0]
+    return exc
+
+
+def _resolve(args: argparse.Namespace, *, kind: bool = False) -> ResolvedConfig:
+    overrides: dict[str, Any] = {}
+    if kind and getattr(args, "kind", None):
+        overrides["session.kind"] = (args.kind, "--kind")
+    return load_config(profile=getattr(args, "profile", None), url=getattr(args, "url", None),
+                       overrides=overrides)
+
+
+def _dump(model: Any) -> Any:
+    return model.model_dump(mode="json", by_alias=True)
+
+
+def _state(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+# --------------------------------------------------------------------------- exec / run
+
+
+def _read_code(arg: str) -> str:
+    if arg == "-":
+        code = sys.stdin.read()
+        if not code.strip():
+            raise UsageError("no code on stdin (CODE was '-')", key="CODE")
+        return code
+    if not arg.strip():
+        raise UsageError("CODE is empty", key="CODE")
+    return arg
+
+
+def _run_file_code(path: str, argv: list[str]) -> str:
+    """Code that runs *path*'s source as ``__main__`` with ``sys.argv = [path, *argv]``.
+
+    The source is compiled under the file's own name, so tracebacks show the local path and
+    line numbers; ``sys.exit(0)`` counts as success; names the file defines stay in the session
+    (like IPython's ``%run -i``); ``sys.argv`` and ``__name__`` are restored afterwards.
+    """
+    local = Path(path)
+    try:
+        source = local.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"FILE {path} does not exist", key="FILE") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read FILE {path}: {exc}", key="FILE") from None
+    return "\n".join([
+        "import sys as _livyd_sys",
+        "_livyd_saved = (_livyd_sys.argv, globals().get('__name__'), globals().get('__file__'))",
+        f"_livyd_sys.argv = {[path, *argv]!r}",
+        f"globals().update(__name__='__main__', __file__={path!r})",
+        "try:",
+        f"    exec(compile({source!r}, {path!r}, 'exec'), globals())",
+        "except SystemExit as _livyd_exit:",
+        "    if _livyd_exit.code not in (None, 0):",
+        "        raise",
+        "finally:",
+        "    _livyd_sys.argv = _livyd_saved[0]",
+        "    globals().update(__name__=_livyd_saved[1], __file__=_livyd_saved[2])",
+        "",
+    ])
+
+
+async def _find_session(client: LivyClient, ref: str) -> Any:
+    if ref.isdigit():
+        return await client.get_session(int(ref))
+    async for session in client.iter_sessions():
+        if session.name == ref:
+            return session
+    raise SessionGoneError(f"no session named {ref!r} at {client.url}", session_id=ref)
+
+
+async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
+    from livyd._connect import open_connection
+
+    resolved = _resolve(args, kind=True)
+    if getattr(args, "image_dir", None):
+        r.image_dir = Path(args.image_dir)
+    interactive = sys.stdin.isatty() and args.code != "-" if hasattr(args, "code") else sys.stdin.isatty()
+    async with open_connection(resolved, interactive=interactive, announce=r.notice) as conn:
+        client = conn.client
+        created: int | None = None
+        statement_kind: str | None = args.kind
+        if args.session:
+            session = await _find_session(client, args.session)
+            if statement_kind is None and _state(session.kind) == "shared":
+                statement_kind = resolved.profile.session.kind or "pyspark"
+        else:
+            fields = resolved.profile.session.session_fields()
+            fields["kind"] = fields.get("kind") or "pyspark"
+            with r.progress("creating a Livy session") as progress:
+                session = await client.create_session(**fields)
+                created = session.id
+                progress.update(f"session {session.id}: starting")
+        sid = session.id
+        try:
+            with r.progress(f"session {sid}: waiting for it to be ready") as progress:
+                await client.wait_session_ready(sid, timeout=args.timeout)
+
+                def on_update(st: Any) -> None:
+                    done = getattr(st, "progress", None) or 0.0
+                    progress.update(f"session {sid}, statement {st.id}: {_state(st.state)} {done:.0%}")
+
+                statement = await client.run_statement(sid, code, kind=statement_kind, on_update=on_update,
+                                                       timeout=args.timeout)
+        finally:
+            if created is not None and not args.keep:
+                with anyio.move_on_after(15, shield=True):
+                    try:
+                        await client.delete_session(created)
+                    except LivydError as exc:
+                        r.warn(f"could not delete session {created}: {exc}")
+        if created is not None and args.keep:
+            r.notice(f"session {created} kept: livyd exec --session {created} ...")
+        output = statement.output
+        if output is None:
+            raise StatementCancelledError(f"statement {statement.id} in session {sid} ended without output "
+                                          f"(state {_state(statement.state)})", session_id=sid,
+                                          statement_id=statement.id)
+        if _state(output.status) == "error":
+            raise StatementFailedError(
+                f"{output.ename}: {output.evalue}", ename=output.ename or "Error", evalue=output.evalue or "",
+                traceback=output.traceback or [], session_id=sid, statement_id=statement.id,
+            )
+        r.statement_output(output.data or {}, session_id=sid, statement_id=statement.id)
+    return EXIT_OK
+
+
+async def cmd_exec(args: argparse.Namespace, r: Renderer) -> int:
+    return await _execute(args, r, _read_code(args.code))
+
+
+async def cmd_run(args: argparse.Namespace, r: Renderer) -> int:
+    return await _execute(args, r, _run_file_code(args.file, list(args.args)))
+
+
+# --------------------------------------------------------------------------- sessions / logs
+
+
+async def _client_for(args: argparse.Namespace) -> tuple[ResolvedConfig, LivyClient]:
+    from livyd._connect import build_livy_client
+
+    resolved = _resolve(args)
+    if not resolved.profile.url:
+        raise ConfigError(
+            "no Livy URL configured: pass --url or --profile, set LIVY_URL, or add url to livyd.toml "
+            "(only exec and run start an embedded sandbox)", key="url")
+    return resolved, build_livy_client(resolved, interactive=sys.stdin.isatty())
+
+
+_SESSION_COLUMNS = ("id", "name", "kind", "state", "owner", "proxyUser", "appId")
+
+
+def _session_row(s: Any) -> list[Any]:
+    return [s.id, s.name, _state(s.kind), _state(s.state), getattr(s, "owner", None),
+            getattr(s, "proxy_user", None), getattr(s, "app_id", None)]
+
+
+async def cmd_sessions(args: argparse.Namespace, r: Renderer) -> int:
+    _, client = await _client_for(args)
+    async with client:
+        if args.action == "list":
+            sessions = [s async for s in client.iter_sessions()]
+            if r.json_mode:
+                r.json([_dump(s) for s in sessions])
+            elif not sessions:
+                r.notice(f"no sessions at {client.url}")
+            else:
+                r.table(_SESSION_COLUMNS, [_session_row(s) for s in sessions])
+            return EXIT_OK
+        if args.action == "info":
+            session = await _find_session(client, args.id)
+            if r.json_mode:
+                r.json(_dump(session))
+            else:
+                data = _dump(session)
+                r.table(("field", "value"), [(k, _short(v)) for k, v in data.items()])
+            return EXIT_OK
+        # kill
+        if args.all == bool(args.id):
+            raise UsageError("sessions kill needs exactly one of ID|NAME or --all", key="ID")
+        targets = ([s.id async for s in client.iter_sessions()] if args.all
+                   else [(await _find_session(client, args.id)).id])
+        for sid in targets:
+            await client.delete_session(sid)
+            if not r.json_mode:
+                r.notice(f"killed session {sid}")
+        if r.json_mode:
+            r.json({"killed": targets})
+        elif not targets:
+            r.notice(f"no sessions at {client.url}")
+        return EXIT_OK
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value[-10:])
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {v}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+async def cmd_logs(args: argparse.Namespace, r: Renderer) -> int:
+    _, client = await _client_for(args)
+    async with client:
+        if args.id is not None:
+            sid = (await _find_session(client, args.id)).id
+        else:
+            sessions = [s async for s in client.iter_sessions()]
+            if not sessions:
+                raise SessionGoneError(f"no sessions at {client.url}")
+            sid = max(s.id for s in sessions)
+            if not r.json_mode:
+                r.notice(f"session {sid}")
+        return await _show_log(r, client.session_log, sid, args.tail, args.follow,
+                               lambda: client.follow_session_log(sid))
+
+
+async def _show_log(
+    r: Renderer, read: Callable[..., Awaitable[Any]], ident: int, tail: int | None, follow: bool,
+    follower: Callable[[], Any],
+) -> int:
+    page = await read(ident, size=tail if tail is not None else None)
+    if r.json_mode and not follow:
+        r.json({"id": ident, "from": page.from_, "total": page.total, "log": list(page.log)})
+        return EXIT_OK
+    r.log_lines(list(page.log))
+    if follow:
+        seen = page.from_ + len(page.log)
+        async for lines in follower():
+            # the follower starts at the beginning: skip what the first page already showed
+            if seen > 0:
+                skip = min(seen, len(lines))
+                lines, seen = lines[skip:], seen - skip
+            r.log_lines(list(lines))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def _batch_file(file: str, livy_url: str) -> str:
+    """A local path that exists is made absolute (Livy needs absolute paths); URIs pass as is."""
+    if urlsplit(file).scheme and not Path(file).exists():
+        return file
+    local = Path(file)
+    if local.exists():
+        host = urlsplit(livy_url).hostname or ""
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("batch file is a local path; the cluster must be able to read it", path=str(local))
+        return str(local.resolve())
+    return file
+
+
+async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
+    resolved, client = await _client_for(args)
+    async with client:
+        if args.action == "submit":
+            fields = resolved.profile.session.batch_fields()
+            fields["file"] = _batch_file(args.file, client.url)
+            if args.class_name:
+                fields["class_name"] = args.class_name
+            if args.name:
+                fields["name"] = args.name
+            if args.args:
+                fields["args"] = list(args.args)
+            batch = await client.create_batch(**fields)
+            if not args.follow:
+                if r.json_mode:
+                    r.json(_dump(batch))
+                else:
+                    r.text(f"batch {batch.id}: {_state(batch.state)}")
+                return EXIT_OK
+            return await _follow_batch(r, client, batch.id, resolved.profile.poll.maximum)
+        if args.action == "list":
+            batches = (await client.list_batches()).sessions
+            if r.json_mode:
+                r.json([_dump(b) for b in batches])
+            elif not batches:
+                r.notice(f"no batches at {client.url}")
+            else:
+                r.table(("id", "name", "state", "proxyUser", "appId"),
+                        [[b.id, b.name, _state(b.state), getattr(b, "proxy_user", None),
+                          getattr(b, "app_id", None)] for b in batches])
+            return EXIT_OK
+        if args.action == "status":
+            batch = await client.get_batch(args.id)
+            if r.json_mode:
+                r.json(_dump(batch))
+            else:
+                r.table(("field", "value"), [(k, _short(v)) for k, v in _dump(batch).items()])
+            return EXIT_OK
+        if args.action == "logs":
+            if args.follow:
+                return await _follow_batch(r, client, args.id, resolved.profile.poll.maximum, tail=args.tail)
+            page = await client.batch_log(args.id, size=args.tail)
+            if r.json_mode:
+                r.json({"id": args.id, "from": page.from_, "total": page.total, "log": list(page.log)})
+            else:
+                r.log_lines(list(page.log))
+            return EXIT_OK
+        # kill
+        await client.delete_batch(args.id)
+        if r.json_mode:
+            r.json({"killed": [args.id]})
+        else:
+            r.notice(f"killed batch {args.id}")
+        return EXIT_OK
+
+
+async def _follow_batch(r: Renderer, client: LivyClient, batch_id: int, interval: float,
+                        tail: int | None = None) -> int:
+    """Print the batch's log as it grows until the batch ends; 0 for success, 1 otherwise.
+
+    Reads whole pages by offset (``from``/``size``); when Livy's 200-line buffer wraps, offsets
+    shift, and the overlap with what was already printed is skipped.
+    """
+    printed: list[str] = []
+    offset = 0
+    first = True
+    while True:
+        batch = await client.get_batch(batch_id)
+        done = _state(batch.state) in _BATCH_DONE
+        if first and tail is not None:
+            page = await client.batch_log(batch_id, size=tail)
+        else:
+            page = await client.batch_log(batch_id, from_=offset, size=1000)
+        first = False
+        lines = list(page.log)
+        if page.from_ < offset and printed:  # the buffer wrapped: drop the overlap
+            overlap = _overlap(printed, lines)
+            lines = lines[overlap:]
+        r.log_lines(lines, to_stderr=r.json_mode)
+        printed = (printed + lines)[-1000:]
+        offset = page.from_ + len(page.log)
+        if done:
+            break
+        await anyio.sleep(max(0.05, min(interval, 1.0)))
+    state = _state(batch.state)
+    if r.json_mode:
+        r.json(_dump(batch))
+    else:
+        r.notice(f"batch {batch_id}: {state}")
+    return EXIT_OK if state == "success" else EXIT_FAILED
+
+
+def _overlap(printed: list[str], lines: list[str]) -> int:
+    for size in range(min(len(printed), len(lines)), 0, -1):
+        if printed[-size:] == lines[:size]:
+            return size
+    return 0
+
+
+# --------------------------------------------------------------------------- doctor
+
+
+async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
+    from livyd._auth import describe_auth
+
+    from livyd._connect import build_livy_client
+
+    resolved = _resolve(args)
+    checks: list[dict[str, Any]] = []
+    rows = resolved.describe()
+    how = resolved.profile_source or "none chosen"
+    if not r.json_mode:
+        r.text(f"profile: {resolved.profile_name or '(none)'}  ({how})")
+        r.text(f"known profiles: {', '.join(resolved.known_profiles) or '(none)'}")
+        r.text(f"files: {', '.join(str(f) for f in resolved.files) or '(none found)'}")
+        r.table(("setting", "value", "source"), rows)
+    url = resolved.profile.url
+    if not url:
+        checks.append({"check": "livy", "ok": True,
+                       "detail": "no Livy URL configured: exec and run will start an embedded sandbox"})
+    else:
+        client = build_livy_client(resolved, interactive=sys.stdin.isatty())
+        async with client:
+            try:
+                info = await client.version()
+                version = str(getattr(info, "version", info))
+                checks.append({"check": "reachable", "ok": True, "detail": f"{client.url} answered"})
+                checks.append({"check": "version", "ok": True, "detail": f"Livy {version}"})
+            except LivydError as exc:
+                checks.append({"check": "reachable", "ok": False, "detail": str(exc)})
+            else:
+                try:
+                    await client.list_sessions(size=1)
+                    checks.append({"check": "auth", "ok": True,
+                                   "detail": f"accepted {describe_auth(resolved.profile.auth)}"})
+                except LivydError as exc:
+                    checks.append({"check": "auth", "ok": False, "detail": str(exc)})
+    ok = all(c["ok"] for c in checks)
+    if r.json_mode:
+        r.json({"profile": resolved.profile_name, "profile_source": resolved.profile_source,
+                "known_profiles": list(resolved.known_profiles), "files": [str(f) for f in resolved.files],
+                "settings": [{"key": k, "value": v, "source": s} for k, v, s in rows],
+                "checks": checks, "ok": ok})
+    else:
+        r.table(("check", "result", "detail"), [(c["check"], "ok" if c["ok"] else "FAILED", c["detail"])
+                                                for c in checks])
+    return EXIT_OK if ok else EXIT_SERVER
+
+
+_COMMANDS: dict[str, Command] = {
+    "exec": cmd_exec,
+    "run": cmd_run,
+    "sessions": cmd_sessions,
+    "logs": cmd_logs,
+    "batch": cmd_batch,
+    "doctor": cmd_doctor,
+}

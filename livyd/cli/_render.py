@@ -1,0 +1,171 @@
+"""Everything the CLI shows, and the only module in livyd allowed to print.
+
+Results go to stdout; progress, notices and errors go to stderr. Two audiences:
+
+* people (the default): plain text as is, Livy tables rendered with rich, JSON pretty-printed,
+  images written to a file whose path is printed, a spinner with the statement's progress on
+  stderr while waiting, but only when stderr is a terminal (so pipes and CI logs stay clean);
+* scripts (``--json``): exactly one JSON document on stdout per command (``--follow`` streams
+  log lines on stderr instead), nothing decorative anywhere.
+
+rich is imported lazily: ``livyd --version`` and usage errors must not pay for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["Progress", "Renderer"]
+
+
+class Progress:
+    """A progress line on stderr (a rich status spinner) that does nothing when stderr is not a TTY."""
+
+    def __init__(self, status: Any | None) -> None:
+        self._status = status
+
+    def update(self, message: str) -> None:
+        """Replace the progress line's text."""
+        if self._status is not None:
+            self._status.update(message)
+
+
+class Renderer:
+    """Writes results to stdout and everything else to stderr, for people or (``json_mode``) scripts."""
+
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+        image_dir: Path | None = None,
+    ) -> None:
+        self.json_mode = json_mode
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.image_dir = image_dir
+
+    # ------------------------------------------------------------------ plain channels
+
+    def text(self, text: str) -> None:
+        """A result line (or block) on stdout, as is."""
+        self.stdout.write(text if text.endswith("\n") else text + "\n")
+        self.stdout.flush()
+
+    def json(self, obj: Any) -> None:
+        """One JSON document on stdout."""
+        self.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+        self.stdout.flush()
+
+    def notice(self, message: str) -> None:
+        """A line for people on stderr (suppressed in --json mode unless it matters: use warn)."""
+        self.stderr.write(message + "\n")
+        self.stderr.flush()
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(f"livyd: warning: {message}\n")
+        self.stderr.flush()
+
+    def error(self, message: str) -> None:
+        """The one-line error every failing command ends with."""
+        self.stderr.write(f"livyd: error: {message}\n")
+        self.stderr.flush()
+
+    def log_lines(self, lines: Sequence[str], *, to_stderr: bool = False) -> None:
+        stream = self.stderr if to_stderr or self.json_mode else self.stdout
+        for line in lines:
+            stream.write(line if line.endswith("\n") else line + "\n")
+        stream.flush()
+
+    # ------------------------------------------------------------------ rich
+
+    def _console(self, file: IO[str]) -> Any:
+        from rich.console import Console
+
+        return Console(file=file, highlight=False, soft_wrap=True)
+
+    def table(
+        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None
+    ) -> None:
+        """A table on stdout (rich for people)."""
+        from rich.table import Table
+
+        table = Table(*columns, title=title, show_lines=False)
+        for row in rows:
+            table.add_row(*("" if cell is None else str(cell) for cell in row))
+        self._console(self.stdout).print(table)
+        self.stdout.flush()
+
+    def key_values(self, rows: Sequence[tuple[str, str, str]], *, headers: Sequence[str]) -> None:
+        self.table(headers, rows)
+
+    @contextmanager
+    def progress(self, message: str) -> Iterator[Progress]:
+        """A spinner on stderr while the block runs (only when stderr is a terminal)."""
+        if self.json_mode or not self.stderr.isatty():
+            yield Progress(None)
+            return
+        console = self._console(self.stderr)
+        with console.status(message) as status:
+            yield Progress(status)
+
+    # ------------------------------------------------------------------ statement output
+
+    def statement_output(
+        self, data: Mapping[str, Any], *, session_id: int | str, statement_id: int,
+    ) -> None:
+        """Render a successful statement's mime bundle: image > table > JSON > text."""
+        image = data.get("image/png")
+        image_path = self._write_image(image, session_id, statement_id) if image else None
+        if self.json_mode:
+            payload: dict[str, Any] = {"status": "ok", "session_id": session_id, "statement_id": statement_id,
+                                       "data": {k: v for k, v in data.items() if k != "image/png"}}
+            if image_path is not None:
+                payload["image_path"] = str(image_path)
+            self.json(payload)
+            return
+        if image_path is not None:
+            self.text(str(image_path))
+            return
+        table = data.get("application/vnd.livy.table.v1+json")
+        if isinstance(table, Mapping):
+            headers = [str(h.get("name", "")) if isinstance(h, Mapping) else str(h)
+                       for h in table.get("headers", [])]
+            self.table(headers, [list(row) for row in table.get("data", [])])
+            return
+        if "application/json" in data:
+            self.json(data["application/json"])
+            return
+        text = data.get("text/plain")
+        if text is not None and str(text) != "":
+            self.text(str(text))
+
+    def _write_image(self, b64: Any, session_id: int | str, statement_id: int) -> Path:
+        directory = self.image_dir or Path(tempfile.gettempdir()) / "livyd-images"
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"session-{session_id}-statement-{statement_id}.png"
+        raw = b64 if isinstance(b64, str) else str(b64)
+        path.write_bytes(base64.b64decode("".join(raw.split())))
+        return path.resolve()
+
+    def statement_error(
+        self, *, ename: str, evalue: str, traceback: Sequence[str], session_id: int | str | None,
+        statement_id: int | None,
+    ) -> None:
+        """The code raised: the traceback then ``ename: evalue`` on stderr (and a JSON result in --json)."""
+        if self.json_mode:
+            self.json({"status": "error", "session_id": session_id, "statement_id": statement_id,
+                       "ename": ename, "evalue": evalue, "traceback": list(traceback)})
+        tb = "".join(line if line.endswith("\n") else line + "\n" for line in traceback)
+        if tb:
+            self.stderr.write(tb)
+        self.stderr.write(f"{ename}: {evalue}\n")
+        self.stderr.flush()
