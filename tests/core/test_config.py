@@ -433,3 +433,19 @@ def test_user_file_is_found_via_xdg_config_home(tmp_path: Path) -> None:
     cfg = load_config(env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")}, cwd=tmp_path)
     assert cfg.profile.url == "http://from-user-file:8998"
     assert cfg.files == (user,)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize("name", ["entw", "test", "wapr", "prod", "local"])
+def test_example_livyd_toml_resolves_every_profile(tmp_path: Path, name: str) -> None:
+    """examples/livyd.toml and examples/env.example stay valid (they are documentation)."""
+    (tmp_path / "livyd.toml").write_text((EXAMPLES / "livyd.toml").read_text())
+    (tmp_path / ".env").write_text((EXAMPLES / "env.example").read_text())
+    cfg = load_config(env={"OSIRIS_INGESTION_ENV": name}, cwd=tmp_path, user_config=False)
+    assert cfg.profile_name == name
+    assert cfg.profile.url is not None and name.replace("local", "127.0.0.1") in cfg.profile.url
+    assert cfg.profile.webhdfs.base_dir == "/user/jdoe/livy-sessions"
+    assert cfg.profile.session.conf["spark.sql.shuffle.partitions"] == "500"  # from the .env's LIVY_CONF
+    assert cfg.profile.session.conf["spark.dynamicAllocation.enabled"] == "true"  # from livyd.toml
