@@ -1,0 +1,376 @@
+-- GENERATED from livyd/protocol (pydantic models) - DO NOT EDIT - regenerate with `python -m livyd.protocol`
+---@meta
+
+local M = {}
+
+M.PROTOCOL_VERSION = "1.0"
+
+--- ``livy/attachSession``: make an existing Livy session the workspace's current one.
+---@class livy.AttachSessionParams
+---@field sessionId integer
+
+--- ``livy/batchChanged``.
+---@class livy.BatchChangedNotification
+---@field batch livy.BatchInfo
+
+--- A request about one batch.
+---@class livy.BatchIdParams
+---@field batchId integer
+
+--- A Livy batch.
+---@class livy.BatchInfo
+---@field id integer
+---@field name? string|nil
+---@field state string
+---@field appId? string|nil
+---@field owner? string|nil
+---@field proxyUser? string|nil
+---@field sparkUiUrl? string|nil
+---@field driverLogUrl? string|nil
+---@field log? string[] Livy's last log lines.
+
+--- A result carrying one batch.
+---@class livy.BatchResult
+---@field batch livy.BatchInfo
+
+--- ``livy/cancel``.
+---@class livy.CancelParams
+---@field taskId string
+
+--- ``livy/cancel`` result: the task after the cancel was asked.
+---@class livy.CancelResult
+---@field task livy.TaskInfo
+
+--- ``livy/createSession``: further Livy session fields (``driverMemory``, ``conf``...) pass through.
+---@class livy.CreateSessionParams
+---@field profile? string|nil
+---@field kind? string|nil
+---@field name? string|nil
+---@field attach? boolean Make it the workspace's current session.
+
+--- Settings from ``initializationOptions.settings`` and ``workspace/didChangeConfiguration``.
+---
+--- None of them is a secret: passwords and tokens go through ``livy/setCredentials``.
+---@class livy.DaemonSettings
+---@field url? string|nil A Livy URL overriding the profile's; with neither, the embedded sandbox is used.
+---@field kind? string Session kind for sessions the daemon creates.
+---@field pollInterval? number Seconds between polls of a busy session.
+---@field idlePollInterval? number Seconds between polls of an idle session.
+---@field maxOutputBytes? integer Outputs larger than this are truncated in livy/output and written whole to a file.
+---@field deleteSessionsOnExit? boolean Delete the sessions this daemon created on exit.
+---@field heartbeatTimeout? integer heartbeatTimeoutInSecond of created sessions, so Livy reaps them if no daemon returns.
+---@field stateDir? string|nil Where per-workspace state lives (default: platformdirs).
+---@field showTracebacks? boolean Include internal tracebacks in JSON-RPC error data.
+
+--- No parameters.
+---@class livy.Empty
+
+--- ``livy/execute``: run code; returns at once.
+---@class livy.ExecuteParams
+---@field code string
+---@field sessionId? integer|nil Default: the attached session, or a new one.
+---@field kind? string|nil Statement kind (pyspark, spark, sql, sparkr).
+---@field uri? string|nil The document the code came from (echoed in livy/output).
+---@field range? livy.Range|nil Where in the document (used for diagnostics).
+
+--- ``livy/execute`` result.
+---@class livy.ExecuteResult
+---@field taskId string
+---@field sessionId integer
+
+--- ``livy/followLog`` / ``livy/unfollowLog`` (exactly one id).
+---@class livy.FollowLogParams
+---@field sessionId? integer|nil
+---@field batchId? integer|nil
+
+--- ``livy/followLog`` / ``livy/unfollowLog`` result.
+---@class livy.FollowLogResult
+---@field following boolean
+
+--- What an editor passes as ``initializationOptions`` of LSP ``initialize``.
+---@class livy.InitializationOptions
+---@field profile? string|nil The livyd profile to use (None: the configured default).
+---@field settings? livy.DaemonSettings
+---@field workspace? string|nil The workspace folder; defaults to rootUri or the cwd.
+
+--- ``livy/killAllSessions``.
+---@class livy.KillAllSessionsParams
+---@field ownedOnly? boolean Only the sessions this daemon created (the safe default).
+
+--- ``livy/killAllSessions`` result.
+---@class livy.KillAllSessionsResult
+---@field killed integer[]
+
+--- A result of a kill: what was asked to stop.
+---@class livy.KillResult
+---@field id integer
+---@field killed boolean
+
+--- ``livy/listBatches`` result.
+---@class livy.ListBatchesResult
+---@field batches livy.BatchInfo[]
+
+--- ``livy/listSessions``.
+---@class livy.ListSessionsParams
+---@field ownedOnly? boolean Only the sessions this daemon created.
+
+--- ``livy/listSessions`` result.
+---@class livy.ListSessionsResult
+---@field sessions livy.SessionInfo[]
+
+--- ``livy/listStatements``: the daemon's tasks (all sessions, or one).
+---@class livy.ListStatementsParams
+---@field sessionId? integer|nil
+
+--- ``livy/listStatements`` result.
+---@class livy.ListStatementsResult
+---@field tasks livy.TaskInfo[]
+
+--- Found at ``capabilities.experimental.livyd`` in the ``initialize`` result.
+---
+--- A client compares ``protocolVersion``'s major number with its own and refuses a different one,
+--- saying which side to upgrade.
+---@class livy.LivydCapabilities
+---@field version string livyd's package version.
+---@field protocolVersion string MAJOR.MINOR of this protocol.
+---@field requests string[] Every livy/* request method the daemon answers.
+---@field notifications string[] Every livy/* notification the daemon may send.
+---@field commands string[] workspace/executeCommand ids (all prefixed livyd.).
+---@field shared? boolean True when several editors share this daemon.
+
+--- ``livy/log``: new log lines of a followed (or running) session, or of a batch.
+---@class livy.LogNotification
+---@field sessionId? integer|nil
+---@field batchId? integer|nil
+---@field lines string[]
+---@field from integer
+---@field total integer
+
+--- A page of log lines.
+---@class livy.LogResult
+---@field lines string[]
+---@field from integer
+---@field total integer
+
+--- A plain acknowledgement.
+---@class livy.OkResult
+---@field ok? true
+
+--- ``livy/output``: a task's result, sent once, after it was appended to the output log.
+---@class livy.OutputNotification
+---@field taskId string
+---@field sessionId integer
+---@field statementId? integer|nil
+---@field status livy.OutputStatus
+---@field data? table<string, any> The mime bundle (text/plain, ...).
+---@field ename? string|nil
+---@field evalue? string|nil
+---@field traceback? string[]
+---@field uri? string|nil
+---@field range? livy.Range|nil
+---@field truncated? boolean
+---@field fullOutputPath? string|nil Where the whole output is when truncated.
+---@field elapsedMs? integer|nil
+
+--- The outcome carried by ``livy/output``.
+---@alias livy.OutputStatus "ok"|"error"|"cancelled"|"failed"
+
+--- An LSP position: zero-based line and character.
+---@class livy.Position
+---@field line integer
+---@field character integer
+
+--- A configured profile (never with its secrets).
+---@class livy.ProfileInfo
+---@field name string
+---@field url? string|nil The Livy URL, without user info or secret query values.
+---@field auth? string none, basic, bearer or kerberos.
+---@field active? boolean
+---@field hasCredentials? boolean Whether livy/setCredentials gave it a secret.
+
+--- ``livy/listProfiles`` result.
+---@class livy.ProfilesResult
+---@field profiles livy.ProfileInfo[]
+---@field active string|nil
+
+--- An LSP range in the document the code came from.
+---@class livy.Range
+---@field start livy.Position
+---@field end livy.Position
+
+--- ``livy/readBatchLog``.
+---@class livy.ReadBatchLogParams
+---@field batchId integer
+---@field from? integer|nil
+---@field size? integer
+
+--- ``livy/readLog``: one page of a session's or a batch's log (exactly one id).
+---@class livy.ReadLogParams
+---@field sessionId? integer|nil
+---@field batchId? integer|nil
+---@field from? integer|nil First line; default: the tail.
+---@field size? integer
+
+--- ``livy/restartSession`` result: a new session with the same configuration.
+---@class livy.RestartSessionResult
+---@field session livy.SessionInfo
+---@field previousSessionId integer
+
+--- ``livy/selectProfile``.
+---@class livy.SelectProfileParams
+---@field profile string
+
+--- ``livy/sessionChanged``.
+---@class livy.SessionChangedNotification
+---@field session livy.SessionInfo
+
+--- A request about one session.
+---@class livy.SessionIdParams
+---@field sessionId integer
+
+--- A Livy interactive session as the daemon knows it.
+---@class livy.SessionInfo
+---@field id integer Livy's session id.
+---@field name? string|nil
+---@field kind? string|nil pyspark, spark, sparkr, sql or shared.
+---@field state string Livy's session state (starting, idle, busy, error, dead, killed, ...).
+---@field appId? string|nil
+---@field owner? string|nil
+---@field proxyUser? string|nil
+---@field sparkUiUrl? string|nil
+---@field driverLogUrl? string|nil
+---@field profile? string|nil The livyd profile the session belongs to.
+---@field owned? boolean True when this daemon created the session.
+---@field attached? boolean True when it is the workspace's current session.
+
+--- ``livy/sessionInfo``: the given session, or the attached one.
+---@class livy.SessionInfoParams
+---@field sessionId? integer|nil
+
+--- ``livy/sessionInfo`` result: the session and the daemon's tasks on it.
+---@class livy.SessionInfoResult
+---@field session livy.SessionInfo
+---@field tasks livy.TaskInfo[]
+
+--- A result carrying one session.
+---@class livy.SessionResult
+---@field session livy.SessionInfo
+
+--- ``livy/setCredentials``: secrets from the editor's secret store. Never logged, never echoed.
+---@class livy.SetCredentialsParams
+---@field profile? string|nil
+---@field username? string|nil
+---@field password? string|nil
+---@field token? string|nil
+
+--- ``livy/status``: the daemon's state.
+---@class livy.StatusResult
+---@field version string
+---@field protocolVersion string
+---@field pid integer
+---@field workspace string
+---@field stateDir string
+---@field activeProfile string|nil
+---@field livyUrl? string|nil The Livy URL in use (redacted), once connected.
+---@field profiles livy.ProfileInfo[]
+---@field sessions livy.SessionInfo[]
+---@field tasks livy.TaskInfo[]
+
+--- ``livy/submitBatch``: ``file`` plus any Livy batch field (``args``, ``conf``...).
+---@class livy.SubmitBatchParams
+---@field file string
+---@field profile? string|nil
+---@field name? string|nil
+---@field args? string[]
+
+--- ``livy/taskChanged``: sent on every state change of a task, and on progress changes.
+---@class livy.TaskChangedNotification
+---@field taskId string
+---@field sessionId integer
+---@field statementId? integer|nil
+---@field state livy.TaskState
+---@field progress? number
+---@field queuedBehind? integer
+---@field message? string|nil Why, for failed tasks and unsafe cancels.
+---@field mayStillRun? boolean
+
+--- A statement task: what ``livy/execute`` started.
+---@class livy.TaskInfo
+---@field taskId string
+---@field sessionId integer
+---@field statementId? integer|nil Livy's statement id once submitted.
+---@field state livy.TaskState
+---@field progress? number
+---@field queuedBehind? integer How many tasks of the session run before this one.
+---@field codePreview? string The first line of the code (at most 80 characters).
+---@field uri? string|nil
+---@field range? livy.Range|nil
+---@field mayStillRun? boolean Livy marked the statement cancelled while its code may still run (livy-rest.md 7.5); livy/restartSession is the remedy.
+
+--- Where a statement task is.
+---
+--- ``queued``: held by the daemon behind earlier tasks of the same session (not yet sent to Livy).
+--- ``waiting`` / ``running`` / ``available`` / ``cancelling`` / ``cancelled``: Livy's statement
+--- states. ``failed``: livyd could not run it (the session is gone, the submission was refused).
+---@alias livy.TaskState "queued"|"waiting"|"running"|"available"|"cancelling"|"cancelled"|"failed"
+
+M.REQUESTS = {
+  "livy/createSession",
+  "livy/listSessions",
+  "livy/attachSession",
+  "livy/killSession",
+  "livy/killAllSessions",
+  "livy/sessionInfo",
+  "livy/restartSession",
+  "livy/execute",
+  "livy/cancel",
+  "livy/listStatements",
+  "livy/readLog",
+  "livy/followLog",
+  "livy/unfollowLog",
+  "livy/submitBatch",
+  "livy/listBatches",
+  "livy/batchInfo",
+  "livy/killBatch",
+  "livy/readBatchLog",
+  "livy/listProfiles",
+  "livy/selectProfile",
+  "livy/setCredentials",
+  "livy/status",
+}
+M.NOTIFICATIONS = {
+  "livy/sessionChanged",
+  "livy/taskChanged",
+  "livy/output",
+  "livy/log",
+  "livy/batchChanged",
+}
+M.ERROR_CODES = {
+  ["auth"] = -32022,
+  ["bad-request"] = -32021,
+  ["batch-not-found"] = -32026,
+  ["config"] = -32001,
+  ["connect"] = -32011,
+  ["forbidden"] = -32023,
+  ["http"] = -32020,
+  ["livyd"] = -32000,
+  ["missing-extra"] = -32003,
+  ["no-session"] = -32051,
+  ["not-found"] = -32024,
+  ["server"] = -32029,
+  ["session-gone"] = -32040,
+  ["session-not-found"] = -32025,
+  ["session-not-ready"] = -32028,
+  ["statement-cancelled"] = -32042,
+  ["statement-failed"] = -32041,
+  ["statement-not-found"] = -32027,
+  ["submission-unknown"] = -32043,
+  ["timeout"] = -32012,
+  ["transport"] = -32010,
+  ["unknown-profile"] = -32052,
+  ["unknown-task"] = -32050,
+  ["wait-timeout"] = -32013,
+  ["webhdfs"] = -32030,
+}
+
+return M

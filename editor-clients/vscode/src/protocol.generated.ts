@@ -1,0 +1,567 @@
+// GENERATED from livyd/protocol (pydantic models) - DO NOT EDIT - regenerate with `python -m livyd.protocol`
+/* eslint-disable */
+
+export const PROTOCOL_VERSION = "1.0";
+
+/**
+ * ``livy/attachSession``: make an existing Livy session the workspace's current one.
+ */
+export interface AttachSessionParams {
+  sessionId: number;
+}
+
+/**
+ * ``livy/batchChanged``.
+ */
+export interface BatchChangedNotification {
+  batch: BatchInfo;
+}
+
+/**
+ * A request about one batch.
+ */
+export interface BatchIdParams {
+  batchId: number;
+}
+
+/**
+ * A Livy batch.
+ */
+export interface BatchInfo {
+  id: number;
+  name?: string | null;
+  state: string;
+  appId?: string | null;
+  owner?: string | null;
+  proxyUser?: string | null;
+  sparkUiUrl?: string | null;
+  driverLogUrl?: string | null;
+  /** Livy's last log lines. */
+  log?: Array<string>;
+}
+
+/**
+ * A result carrying one batch.
+ */
+export interface BatchResult {
+  batch: BatchInfo;
+}
+
+/**
+ * ``livy/cancel``.
+ */
+export interface CancelParams {
+  taskId: string;
+}
+
+/**
+ * ``livy/cancel`` result: the task after the cancel was asked.
+ */
+export interface CancelResult {
+  task: TaskInfo;
+}
+
+/**
+ * ``livy/createSession``: further Livy session fields (``driverMemory``, ``conf``...) pass through.
+ */
+export interface CreateSessionParams {
+  profile?: string | null;
+  kind?: string | null;
+  name?: string | null;
+  /** Make it the workspace's current session. */
+  attach?: boolean;
+  [field: string]: unknown;
+}
+
+/**
+ * Settings from ``initializationOptions.settings`` and ``workspace/didChangeConfiguration``.
+ *
+ * None of them is a secret: passwords and tokens go through ``livy/setCredentials``.
+ */
+export interface DaemonSettings {
+  /** A Livy URL overriding the profile's; with neither, the embedded sandbox is used. */
+  url?: string | null;
+  /** Session kind for sessions the daemon creates. */
+  kind?: string;
+  /** Seconds between polls of a busy session. */
+  pollInterval?: number;
+  /** Seconds between polls of an idle session. */
+  idlePollInterval?: number;
+  /** Outputs larger than this are truncated in livy/output and written whole to a file. */
+  maxOutputBytes?: number;
+  /** Delete the sessions this daemon created on exit. */
+  deleteSessionsOnExit?: boolean;
+  /** heartbeatTimeoutInSecond of created sessions, so Livy reaps them if no daemon returns. */
+  heartbeatTimeout?: number;
+  /** Where per-workspace state lives (default: platformdirs). */
+  stateDir?: string | null;
+  /** Include internal tracebacks in JSON-RPC error data. */
+  showTracebacks?: boolean;
+}
+
+/**
+ * No parameters.
+ */
+export interface Empty {
+}
+
+/**
+ * ``livy/execute``: run code; returns at once.
+ */
+export interface ExecuteParams {
+  code: string;
+  /** Default: the attached session, or a new one. */
+  sessionId?: number | null;
+  /** Statement kind (pyspark, spark, sql, sparkr). */
+  kind?: string | null;
+  /** The document the code came from (echoed in livy/output). */
+  uri?: string | null;
+  /** Where in the document (used for diagnostics). */
+  range?: Range | null;
+}
+
+/**
+ * ``livy/execute`` result.
+ */
+export interface ExecuteResult {
+  taskId: string;
+  sessionId: number;
+}
+
+/**
+ * ``livy/followLog`` / ``livy/unfollowLog`` (exactly one id).
+ */
+export interface FollowLogParams {
+  sessionId?: number | null;
+  batchId?: number | null;
+}
+
+/**
+ * ``livy/followLog`` / ``livy/unfollowLog`` result.
+ */
+export interface FollowLogResult {
+  following: boolean;
+}
+
+/**
+ * What an editor passes as ``initializationOptions`` of LSP ``initialize``.
+ */
+export interface InitializationOptions {
+  /** The livyd profile to use (None: the configured default). */
+  profile?: string | null;
+  settings?: DaemonSettings;
+  /** The workspace folder; defaults to rootUri or the cwd. */
+  workspace?: string | null;
+}
+
+/**
+ * ``livy/killAllSessions``.
+ */
+export interface KillAllSessionsParams {
+  /** Only the sessions this daemon created (the safe default). */
+  ownedOnly?: boolean;
+}
+
+/**
+ * ``livy/killAllSessions`` result.
+ */
+export interface KillAllSessionsResult {
+  killed: Array<number>;
+}
+
+/**
+ * A result of a kill: what was asked to stop.
+ */
+export interface KillResult {
+  id: number;
+  killed: boolean;
+}
+
+/**
+ * ``livy/listBatches`` result.
+ */
+export interface ListBatchesResult {
+  batches: Array<BatchInfo>;
+}
+
+/**
+ * ``livy/listSessions``.
+ */
+export interface ListSessionsParams {
+  /** Only the sessions this daemon created. */
+  ownedOnly?: boolean;
+}
+
+/**
+ * ``livy/listSessions`` result.
+ */
+export interface ListSessionsResult {
+  sessions: Array<SessionInfo>;
+}
+
+/**
+ * ``livy/listStatements``: the daemon's tasks (all sessions, or one).
+ */
+export interface ListStatementsParams {
+  sessionId?: number | null;
+}
+
+/**
+ * ``livy/listStatements`` result.
+ */
+export interface ListStatementsResult {
+  tasks: Array<TaskInfo>;
+}
+
+/**
+ * Found at ``capabilities.experimental.livyd`` in the ``initialize`` result.
+ *
+ * A client compares ``protocolVersion``'s major number with its own and refuses a different one,
+ * saying which side to upgrade.
+ */
+export interface LivydCapabilities {
+  /** livyd's package version. */
+  version: string;
+  /** MAJOR.MINOR of this protocol. */
+  protocolVersion: string;
+  /** Every livy/* request method the daemon answers. */
+  requests: Array<string>;
+  /** Every livy/* notification the daemon may send. */
+  notifications: Array<string>;
+  /** workspace/executeCommand ids (all prefixed livyd.). */
+  commands: Array<string>;
+  /** True when several editors share this daemon. */
+  shared?: boolean;
+}
+
+/**
+ * ``livy/log``: new log lines of a followed (or running) session, or of a batch.
+ */
+export interface LogNotification {
+  sessionId?: number | null;
+  batchId?: number | null;
+  lines: Array<string>;
+  from: number;
+  total: number;
+}
+
+/**
+ * A page of log lines.
+ */
+export interface LogResult {
+  lines: Array<string>;
+  from: number;
+  total: number;
+}
+
+/**
+ * A plain acknowledgement.
+ */
+export interface OkResult {
+  ok?: true;
+}
+
+/**
+ * ``livy/output``: a task's result, sent once, after it was appended to the output log.
+ */
+export interface OutputNotification {
+  taskId: string;
+  sessionId: number;
+  statementId?: number | null;
+  status: OutputStatus;
+  /** The mime bundle (text/plain, ...). */
+  data?: Record<string, unknown>;
+  ename?: string | null;
+  evalue?: string | null;
+  traceback?: Array<string>;
+  uri?: string | null;
+  range?: Range | null;
+  truncated?: boolean;
+  /** Where the whole output is when truncated. */
+  fullOutputPath?: string | null;
+  elapsedMs?: number | null;
+}
+
+/**
+ * The outcome carried by ``livy/output``.
+ */
+export type OutputStatus = "ok" | "error" | "cancelled" | "failed";
+
+/**
+ * An LSP position: zero-based line and character.
+ */
+export interface Position {
+  line: number;
+  character: number;
+}
+
+/**
+ * A configured profile (never with its secrets).
+ */
+export interface ProfileInfo {
+  name: string;
+  /** The Livy URL, without user info or secret query values. */
+  url?: string | null;
+  /** none, basic, bearer or kerberos. */
+  auth?: string;
+  active?: boolean;
+  /** Whether livy/setCredentials gave it a secret. */
+  hasCredentials?: boolean;
+}
+
+/**
+ * ``livy/listProfiles`` result.
+ */
+export interface ProfilesResult {
+  profiles: Array<ProfileInfo>;
+  active: string | null;
+}
+
+/**
+ * An LSP range in the document the code came from.
+ */
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+/**
+ * ``livy/readBatchLog``.
+ */
+export interface ReadBatchLogParams {
+  batchId: number;
+  from?: number | null;
+  size?: number;
+}
+
+/**
+ * ``livy/readLog``: one page of a session's or a batch's log (exactly one id).
+ */
+export interface ReadLogParams {
+  sessionId?: number | null;
+  batchId?: number | null;
+  /** First line; default: the tail. */
+  from?: number | null;
+  size?: number;
+}
+
+/**
+ * ``livy/restartSession`` result: a new session with the same configuration.
+ */
+export interface RestartSessionResult {
+  session: SessionInfo;
+  previousSessionId: number;
+}
+
+/**
+ * ``livy/selectProfile``.
+ */
+export interface SelectProfileParams {
+  profile: string;
+}
+
+/**
+ * ``livy/sessionChanged``.
+ */
+export interface SessionChangedNotification {
+  session: SessionInfo;
+}
+
+/**
+ * A request about one session.
+ */
+export interface SessionIdParams {
+  sessionId: number;
+}
+
+/**
+ * A Livy interactive session as the daemon knows it.
+ */
+export interface SessionInfo {
+  /** Livy's session id. */
+  id: number;
+  name?: string | null;
+  /** pyspark, spark, sparkr, sql or shared. */
+  kind?: string | null;
+  /** Livy's session state (starting, idle, busy, error, dead, killed, ...). */
+  state: string;
+  appId?: string | null;
+  owner?: string | null;
+  proxyUser?: string | null;
+  sparkUiUrl?: string | null;
+  driverLogUrl?: string | null;
+  /** The livyd profile the session belongs to. */
+  profile?: string | null;
+  /** True when this daemon created the session. */
+  owned?: boolean;
+  /** True when it is the workspace's current session. */
+  attached?: boolean;
+}
+
+/**
+ * ``livy/sessionInfo``: the given session, or the attached one.
+ */
+export interface SessionInfoParams {
+  sessionId?: number | null;
+}
+
+/**
+ * ``livy/sessionInfo`` result: the session and the daemon's tasks on it.
+ */
+export interface SessionInfoResult {
+  session: SessionInfo;
+  tasks: Array<TaskInfo>;
+}
+
+/**
+ * A result carrying one session.
+ */
+export interface SessionResult {
+  session: SessionInfo;
+}
+
+/**
+ * ``livy/setCredentials``: secrets from the editor's secret store. Never logged, never echoed.
+ */
+export interface SetCredentialsParams {
+  profile?: string | null;
+  username?: string | null;
+  password?: string | null;
+  token?: string | null;
+}
+
+/**
+ * ``livy/status``: the daemon's state.
+ */
+export interface StatusResult {
+  version: string;
+  protocolVersion: string;
+  pid: number;
+  workspace: string;
+  stateDir: string;
+  activeProfile: string | null;
+  /** The Livy URL in use (redacted), once connected. */
+  livyUrl?: string | null;
+  profiles: Array<ProfileInfo>;
+  sessions: Array<SessionInfo>;
+  tasks: Array<TaskInfo>;
+}
+
+/**
+ * ``livy/submitBatch``: ``file`` plus any Livy batch field (``args``, ``conf``...).
+ */
+export interface SubmitBatchParams {
+  file: string;
+  profile?: string | null;
+  name?: string | null;
+  args?: Array<string>;
+  [field: string]: unknown;
+}
+
+/**
+ * ``livy/taskChanged``: sent on every state change of a task, and on progress changes.
+ */
+export interface TaskChangedNotification {
+  taskId: string;
+  sessionId: number;
+  statementId?: number | null;
+  state: TaskState;
+  progress?: number;
+  queuedBehind?: number;
+  /** Why, for failed tasks and unsafe cancels. */
+  message?: string | null;
+  mayStillRun?: boolean;
+}
+
+/**
+ * A statement task: what ``livy/execute`` started.
+ */
+export interface TaskInfo {
+  taskId: string;
+  sessionId: number;
+  /** Livy's statement id once submitted. */
+  statementId?: number | null;
+  state: TaskState;
+  progress?: number;
+  /** How many tasks of the session run before this one. */
+  queuedBehind?: number;
+  /** The first line of the code (at most 80 characters). */
+  codePreview?: string;
+  uri?: string | null;
+  range?: Range | null;
+  /** Livy marked the statement cancelled while its code may still run (livy-rest.md 7.5); livy/restartSession is the remedy. */
+  mayStillRun?: boolean;
+}
+
+/**
+ * Where a statement task is.
+ *
+ * ``queued``: held by the daemon behind earlier tasks of the same session (not yet sent to Livy).
+ * ``waiting`` / ``running`` / ``available`` / ``cancelling`` / ``cancelled``: Livy's statement
+ * states. ``failed``: livyd could not run it (the session is gone, the submission was refused).
+ */
+export type TaskState = "queued" | "waiting" | "running" | "available" | "cancelling" | "cancelled" | "failed";
+
+/** Every livyd method: params and result types. */
+export interface LivydRequests {
+  "livy/createSession": { params: CreateSessionParams; result: SessionResult };
+  "livy/listSessions": { params: ListSessionsParams; result: ListSessionsResult };
+  "livy/attachSession": { params: AttachSessionParams; result: SessionResult };
+  "livy/killSession": { params: SessionIdParams; result: KillResult };
+  "livy/killAllSessions": { params: KillAllSessionsParams; result: KillAllSessionsResult };
+  "livy/sessionInfo": { params: SessionInfoParams; result: SessionInfoResult };
+  "livy/restartSession": { params: SessionIdParams; result: RestartSessionResult };
+  "livy/execute": { params: ExecuteParams; result: ExecuteResult };
+  "livy/cancel": { params: CancelParams; result: CancelResult };
+  "livy/listStatements": { params: ListStatementsParams; result: ListStatementsResult };
+  "livy/readLog": { params: ReadLogParams; result: LogResult };
+  "livy/followLog": { params: FollowLogParams; result: FollowLogResult };
+  "livy/unfollowLog": { params: FollowLogParams; result: FollowLogResult };
+  "livy/submitBatch": { params: SubmitBatchParams; result: BatchResult };
+  "livy/listBatches": { params: Empty; result: ListBatchesResult };
+  "livy/batchInfo": { params: BatchIdParams; result: BatchResult };
+  "livy/killBatch": { params: BatchIdParams; result: KillResult };
+  "livy/readBatchLog": { params: ReadBatchLogParams; result: LogResult };
+  "livy/listProfiles": { params: Empty; result: ProfilesResult };
+  "livy/selectProfile": { params: SelectProfileParams; result: ProfilesResult };
+  "livy/setCredentials": { params: SetCredentialsParams; result: OkResult };
+  "livy/status": { params: Empty; result: StatusResult };
+}
+
+export interface LivydNotifications {
+  "livy/sessionChanged": SessionChangedNotification;
+  "livy/taskChanged": TaskChangedNotification;
+  "livy/output": OutputNotification;
+  "livy/log": LogNotification;
+  "livy/batchChanged": BatchChangedNotification;
+}
+
+export const REQUESTS = ["livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession", "livy/killAllSessions", "livy/sessionInfo", "livy/restartSession", "livy/execute", "livy/cancel", "livy/listStatements", "livy/readLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches", "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile", "livy/setCredentials", "livy/status"] as const;
+export const NOTIFICATIONS = ["livy/sessionChanged", "livy/taskChanged", "livy/output", "livy/log", "livy/batchChanged"] as const;
+export const ERROR_CODES: Record<string, number> = {
+  "auth": -32022,
+  "bad-request": -32021,
+  "batch-not-found": -32026,
+  "config": -32001,
+  "connect": -32011,
+  "forbidden": -32023,
+  "http": -32020,
+  "livyd": -32000,
+  "missing-extra": -32003,
+  "no-session": -32051,
+  "not-found": -32024,
+  "server": -32029,
+  "session-gone": -32040,
+  "session-not-found": -32025,
+  "session-not-ready": -32028,
+  "statement-cancelled": -32042,
+  "statement-failed": -32041,
+  "statement-not-found": -32027,
+  "submission-unknown": -32043,
+  "timeout": -32012,
+  "transport": -32010,
+  "unknown-profile": -32052,
+  "unknown-task": -32050,
+  "wait-timeout": -32013,
+  "webhdfs": -32030,
+};

@@ -1,0 +1,188 @@
+"""The method table: every livyd request and notification, its params/result models and an example.
+
+This table drives the daemon's validation, the generated ``protocol/methods.json``, the prose
+reference and the golden examples. Adding a method means adding one :class:`Method` here (and a
+handler in the daemon); ``python -m livyd.protocol`` then regenerates the artifacts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from livyd.protocol import _models as m
+
+__all__ = ["COMMANDS", "METHODS", "PROTOCOL_VERSION", "Method", "method"]
+
+#: MAJOR.MINOR. A client refuses a daemon whose major differs from its own.
+PROTOCOL_VERSION = "1.0"
+
+_SESSION: dict[str, Any] = {
+    "id": 3, "name": "etl", "kind": "pyspark", "state": "idle", "appId": None, "owner": None,
+    "proxyUser": None, "sparkUiUrl": None, "driverLogUrl": None, "profile": "dev", "owned": True,
+    "attached": True,
+}
+_TASK: dict[str, Any] = {
+    "taskId": "t-1f3a", "sessionId": 3, "statementId": 0, "state": "running", "progress": 0.5,
+    "queuedBehind": 0, "codePreview": "spark.range(10).count()", "uri": "file:///w/job.py",
+    "range": {"start": {"line": 4, "character": 0}, "end": {"line": 6, "character": 0}},
+    "mayStillRun": False,
+}
+_BATCH: dict[str, Any] = {
+    "id": 1, "name": "nightly", "state": "running", "appId": None, "owner": None, "proxyUser": None,
+    "sparkUiUrl": None, "driverLogUrl": None, "log": ["stdout: ", "\nstderr: "],
+}
+_PROFILE: dict[str, Any] = {"name": "dev", "url": "http://127.0.0.1:8998", "auth": "none", "active": True,
+                            "hasCredentials": False}
+
+
+@dataclass(frozen=True)
+class Method:
+    """One wire method."""
+
+    name: str
+    kind: Literal["request", "notification"]
+    direction: Literal["clientToServer", "serverToClient"]
+    params: type[BaseModel]
+    result: type[BaseModel] | None
+    doc: str
+    example_params: dict[str, Any]
+    example_result: dict[str, Any] | None = None
+    #: (what is wrong, params) pairs that must fail validation.
+    invalid: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+METHODS: list[Method] = [
+    # ---------------------------------------------------------------- sessions
+    Method("livy/createSession", "request", "clientToServer", m.CreateSessionParams, m.SessionResult,
+           "Create a Livy session from the profile's defaults plus these fields. Returns at once "
+           "(state starting); livy/sessionChanged follows as it becomes idle.",
+           {"kind": "pyspark", "name": "etl", "driverMemory": "2g"},
+           {"session": {**_SESSION, "state": "starting"}},
+           [("kind must be a string", {"kind": 3})]),
+    Method("livy/listSessions", "request", "clientToServer", m.ListSessionsParams, m.ListSessionsResult,
+           "The sessions on the Livy server (or only those this daemon created).",
+           {"ownedOnly": False}, {"sessions": [_SESSION]},
+           [("ownedOnly must be a boolean", {"ownedOnly": "maybe"})]),
+    Method("livy/attachSession", "request", "clientToServer", m.AttachSessionParams, m.SessionResult,
+           "Make an existing session the workspace's current session (livy/execute's default).",
+           {"sessionId": 3}, {"session": _SESSION},
+           [("sessionId is required", {}), ("sessionId must be >= 0", {"sessionId": -1})]),
+    Method("livy/killSession", "request", "clientToServer", m.SessionIdParams, m.KillResult,
+           "Delete a session; its queued tasks fail, its running task is lost.",
+           {"sessionId": 3}, {"id": 3, "killed": True},
+           [("sessionId must be an integer", {"sessionId": "three"})]),
+    Method("livy/killAllSessions", "request", "clientToServer", m.KillAllSessionsParams,
+           m.KillAllSessionsResult,
+           "Delete the sessions this daemon created (ownedOnly=false: every session visible).",
+           {"ownedOnly": True}, {"killed": [3, 4]}),
+    Method("livy/sessionInfo", "request", "clientToServer", m.SessionInfoParams, m.SessionInfoResult,
+           "One session (default: the attached one) and the daemon's tasks on it.",
+           {"sessionId": 3}, {"session": _SESSION, "tasks": [_TASK]},
+           [("unknown field", {"session": 3})]),
+    Method("livy/restartSession", "request", "clientToServer", m.SessionIdParams, m.RestartSessionResult,
+           "Kill the session and create a new one with the same configuration; the new one is attached. "
+           "The remedy when a cancelled statement may still be running.",
+           {"sessionId": 3}, {"session": {**_SESSION, "id": 4, "state": "starting"}, "previousSessionId": 3}),
+    # ---------------------------------------------------------------- statements
+    Method("livy/execute", "request", "clientToServer", m.ExecuteParams, m.ExecuteResult,
+           "Queue code on a session and return at once with a taskId; never waits for the statement. "
+           "Without sessionId: the attached session, else a new one from the active profile. Tasks of "
+           "one session run in order; livy/taskChanged and then livy/output follow.",
+           {"code": "spark.range(10).count()", "uri": "file:///w/job.py",
+            "range": {"start": {"line": 4, "character": 0}, "end": {"line": 6, "character": 0}}},
+           {"taskId": "t-1f3a", "sessionId": 3},
+           [("code is required", {"sessionId": 3}),
+            ("range.start.line must be >= 0",
+             {"code": "1",
+              "range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": 0}}}),
+            ("unknown field", {"code": "1", "sesionId": 3})]),
+    Method("livy/cancel", "request", "clientToServer", m.CancelParams, m.CancelResult,
+           "Cancel a task: a queued one is dropped; a running one is cancelled on Livy. If Livy only marks "
+           "it cancelled while the code may still run, the task says mayStillRun and a window/showMessage "
+           "offers livy/restartSession.",
+           {"taskId": "t-1f3a"}, {"task": {**_TASK, "state": "cancelling"}},
+           [("taskId must not be empty", {"taskId": ""})]),
+    Method("livy/listStatements", "request", "clientToServer", m.ListStatementsParams, m.ListStatementsResult,
+           "The daemon's tasks (queued, running and finished), oldest first.",
+           {"sessionId": 3}, {"tasks": [_TASK]}),
+    # ---------------------------------------------------------------- logs
+    Method("livy/readLog", "request", "clientToServer", m.ReadLogParams, m.LogResult,
+           "One page of a session's (or batch's) log. Without from: the tail.",
+           {"sessionId": 3, "from": 0, "size": 100}, {"lines": ["stdout: "], "from": 0, "total": 1},
+           [("size must be <= 10000", {"sessionId": 3, "size": 10001})]),
+    Method("livy/followLog", "request", "clientToServer", m.FollowLogParams, m.FollowLogResult,
+           "Stream new log lines of a session or batch as livy/log until livy/unfollowLog.",
+           {"sessionId": 3}, {"following": True}),
+    Method("livy/unfollowLog", "request", "clientToServer", m.FollowLogParams, m.FollowLogResult,
+           "Stop streaming a log.", {"sessionId": 3}, {"following": False}),
+    # ---------------------------------------------------------------- batches
+    Method("livy/submitBatch", "request", "clientToServer", m.SubmitBatchParams, m.BatchResult,
+           "Submit a batch (file plus any Livy batch field); livy/batchChanged follows its states.",
+           {"file": "hdfs:///apps/job.py", "args": ["--day", "2024-05-01"]}, {"batch": _BATCH},
+           [("file is required", {"args": []})]),
+    Method("livy/listBatches", "request", "clientToServer", m.Empty, m.ListBatchesResult,
+           "The batches on the Livy server.", {}, {"batches": [_BATCH]}),
+    Method("livy/batchInfo", "request", "clientToServer", m.BatchIdParams, m.BatchResult,
+           "One batch.", {"batchId": 1}, {"batch": _BATCH}),
+    Method("livy/killBatch", "request", "clientToServer", m.BatchIdParams, m.KillResult,
+           "Delete (kill) a batch.", {"batchId": 1}, {"id": 1, "killed": True}),
+    Method("livy/readBatchLog", "request", "clientToServer", m.ReadBatchLogParams, m.LogResult,
+           "One page of a batch's log.", {"batchId": 1}, {"lines": ["stdout: "], "from": 0, "total": 1}),
+    # ---------------------------------------------------------------- profiles, credentials, status
+    Method("livy/listProfiles", "request", "clientToServer", m.Empty, m.ProfilesResult,
+           "The configured profiles (URLs redacted, never secrets).", {},
+           {"profiles": [_PROFILE], "active": "dev"}),
+    Method("livy/selectProfile", "request", "clientToServer", m.SelectProfileParams, m.ProfilesResult,
+           "Make a profile active for new sessions.", {"profile": "dev"},
+           {"profiles": [_PROFILE], "active": "dev"}, [("profile is required", {})]),
+    Method("livy/setCredentials", "request", "clientToServer", m.SetCredentialsParams, m.OkResult,
+           "Give the daemon a password or token from the editor's secret store. Its params are never "
+           "logged, echoed or persisted.", {"profile": "dev", "username": "alice", "password": "s3cret"},
+           {"ok": True}, [("password must be a string", {"password": 42})]),
+    Method("livy/status", "request", "clientToServer", m.Empty, m.StatusResult,
+           "The daemon's state: versions, profiles, sessions and tasks.", {},
+           {"version": "0.1.0", "protocolVersion": PROTOCOL_VERSION, "pid": 4242, "workspace": "/w",
+            "stateDir": "/home/alice/.local/state/livyd/ws-3f2a", "activeProfile": "dev",
+            "livyUrl": "http://127.0.0.1:8998", "profiles": [_PROFILE], "sessions": [_SESSION],
+            "tasks": [_TASK]}),
+    # ---------------------------------------------------------------- notifications
+    Method("livy/sessionChanged", "notification", "serverToClient", m.SessionChangedNotification, None,
+           "A session's state (or attachment) changed.", {"session": _SESSION}),
+    Method("livy/taskChanged", "notification", "serverToClient", m.TaskChangedNotification, None,
+           "A task changed state or progress.",
+           {"taskId": "t-1f3a", "sessionId": 3, "statementId": 0, "state": "running", "progress": 0.25,
+            "queuedBehind": 0, "message": None, "mayStillRun": False},
+           None,
+           [("state must be a known task state", {"taskId": "t", "sessionId": 3, "state": "exploded"})]),
+    Method("livy/output", "notification", "serverToClient", m.OutputNotification, None,
+           "A task's result; sent once per task, after it was appended to the workspace output log.",
+           {"taskId": "t-1f3a", "sessionId": 3, "statementId": 0, "status": "ok",
+            "data": {"text/plain": "10"}, "ename": None, "evalue": None, "traceback": [],
+            "uri": "file:///w/job.py", "range": None, "truncated": False, "fullOutputPath": None,
+            "elapsedMs": 412},
+           None, [("status is required", {"taskId": "t", "sessionId": 3})]),
+    Method("livy/log", "notification", "serverToClient", m.LogNotification, None,
+           "New log lines of a followed session or batch (or of a session running a statement).",
+           {"sessionId": 3, "batchId": None, "lines": ["24/05/01 INFO SparkContext: ..."], "from": 12,
+            "total": 13}),
+    Method("livy/batchChanged", "notification", "serverToClient", m.BatchChangedNotification, None,
+           "A batch changed state.", {"batch": _BATCH}),
+]
+
+#: workspace/executeCommand ids. Arguments are a single object, as described.
+COMMANDS: dict[str, str] = {
+    "livyd.runCell": "Run the `# %%` cell at [uri, line]: arguments [{\"uri\": ..., \"line\": N}].",
+    "livyd.runFile": "Run the whole document: arguments [{\"uri\": ...}].",
+    "livyd.cancelTask": "Cancel a task: arguments [{\"taskId\": ...}].",
+    "livyd.restartSession": "Restart a session: arguments [{\"sessionId\": N}].",
+}
+
+_BY_NAME = {meth.name: meth for meth in METHODS}
+
+
+def method(name: str) -> Method | None:
+    """The :class:`Method` called *name*, or ``None``."""
+    return _BY_NAME.get(name)

@@ -1,0 +1,565 @@
+"""Pydantic models of every livyd daemon message: the authored source of the wire contract.
+
+Everything the daemon accepts or sends is one of these models. The generator
+(``python -m livyd.protocol``) derives the committed artifacts under the top-level ``protocol/``
+folder (JSON Schema, method table, prose reference, golden examples) and the TypeScript and Lua
+type files of the editor clients from them; a test regenerates them and fails on any difference.
+
+Conventions that matter on the wire:
+
+* Field names are camelCase on the wire (``sessionId``), snake_case in Python. Models accept both
+  on input (``populate_by_name``), and the daemon always emits the camelCase alias
+  (``model_dump(mode="json", by_alias=True)``).
+* Request params *forbid* unknown fields, so a typo (``sesionId``) is an InvalidParams error that
+  names the field, instead of being silently ignored. The two exceptions are
+  ``livy/createSession`` and ``livy/submitBatch``, which pass any further Livy session / batch
+  field through (``driverMemory``, ``conf``...).
+* Results and notifications *ignore* unknown fields when parsed by a client, so a newer daemon
+  may add fields within a protocol major version (a minor bump); removing or retyping a field is a
+  major bump.
+* Ranges are LSP ranges (zero-based line and UTF-16 character).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "AttachSessionParams",
+    "BatchChangedNotification",
+    "BatchIdParams",
+    "BatchInfo",
+    "BatchResult",
+    "CancelParams",
+    "CancelResult",
+    "CreateSessionParams",
+    "DaemonSettings",
+    "Empty",
+    "ExecuteParams",
+    "ExecuteResult",
+    "FollowLogParams",
+    "FollowLogResult",
+    "InitializationOptions",
+    "KillAllSessionsParams",
+    "KillAllSessionsResult",
+    "KillResult",
+    "ListBatchesResult",
+    "ListSessionsParams",
+    "ListSessionsResult",
+    "ListStatementsParams",
+    "ListStatementsResult",
+    "LivydCapabilities",
+    "LogNotification",
+    "LogResult",
+    "OkResult",
+    "OutputNotification",
+    "OutputStatus",
+    "Position",
+    "ProfileInfo",
+    "ProfilesResult",
+    "Range",
+    "ReadBatchLogParams",
+    "ReadLogParams",
+    "RestartSessionResult",
+    "SelectProfileParams",
+    "SessionChangedNotification",
+    "SessionIdParams",
+    "SessionInfo",
+    "SessionInfoParams",
+    "SessionInfoResult",
+    "SessionResult",
+    "SetCredentialsParams",
+    "StatusResult",
+    "SubmitBatchParams",
+    "TaskChangedNotification",
+    "TaskInfo",
+    "TaskState",
+    "WireModel",
+]
+
+
+class WireModel(BaseModel):
+    """Base of every result and notification: camelCase aliases, unknown fields ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON-ready dict sent on the wire (camelCase, JSON types, ``None`` kept)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Params(WireModel):
+    """Base of request params: unknown fields are an error naming the field."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Empty(Params):
+    """No parameters."""
+
+
+# --------------------------------------------------------------------------- shared shapes
+
+
+class Position(WireModel):
+    """An LSP position: zero-based line and character."""
+
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class Range(WireModel):
+    """An LSP range in the document the code came from."""
+
+    start: Position
+    end: Position
+
+
+class TaskState(StrEnum):
+    """Where a statement task is.
+
+    ``queued``: held by the daemon behind earlier tasks of the same session (not yet sent to Livy).
+    ``waiting`` / ``running`` / ``available`` / ``cancelling`` / ``cancelled``: Livy's statement
+    states. ``failed``: livyd could not run it (the session is gone, the submission was refused).
+    """
+
+    QUEUED = "queued"
+    WAITING = "waiting"
+    RUNNING = "running"
+    AVAILABLE = "available"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+FINISHED_TASK_STATES = frozenset({TaskState.AVAILABLE, TaskState.CANCELLED, TaskState.FAILED})
+
+
+class OutputStatus(StrEnum):
+    """The outcome carried by ``livy/output``."""
+
+    OK = "ok"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class SessionInfo(WireModel):
+    """A Livy interactive session as the daemon knows it."""
+
+    id: int = Field(description="Livy's session id.")
+    name: str | None = None
+    kind: str | None = Field(None, description="pyspark, spark, sparkr, sql or shared.")
+    state: str = Field(description="Livy's session state (starting, idle, busy, error, dead, killed, ...).")
+    app_id: str | None = None
+    owner: str | None = None
+    proxy_user: str | None = None
+    spark_ui_url: str | None = None
+    driver_log_url: str | None = None
+    profile: str | None = Field(None, description="The livyd profile the session belongs to.")
+    owned: bool = Field(False, description="True when this daemon created the session.")
+    attached: bool = Field(False, description="True when it is the workspace's current session.")
+
+
+class TaskInfo(WireModel):
+    """A statement task: what ``livy/execute`` started."""
+
+    task_id: str
+    session_id: int
+    statement_id: int | None = Field(None, description="Livy's statement id once submitted.")
+    state: TaskState
+    progress: float = Field(0.0, ge=0.0, le=1.0)
+    queued_behind: int = Field(0, ge=0, description="How many tasks of the session run before this one.")
+    code_preview: str = Field("", description="The first line of the code (at most 80 characters).")
+    uri: str | None = None
+    range: Range | None = None
+    may_still_run: bool = Field(
+        False,
+        description="Livy marked the statement cancelled while its code may still run (livy-rest.md 7.5); "
+        "livy/restartSession is the remedy.",
+    )
+
+
+class BatchInfo(WireModel):
+    """A Livy batch."""
+
+    id: int
+    name: str | None = None
+    state: str
+    app_id: str | None = None
+    owner: str | None = None
+    proxy_user: str | None = None
+    spark_ui_url: str | None = None
+    driver_log_url: str | None = None
+    log: list[str] = Field(default_factory=list, description="Livy's last log lines.")
+
+
+class ProfileInfo(WireModel):
+    """A configured profile (never with its secrets)."""
+
+    name: str
+    url: str | None = Field(None, description="The Livy URL, without user info or secret query values.")
+    auth: str = Field("none", description="none, basic, bearer or kerberos.")
+    active: bool = False
+    has_credentials: bool = Field(False, description="Whether livy/setCredentials gave it a secret.")
+
+
+# --------------------------------------------------------------------------- initialize
+
+
+class DaemonSettings(Params):
+    """Settings from ``initializationOptions.settings`` and ``workspace/didChangeConfiguration``.
+
+    None of them is a secret: passwords and tokens go through ``livy/setCredentials``.
+    """
+
+    url: str | None = Field(
+        None, description="A Livy URL overriding the profile's; with neither, the embedded sandbox is used."
+    )
+    kind: str = Field("pyspark", description="Session kind for sessions the daemon creates.")
+    poll_interval: float = Field(0.3, gt=0, le=60, description="Seconds between polls of a busy session.")
+    idle_poll_interval: float = Field(
+        5.0, gt=0, le=600, description="Seconds between polls of an idle session."
+    )
+    max_output_bytes: int = Field(
+        1_000_000, ge=1024,
+        description="Outputs larger than this are truncated in livy/output and written whole to a file.",
+    )
+    delete_sessions_on_exit: bool = Field(
+        False, description="Delete the sessions this daemon created on exit."
+    )
+    heartbeat_timeout: int = Field(
+        600, ge=0,
+        description="heartbeatTimeoutInSecond of created sessions, so Livy reaps them if no daemon returns.",
+    )
+    state_dir: str | None = Field(
+        None, description="Where per-workspace state lives (default: platformdirs)."
+    )
+    show_tracebacks: bool = Field(False, description="Include internal tracebacks in JSON-RPC error data.")
+
+
+class InitializationOptions(Params):
+    """What an editor passes as ``initializationOptions`` of LSP ``initialize``."""
+
+    profile: str | None = Field(None, description="The livyd profile to use (None: the configured default).")
+    settings: DaemonSettings = Field(default_factory=DaemonSettings)
+    workspace: str | None = Field(None, description="The workspace folder; defaults to rootUri or the cwd.")
+
+
+class LivydCapabilities(WireModel):
+    """Found at ``capabilities.experimental.livyd`` in the ``initialize`` result.
+
+    A client compares ``protocolVersion``'s major number with its own and refuses a different one,
+    saying which side to upgrade.
+    """
+
+    version: str = Field(description="livyd's package version.")
+    protocol_version: str = Field(description="MAJOR.MINOR of this protocol.")
+    requests: list[str] = Field(description="Every livy/* request method the daemon answers.")
+    notifications: list[str] = Field(description="Every livy/* notification the daemon may send.")
+    commands: list[str] = Field(description="workspace/executeCommand ids (all prefixed livyd.).")
+    shared: bool = Field(False, description="True when several editors share this daemon.")
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+class CreateSessionParams(WireModel):
+    """``livy/createSession``: further Livy session fields (``driverMemory``, ``conf``...) pass through."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+    profile: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    attach: bool = Field(True, description="Make it the workspace's current session.")
+
+
+class SessionIdParams(Params):
+    """A request about one session."""
+
+    session_id: int = Field(ge=0)
+
+
+class AttachSessionParams(SessionIdParams):
+    """``livy/attachSession``: make an existing Livy session the workspace's current one."""
+
+
+class SessionInfoParams(Params):
+    """``livy/sessionInfo``: the given session, or the attached one."""
+
+    session_id: int | None = Field(None, ge=0)
+
+
+class ListSessionsParams(Params):
+    """``livy/listSessions``."""
+
+    owned_only: bool = Field(False, description="Only the sessions this daemon created.")
+
+
+class KillAllSessionsParams(Params):
+    """``livy/killAllSessions``."""
+
+    owned_only: bool = Field(True, description="Only the sessions this daemon created (the safe default).")
+
+
+class SessionResult(WireModel):
+    """A result carrying one session."""
+
+    session: SessionInfo
+
+
+class ListSessionsResult(WireModel):
+    """``livy/listSessions`` result."""
+
+    sessions: list[SessionInfo]
+
+
+class SessionInfoResult(WireModel):
+    """``livy/sessionInfo`` result: the session and the daemon's tasks on it."""
+
+    session: SessionInfo
+    tasks: list[TaskInfo]
+
+
+class KillResult(WireModel):
+    """A result of a kill: what was asked to stop."""
+
+    id: int
+    killed: bool
+
+
+class KillAllSessionsResult(WireModel):
+    """``livy/killAllSessions`` result."""
+
+    killed: list[int]
+
+
+class RestartSessionResult(WireModel):
+    """``livy/restartSession`` result: a new session with the same configuration."""
+
+    session: SessionInfo
+    previous_session_id: int
+
+
+# --------------------------------------------------------------------------- statements
+
+
+class ExecuteParams(Params):
+    """``livy/execute``: run code; returns at once."""
+
+    code: str
+    session_id: int | None = Field(None, ge=0, description="Default: the attached session, or a new one.")
+    kind: str | None = Field(None, description="Statement kind (pyspark, spark, sql, sparkr).")
+    uri: str | None = Field(None, description="The document the code came from (echoed in livy/output).")
+    range: Range | None = Field(None, description="Where in the document (used for diagnostics).")
+
+
+class ExecuteResult(WireModel):
+    """``livy/execute`` result."""
+
+    task_id: str
+    session_id: int
+
+
+class CancelParams(Params):
+    """``livy/cancel``."""
+
+    task_id: str = Field(min_length=1)
+
+
+class CancelResult(WireModel):
+    """``livy/cancel`` result: the task after the cancel was asked."""
+
+    task: TaskInfo
+
+
+class ListStatementsParams(Params):
+    """``livy/listStatements``: the daemon's tasks (all sessions, or one)."""
+
+    session_id: int | None = Field(None, ge=0)
+
+
+class ListStatementsResult(WireModel):
+    """``livy/listStatements`` result."""
+
+    tasks: list[TaskInfo]
+
+
+# --------------------------------------------------------------------------- logs
+
+
+class ReadLogParams(Params):
+    """``livy/readLog``: one page of a session's or a batch's log (exactly one id)."""
+
+    session_id: int | None = Field(None, ge=0)
+    batch_id: int | None = Field(None, ge=0)
+    from_: int | None = Field(None, alias="from", description="First line; default: the tail.")
+    size: int = Field(100, ge=0, le=10_000)
+
+
+class ReadBatchLogParams(Params):
+    """``livy/readBatchLog``."""
+
+    batch_id: int = Field(ge=0)
+    from_: int | None = Field(None, alias="from")
+    size: int = Field(100, ge=0, le=10_000)
+
+
+class LogResult(WireModel):
+    """A page of log lines."""
+
+    lines: list[str]
+    from_: int = Field(alias="from")
+    total: int
+
+
+class FollowLogParams(Params):
+    """``livy/followLog`` / ``livy/unfollowLog`` (exactly one id)."""
+
+    session_id: int | None = Field(None, ge=0)
+    batch_id: int | None = Field(None, ge=0)
+
+
+class FollowLogResult(WireModel):
+    """``livy/followLog`` / ``livy/unfollowLog`` result."""
+
+    following: bool
+
+
+# --------------------------------------------------------------------------- batches
+
+
+class SubmitBatchParams(WireModel):
+    """``livy/submitBatch``: ``file`` plus any Livy batch field (``args``, ``conf``...)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+    file: str = Field(min_length=1)
+    profile: str | None = None
+    name: str | None = None
+    args: list[str] = Field(default_factory=list)
+
+
+class BatchIdParams(Params):
+    """A request about one batch."""
+
+    batch_id: int = Field(ge=0)
+
+
+class BatchResult(WireModel):
+    """A result carrying one batch."""
+
+    batch: BatchInfo
+
+
+class ListBatchesResult(WireModel):
+    """``livy/listBatches`` result."""
+
+    batches: list[BatchInfo]
+
+
+# --------------------------------------------------------------------------- profiles, credentials, status
+
+
+class ProfilesResult(WireModel):
+    """``livy/listProfiles`` result."""
+
+    profiles: list[ProfileInfo]
+    active: str | None
+
+
+class SelectProfileParams(Params):
+    """``livy/selectProfile``."""
+
+    profile: str = Field(min_length=1)
+
+
+class SetCredentialsParams(Params):
+    """``livy/setCredentials``: secrets from the editor's secret store. Never logged, never echoed."""
+
+    profile: str | None = None
+    username: str | None = None
+    password: str | None = Field(None, json_schema_extra={"writeOnly": True})
+    token: str | None = Field(None, json_schema_extra={"writeOnly": True})
+
+
+class OkResult(WireModel):
+    """A plain acknowledgement."""
+
+    ok: Literal[True] = True
+
+
+class StatusResult(WireModel):
+    """``livy/status``: the daemon's state."""
+
+    version: str
+    protocol_version: str
+    pid: int
+    workspace: str
+    state_dir: str
+    active_profile: str | None
+    livy_url: str | None = Field(None, description="The Livy URL in use (redacted), once connected.")
+    profiles: list[ProfileInfo]
+    sessions: list[SessionInfo]
+    tasks: list[TaskInfo]
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+class SessionChangedNotification(WireModel):
+    """``livy/sessionChanged``."""
+
+    session: SessionInfo
+
+
+class TaskChangedNotification(WireModel):
+    """``livy/taskChanged``: sent on every state change of a task, and on progress changes."""
+
+    task_id: str
+    session_id: int
+    statement_id: int | None = None
+    state: TaskState
+    progress: float = Field(0.0, ge=0.0, le=1.0)
+    queued_behind: int = Field(0, ge=0)
+    message: str | None = Field(None, description="Why, for failed tasks and unsafe cancels.")
+    may_still_run: bool = False
+
+
+class OutputNotification(WireModel):
+    """``livy/output``: a task's result, sent once, after it was appended to the output log."""
+
+    task_id: str
+    session_id: int
+    statement_id: int | None = None
+    status: OutputStatus
+    data: dict[str, Any] = Field(default_factory=dict, description="The mime bundle (text/plain, ...).")
+    ename: str | None = None
+    evalue: str | None = None
+    traceback: list[str] = Field(default_factory=list)
+    uri: str | None = None
+    range: Range | None = None
+    truncated: bool = False
+    full_output_path: str | None = Field(None, description="Where the whole output is when truncated.")
+    elapsed_ms: int | None = None
+
+
+class LogNotification(WireModel):
+    """``livy/log``: new log lines of a followed (or running) session, or of a batch."""
+
+    session_id: int | None = None
+    batch_id: int | None = None
+    lines: list[str]
+    from_: int = Field(alias="from")
+    total: int
+
+
+class BatchChangedNotification(WireModel):
+    """``livy/batchChanged``."""
+
+    batch: BatchInfo

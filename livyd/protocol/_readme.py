@@ -1,0 +1,123 @@
+"""The hand-written prose of ``protocol/README.md``; the generator adds the tables around it."""
+
+from __future__ import annotations
+
+__all__ = ["PROSE_END", "PROSE_START"]
+
+PROSE_START = """\
+# The livyd daemon protocol, version {PROTOCOL_VERSION}
+
+`livyd --stdio` is a long-running process an editor spawns. It speaks the LSP base protocol on
+stdin/stdout: each message is a frame `Content-Length: N\\r\\n\\r\\n` followed by N bytes of UTF-8
+JSON-RPC 2.0. Nothing else is ever written to stdout; logs go to stderr (or `--log-file F`).
+Everything below can be checked against `livyd.schema.json` (JSON Schema of every params,
+result and notification, under `$defs`) and `methods.json` (the method table); the
+`examples/` folder holds golden valid and invalid messages that every client's tests load.
+
+Field names are camelCase. Params reject unknown fields (except `livy/createSession` and
+`livy/submitBatch`, which pass further Livy fields through); results and notifications may gain
+fields within a major version, so clients must ignore fields they do not know.
+
+## Lifecycle
+
+1. The client sends LSP `initialize`. `initializationOptions` is an `InitializationOptions`:
+
+   ```json
+   {"profile": null, "settings": {"url": "http://127.0.0.1:8998", "kind": "pyspark"}, "workspace": "/w"}
+   ```
+
+   `profile` names a livyd profile (`livyd.toml`); `settings` (`DaemonSettings`) tune the
+   daemon; `settings.url` overrides the profile's Livy URL. With no URL anywhere, the daemon
+   starts the embedded sandbox. **Never put secrets here**: use `livy/setCredentials`.
+   Invalid options are answered with -32602 naming the field.
+2. The result is a normal LSP `InitializeResult` (`serverInfo` = `{"name": "livyd", "version"}`);
+   livyd's own capabilities are at `capabilities.experimental.livyd` (`LivydCapabilities`):
+   `version`, `protocolVersion` (`MAJOR.MINOR`), `requests`, `notifications`, `commands`,
+   `shared`. A client must compare the major number of `protocolVersion` with its own and, if
+   they differ, refuse to continue with a message saying which to upgrade ("livyd speaks
+   protocol 2.x, this extension 1.x: upgrade the extension"). A higher minor is compatible.
+3. The client sends `initialized`. Persisted state (sessions and in-flight statements of this
+   workspace) is restored only after that, so `initialize` is answered fast.
+4. `shutdown` then `exit` end the daemon (exit code 0). Closing stdin (EOF) does the same. On exit
+   the daemon cancels its pollers; the sessions it created are kept (they were created with
+   `heartbeatTimeoutInSecond`, so Livy reaps them if no daemon comes back) unless
+   `settings.deleteSessionsOnExit` is true.
+
+`workspace/didChangeConfiguration` with `{"settings": {...DaemonSettings...}}` (or
+`{"settings": {"livyd": {...}}}`) replaces the settings; `$/cancelRequest` cancels a pending
+request (answered -32800).
+
+## Running code
+
+`livy/execute {code, sessionId?, kind?, uri?, range?}` returns **at once** with
+`{taskId, sessionId}`; it never waits for Livy. Without `sessionId` it uses the workspace's
+attached session, or creates one from the active profile (and attaches it). Then, for each task,
+the client receives, in this order:
+
+* `livy/taskChanged` with `state` going through `queued` (held by the daemon; `queuedBehind`
+  says how many tasks of the session are ahead), `waiting` (submitted to Livy), `running`
+  (with `progress` 0..1), and finally one of `available`, `cancelled` or `failed` (livyd could
+  not run it: the session died, Livy refused the submission; `message` says why);
+* `livy/output` exactly once, when the task is finished: `status` is `ok`, `error` (with
+  `ename`, `evalue`, `traceback`), `cancelled` or `failed`; `data` is the mime bundle
+  (`text/plain`, `application/json`, `image/png`, ...). The output is appended to the
+  workspace's output log *before* it is notified, so nothing is lost if the client is gone.
+  Outputs larger than `settings.maxOutputBytes` (default 1 MB) are cut: `truncated` is true and
+  `fullOutputPath` names a file holding the whole output.
+
+Tasks of one session run strictly in order; the daemon submits the next only when the previous
+one finished. While a statement runs, its progress is also reported as LSP work-done progress
+(`window/workDoneProgress/create` then `$/progress` begin/report/end, cancellable) when the client
+advertised `window.workDoneProgress`, and new session log lines are sent as `livy/log`.
+After an `error` output with a traceback naming a line, `textDocument/publishDiagnostics` marks
+that line of the sent range in `uri`; the next run on that document clears it.
+
+## Cancelling
+
+`livy/cancel {taskId}` (or the cancel button of the task's work-done progress, i.e.
+`window/workDoneProgress/cancel`) cancels a task. A `queued` task is dropped at once (`cancelled`,
+output status `cancelled`, it never reaches Livy). A `waiting`/`running` task is cancelled on Livy:
+the task goes `cancelling` then `cancelled`. Livy may mark a statement cancelled while its code
+keeps running (pure-Python loops cannot be interrupted; after 30 s Livy gives up): the daemon then
+sets `mayStillRun` on the task, and sends `window/showMessage` saying so and suggesting
+`livy/restartSession`, which kills the session and creates a new one with the same configuration.
+
+## Polling (owned by the daemon)
+
+One poller per session. It fetches only the window of unfinished statements in one request
+(`GET /sessions/{id}/statements?from=<oldest unfinished>&size=<count>`), never re-downloads
+finished outputs, polls every `pollInterval` seconds while work is pending and every
+`idlePollInterval` otherwise.
+
+## Sessions and state
+
+The daemon persists, per workspace (a platformdirs state dir, or `settings.stateDir`, locked
+against a second writer), the sessions it created and its in-flight statements. A new daemon on
+the same workspace reattaches: finished results are delivered as `livy/output`, running ones
+resume polling. Every completed output is appended to `outputs.jsonl` in that directory.
+
+## Robustness
+
+A frame whose body is not JSON gets -32700 (id null); a JSON value that is not a request or
+notification gets -32600; an unknown method -32601; invalid params -32602 with `error.data`
+`{"code": "invalid-params", "field": "range.start.line", "errors": [...]}`; a frame whose
+`Content-Length` exceeds the limit (`--max-frame-bytes`, default 64 MiB) is skipped without being
+read into memory and answered -32600 (id null). The daemon never exits on bad input. Errors from
+Livy carry `error.data.code` (the stable livyd code, e.g. `session-gone`) and no traceback,
+unless `settings.showTracebacks` is true.
+"""
+
+PROSE_END = """\
+## Writing a client
+
+1. Spawn `livyd --stdio` (or `python -m livyd --stdio`); read frames from its stdout; drain its
+   stderr (or pass `--log-file`).
+2. Send `initialize` with `initializationOptions`, check `capabilities.experimental.livyd.protocolVersion`,
+   send `initialized`.
+3. Handle `window/workDoneProgress/create` requests (answer `null`) if you advertise
+   `window.workDoneProgress`.
+4. Send `livy/execute`; render `livy/taskChanged` and `livy/output` keyed by `taskId`.
+5. On close: `shutdown`, `exit`.
+
+The Python reference client is `livyd.daemon.DaemonClient`.
+"""
