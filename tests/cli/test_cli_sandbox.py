@@ -1,0 +1,401 @@
+"""``livyd`` as a real subprocess against real sandboxes on loopback (direct, behind a gateway
+prefix, and the embedded default), checked through its stdout, stderr and exit status, and
+against the server's own view (raw httpx, not livyd's client).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.cli.test_cli_basics import clean_env, livyd
+from tests.conftest import SandboxProcess
+
+SECRET = "pw-Kx7-do-not-log"
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    (tmp_path / "home").mkdir()
+    (tmp_path / "work").mkdir()
+    return tmp_path
+
+
+def run(work: Path, *args: str, input: str | None = None, timeout: float = 90,
+        **env: str) -> subprocess.CompletedProcess[str]:
+    return livyd(*args, cwd=work / "work", env=clean_env(work / "home", **env), input=input, timeout=timeout)
+
+
+def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll *predicate* until it returns something truthy (a condition wait, not a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def server_get(sandbox: SandboxProcess, path: str) -> httpx.Response:
+    return httpx.get(sandbox.livy_url.rstrip("/") + path, headers={"X-Requested-By": "test"}, timeout=10)
+
+
+# --------------------------------------------------------------------------- exec
+
+
+def test_exec_prints_output_and_deletes_its_session(sandbox: SandboxProcess, work: Path) -> None:
+    proc = run(work, "exec", "--url", sandbox.livy_url, "--json", "print(6 * 7)")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "ok"
+    assert result["data"]["text/plain"] == "42"
+    sid = result["session_id"]
+    gone = server_get(sandbox, f"/sessions/{sid}")
+    assert gone.status_code == 404 or gone.json()["state"] in ("shutting_down", "killed", "dead")
+
+    people = run(work, "exec", "--url", sandbox.livy_url, "sum(range(101))")
+    assert people.returncode == 0, people.stderr
+    assert people.stdout == "5050\n"
+
+
+def test_exec_reads_code_from_stdin(sandbox: SandboxProcess, work: Path) -> None:
+    code = "import sys\nvalues = [n * n for n in range(4)]\nprint(values)\n"
+    proc = run(work, "exec", "--url", sandbox.livy_url, "-", input=code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "[0, 1, 4, 9]\n"
+
+
+def test_exec_failure_exits_1_with_traceback_on_stderr(sandbox: SandboxProcess, work: Path) -> None:
+    proc = run(work, "exec", "--url", sandbox.livy_url, "def f():\n    return 1 / 0\nf()")
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "ZeroDivisionError: division by zero" in proc.stderr
+    assert "Traceback" in proc.stderr or "line" in proc.stderr
+
+
+def test_keep_session_then_reuse_by_id_and_name(sandbox: SandboxProcess, work: Path) -> None:
+    first = run(work, "exec", "--url", sandbox.livy_url, "--keep", "counter = 41")
+    assert first.returncode == 0, first.stderr
+    match = re.search(r"session (\d+) kept", first.stderr)
+    assert match, first.stderr
+    sid = match.group(1)
+    try:
+        second = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, "counter + 1")
+        assert (second.returncode, second.stdout) == (0, "42\n"), second.stderr
+        info = run(work, "sessions", "info", sid, "--url", sandbox.livy_url, "--json")
+        assert info.returncode == 0, info.stderr
+        name = json.loads(info.stdout)["name"]
+        assert name and name.startswith("livyd")
+        by_name = run(work, "exec", "--url", sandbox.livy_url, "--session", name, "counter * 2")
+        assert (by_name.returncode, by_name.stdout) == (0, "82\n"), by_name.stderr
+        listed = run(work, "sessions", "list", "--url", sandbox.livy_url, "--json")
+        assert int(sid) in [s["id"] for s in json.loads(listed.stdout)]
+        table = run(work, "sessions", "--url", sandbox.livy_url)
+        assert table.returncode == 0 and name in table.stdout
+    finally:
+        killed = run(work, "sessions", "kill", sid, "--url", sandbox.livy_url)
+    assert killed.returncode == 0, killed.stderr
+    assert f"killed session {sid}" in killed.stderr
+    missing = run(work, "exec", "--url", sandbox.livy_url, "--session", "no-such-session", "1")
+    assert missing.returncode == 3
+    assert "no session named 'no-such-session'" in missing.stderr
+
+
+def test_rich_outputs_table_json_and_image(sandbox: SandboxProcess, work: Path) -> None:
+    """%table renders a table, %json pretty-prints, image/png is written to a file (Livy magics)."""
+    first = run(work, "exec", "--url", sandbox.livy_url, "--keep",
+                "rows = [{'city': 'Wien', 'n': 1}, {'city': 'Graz', 'n': 2}]\nblob = {'a': [1, 2]}")
+    sid = re.search(r"session (\d+) kept", first.stderr).group(1)  # type: ignore[union-attr]
+    try:
+        table = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, "%table rows")
+        assert table.returncode == 0, table.stderr
+        assert "city" in table.stdout and "Wien" in table.stdout and "Graz" in table.stdout
+        as_json = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, "%json blob")
+        assert as_json.returncode == 0, as_json.stderr
+        assert json.loads(as_json.stdout) == {"a": [1, 2]}
+        assert as_json.stdout.startswith("{\n  ")  # pretty-printed
+        # %matplot VAR calls VAR.gcf().savefig(buffer, format="png") (fake_shell.py): a stand-in figure
+        define = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, textwrap.dedent("""\
+            class FakePlot:
+                def gcf(self):
+                    return self
+                def savefig(self, buffer, format):
+                    buffer.write(b"\\x89PNG\\r\\n\\x1a\\n-livyd-test-image")
+            plot = FakePlot()
+        """))
+        assert define.returncode == 0, define.stderr
+        image = run(work, "exec", "--url", sandbox.livy_url, "--session", sid,
+                    "--image-dir", str(work / "img"), "%matplot plot")
+        assert image.returncode == 0, image.stderr
+        path = Path(image.stdout.strip())
+        assert path.suffix == ".png" and path.parent == (work / "img").resolve()
+        assert path.read_bytes() == b"\x89PNG\r\n\x1a\n-livyd-test-image"
+    finally:
+        run(work, "sessions", "kill", sid, "--url", sandbox.livy_url)
+
+
+def test_run_file_with_argv(sandbox: SandboxProcess, work: Path) -> None:
+    script = work / "work" / "job.py"
+    script.write_text(textwrap.dedent("""\
+        import sys
+        def main(argv):
+            print("argv:", argv)
+            print("name:", __name__)
+        if __name__ == "__main__":
+            main(sys.argv)
+            sys.exit(0)
+    """))
+    proc = run(work, "run", "--url", sandbox.livy_url, "job.py", "--date", "20240101", "x y")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["argv: ['job.py', '--date', '20240101', 'x y']", "name: __main__"]
+    failing = work / "work" / "fail.py"
+    failing.write_text("import sys\n\nraise ValueError('bad input: ' + sys.argv[1])\n")
+    bad = run(work, "run", "--url", sandbox.livy_url, "fail.py", "42")
+    assert bad.returncode == 1
+    assert "ValueError: bad input: 42" in bad.stderr
+
+
+def test_ctrl_c_cancels_the_statement_on_the_server_first(sandbox: SandboxProcess, work: Path) -> None:
+    env = clean_env(work / "home")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "livyd", "exec", "--url", sandbox.livy_url, "--keep",
+         "import time\nfor _ in range(600):\n    time.sleep(0.1)\n'finished'"],
+        cwd=work / "work", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        def running() -> tuple[int, int] | None:
+            for s in server_get(sandbox, "/sessions").json()["sessions"]:
+                if s["state"] not in ("busy", "idle"):
+                    continue
+                for st in server_get(sandbox, f"/sessions/{s['id']}/statements").json()["statements"]:
+                    if st["state"] == "running" and "finished" in st["code"]:
+                        return s["id"], st["id"]
+            return None
+
+        sid, stid = wait_for(running, "the statement to run")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "livyd: error: interrupted" in err
+    state = server_get(sandbox, f"/sessions/{sid}/statements/{stid}").json()["state"]
+    assert state in ("cancelling", "cancelled"), state
+    httpx.delete(f"{sandbox.livy_url.rstrip('/')}/sessions/{sid}", headers={"X-Requested-By": "t"})
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def test_logs_tail_and_default_newest_session(sandbox: SandboxProcess, work: Path) -> None:
+    code = "import sys\nfor i in range(50):\n    print(f'line-{i}', file=sys.__stderr__, flush=True)"
+    first = run(work, "exec", "--url", sandbox.livy_url, "--keep", code)
+    assert first.returncode == 0, first.stderr
+    sid = re.search(r"session (\d+) kept", first.stderr).group(1)  # type: ignore[union-attr]
+    try:
+        def tail() -> list[str] | None:
+            proc = run(work, "logs", sid, "--tail", "3", "--url", sandbox.livy_url)
+            assert proc.returncode == 0, proc.stderr
+            lines = proc.stdout.splitlines()
+            return lines if lines == ["line-47", "line-48", "line-49"] else None
+
+        wait_for(tail, "the last three log lines")
+        as_json = run(work, "logs", sid, "--tail", "2", "--json", "--url", sandbox.livy_url)
+        page = json.loads(as_json.stdout)
+        assert page["log"] == ["line-48", "line-49"] and page["id"] == int(sid)
+        newest = run(work, "logs", "--tail", "1", "--url", sandbox.livy_url)
+        assert newest.returncode == 0
+    finally:
+        run(work, "sessions", "kill", sid, "--url", sandbox.livy_url)
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def test_batch_submit_follow_local_python_file(sandbox: SandboxProcess, work: Path) -> None:
+    job = work / "work" / "batch_job.py"
+    job.write_text("import sys\nprint('hello from batch', sys.argv[1:])\n")
+    proc = run(work, "batch", "submit", "batch_job.py", "--name",
+               f"cli-batch-{time.monotonic_ns()}", "--follow", "--url", sandbox.livy_url, "--", "a", "b c")
+    assert proc.returncode == 0, proc.stderr
+    assert "hello from batch ['a', 'b c']" in proc.stdout
+    assert re.search(r"batch \d+: success", proc.stderr)
+
+    failing = work / "work" / "failing_job.py"
+    failing.write_text("raise SystemExit(3)\n")
+    bad = run(work, "batch", "submit", "failing_job.py", "--follow", "--json", "--url", sandbox.livy_url)
+    assert bad.returncode == 1, bad.stderr
+    final = json.loads(bad.stdout)
+    assert final["state"] == "dead"
+
+    listed = run(work, "batch", "list", "--json", "--url", sandbox.livy_url)
+    ids = [b["id"] for b in json.loads(listed.stdout)]
+    assert final["id"] in ids
+    status = run(work, "batch", "status", str(final["id"]), "--json", "--url", sandbox.livy_url)
+    assert json.loads(status.stdout)["state"] == "dead"
+    killed = run(work, "batch", "kill", str(final["id"]), "--url", sandbox.livy_url)
+    assert killed.returncode == 0, killed.stderr
+
+
+class RecordingLivy(http.server.ThreadingHTTPServer):
+    """A named fake (not a Livy): records POST /batches bodies and answers 201 like Livy 0.9.
+
+    Used only to see the exact payload livyd sends; the batch behaviour itself is tested against
+    the sandbox above.
+    """
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        super().__init__(("127.0.0.1", 0), _RecordingHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _RecordingHandler(http.server.BaseHTTPRequestHandler):
+    server: RecordingLivy
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _reply(self, status: int, body: Any) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/version"):
+            self._reply(200, {"version": "0.9.0-incubating", "commitId": "x", "user": "livy",
+                              "compiledBy": "x", "date": "x", "repository": "x", "branch": "x"})
+        else:
+            self._reply(200, {"from": 0, "total": 0, "sessions": []})
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.bodies.append(body)
+        self._reply(201, {"id": 0, "name": body.get("name"), "owner": None,
+                          "proxyUser": body.get("proxyUser"), "state": "starting", "appId": None,
+                          "appInfo": {"driverLogUrl": None, "sparkUiUrl": None}, "log": []})
+
+
+def test_batch_payload_uses_the_profile_like_existing_env_files(work: Path) -> None:
+    """The profile's jars/files/archives/pyFiles/conf/driver/executor/queue/proxyUser (here from a
+    .env shaped like seeds/003) reach POST /batches in Livy's camelCase."""
+    (work / "work" / ".env").write_text(textwrap.dedent("""\
+        LIVY_JARS=hdfs:///libs/a.jar,hdfs:///libs/b.jar
+        LIVY_FILES=hdfs:///config/app.properties
+        LIVY_ARCHIVES=hdfs:///archives/deps.tar.gz
+        LIVY_PY_FILES=hdfs:///python/utils.py
+        LIVY_CONF={"spark.sql.shuffle.partitions":"200","spark.dynamicAllocation.enabled":"true"}
+        PROXY_USER=svc_ingest
+        LIVY_DRIVER_MEMORY=4g
+        LIVY_DRIVER_CORES=2
+        LIVY_EXECUTOR_MEMORY=4g
+        LIVY_EXECUTOR_CORES=2
+        LIVY_NUM_EXECUTORS=4
+        LIVY_QUEUE=root.datalake
+    """))
+    fake = RecordingLivy()
+    thread = threading.Thread(target=fake.serve_forever, daemon=True)
+    thread.start()
+    try:
+        proc = run(work, "batch", "submit", "hdfs:///user/svc/recovery.jar", "--class-name",
+                   "org.example.Main", "--name", "recovery-1", "--json", "--url", fake.url,
+                   "--", "--date 20240101")
+    finally:
+        fake.shutdown()
+        fake.server_close()
+    assert proc.returncode == 0, proc.stderr
+    assert fake.bodies == [{
+        "file": "hdfs:///user/svc/recovery.jar", "className": "org.example.Main", "name": "recovery-1",
+        "args": ["--date 20240101"], "driverMemory": "4g", "driverCores": 2, "executorMemory": "4g",
+        "executorCores": 2, "numExecutors": 4, "queue": "root.datalake", "proxyUser": "svc_ingest",
+        "conf": {"spark.sql.shuffle.partitions": "200", "spark.dynamicAllocation.enabled": "true"},
+        "archives": ["hdfs:///archives/deps.tar.gz"], "files": ["hdfs:///config/app.properties"],
+        "jars": ["hdfs:///libs/a.jar", "hdfs:///libs/b.jar"], "pyFiles": ["hdfs:///python/utils.py"],
+    }]
+    assert json.loads(proc.stdout)["id"] == 0
+
+
+# --------------------------------------------------------------------------- secrets, gateway, embedded
+
+
+def test_verbose_never_prints_the_password(sandbox: SandboxProcess, work: Path) -> None:
+    encoded = base64.b64encode(f"alice:{SECRET}".encode()).decode()
+    proc = run(work, "--verbose", "exec", "--url", sandbox.livy_url, "print('fine')",
+               LIVY_AUTH="basic", LIVY_USER="alice", LIVY_PASSWORD=SECRET)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "fine\n"
+    assert proc.stderr.strip(), "--verbose should trace HTTP exchanges on stderr"
+    for leaked in (SECRET, encoded):
+        assert leaked not in proc.stdout and leaked not in proc.stderr
+    doctor = run(work, "--verbose", "doctor", "--url", sandbox.livy_url,
+                 LIVY_AUTH="basic", LIVY_USER="alice", LIVY_PASSWORD=SECRET)
+    assert doctor.returncode == 0, doctor.stderr
+    assert "Livy 0." in doctor.stdout
+    for leaked in (SECRET, encoded):
+        assert leaked not in doctor.stdout and leaked not in doctor.stderr
+
+
+def test_doctor_fails_when_livy_is_unreachable(work: Path) -> None:
+    proc = run(work, "doctor", "--url", "http://127.0.0.1:9", "--json")
+    assert proc.returncode == 3
+    report = json.loads(proc.stdout)
+    assert report["ok"] is False
+    assert report["checks"][0] == {"check": "reachable", "ok": False, "detail": report["checks"][0]["detail"]}
+
+
+def test_exec_through_a_gateway_prefix(sandbox_factory: Callable[..., SandboxProcess], work: Path) -> None:
+    gateway = sandbox_factory("--gateway", "/gateway/sandbox", "--cancel-timeout", "3")
+    assert "/gateway/sandbox" in gateway.livy_url
+    proc = run(work, "exec", "--url", gateway.livy_url, "print('via knox')")
+    assert (proc.returncode, proc.stdout) == (0, "via knox\n"), proc.stderr
+    # a URL ending in /sessions, as existing scripts have it, is accepted
+    proc = run(work, "exec", "--url", gateway.livy_url.rstrip("/") + "/sessions", "1 + 1")
+    assert (proc.returncode, proc.stdout) == (0, "2\n"), proc.stderr
+
+
+def test_profile_from_livyd_toml_and_dotenv(sandbox: SandboxProcess, work: Path) -> None:
+    (work / "work" / "livyd.toml").write_text(textwrap.dedent(f"""\
+        profile_variable = "TEAM_ENV"
+        [profiles.entw]
+        url = "{sandbox.livy_url}"
+        [profiles.prod]
+        url = "http://127.0.0.1:9"
+    """))
+    (work / "work" / ".env").write_text("TEAM_ENV=entw\n")
+    proc = run(work, "exec", "print('entw')")
+    assert (proc.returncode, proc.stdout) == (0, "entw\n"), proc.stderr
+    prod = run(work, "--profile", "prod", "exec", "1")
+    assert prod.returncode == 3
+
+
+def test_first_command_on_a_fresh_machine_uses_an_embedded_sandbox(work: Path) -> None:
+    """The README's first command: nothing configured anywhere, and it still prints 5050."""
+    started = time.monotonic()
+    proc = run(work, "exec", "sum(range(101))", timeout=120)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "5050\n"
+    assert re.search(r"no Livy configured: using an embedded sandbox at http://127\.0\.0\.1:\d+", proc.stderr)
+    assert elapsed < 60
