@@ -21,9 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
-
-from tests.cli.test_cli_basics import clean_env, livyd
-from tests.conftest import SandboxProcess
+from conftest import SandboxProcess
+from test_cli_basics import clean_env, livyd
 
 SECRET = "pw-Kx7-do-not-log"
 
