@@ -1,0 +1,610 @@
+"""The pygls server behind ``livyd --stdio``: framing, lifecycle, handlers.
+
+Theory of operation
+-------------------
+
+**Structured root.** :func:`serve` runs under ``anyio.run(..., backend="asyncio")``: one task
+group owns the frame reader, every session poller and every batch follower; on ``exit`` or stdin
+EOF the supervisor's shutdown runs (shielded, time-limited) and the group is cancelled. pygls runs
+request handlers as asyncio tasks on the same loop; they only *start* work in the root group.
+
+**Our own frame reader.** pygls' reader (``pygls.io_.run_async``) trusts its input: no error for
+a body that is not JSON, no size limit. :func:`_read_frames` replaces it: it parses headers
+itself, refuses a ``Content-Length`` above ``--max-frame-bytes`` by *discarding* the body in
+64 KiB chunks (never holding it), answers malformed frames with JSON-RPC errors (id null), and
+hands well-formed messages to ``protocol.handle_message``. Nothing but frames reaches stdout:
+``sys.stdout`` is pointed at stderr for the process's lifetime, and the only writer of the real
+stdout is the pygls protocol.
+
+**Params as dicts.** The server uses ``lsprotocol.converters.get_converter``, so params of
+``livy/*`` methods arrive as plain dicts; :func:`_rpc` validates them with the protocol's pydantic
+model (InvalidParams with ``data.field`` = the field path), maps :class:`LivydError` to the
+error-code table, and turns any other exception into InternalError without a traceback (unless
+``settings.showTracebacks``). Results are ``model.wire()`` dicts.
+
+**Secrets.** ``livy/setCredentials`` params are validated into pydantic ``SecretStr``-free local
+variables and never logged; the pygls loggers sit at WARNING behind a filter that blanks the
+arguments of any record mentioning that method.
+
+**Fast initialize.** httpx and the Livy adapter are imported when the first Livy call needs them
+(after ``initialized``); the import cost left is pygls/lsprotocol itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote, urlparse
+
+import anyio
+from lsprotocol import types
+from lsprotocol.converters import get_converter
+from pydantic import BaseModel, ValidationError
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+from livyd._exceptions import LivydError, redact_url
+from livyd._version import __version__
+from livyd.protocol import (
+    COMMANDS,
+    METHODS,
+    PROTOCOL_VERSION,
+    DaemonSettings,
+    InitializationOptions,
+    LivydCapabilities,
+    OutputNotification,
+    ProfileInfo,
+    jsonrpc_code_for,
+)
+from livyd.protocol._errors import INVALID_REQUEST, PARSE_ERROR, SERVER_NOT_INITIALIZED
+
+if TYPE_CHECKING:
+    from livyd.daemon._supervisor import Supervisor, Task
+
+__all__ = ["DaemonState", "LivydServer", "serve"]
+
+log = logging.getLogger("livyd.daemon")
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_MAX_FRAME = 64 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+class _SecretFilter(logging.Filter):
+    """Blank the arguments of log records that could carry livy/setCredentials params."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = str(record.msg)
+        try:
+            text += " ".join(str(a) for a in (record.args or ()))  # type: ignore[union-attr]
+        except Exception:
+            pass
+        if "setCredentials" in text or "password" in text.lower() or "token" in text.lower():
+            record.msg = "[record redacted: it may contain credentials]"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+class DaemonState:
+    """What the handlers share: settings, the supervisor, credentials, the workspace."""
+
+    def __init__(self, server: LivydServer) -> None:
+        self.server = server
+        self.initialized = False
+        self.options = InitializationOptions()
+        self.settings = DaemonSettings()
+        self.workspace = os.getcwd()
+        self.credentials: dict[str | None, dict[str, str]] = {}
+        self.supervisor: Supervisor | None = None
+        self.tg: Any = None
+        self.stack: contextlib.AsyncExitStack | None = None
+        self.livy_url: str | None = None
+        self.state_dir: Path | None = None
+        self.progress_tokens: dict[str, str] = {}
+        self.diag_uris: set[str] = set()
+        self.stop = anyio.Event()
+        self.exit_code = 0
+        self._connect_lock: anyio.Lock | None = None
+
+    # ---------------------------------------------------------------- connection
+
+    def supervisor_or_new(self) -> Supervisor:
+        """The supervisor (created on first use, so its imports stay out of initialize)."""
+        if self.supervisor is None:
+            from livyd.daemon._state import StateStore, default_state_dir
+            from livyd.daemon._supervisor import Notifier, Supervisor
+
+            notifier = Notifier(
+                notify=self.server.protocol.notify,
+                show_message=self._show_message,
+                progress_begin=self._progress_begin,
+                progress_report=self._progress_report,
+                progress_end=self._progress_end,
+                diagnostics=self._diagnostics,
+            )
+            sup = Supervisor(self.settings, notifier)
+            sup.tg = self.tg
+            sup.profile = self.options.profile
+            directory = Path(self.settings.state_dir) if self.settings.state_dir else default_state_dir(
+                self.workspace)
+            store = StateStore(directory)
+            self.state_dir = directory
+            if store.acquire():
+                sup.store = store
+            else:
+                self._show_message(
+                    f"another livyd daemon owns the state of {self.workspace}; this one will not persist "
+                    "its sessions", 2)
+            self.supervisor = sup
+        return self.supervisor
+
+    async def connected(self) -> Supervisor:
+        """The supervisor with a Livy API (configured URL, profile, or the embedded sandbox)."""
+        sup = self.supervisor_or_new()
+        if sup.api is not None:
+            return sup
+        if self._connect_lock is None:
+            self._connect_lock = anyio.Lock()
+        async with self._connect_lock:
+            if sup.api is None:
+                sup.api = await self._open_api()
+        return sup
+
+    async def _open_api(self) -> Any:
+        from livyd.daemon._livy import LivyAPI
+
+        url = self.settings.url
+        auth: Any = None
+        if not url:
+            try:
+                from livyd._config import load_config
+
+                resolved = await anyio.to_thread.run_sync(
+                    lambda: load_config(profile=self.options.profile, cwd=self.workspace))
+                url = resolved.profile.url
+                if url:
+                    with contextlib.suppress(Exception):
+                        from livyd._auth import build_auth  # type: ignore[attr-defined]
+
+                        auth = build_auth(resolved.profile.auth, url=url, interactive=False,
+                                          env=dict(resolved.env))
+            except LivydError:
+                raise
+        creds = self.credentials.get(self.options.profile) or self.credentials.get(None)
+        if creds:
+            import httpx
+
+            if creds.get("token"):
+                token = creds["token"]
+
+                class _Bearer(httpx.Auth):
+                    def auth_flow(self, request: httpx.Request) -> Any:
+                        request.headers["Authorization"] = f"Bearer {token}"
+                        yield request
+
+                auth = _Bearer()
+            elif creds.get("password") is not None:
+                auth = httpx.BasicAuth(creds.get("username") or "", creds["password"])
+        if not url:
+            url = await self._embedded_sandbox()
+        assert self.stack is not None
+        api = LivyAPI(url, auth=auth)
+        self.stack.push_async_callback(api.aclose)
+        self.livy_url = url
+        log.info("connected to Livy at %s", redact_url(url))
+        return api
+
+    async def _embedded_sandbox(self) -> str:
+        try:
+            from livyd.sandbox import Sandbox  # type: ignore[attr-defined]
+        except ImportError as exc:
+            raise LivydError("no Livy URL configured and the embedded sandbox is not available") from exc
+        assert self.stack is not None
+        sandbox = await self.stack.enter_async_context(Sandbox())
+        url = str(sandbox.livy_url)
+        self._show_message(f"no Livy configured: using an embedded sandbox at {url}", 3)
+        return url
+
+    # ---------------------------------------------------------------- client-facing helpers
+
+    def _show_message(self, message: str, level: int) -> None:
+        self.server.window_show_message(types.ShowMessageParams(type=types.MessageType(level), message=message))
+
+    def _progress_supported(self) -> bool:
+        caps = self.server.protocol.client_capabilities
+        return bool(caps and caps.window and caps.window.work_done_progress)
+
+    def _progress_begin(self, task: Task) -> None:
+        if not self._progress_supported() or self.tg is None:
+            return
+        token = f"livyd-{task.task_id}"
+        task.progress_token = token
+        self.progress_tokens[token] = task.task_id
+
+        async def begin() -> None:
+            try:
+                with anyio.fail_after(5):
+                    await self.server.work_done_progress.create_async(token)
+            except Exception:
+                task.progress_token = None
+                return
+            self.server.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+                title=f"Livy statement ({task.task_id})", cancellable=True, percentage=int(task.progress * 100),
+                message=task.info().code_preview))
+            if task.finished:
+                self._progress_end(task)
+
+        self.tg.start_soon(begin)
+
+    def _progress_report(self, task: Task) -> None:
+        token = task.progress_token
+        if token and token in self.server.work_done_progress.tokens:
+            self.server.work_done_progress.report(token, types.WorkDoneProgressReport(
+                percentage=int(task.progress * 100), message=task.state.value))
+
+    def _progress_end(self, task: Task) -> None:
+        token = task.progress_token
+        if token and token in self.server.work_done_progress.tokens:
+            task.progress_token = None
+            self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=task.state.value))
+
+    def _diagnostics(self, task: Task, out: OutputNotification) -> None:
+        from livyd.daemon._supervisor import traceback_line
+
+        if not task.uri or task.range is None:
+            return
+        diags: list[types.Diagnostic] = []
+        line = traceback_line(out.traceback) if out.status.value == "error" else None
+        if line is not None:
+            doc_line = task.range.start.line + line - 1
+            diags.append(types.Diagnostic(
+                range=types.Range(start=types.Position(line=doc_line, character=0),
+                                  end=types.Position(line=doc_line + 1, character=0)),
+                message=f"{out.ename}: {out.evalue}", severity=types.DiagnosticSeverity.Error, source="livyd"))
+        if diags or task.uri in self.diag_uris:
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=task.uri, diagnostics=diags))
+            if diags:
+                self.diag_uris.add(task.uri)
+            else:
+                self.diag_uris.discard(task.uri)
+
+    def clear_diagnostics(self, uri: str | None) -> None:
+        """Clear the diagnostics of a previous run on *uri* (the next run starts clean)."""
+        if uri and uri in self.diag_uris:
+            self.diag_uris.discard(uri)
+            self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+class LivydProtocol(LanguageServerProtocol):
+    """pygls' LSP protocol with livyd's capabilities in ``initialize`` and a non-exiting ``exit``."""
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Any:
+        result = yield from super().lsp_initialize(params)
+        caps = LivydCapabilities(
+            version=__version__, protocol_version=PROTOCOL_VERSION,
+            requests=[m.name for m in METHODS if m.kind == "request"],
+            notifications=[m.name for m in METHODS if m.kind == "notification"],
+            commands=list(COMMANDS), shared=False)
+        result.capabilities.experimental = {"livyd": caps.wire()}
+        return result
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> None:
+        server = self._server
+        assert isinstance(server, LivydServer)
+        server.livyd.exit_code = 0 if self._shutdown else 1
+        server.livyd.stop.set()
+
+
+class LivydServer(LanguageServer):
+    """The pygls server with livyd's state attached."""
+
+    def __init__(self) -> None:
+        super().__init__("livyd", __version__, protocol_cls=LivydProtocol, converter_factory=get_converter)
+        self.livyd = DaemonState(self)
+
+
+# --------------------------------------------------------------------------- handler plumbing
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _invalid_params(exc: ValidationError, method: str) -> JsonRpcInvalidParams:
+    errors = [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    first = errors[0] if errors else {"field": "", "message": "invalid"}
+    where = first["field"] or "params"
+    return JsonRpcInvalidParams(
+        f"invalid params for {method}: {where}: {first['message']}",
+        data={"code": "invalid-params", "field": first["field"], "errors": errors})
+
+
+def validate(model: type[M], params: Any, method: str) -> M:
+    """Validate raw params into *model*; InvalidParams naming the field path otherwise."""
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise JsonRpcInvalidParams(f"invalid params for {method}: params must be an object",
+                                   data={"code": "invalid-params", "field": "", "errors": []})
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise _invalid_params(exc, method) from None
+
+
+def _livyd_error(exc: LivydError) -> JsonRpcException:
+    return JsonRpcException(message=str(exc), code=jsonrpc_code_for(exc.code), data={"code": exc.code})
+
+
+Handler = Callable[[LivydServer, Any], Awaitable[Any]]
+
+
+def _rpc(server: LivydServer, name: str, *, command: bool = False) -> Callable[[Handler], Handler]:
+    """Register a livy/* request handler (or, with *command*, a workspace/executeCommand command)
+    with the initialized check and error mapping; return the wrapped handler."""
+
+    def deco(fn: Handler) -> Handler:
+        async def handler(ls: LivydServer, params: Any) -> Any:
+            if not ls.livyd.initialized:
+                raise JsonRpcException(message=f"{name} before initialize", code=SERVER_NOT_INITIALIZED,
+                                       data={"code": "not-initialized"})
+            try:
+                return await fn(ls, params)
+            except JsonRpcException:
+                raise
+            except LivydError as exc:
+                raise _livyd_error(exc) from None
+            except (asyncio.CancelledError, anyio.get_cancelled_exc_class()):
+                raise
+            except Exception as exc:
+                if name == "livy/setCredentials":
+                    raise JsonRpcInternalError("livy/setCredentials failed", data={"code": "internal"}) from None
+                log.error("internal error in %s: %s", name, type(exc).__name__, exc_info=True)
+                data: dict[str, Any] = {"code": "internal"}
+                if ls.livyd.settings.show_tracebacks:
+                    data["traceback"] = traceback.format_exception(exc)
+                raise JsonRpcInternalError(f"internal error in {name}: {type(exc).__name__}", data=data) from None
+
+        if command:
+            async def command_handler(ls: LivydServer, *args: Any) -> Any:
+                return await handler(ls, args)
+
+            server.command(name)(command_handler)
+        else:
+            server.feature(name)(handler)
+        return handler
+
+    return deco
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def build_server() -> LivydServer:
+    """A server with every handler registered."""
+    from livyd.daemon import _handlers
+
+    server = LivydServer()
+    _handlers.register(server, _rpc, validate)
+    return server
+
+
+def _uri_path(uri: str) -> str:
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme == "file" else uri
+
+
+# --------------------------------------------------------------------------- framing
+
+
+class _FrameWriter:
+    """The only writer of the real stdout."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            self._stream.write(data)
+            self._stream.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            self.closed = True
+
+    def close(self) -> None:
+        """pygls calls this on exit; stdout stays open until the process ends."""
+
+
+def _send_error(writer: _FrameWriter, msg_id: Any, code: int, message: str, data: Any = None) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": msg_id,
+                       "error": {"code": code, "message": message, **({"data": data} if data else {})}})
+    raw = body.encode("utf-8")
+    writer.write(b"Content-Length: %d\r\n\r\n" % len(raw) + raw)
+
+
+async def _read_frames(reader: asyncio.StreamReader, server: LivydServer, writer: _FrameWriter,
+                       max_frame: int) -> None:
+    protocol = server.protocol
+    while True:
+        headers: dict[str, str] = {}
+        bad_header = False
+        while True:
+            try:
+                line = await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError:
+                return  # EOF
+            except asyncio.LimitOverrunError as exc:
+                await reader.readexactly(exc.consumed)
+                bad_header = True
+                continue
+            if line in (b"\r\n", b"\n"):
+                if headers or bad_header:
+                    break
+                continue
+            name, sep, value = line.decode("latin-1").partition(":")
+            if not sep:
+                bad_header = True
+                continue
+            headers[name.strip().lower()] = value.strip()
+        length_text = headers.get("content-length", "")
+        if bad_header or not length_text.isdigit():
+            _send_error(writer, None, PARSE_ERROR, "Parse error: malformed frame header (Content-Length needed)")
+            continue
+        length = int(length_text)
+        if length > max_frame:
+            remaining = length
+            while remaining:
+                chunk = await reader.read(min(_CHUNK, remaining))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+            _send_error(writer, None, INVALID_REQUEST,
+                        f"Invalid Request: frame of {length} bytes exceeds the limit of {max_frame} bytes",
+                        {"code": "frame-too-large", "limit": max_frame})
+            continue
+        try:
+            body = await reader.readexactly(length)
+        except asyncio.IncompleteReadError:
+            return
+        _dispatch(body, server, protocol, writer)
+        if server.livyd.stop.is_set():
+            return
+
+
+def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: _FrameWriter) -> None:
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        _send_error(writer, None, PARSE_ERROR, "Parse error: the frame body is not valid JSON")
+        return
+    msg_id = raw.get("id") if isinstance(raw, dict) else None
+    if not isinstance(msg_id, int | str):
+        msg_id = None
+    if (not isinstance(raw, dict) or raw.get("jsonrpc") != "2.0"
+            or ("method" in raw and not isinstance(raw["method"], str))
+            or ("method" not in raw and "id" not in raw)
+            or ("params" in raw and not isinstance(raw["params"], dict | list | type(None)))):
+        _send_error(writer, msg_id, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+        return
+    try:
+        message = json.loads(body, object_hook=protocol.structure_message)
+    except JsonRpcException as exc:
+        if "method" in raw and msg_id is not None:
+            _send_error(writer, msg_id, exc.code, f"invalid params for {raw['method']}",
+                        {"code": "invalid-params"})
+        return
+    except Exception:
+        if "method" in raw and msg_id is not None:
+            _send_error(writer, msg_id, INVALID_REQUEST, f"Invalid Request: cannot read {raw['method']}")
+        return
+    try:
+        protocol.handle_message(message)
+    except SystemExit:
+        server.livyd.stop.set()
+    except Exception:
+        log.error("failed to handle a message", exc_info=True)
+        if msg_id is not None and "method" in raw:
+            _send_error(writer, msg_id, -32603, "Internal Error", {"code": "internal"})
+
+
+async def _stdin_reader(tg: Any) -> asyncio.StreamReader:
+    """stdin as a StreamReader: an event-loop pipe when stdin is a pipe or socket, else (a file,
+    a tty) a worker thread feeding it."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=_CHUNK)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    except ValueError:
+        fd = sys.stdin.buffer.fileno()
+
+        async def pump() -> None:
+            while chunk := await anyio.to_thread.run_sync(os.read, fd, _CHUNK, abandon_on_cancel=True):
+                reader.feed_data(chunk)
+            reader.feed_eof()
+
+        tg.start_soon(pump)
+    return reader
+
+
+async def serve(max_frame: int = DEFAULT_MAX_FRAME) -> int:
+    """Run the daemon on stdin/stdout until ``exit`` or EOF; return the exit code."""
+    real_stdout = sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but frames on the real stdout
+    writer = _FrameWriter(real_stdout)
+    server = build_server()
+    server.protocol.set_writer(writer)
+    state = server.livyd
+    async with contextlib.AsyncExitStack() as stack:
+        state.stack = stack
+        async with anyio.create_task_group() as tg:
+            state.tg = tg
+            reader = await _stdin_reader(tg)
+
+            async def read_all() -> None:
+                try:
+                    await _read_frames(reader, server, writer, max_frame)
+                finally:
+                    state.stop.set()
+
+            tg.start_soon(read_all)
+            await state.stop.wait()
+            if state.supervisor is not None:
+                with anyio.move_on_after(20, shield=True):
+                    await state.supervisor.shutdown()
+            tg.cancel_scope.cancel()
+        if state.supervisor is not None and state.supervisor.store is not None:
+            state.supervisor.persist()
+            state.supervisor.store.release()
+    return state.exit_code
+
+
+def new_task_token() -> str:
+    """A fresh id (exposed for handlers)."""
+    return uuid.uuid4().hex
+
+
+def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
+    """The configured profiles (URLs redacted)."""
+    names: list[str] = []
+    active = state.options.profile
+    url: str | None = state.settings.url
+    auth = "none"
+    try:
+        from livyd._config import load_config
+
+        resolved = load_config(profile=state.options.profile, cwd=state.workspace)
+        names = list(resolved.known_profiles)
+        active = active or resolved.profile_name
+        url = url or resolved.profile.url
+        auth = str(getattr(resolved.profile.auth, "type", None) or getattr(resolved.profile.auth, "kind", "none"))
+    except Exception as exc:
+        log.info("could not load the configuration: %s", type(exc).__name__)
+    if active and active not in names:
+        names.append(active)
+    infos = [ProfileInfo(name=n, url=redact_url(url) if (url and n == active) else None,
+                         auth=auth if n == active else "none", active=n == active,
+                         has_credentials=n in state.credentials) for n in names]
+    return infos, active
+
+
+def uri_path(uri: str) -> str:
+    """The file system path of a ``file://`` URI (other URIs unchanged)."""
+    return _uri_path(uri)

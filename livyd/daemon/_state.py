@@ -1,0 +1,103 @@
+"""Per-workspace persistence: the daemon's state file, its output log, and the writer lock.
+
+Layout of a workspace's state directory (``<user_state_dir>/livyd/workspaces/<hash>/`` unless
+``settings.stateDir`` says otherwise)::
+
+    lock            flock()ed by the daemon that owns the directory (one writer at a time)
+    state.json      the sessions this daemon created and its unfinished tasks (rewritten atomically)
+    outputs.jsonl   every completed output, appended *before* it is notified
+    outputs/<taskId>.json   whole outputs that were too big for a notification
+
+A second daemon on the same workspace cannot take the lock: it runs without persistence and says
+so (window/showMessage), rather than corrupting the first one's state.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
+
+__all__ = ["StateStore", "default_state_dir"]
+
+
+def default_state_dir(workspace: str) -> Path:
+    """The platformdirs state directory for *workspace*."""
+    import platformdirs
+
+    digest = hashlib.sha256(os.path.realpath(workspace).encode()).hexdigest()[:16]
+    return Path(platformdirs.user_state_dir("livyd")) / "workspaces" / digest
+
+
+class StateStore:
+    """Owns one workspace's state directory while the lock is held."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock_file: BinaryIO | None = None
+
+    @property
+    def locked(self) -> bool:
+        """Whether this daemon owns the directory."""
+        return self._lock_file is not None
+
+    def acquire(self) -> bool:
+        """Create the directory (private to the user) and take its lock; ``False`` if another holds it."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.directory / "outputs").mkdir(exist_ok=True, mode=0o700)
+        f = open(self.directory / "lock", "ab")  # noqa: SIM115 - held for the daemon's lifetime
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            return False
+        self._lock_file = f
+        return True
+
+    def release(self) -> None:
+        """Drop the lock."""
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def load(self) -> dict[str, Any]:
+        """The saved state, or an empty one (a corrupt file is set aside, not fatal)."""
+        path = self.directory / "state.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            path.replace(path.with_suffix(".corrupt"))
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def save(self, data: dict[str, Any]) -> None:
+        """Atomically replace state.json (only while locked)."""
+        if not self.locked:
+            return
+        tmp = self.directory / "state.json.tmp"
+        tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+        tmp.replace(self.directory / "state.json")
+
+    def append_output(self, record: dict[str, Any]) -> None:
+        """Append one completed output to outputs.jsonl and fsync it."""
+        if not self.locked:
+            return
+        with open(self.directory / "outputs.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def write_full_output(self, task_id: str, record: dict[str, Any]) -> Path:
+        """Write a whole (too big) output to its own file; return the path."""
+        directory = self.directory / "outputs"
+        directory.mkdir(parents=True, exist_ok=True)
+        safe = "".join(c for c in task_id if c.isalnum() or c in "-_")
+        path = directory / f"{safe}.json"
+        path.write_text(json.dumps(record), encoding="utf-8")
+        return path

@@ -1,0 +1,805 @@
+"""The daemon's supervisor: sessions, statement tasks, pollers and log cursors.
+
+Theory of operation
+-------------------
+
+One :class:`Supervisor` lives for the daemon's lifetime, inside the root anyio task group (the
+daemon's structured root, cancelled on ``exit`` or stdin EOF). Every background activity is a
+child of that group: there is one **poller per session** and one follower per followed batch;
+nothing is fire-and-forget.
+
+**Tasks.** ``livy/execute`` creates a :class:`Task` and appends it to its session's queue, then
+returns. The session's poller owns the queue: it submits the head task only when the previous
+one has finished, so tasks of a session run strictly in order, the queue is visible
+(``queuedBehind``) and a queued task is cancelled by simply dropping it (it never reaches Livy).
+A POST of a statement is never retried: if it fails ambiguously, the task fails with a message
+saying so.
+
+**Polling.** The poller fetches, in one request, the positional window of Livy statements that
+covers every unfinished task of the session (``from`` = oldest unfinished, ``size`` = span), never
+finished ones again. Livy slices by *position in the retained list* (the last 100 statements), so
+the poller keeps an ``offset`` (first retained id) and corrects it from the ids it gets back.
+While work is pending it polls every ``pollInterval``; otherwise every ``idlePollInterval``, woken
+early by new work.
+
+**Finishing.** A finished task's output is appended to the workspace output log, *then*
+``livy/taskChanged`` and ``livy/output`` are sent. Big outputs are written whole to a file (in a
+worker thread) and truncated in the notification.
+
+**Unsafe cancel.** Livy's cancel of a running statement may end ``cancelled`` while the code is
+still running (livy-rest.md 7.5: forced after a timeout, output null). The supervisor then sets
+``mayStillRun`` and tells the user (window/showMessage) that ``livy/restartSession`` is the cure.
+
+**Persistence.** After every change that matters, the sessions this daemon created and its
+unfinished tasks are saved (:mod:`livyd.daemon._state`); a new daemon reattaches to them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import structlog
+
+from livyd._exceptions import (
+    LivydError,
+    SessionGoneError,
+    SessionNotReadyError,
+    StatementNotFoundError,
+    TransportError,
+)
+from livyd.protocol import (
+    BatchInfo,
+    DaemonSettings,
+    LogNotification,
+    OutputNotification,
+    OutputStatus,
+    Range,
+    SessionInfo,
+    TaskChangedNotification,
+    TaskInfo,
+    TaskState,
+)
+from livyd.protocol._models import FINISHED_TASK_STATES
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
+    from livyd.daemon._livy import LivyAPI
+    from livyd.daemon._state import StateStore
+
+__all__ = ["DaemonError", "Notifier", "SessionWorker", "Supervisor", "Task"]
+
+log = structlog.get_logger()
+
+_DEAD_STATES = frozenset({"dead", "killed", "shutting_down", "success", "error_gone"})
+_READY_STATES = frozenset({"idle", "busy", "error", "running"})
+
+
+class DaemonError(LivydError):
+    """A daemon-level refusal (unknown task, no session...) with its stable code."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code  # type: ignore[misc]
+
+
+@dataclass
+class Notifier:
+    """How the supervisor talks to the client (set by the server)."""
+
+    notify: Callable[[str, dict[str, Any]], None]
+    show_message: Callable[[str, int], None]
+    progress_begin: Callable[[Task], Any] = lambda task: None
+    progress_report: Callable[[Task], None] = lambda task: None
+    progress_end: Callable[[Task], None] = lambda task: None
+    diagnostics: Callable[[Task, OutputNotification], None] = lambda task, out: None
+
+
+@dataclass
+class Task:
+    """A statement task."""
+
+    task_id: str
+    session_id: int
+    code: str
+    kind: str | None = None
+    uri: str | None = None
+    range: Range | None = None
+    state: TaskState = TaskState.QUEUED
+    statement_id: int | None = None
+    progress: float = 0.0
+    message: str | None = None
+    may_still_run: bool = False
+    cancel_requested: bool = False
+    was_running: bool = False
+    submitting: bool = False
+    started_at: float = field(default_factory=time.time)
+    progress_token: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the task reached a final state."""
+        return self.state in FINISHED_TASK_STATES
+
+    def info(self, queued_behind: int = 0) -> TaskInfo:
+        """The wire view."""
+        first = self.code.strip().splitlines()[0] if self.code.strip() else ""
+        return TaskInfo(task_id=self.task_id, session_id=self.session_id, statement_id=self.statement_id,
+                        state=self.state, progress=self.progress, queued_behind=queued_behind,
+                        code_preview=first[:80], uri=self.uri, range=self.range,
+                        may_still_run=self.may_still_run)
+
+    def to_json(self) -> dict[str, Any]:
+        """What is persisted."""
+        return {"taskId": self.task_id, "sessionId": self.session_id, "code": self.code, "kind": self.kind,
+                "uri": self.uri, "range": self.range.wire() if self.range else None, "state": self.state.value,
+                "statementId": self.statement_id, "submitting": self.submitting,
+                "startedAt": self.started_at}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Task:
+        """Inverse of :meth:`to_json`."""
+        return cls(task_id=str(d["taskId"]), session_id=int(d["sessionId"]), code=str(d["code"]),
+                   kind=d.get("kind"), uri=d.get("uri"),
+                   range=Range.model_validate(d["range"]) if d.get("range") else None,
+                   state=TaskState(d.get("state", "queued")), statement_id=d.get("statementId"),
+                   submitting=bool(d.get("submitting")), started_at=float(d.get("startedAt") or time.time()))
+
+
+@dataclass
+class SessionWorker:
+    """One Livy session and everything the daemon does with it."""
+
+    session_id: int
+    raw: dict[str, Any]
+    profile: str | None
+    owned: bool
+    create_body: dict[str, Any] = field(default_factory=dict)
+    tasks: list[Task] = field(default_factory=list)
+    wake: anyio.Event = field(default_factory=anyio.Event)
+    offset: int = 0
+    log_cursor: int | None = None
+    following: bool = False
+    gone: bool = False
+    scope: anyio.CancelScope | None = None
+
+    @property
+    def state(self) -> str:
+        """Livy's state of the session."""
+        return str(self.raw.get("state") or "unknown")
+
+    def pending(self) -> list[Task]:
+        """Unfinished tasks, in order."""
+        return [t for t in self.tasks if not t.finished]
+
+    def kick(self) -> None:
+        """Wake the poller now."""
+        self.wake.set()
+
+
+def _session_info(w: SessionWorker, attached: int | None) -> SessionInfo:
+    raw = w.raw
+    app = raw.get("appInfo") or {}
+    return SessionInfo(id=w.session_id, name=raw.get("name"), kind=raw.get("kind"), state=w.state,
+                       app_id=raw.get("appId"), owner=raw.get("owner"), proxy_user=raw.get("proxyUser"),
+                       spark_ui_url=app.get("sparkUiUrl"), driver_log_url=app.get("driverLogUrl"),
+                       profile=w.profile, owned=w.owned, attached=attached == w.session_id)
+
+
+def batch_info(raw: dict[str, Any]) -> BatchInfo:
+    """The wire view of a Livy batch."""
+    app = raw.get("appInfo") or {}
+    return BatchInfo(id=int(raw["id"]), name=raw.get("name"), state=str(raw.get("state")),
+                     app_id=raw.get("appId"), owner=raw.get("owner"), proxy_user=raw.get("proxyUser"),
+                     spark_ui_url=app.get("sparkUiUrl"), driver_log_url=app.get("driverLogUrl"),
+                     log=list(raw.get("log") or []))
+
+
+_TB_LINE = re.compile(r'File "<(?:stdin|string|console)>", line (\d+)|^\s*line (\d+)', re.M)
+
+
+def traceback_line(traceback: list[str]) -> int | None:
+    """The 1-based line of the sent code a Python traceback points at (the last frame), if any."""
+    found: int | None = None
+    for m in _TB_LINE.finditer("".join(traceback)):
+        found = int(m.group(1) or m.group(2))
+    return found
+
+
+class Supervisor:
+    """Sessions, tasks and pollers; see the module docstring."""
+
+    def __init__(self, settings: DaemonSettings, notifier: Notifier) -> None:
+        self.settings = settings
+        self.notifier = notifier
+        self.api: LivyAPI | None = None
+        self.store: StateStore | None = None
+        self.tg: TaskGroup | None = None
+        self.sessions: dict[int, SessionWorker] = {}
+        self.tasks: dict[str, Task] = {}
+        self.attached: int | None = None
+        self.profile: str | None = None
+        self.followed_batches: dict[int, anyio.CancelScope] = {}
+        self._create_lock = anyio.Lock()
+
+    # ---------------------------------------------------------------- helpers
+
+    def require_api(self) -> LivyAPI:
+        """The Livy API (connected by the server before any livy/* work)."""
+        if self.api is None:
+            raise DaemonError("not connected to Livy yet", "no-session")
+        return self.api
+
+    def session_info(self, w: SessionWorker) -> SessionInfo:
+        """The wire view of a session."""
+        return _session_info(w, self.attached)
+
+    def queued_behind(self, task: Task) -> int:
+        """How many unfinished tasks of the same session are ahead of *task*."""
+        w = self.sessions.get(task.session_id)
+        if w is None:
+            return 0
+        ahead = 0
+        for t in w.tasks:
+            if t is task:
+                break
+            if not t.finished:
+                ahead += 1
+        return ahead
+
+    def task_info(self, task: Task) -> TaskInfo:
+        """The wire view of a task."""
+        return task.info(self.queued_behind(task))
+
+    def _notify_task(self, task: Task) -> None:
+        note = TaskChangedNotification(
+            task_id=task.task_id, session_id=task.session_id, statement_id=task.statement_id, state=task.state,
+            progress=task.progress, queued_behind=self.queued_behind(task), message=task.message,
+            may_still_run=task.may_still_run)
+        self.notifier.notify("livy/taskChanged", note.wire())
+
+    def _notify_session(self, w: SessionWorker) -> None:
+        self.notifier.notify("livy/sessionChanged", {"session": self.session_info(w).wire()})
+
+    def persist(self) -> None:
+        """Save owned sessions and unfinished tasks."""
+        if self.store is None:
+            return
+        data = {
+            "attached": self.attached,
+            "profile": self.profile,
+            "sessions": [{"id": w.session_id, "profile": w.profile, "createBody": w.create_body}
+                         for w in self.sessions.values() if w.owned and not w.gone],
+            "tasks": [t.to_json() for t in self.tasks.values() if not t.finished],
+        }
+        try:
+            self.store.save(data)
+        except OSError as exc:
+            log.warning("could not save daemon state", error=str(exc))
+
+    def statistics(self) -> dict[str, int]:
+        """Counts for livy/status and logs."""
+        return {"sessions": len(self.sessions), "tasks": len(self.tasks),
+                "pending": sum(1 for t in self.tasks.values() if not t.finished)}
+
+    # ---------------------------------------------------------------- sessions
+
+    def _start_poller(self, w: SessionWorker) -> None:
+        assert self.tg is not None
+        self.tg.start_soon(self._poll_session, w, name=f"poller-{w.session_id}")
+
+    def add_session(self, raw: dict[str, Any], *, owned: bool, profile: str | None,
+                    create_body: dict[str, Any] | None = None) -> SessionWorker:
+        """Register a session and start its poller (once)."""
+        sid = int(raw["id"])
+        w = self.sessions.get(sid)
+        if w is not None:
+            w.raw = raw
+            return w
+        w = SessionWorker(sid, raw, profile, owned, dict(create_body or {}))
+        self.sessions[sid] = w
+        self._start_poller(w)
+        self.persist()
+        return w
+
+    async def create_session(self, fields: dict[str, Any], *, attach: bool = True) -> SessionWorker:
+        """POST a session (returns at once; the poller reports it becoming idle)."""
+        api = self.require_api()
+        body = {k: v for k, v in fields.items() if v is not None}
+        body.setdefault("kind", self.settings.kind)
+        if self.settings.heartbeat_timeout and "heartbeatTimeoutInSecond" not in body:
+            body["heartbeatTimeoutInSecond"] = self.settings.heartbeat_timeout
+        raw = await api.create_session(body)
+        w = self.add_session(raw, owned=True, profile=self.profile, create_body=body)
+        if attach:
+            self.attached = w.session_id
+            self.persist()
+        self._notify_session(w)
+        return w
+
+    async def attach_session(self, session_id: int) -> SessionWorker:
+        """Make an existing Livy session the current one."""
+        api = self.require_api()
+        w = self.sessions.get(session_id)
+        raw = await api.get_session(session_id)
+        if w is None or w.gone:
+            self.sessions.pop(session_id, None)
+            w = self.add_session(raw, owned=False, profile=self.profile)
+        else:
+            w.raw = raw
+        self.attached = session_id
+        self.persist()
+        self._notify_session(w)
+        return w
+
+    async def default_session(self) -> SessionWorker:
+        """The attached session, or a new one (created once even under concurrent executes)."""
+        async with self._create_lock:
+            if self.attached is not None:
+                w = self.sessions.get(self.attached)
+                if w is not None and not w.gone:
+                    return w
+            return await self.create_session({}, attach=True)
+
+    def _fail_pending(self, w: SessionWorker, reason: str) -> None:
+        for t in w.pending():
+            self._finish(t, TaskState.FAILED, OutputStatus.FAILED, None, message=reason, sync=True)
+
+    async def kill_session(self, session_id: int) -> bool:
+        """DELETE a session; its unfinished tasks fail."""
+        api = self.require_api()
+        w = self.sessions.get(session_id)
+        try:
+            await api.delete_session(session_id)
+            killed = True
+        except SessionGoneError:
+            killed = False
+        if w is not None:
+            w.gone = True
+            w.raw = {**w.raw, "state": "dead"}
+            self._fail_pending(w, f"session {session_id} was killed")
+            self._notify_session(w)
+            if w.scope is not None:
+                w.scope.cancel()
+        if self.attached == session_id:
+            self.attached = None
+        self.persist()
+        return killed
+
+    async def restart_session(self, session_id: int) -> tuple[SessionWorker, int]:
+        """Kill a session and create one with the same configuration (attached)."""
+        w = self.sessions.get(session_id)
+        body = dict(w.create_body) if w is not None and w.create_body else {}
+        if not body and w is not None:
+            body = {"kind": w.raw.get("kind")}
+        await self.kill_session(session_id)
+        new = await self.create_session(body, attach=True)
+        return new, session_id
+
+    # ---------------------------------------------------------------- tasks
+
+    async def execute(self, code: str, *, session_id: int | None, kind: str | None, uri: str | None,
+                      range_: Range | None) -> Task:
+        """Queue code; never waits for Livy beyond creating a session when there is none."""
+        if session_id is None:
+            w = await self.default_session()
+        else:
+            w = self.sessions.get(session_id) or await self.attach_session(session_id)
+            if w.gone:
+                raise DaemonError(f"session {session_id} is gone (state {w.state})", "session-gone")
+        task = Task(task_id=f"t-{uuid.uuid4().hex[:12]}", session_id=w.session_id, code=code, kind=kind, uri=uri,
+                    range=range_)
+        w.tasks.append(task)
+        self.tasks[task.task_id] = task
+        self.persist()
+        self._notify_task(task)
+        w.kick()
+        return task
+
+    def get_task(self, task_id: str) -> Task:
+        """The task called *task_id*, or a ``unknown-task`` error naming it."""
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise DaemonError(f"unknown taskId {task_id!r}", "unknown-task")
+        return task
+
+    async def cancel(self, task_id: str) -> Task:
+        """Cancel a task: drop it if queued, cancel it on Livy otherwise."""
+        task = self.get_task(task_id)
+        if task.finished:
+            return task
+        task.cancel_requested = True
+        if task.state is TaskState.QUEUED and not task.submitting:
+            self._finish(task, TaskState.CANCELLED, OutputStatus.CANCELLED, None, message="cancelled before it ran",
+                         sync=True)
+            self._renotify_queue(task.session_id)
+            return task
+        if task.statement_id is not None:
+            api = self.require_api()
+            was_running = task.state is TaskState.RUNNING
+            task.was_running = task.was_running or was_running
+            task.state = TaskState.CANCELLING
+            self._notify_task(task)
+            with anyio.move_on_after(10, shield=True):
+                try:
+                    await api.cancel_statement(task.session_id, task.statement_id)
+                except LivydError as exc:
+                    log.warning("cancel failed", task_id=task_id, error=str(exc))
+        w = self.sessions.get(task.session_id)
+        if w is not None:
+            w.kick()
+        return task
+
+    def _renotify_queue(self, session_id: int) -> None:
+        w = self.sessions.get(session_id)
+        if w is None:
+            return
+        for t in w.pending():
+            if t.state is TaskState.QUEUED:
+                self._notify_task(t)
+
+    def _finish(self, task: Task, state: TaskState, status: OutputStatus, output: dict[str, Any] | None, *,
+                message: str | None = None, sync: bool = False) -> None:
+        """Mark finished and deliver (synchronously: used for outputs with no big payload)."""
+        task.state = state
+        task.message = message or task.message
+        if state is not TaskState.FAILED:
+            task.progress = 1.0
+        note = self._output(task, status, output)
+        self._deliver(task, note, None)
+
+    def _output(self, task: Task, status: OutputStatus, output: dict[str, Any] | None) -> OutputNotification:
+        out = output or {}
+        return OutputNotification(
+            task_id=task.task_id, session_id=task.session_id, statement_id=task.statement_id, status=status,
+            data=dict(out.get("data") or {}), ename=out.get("ename"), evalue=out.get("evalue") or task.message,
+            traceback=list(out.get("traceback") or []), uri=task.uri, range=task.range,
+            elapsed_ms=int((time.time() - task.started_at) * 1000))
+
+    def _deliver(self, task: Task, note: OutputNotification, full: dict[str, Any] | None) -> None:
+        record = note.wire()
+        if self.store is not None:
+            try:
+                self.store.append_output(record)
+            except OSError as exc:
+                log.warning("could not append to the output log", error=str(exc))
+        self._notify_task(task)
+        self.notifier.progress_end(task)
+        self.notifier.notify("livy/output", record)
+        self.notifier.diagnostics(task, note)
+        self.persist()
+
+    async def _finish_async(self, task: Task, state: TaskState, status: OutputStatus,
+                            output: dict[str, Any] | None) -> None:
+        """Mark finished; big outputs are written to a file in a worker thread first."""
+        task.state = state
+        task.progress = 1.0
+        note = self._output(task, status, output)
+        size = len(json.dumps(note.data))
+        if size > self.settings.max_output_bytes:
+            full = note.wire()
+            path: str | None = None
+            if self.store is not None:
+                store = self.store
+                written = await anyio.to_thread.run_sync(store.write_full_output, task.task_id, full)
+                path = str(written)
+            text = note.data.get("text/plain")
+            keep = max(256, self.settings.max_output_bytes // 2)
+            preview = text[:keep] if isinstance(text, str) else json.dumps(note.data)[:keep]
+            note = note.model_copy(update={"data": {"text/plain": preview}, "truncated": True,
+                                           "full_output_path": path})
+        if self.store is not None:
+            store = self.store
+            try:
+                await anyio.to_thread.run_sync(store.append_output, note.wire())
+            except OSError as exc:
+                log.warning("could not append to the output log", error=str(exc))
+        self._notify_task(task)
+        self.notifier.progress_end(task)
+        self.notifier.notify("livy/output", note.wire())
+        self.notifier.diagnostics(task, note)
+        self.persist()
+
+    # ---------------------------------------------------------------- the poller
+
+    async def _poll_session(self, w: SessionWorker) -> None:
+        with anyio.CancelScope() as scope:
+            w.scope = scope
+            try:
+                await self._poll_loop(w)
+            except SessionGoneError as exc:
+                self._session_gone(w, str(exc))
+            except Exception as exc:
+                log.exception("poller crashed", session_id=w.session_id)
+                self._session_gone(w, f"livyd stopped polling session {w.session_id}: {type(exc).__name__}")
+
+    def _session_gone(self, w: SessionWorker, reason: str) -> None:
+        w.gone = True
+        if w.state not in _DEAD_STATES:
+            w.raw = {**w.raw, "state": "dead"}
+        self._fail_pending(w, reason)
+        self._notify_session(w)
+        if self.attached == w.session_id:
+            self.attached = None
+        self.persist()
+
+    async def _poll_loop(self, w: SessionWorker) -> None:
+        api = self.require_api()
+        errors = 0
+        while not w.gone:
+            try:
+                await self._poll_once(api, w)
+                errors = 0
+            except SessionGoneError:
+                raise
+            except TransportError as exc:
+                errors += 1
+                log.warning("poll failed", session_id=w.session_id, error=str(exc), attempt=errors)
+            if w.gone:
+                return
+            busy = bool(w.pending()) or w.state not in _READY_STATES
+            interval = self.settings.poll_interval if busy else self.settings.idle_poll_interval
+            interval = min(interval * (2 ** min(errors, 5)), 60.0)
+            w.wake = anyio.Event()
+            with anyio.move_on_after(interval):
+                await w.wake.wait()
+
+    async def _poll_once(self, api: LivyAPI, w: SessionWorker) -> None:
+        # 1. Session state (only while it is not known to be ready, or when nothing else tells us).
+        if w.state not in _READY_STATES or not any(t.statement_id is not None for t in w.pending()):
+            before = w.state
+            try:
+                w.raw = await api.get_session(w.session_id)
+            except SessionGoneError:
+                raise
+            if w.state != before:
+                self._notify_session(w)
+            if w.state in _DEAD_STATES:
+                raise SessionGoneError(f"session {w.session_id} is {w.state}", session_id=w.session_id,
+                                       state=w.state)
+        if w.state not in _READY_STATES:
+            return
+        # 2. Statements in flight: one windowed GET.
+        inflight = [t for t in w.pending() if t.statement_id is not None]
+        if inflight:
+            await self._poll_statements(api, w, inflight)
+        # 3. Logs while something runs (or when followed).
+        if w.following or inflight:
+            await self._pump_log(api, w)
+        # 4. Submit the next queued task when nothing is in flight.
+        if not any(t.statement_id is not None for t in w.pending()):
+            head = next((t for t in w.pending() if t.state is TaskState.QUEUED), None)
+            if head is not None:
+                await self._submit(api, w, head)
+
+    async def _submit(self, api: LivyAPI, w: SessionWorker, task: Task) -> None:
+        task.submitting = True
+        self.persist()
+        try:
+            st = await api.submit_statement(w.session_id, task.code, task.kind)
+        except SessionNotReadyError:
+            task.submitting = False
+            return  # the session is starting/recovering: try again on the next poll
+        except SessionGoneError:
+            raise
+        except TransportError as exc:
+            task.submitting = False
+            self._finish(task, TaskState.FAILED, OutputStatus.FAILED, None,
+                         message=f"the submission's fate is unknown ({exc}); it was not re-sent")
+            return
+        except LivydError as exc:
+            task.submitting = False
+            self._finish(task, TaskState.FAILED, OutputStatus.FAILED, None, message=str(exc))
+            return
+        task.submitting = False
+        task.statement_id = int(st["id"])
+        task.started_at = time.time()
+        w.raw = {**w.raw, "state": "busy"}
+        self.persist()
+        if task.cancel_requested:
+            with anyio.move_on_after(10, shield=True):
+                await api.cancel_statement(w.session_id, task.statement_id)
+        await self._apply_statement(w, task, st)
+        self._renotify_queue(w.session_id)
+
+    async def _poll_statements(self, api: LivyAPI, w: SessionWorker, inflight: list[Task]) -> None:
+        ids = [t.statement_id for t in inflight if t.statement_id is not None]
+        lo, hi = min(ids), max(ids)
+        by_id: dict[int, dict[str, Any]] = {}
+        for _attempt in range(2):
+            start = max(0, lo - w.offset)
+            page = await api.list_statements(w.session_id, start, hi - lo + 1)
+            got = page.get("statements") or []
+            by_id = {int(s["id"]): s for s in got}
+            if got and lo in by_id:
+                break
+            if got:
+                # Position `start` held id got[0]: that fixes the first retained id.
+                w.offset = max(0, int(got[0]["id"]) - start)
+                continue
+            total = int(page.get("total_statements") or 0)
+            w.offset = max(0, hi + 1 - total)
+        for t in inflight:
+            st = by_id.get(t.statement_id) if t.statement_id is not None else None
+            if st is None and t.statement_id is not None:
+                try:
+                    st = await api.get_statement(w.session_id, t.statement_id)
+                except StatementNotFoundError:
+                    self._finish(t, TaskState.FAILED, OutputStatus.FAILED, None,
+                                 message=f"statement {t.statement_id} is no longer known to Livy")
+                    continue
+            if st is not None:
+                await self._apply_statement(w, t, st)
+
+    async def _apply_statement(self, w: SessionWorker, task: Task, st: dict[str, Any]) -> None:
+        state = str(st.get("state"))
+        progress = float(st.get("progress") or 0.0)
+        progress = 0.0 if math.isnan(progress) else min(max(progress, 0.0), 1.0)
+        if state == "available":
+            output = st.get("output") or {}
+            status = OutputStatus.ERROR if output.get("status") == "error" else OutputStatus.OK
+            await self._finish_async(task, TaskState.AVAILABLE, status, output)
+            return
+        if state in ("cancelled", "error"):
+            output = st.get("output")
+            started = int(st.get("started") or 0)
+            if task.was_running or started > 0:
+                # Forced cancel (no output while it had started): the code may still be running.
+                if not output:
+                    task.may_still_run = True
+                    task.message = (f"Livy marked statement {task.statement_id} cancelled, but its code may "
+                                    f"still be running on session {w.session_id}; restart the session "
+                                    "(livy/restartSession) to be sure")
+                    self.notifier.show_message(task.message, 2)
+            await self._finish_async(task, TaskState.CANCELLED, OutputStatus.CANCELLED, output)
+            return
+        new_state = {"waiting": TaskState.WAITING, "running": TaskState.RUNNING,
+                     "cancelling": TaskState.CANCELLING}.get(state, task.state)
+        if task.state is TaskState.CANCELLING and new_state is not TaskState.CANCELLING and task.cancel_requested:
+            new_state = TaskState.CANCELLING
+        if new_state is TaskState.RUNNING:
+            task.was_running = True
+        changed = new_state is not task.state or abs(progress - task.progress) >= 0.01
+        first_progress = task.state in (TaskState.QUEUED, TaskState.WAITING) and new_state is TaskState.RUNNING
+        task.state = new_state
+        task.progress = progress
+        if first_progress:
+            self.notifier.progress_begin(task)
+        if changed:
+            self._notify_task(task)
+            self.notifier.progress_report(task)
+
+    async def _pump_log(self, api: LivyAPI, w: SessionWorker) -> None:
+        try:
+            if w.log_cursor is None:
+                page = await api.session_log(w.session_id, None, 0)
+                w.log_cursor = int(page.get("total") or 0)
+                return
+            page = await api.session_log(w.session_id, w.log_cursor, 1000)
+        except SessionGoneError:
+            raise
+        except LivydError as exc:
+            log.debug("log fetch failed", session_id=w.session_id, error=str(exc))
+            return
+        total = int(page.get("total") or 0)
+        lines = list(page.get("log") or [])
+        if total < w.log_cursor:  # Livy's buffer wrapped: offsets shifted, start over from the tail
+            w.log_cursor = total
+            return
+        if lines:
+            frm = int(page.get("from") or w.log_cursor)
+            w.log_cursor = frm + len(lines)
+            self.notifier.notify("livy/log", LogNotification(session_id=w.session_id, lines=lines, from_=frm,
+                                                             total=total).wire())
+
+    # ---------------------------------------------------------------- batches
+
+    async def follow_batch(self, batch_id: int) -> None:
+        """Start following a batch's state and log (until unfollowed or finished)."""
+        if batch_id in self.followed_batches:
+            return
+        assert self.tg is not None
+        scope = anyio.CancelScope()
+        self.followed_batches[batch_id] = scope
+        self.tg.start_soon(self._follow_batch, batch_id, scope)
+
+    async def _follow_batch(self, batch_id: int, scope: anyio.CancelScope) -> None:
+        api = self.require_api()
+        cursor: int | None = None
+        last_state: str | None = None
+        with scope:
+            try:
+                while True:
+                    raw = await api.get_batch(batch_id)
+                    if raw.get("state") != last_state:
+                        last_state = str(raw.get("state"))
+                        self.notifier.notify("livy/batchChanged", {"batch": batch_info(raw).wire()})
+                    page = await api.batch_log(batch_id, cursor, 1000 if cursor is not None else 0)
+                    total = int(page.get("total") or 0)
+                    if cursor is None or total < cursor:
+                        cursor = total if cursor is None else total
+                    else:
+                        lines = list(page.get("log") or [])
+                        if lines:
+                            frm = int(page.get("from") or cursor)
+                            cursor = frm + len(lines)
+                            self.notifier.notify("livy/log", LogNotification(
+                                batch_id=batch_id, lines=lines, from_=frm, total=total).wire())
+                    if last_state in ("success", "dead", "killed"):
+                        return
+                    await anyio.sleep(self.settings.poll_interval * 3)
+            except LivydError as exc:
+                log.info("stopped following batch", batch_id=batch_id, error=str(exc))
+            finally:
+                self.followed_batches.pop(batch_id, None)
+
+    # ---------------------------------------------------------------- restore / shutdown
+
+    async def restore(self, data: dict[str, Any]) -> None:
+        """Reattach to persisted sessions and tasks (after initialize was answered)."""
+        api = self.require_api()
+        for s in data.get("sessions") or []:
+            sid = int(s["id"])
+            try:
+                raw = await api.get_session(sid)
+            except SessionGoneError:
+                log.info("persisted session is gone", session_id=sid)
+                continue
+            except LivydError as exc:
+                log.warning("could not reattach session", session_id=sid, error=str(exc))
+                continue
+            if str(raw.get("state")) in _DEAD_STATES:
+                continue
+            w = SessionWorker(sid, raw, s.get("profile"), True, dict(s.get("createBody") or {}))
+            self.sessions[sid] = w
+        for d in data.get("tasks") or []:
+            task = Task.from_json(d)
+            w = self.sessions.get(task.session_id)
+            if w is None:
+                task.state = TaskState.FAILED
+                self.tasks[task.task_id] = task
+                self._finish(task, TaskState.FAILED, OutputStatus.FAILED, None,
+                             message=f"session {task.session_id} is gone", sync=True)
+                continue
+            if task.submitting and task.statement_id is None:
+                self.tasks[task.task_id] = task
+                w.tasks.append(task)
+                self._finish(task, TaskState.FAILED, OutputStatus.FAILED, None,
+                             message="the daemon stopped while submitting this statement; its fate is unknown "
+                             "and it was not re-sent", sync=True)
+                continue
+            task.submitting = False
+            w.tasks.append(task)
+            self.tasks[task.task_id] = task
+        attached = data.get("attached")
+        if isinstance(attached, int) and attached in self.sessions:
+            self.attached = attached
+        for w in self.sessions.values():
+            self._notify_session(w)
+            for t in w.pending():
+                self._notify_task(t)
+            self._start_poller(w)
+        self.persist()
+
+    async def shutdown(self) -> None:
+        """On exit: delete owned sessions if configured (shielded, time-limited)."""
+        if not self.settings.delete_sessions_on_exit or self.api is None:
+            return
+        api = self.api
+        with anyio.move_on_after(15, shield=True):
+            for w in list(self.sessions.values()):
+                if w.owned and not w.gone:
+                    try:
+                        await api.delete_session(w.session_id)
+                        w.gone = True
+                    except LivydError as exc:
+                        log.warning("could not delete session on exit", session_id=w.session_id, error=str(exc))
+            self.persist()
