@@ -72,7 +72,8 @@ def _auth(resolved: ResolvedConfig, url: str, interactive: bool) -> tuple[Any, s
     from livyd._auth import build_auth, describe_auth
 
     cfg = resolved.profile.auth
-    return build_auth(cfg, url=url, interactive=interactive, env=dict(resolved.env)), describe_auth(cfg)
+    env = dict(resolved.env)
+    return build_auth(cfg, url=url, interactive=interactive, env=env), describe_auth(cfg, env=env)
 
 
 def build_livy_client(

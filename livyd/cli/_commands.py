@@ -448,7 +448,6 @@ def _overlap(printed: list[str], lines: list[str]) -> int:
 
 async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
     from livyd._auth import describe_auth
-
     from livyd._connect import build_livy_client
 
     resolved = _resolve(args)
@@ -477,8 +476,8 @@ async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
             else:
                 try:
                     await client.list_sessions(size=1)
-                    checks.append({"check": "auth", "ok": True,
-                                   "detail": f"accepted {describe_auth(resolved.profile.auth)}"})
+                    used = describe_auth(resolved.profile.auth, env=resolved.env)
+                    checks.append({"check": "auth", "ok": True, "detail": f"accepted {used}"})
                 except LivydError as exc:
                     checks.append({"check": "auth", "ok": False, "detail": str(exc)})
     ok = all(c["ok"] for c in checks)
