@@ -293,7 +293,7 @@ def _short(value: Any) -> str:
 
 
 async def cmd_logs(args: argparse.Namespace, r: Renderer) -> int:
-    _, client = await _client_for(args)
+    resolved, client = await _client_for(args)
     async with client:
         if args.id is not None:
             sid = (await _find_session(client, args.id)).id
@@ -304,28 +304,36 @@ async def cmd_logs(args: argparse.Namespace, r: Renderer) -> int:
             sid = max(s.id for s in sessions)
             if not r.json_mode:
                 r.notice(f"session {sid}")
-        return await _show_log(r, client.session_log, sid, args.tail, args.follow,
-                               lambda: client.follow_session_log(sid))
+        await _show_log(r, client.session_log, sid, args.tail, args.follow,
+                        interval=resolved.profile.poll.maximum)
+        return EXIT_OK
 
 
 async def _show_log(
     r: Renderer, read: Callable[..., Awaitable[Any]], ident: int, tail: int | None, follow: bool,
-    follower: Callable[[], Any],
-) -> int:
-    page = await read(ident, size=tail if tail is not None else None)
-    if r.json_mode and not follow:
-        r.json({"id": ident, "from": page.from_, "total": page.total, "log": list(page.log)})
-        return EXIT_OK
-    r.log_lines(list(page.log))
-    if follow:
-        seen = page.from_ + len(page.log)
-        async for lines in follower():
-            # the follower starts at the beginning: skip what the first page already showed
-            if seen > 0:
-                skip = min(seen, len(lines))
-                lines, seen = lines[skip:], seen - skip
-            r.log_lines(list(lines))
-    return EXIT_OK
+    done: Callable[[], Awaitable[bool]] | None = None, interval: float = 1.0,
+) -> bool:
+    """Print a session's or batch's log; with *follow*, keep printing new lines (a
+    :class:`~livyd._core.logcursor.LogCursor` de-duplicates across Livy's wrapping buffers) until
+    ``done()`` says the job ended (or forever, until Ctrl-C). Returns whether it ended."""
+    from livyd._core.logcursor import LogCursor
+
+    if not follow:
+        page = await read(ident, size=tail)
+        if r.json_mode:
+            r.json({"id": ident, "from": page.from_, "total": page.total, "log": list(page.log)})
+        else:
+            r.log_lines(list(page.log))
+        return False
+    cursor = LogCursor(start="tail", tail=100 if tail is None else tail)
+    while True:
+        finished = await done() if done is not None else False
+        params = cursor.params()
+        page = await read(ident, from_=params["from"], size=params["size"])
+        r.log_lines(cursor.feed(list(page.log), page_from=page.from_), to_stderr=r.json_mode)
+        if finished:
+            return True
+        await anyio.sleep(max(0.05, interval))
 
 
 # --------------------------------------------------------------------------- batches
@@ -385,11 +393,7 @@ async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
         if args.action == "logs":
             if args.follow:
                 return await _follow_batch(r, client, args.id, resolved.profile.poll.maximum, tail=args.tail)
-            page = await client.batch_log(args.id, size=args.tail)
-            if r.json_mode:
-                r.json({"id": args.id, "from": page.from_, "total": page.total, "log": list(page.log)})
-            else:
-                r.log_lines(list(page.log))
+            await _show_log(r, client.batch_log, args.id, args.tail, False)
             return EXIT_OK
         # kill
         await client.delete_batch(args.id)
@@ -402,45 +406,23 @@ async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
 
 async def _follow_batch(r: Renderer, client: LivyClient, batch_id: int, interval: float,
                         tail: int | None = None) -> int:
-    """Print the batch's log as it grows until the batch ends; 0 for success, 1 otherwise.
+    """Print the batch's log as it grows until the batch ends; 0 for success, 1 otherwise."""
+    final: list[Any] = []
 
-    Reads whole pages by offset (``from``/``size``); when Livy's 200-line buffer wraps, offsets
-    shift, and the overlap with what was already printed is skipped.
-    """
-    printed: list[str] = []
-    offset = 0
-    first = True
-    while True:
+    async def done() -> bool:
         batch = await client.get_batch(batch_id)
-        done = _state(batch.state) in _BATCH_DONE
-        if first and tail is not None:
-            page = await client.batch_log(batch_id, size=tail)
-        else:
-            page = await client.batch_log(batch_id, from_=offset, size=1000)
-        first = False
-        lines = list(page.log)
-        if page.from_ < offset and printed:  # the buffer wrapped: drop the overlap
-            overlap = _overlap(printed, lines)
-            lines = lines[overlap:]
-        r.log_lines(lines, to_stderr=r.json_mode)
-        printed = (printed + lines)[-1000:]
-        offset = page.from_ + len(page.log)
-        if done:
-            break
-        await anyio.sleep(max(0.05, min(interval, 1.0)))
+        final[:] = [batch]
+        return _state(batch.state) in _BATCH_DONE
+
+    await _show_log(r, client.batch_log, batch_id, 10**9 if tail is None else tail, True, done,
+                    interval=min(interval, 1.0))
+    batch = final[0]
     state = _state(batch.state)
     if r.json_mode:
         r.json(_dump(batch))
     else:
         r.notice(f"batch {batch_id}: {state}")
     return EXIT_OK if state == "success" else EXIT_FAILED
-
-
-def _overlap(printed: list[str], lines: list[str]) -> int:
-    for size in range(min(len(printed), len(lines)), 0, -1):
-        if printed[-size:] == lines[:size]:
-            return size
-    return 0
 
 
 # --------------------------------------------------------------------------- doctor
