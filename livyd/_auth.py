@@ -411,11 +411,15 @@ _FILTER = _RedactNegotiateFilter()
 
 
 def _silence_httpx_gssapi() -> None:
-    logger = logging.getLogger("httpx_gssapi")
-    if _FILTER not in logger.filters:
-        logger.addFilter(_FILTER)
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.INFO)
+    # Logger filters only see records logged on that very logger, not those propagated from
+    # children, so the filter goes on the module logger httpx-gssapi actually uses as well.
+    for name in ("httpx_gssapi", "httpx_gssapi.gssapi_"):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+    parent = logging.getLogger("httpx_gssapi")
+    if parent.level == logging.NOTSET:
+        parent.setLevel(logging.INFO)
 
 
 _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -454,7 +458,8 @@ def _gss_detail(exc: BaseException) -> str:
         text = major.group(1).strip()
     else:
         text = detail.strip()
-    return _NEGOTIATE.sub(r"\1 <redacted>", re.sub(r"\s+", " ", text)).rstrip(".")
+    text = re.sub(r"\s+", " ", text.replace("\x00", " ")).strip()
+    return _NEGOTIATE.sub(r"\1 <redacted>", text).rstrip(".")
 
 
 def _hint_for(detail: str, cfg: AuthConfig) -> str:
@@ -465,6 +470,14 @@ def _hint_for(detail: str, cfg: AuthConfig) -> str:
                         "(klist -kt), or run kinit")
             return hint
     return "run kinit, or check the Kerberos configuration (KRB5_CONFIG, klist)"
+
+
+class _GSSFailure(Exception):
+    """A GSS step failed; ``detail`` is the GSS library's explanation (no token, ever)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
@@ -508,14 +521,29 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
         def _step(self, request: httpx.Request, response: httpx.Response | None) -> Any:
             """Create a context, step it with the server's token (if any), set the header.
 
-            Raises the GSSError; never logs the token."""
+            Runs in a worker thread. A GSS failure becomes :class:`_GSSFailure` carrying a useful
+            explanation (never a token); the token itself is never logged."""
             self.step_threads.append(threading.get_ident())
-            self._ensure_creds()
-            ctx = self._make_context.__wrapped__(self, request)
-            token = _negotiate_value(response) if response is not None else None
-            out = ctx.step(token or None)
+            try:
+                self._ensure_creds()
+                ctx = self._make_context.__wrapped__(self, request)
+                token = _negotiate_value(response) if response is not None else None
+                out = ctx.step(token or None)
+            except GSSError as exc:
+                raise _GSSFailure(self._diagnose(exc)) from None
             request.headers["Authorization"] = f"Negotiate {base64.b64encode(out or b'').decode()}"
             return ctx
+
+        def _diagnose(self, exc: BaseException) -> str:
+            """SPNEGO hides the real cause ("cannot find mechanisms to negotiate"): ask krb5 itself."""
+            detail = _gss_detail(exc)
+            if "cannot find mechanisms" in detail or "No credentials were supplied" in detail:
+                try:
+                    if self.creds is None:
+                        gssapi.Credentials(usage="initiate", mechs=[gssapi.MechType.kerberos])
+                except GSSError as inner:
+                    detail = _gss_detail(inner)
+            return detail
 
         def _mutual(self, response: httpx.Response, ctx: Any) -> None:
             self.step_threads.append(threading.get_ident())
@@ -528,8 +556,8 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
                     status=response.status_code, method=response.request.method,
                     url=str(response.url)) from None
 
-        def _failure(self, exc: BaseException, response: httpx.Response) -> AuthenticationError:
-            detail = _gss_detail(exc)
+        def _failure(self, exc: _GSSFailure, response: httpx.Response) -> AuthenticationError:
+            detail = exc.detail
             where = redact_url(str(response.request.url))
             log.warning("kerberos negotiation failed", url=where, detail=detail)
             return AuthenticationError(
@@ -548,7 +576,7 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
             if self._wants_opportunistic(request):
                 try:
                     ctx = self._step(request, None)
-                except GSSError:
+                except _GSSFailure:
                     ctx = None  # the 401 path below reports it properly
             response = yield request
             tries = 0
@@ -556,10 +584,10 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
                 tries += 1
                 try:
                     ctx = self._step(response.request, response)
-                except GSSError as exc:
+                except _GSSFailure as exc:
                     raise self._failure(exc, response) from None
                 response = yield response.request
-            if response.status_code != 401 and ctx is not None:
+            if response.status_code != 401 and ctx is not None and self.mutual_authentication != DISABLED:
                 self._mutual(response, ctx)
 
         async def async_auth_flow(
@@ -569,7 +597,7 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
             if self._wants_opportunistic(request):
                 try:
                     ctx = await anyio.to_thread.run_sync(self._step, request, None)
-                except GSSError:
+                except _GSSFailure:
                     ctx = None
             response = yield request
             tries = 0
@@ -577,10 +605,10 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
                 tries += 1
                 try:
                     ctx = await anyio.to_thread.run_sync(self._step, response.request, response)
-                except GSSError as exc:
+                except _GSSFailure as exc:
                     raise self._failure(exc, response) from None
                 response = yield response.request
-            if response.status_code != 401 and ctx is not None:
+            if response.status_code != 401 and ctx is not None and self.mutual_authentication != DISABLED:
                 await anyio.to_thread.run_sync(self._mutual, response, ctx)
 
     return _SpnegoAuth()
