@@ -46,8 +46,11 @@ def _configure_logging(log_file: str | None, verbosity: int) -> None:
     for name in ("pygls", "httpx", "httpcore", "httpx_gssapi"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING if name == "pygls" else logging.INFO))
     structlog.configure(
-        processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso"),
-                    structlog.processors.JSONRenderer()],
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.JSONRenderer(),
+        ],
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
@@ -62,12 +65,21 @@ def main(argv: list[str]) -> int:
     """
     parser = argparse.ArgumentParser(prog="livyd --stdio", description="the livyd editor daemon")
     parser.add_argument("--stdio", action="store_true", help="speak LSP framing on stdin/stdout (default)")
-    parser.add_argument("--standalone", action="store_true",
-                        help="keep everything in this process (no shared per-user daemon)")
-    parser.add_argument("--log-file", default=os.environ.get("LIVYD_LOG_FILE"), help="log here, not to stderr")
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="keep everything in this process (no shared per-user daemon)",
+    )
+    parser.add_argument(
+        "--log-file", default=os.environ.get("LIVYD_LOG_FILE"), help="log here, not to stderr"
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0)
-    parser.add_argument("--max-frame-bytes", type=int, default=64 * 1024 * 1024,
-                        help="refuse frames larger than this without reading them")
+    parser.add_argument(
+        "--max-frame-bytes",
+        type=int,
+        default=64 * 1024 * 1024,
+        help="refuse frames larger than this without reading them",
+    )
     args = parser.parse_args(argv)
     if args.max_frame_bytes < 1024:
         parser.error("--max-frame-bytes must be at least 1024")

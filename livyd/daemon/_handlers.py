@@ -58,7 +58,9 @@ from livyd.protocol import (
 )
 
 if TYPE_CHECKING:
-    from livyd.daemon._server import LivydServer
+    from collections.abc import Callable
+
+    from livyd.daemon._server import Handler, LivydServer
 
 __all__ = ["register"]
 
@@ -69,7 +71,8 @@ def _one_id(params: FollowLogParams | ReadLogParams, method: str) -> None:
     if (params.session_id is None) == (params.batch_id is None):
         raise JsonRpcInvalidParams(
             f"invalid params for {method}: give exactly one of sessionId and batchId",
-            data={"code": "invalid-params", "field": "sessionId", "errors": []})
+            data={"code": "invalid-params", "field": "sessionId", "errors": []},
+        )
 
 
 def _document_text(ls: LivydServer, uri: str) -> str:
@@ -93,7 +96,9 @@ def cells(text: str) -> list[tuple[int, int]]:
     return bounds
 
 
-def register(server: LivydServer, rpc: Any, validate: Any) -> None:  # noqa: C901 - a flat list of handlers
+def register(
+    server: LivydServer, rpc: Callable[..., Callable[[Handler], Handler]], validate: Callable[..., Any]
+) -> None:
     """Register every handler on *server*."""
     state = server.livyd
 
@@ -129,8 +134,11 @@ def register(server: LivydServer, rpc: Any, validate: Any) -> None:  # noqa: C90
             sup = await state.connected()
             await sup.restore(data)
         except Exception as exc:
-            ls.window_log_message(types.LogMessageParams(
-                type=types.MessageType.Warning, message=f"livyd could not restore its sessions: {exc}"))
+            ls.window_log_message(
+                types.LogMessageParams(
+                    type=types.MessageType.Warning, message=f"livyd could not restore its sessions: {exc}"
+                )
+            )
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: LivydServer, params: types.DidChangeConfigurationParams) -> None:
@@ -142,8 +150,11 @@ def register(server: LivydServer, rpc: Any, validate: Any) -> None:  # noqa: C90
         try:
             settings = DaemonSettings.model_validate({**state.settings.model_dump(by_alias=True), **raw})
         except Exception as exc:
-            ls.window_show_message(types.ShowMessageParams(
-                type=types.MessageType.Error, message=f"livyd: invalid settings ignored: {exc}"))
+            ls.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Error, message=f"livyd: invalid settings ignored: {exc}"
+                )
+            )
             return
         state.settings = settings
         if state.supervisor is not None:
@@ -232,8 +243,9 @@ def register(server: LivydServer, rpc: Any, validate: Any) -> None:  # noqa: C90
                 w = SessionWorker(sid, raw, None, False)
             else:
                 w.raw = raw
-        return SessionInfoResult(session=sup.session_info(w),
-                                 tasks=[sup.task_info(t) for t in w.tasks]).wire()
+        return SessionInfoResult(
+            session=sup.session_info(w), tasks=[sup.task_info(t) for t in w.tasks]
+        ).wire()
 
     @rpc(server, "livy/restartSession")
     async def restart_session(ls: LivydServer, params: Any) -> Any:
@@ -279,16 +291,22 @@ def register(server: LivydServer, rpc: Any, validate: Any) -> None:  # noqa: C90
         else:
             assert p.batch_id is not None
             page = await api.batch_log(p.batch_id, p.from_, p.size)
-        return LogResult(lines=list(page.get("log") or []), from_=int(page.get("from") or 0),
-                         total=int(page.get("total") or 0)).wire()
+        return LogResult(
+            lines=list(page.get("log") or []),
+            from_=int(page.get("from") or 0),
+            total=int(page.get("total") or 0),
+        ).wire()
 
     @rpc(server, "livy/readBatchLog")
     async def read_batch_log(ls: LivydServer, params: Any) -> Any:
         p = validate(ReadBatchLogParams, params, "livy/readBatchLog")
         sup = await state.connected()
         page = await sup.require_api().batch_log(p.batch_id, p.from_, p.size)
-        return LogResult(lines=list(page.get("log") or []), from_=int(page.get("from") or 0),
-                         total=int(page.get("total") or 0)).wire()
+        return LogResult(
+            lines=list(page.get("log") or []),
+            from_=int(page.get("from") or 0),
+            total=int(page.get("total") or 0),
+        ).wire()
 
     @rpc(server, "livy/followLog")
     async def follow_log(ls: LivydServer, params: Any) -> Any:
@@ -387,8 +405,11 @@ def register(server: LivydServer, rpc: Any, validate: Any) -> None:  # noqa: C90
     @rpc(server, "livy/setCredentials")
     async def set_credentials(ls: LivydServer, params: Any) -> Any:
         p = validate(SetCredentialsParams, params, "livy/setCredentials")
-        creds = {k: v for k, v in (("username", p.username), ("password", p.password), ("token", p.token))
-                 if v is not None}
+        creds = {
+            k: v
+            for k, v in (("username", p.username), ("password", p.password), ("token", p.token))
+            if v is not None
+        }
         state.credentials[p.profile] = creds
         return OkResult().wire()
 
@@ -401,11 +422,17 @@ def register(server: LivydServer, rpc: Any, validate: Any) -> None:  # noqa: C90
         sup = state.supervisor_or_new()
         infos, active = await anyio.to_thread.run_sync(profile_infos, state)
         return StatusResult(
-            version=__version__, protocol_version=PROTOCOL_VERSION, pid=os.getpid(), workspace=state.workspace,
-            state_dir=str(state.state_dir or ""), active_profile=active,
-            livy_url=redact_url(state.livy_url) if state.livy_url else None, profiles=infos,
+            version=__version__,
+            protocol_version=PROTOCOL_VERSION,
+            pid=os.getpid(),
+            workspace=state.workspace,
+            state_dir=str(state.state_dir or ""),
+            active_profile=active,
+            livy_url=redact_url(state.livy_url) if state.livy_url else None,
+            profiles=infos,
             sessions=[sup.session_info(w) for w in sup.sessions.values()],
-            tasks=[sup.task_info(t) for t in sup.tasks.values()]).wire()
+            tasks=[sup.task_info(t) for t in sup.tasks.values()],
+        ).wire()
 
     # ---------------------------------------------------------------- code lenses and commands
 
@@ -416,29 +443,50 @@ def register(server: LivydServer, rpc: Any, validate: Any) -> None:  # noqa: C90
             text = _document_text(ls, uri)
         except OSError:
             return []
-        lenses = [types.CodeLens(
-            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
-            command=types.Command(title="Run file", command="livyd.runFile", arguments=[{"uri": uri}]))]
+        lenses = [
+            types.CodeLens(
+                range=types.Range(
+                    start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)
+                ),
+                command=types.Command(title="Run file", command="livyd.runFile", arguments=[{"uri": uri}]),
+            )
+        ]
         if any(_CELL.match(line) for line in text.splitlines()):
             for start, _end in cells(text):
-                lenses.append(types.CodeLens(
-                    range=types.Range(start=types.Position(line=start, character=0),
-                                      end=types.Position(line=start, character=0)),
-                    command=types.Command(title="Run cell", command="livyd.runCell",
-                                          arguments=[{"uri": uri, "line": start}])))
+                lenses.append(
+                    types.CodeLens(
+                        range=types.Range(
+                            start=types.Position(line=start, character=0),
+                            end=types.Position(line=start, character=0),
+                        ),
+                        command=types.Command(
+                            title="Run cell", command="livyd.runCell", arguments=[{"uri": uri, "line": start}]
+                        ),
+                    )
+                )
         return lenses
 
     async def _run_range(uri: str, start: int, end: int) -> Any:
         text = _document_text(server, uri)
         lines = text.splitlines()
         code = "\n".join(lines[start:end])
-        return await execute(server, {"code": code, "uri": uri, "range": Range(
-            start=Position(line=start, character=0), end=Position(line=end, character=0)).wire()})
+        return await execute(
+            server,
+            {
+                "code": code,
+                "uri": uri,
+                "range": Range(
+                    start=Position(line=start, character=0), end=Position(line=end, character=0)
+                ).wire(),
+            },
+        )
 
     def _arg(args: tuple[Any, ...], name: str) -> Any:
         if not args or not isinstance(args[0], dict) or name not in args[0]:
-            raise JsonRpcInvalidParams(f"missing argument {name}",
-                                       data={"code": "invalid-params", "field": f"arguments.0.{name}", "errors": []})
+            raise JsonRpcInvalidParams(
+                f"missing argument {name}",
+                data={"code": "invalid-params", "field": f"arguments.0.{name}", "errors": []},
+            )
         return args[0][name]
 
     @rpc(server, "livyd.runFile", command=True)
@@ -454,8 +502,10 @@ def register(server: LivydServer, rpc: Any, validate: Any) -> None:  # noqa: C90
         for start, end in cells(_document_text(ls, uri)):
             if start <= line < end:
                 return await _run_range(uri, start, end)
-        raise JsonRpcInvalidParams(f"line {line} is not in a cell of {uri}",
-                                   data={"code": "invalid-params", "field": "arguments.0.line", "errors": []})
+        raise JsonRpcInvalidParams(
+            f"line {line} is not in a cell of {uri}",
+            data={"code": "invalid-params", "field": "arguments.0.line", "errors": []},
+        )
 
     @rpc(server, "livyd.cancelTask", command=True)
     async def cancel_task(ls: LivydServer, args: Any) -> Any:

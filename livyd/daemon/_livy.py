@@ -38,7 +38,9 @@ class LivyAPI:
     def __init__(self, url: str, *, auth: httpx.Auth | None = None, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
         self._http = httpx.AsyncClient(
-            base_url=self.url, auth=auth, timeout=timeout,
+            base_url=self.url,
+            auth=auth,
+            timeout=timeout,
             headers={"Content-Type": "application/json", "X-Requested-By": "livyd"},
         )
 
@@ -46,8 +48,9 @@ class LivyAPI:
         """Close the connection pool."""
         await self._http.aclose()
 
-    async def _call(self, method: str, path: str, *, json: Any = None,
-                    params: dict[str, Any] | None = None) -> Any:
+    async def _call(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
         shown = redact_url(f"{self.url}{path}")
         try:
             resp = await self._http.request(method, path, json=json, params=params)
@@ -71,8 +74,12 @@ class LivyAPI:
         except ValueError:
             livy_message = resp.text[:200] or None
         message = f"{method} {shown}: HTTP {resp.status_code}" + (f": {livy_message}" if livy_message else "")
-        kw: dict[str, Any] = {"status": resp.status_code, "method": method, "url": shown,
-                              "livy_message": livy_message}
+        kw: dict[str, Any] = {
+            "status": resp.status_code,
+            "method": method,
+            "url": shown,
+            "livy_message": livy_message,
+        }
         if resp.status_code == 404:
             parts = path.strip("/").split("/")
             if parts[0] == "batches":
@@ -127,7 +134,8 @@ class LivyAPI:
     async def list_statements(self, session_id: int, from_: int, size: int) -> dict[str, Any]:
         """GET /sessions/{id}/statements?from=&size= (a positional window)."""
         result: dict[str, Any] = await self._call(
-            "GET", f"/sessions/{session_id}/statements", params={"from": from_, "size": size})
+            "GET", f"/sessions/{session_id}/statements", params={"from": from_, "size": size}
+        )
         return result
 
     async def get_statement(self, session_id: int, statement_id: int) -> dict[str, Any]:
@@ -149,8 +157,9 @@ class LivyAPI:
 
     async def completion(self, session_id: int, code: str, kind: str, cursor: int) -> list[str]:
         """POST /sessions/{id}/completion."""
-        result = await self._call("POST", f"/sessions/{session_id}/completion",
-                                  json={"code": code, "kind": kind, "cursor": cursor})
+        result = await self._call(
+            "POST", f"/sessions/{session_id}/completion", json={"code": code, "kind": kind, "cursor": cursor}
+        )
         return list(result.get("candidates") or []) if isinstance(result, dict) else []
 
     # ---------------------------------------------------------------- batches

@@ -87,7 +87,7 @@ class _SecretFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         text = str(record.msg)
         try:
-            text += " ".join(str(a) for a in (record.args or ()))  # type: ignore[union-attr]
+            text += " ".join(str(a) for a in (record.args or ()))
         except Exception:
             pass
         if "setCredentials" in text or "password" in text.lower() or "token" in text.lower():
@@ -138,8 +138,11 @@ class DaemonState:
             sup = Supervisor(self.settings, notifier)
             sup.tg = self.tg
             sup.profile = self.options.profile
-            directory = Path(self.settings.state_dir) if self.settings.state_dir else default_state_dir(
-                self.workspace)
+            directory = (
+                Path(self.settings.state_dir)
+                if self.settings.state_dir
+                else default_state_dir(self.workspace)
+            )
             store = StateStore(directory)
             self.state_dir = directory
             if store.acquire():
@@ -147,7 +150,9 @@ class DaemonState:
             else:
                 self._show_message(
                     f"another livyd daemon owns the state of {self.workspace}; this one will not persist "
-                    "its sessions", 2)
+                    "its sessions",
+                    2,
+                )
             self.supervisor = sup
         return self.supervisor
 
@@ -173,14 +178,15 @@ class DaemonState:
                 from livyd._config import load_config
 
                 resolved = await anyio.to_thread.run_sync(
-                    lambda: load_config(profile=self.options.profile, cwd=self.workspace))
+                    lambda: load_config(profile=self.options.profile, cwd=self.workspace)
+                )
                 url = resolved.profile.url
                 if url:
-                    with contextlib.suppress(Exception):
-                        from livyd._auth import build_auth  # type: ignore[attr-defined]
+                    from livyd._auth import build_auth
 
-                        auth = build_auth(resolved.profile.auth, url=url, interactive=False,
-                                          env=dict(resolved.env))
+                    auth = build_auth(
+                        resolved.profile.auth, url=url, interactive=False, env=dict(resolved.env)
+                    )
             except LivydError:
                 raise
         creds = self.credentials.get(self.options.profile) or self.credentials.get(None)
@@ -209,7 +215,7 @@ class DaemonState:
 
     async def _embedded_sandbox(self) -> str:
         try:
-            from livyd.sandbox import Sandbox  # type: ignore[attr-defined]
+            from livyd.sandbox import Sandbox
         except ImportError as exc:
             raise LivydError("no Livy URL configured and the embedded sandbox is not available") from exc
         assert self.stack is not None
@@ -221,7 +227,9 @@ class DaemonState:
     # ---------------------------------------------------------------- client-facing helpers
 
     def _show_message(self, message: str, level: int) -> None:
-        self.server.window_show_message(types.ShowMessageParams(type=types.MessageType(level), message=message))
+        self.server.window_show_message(
+            types.ShowMessageParams(type=types.MessageType(level), message=message)
+        )
 
     def _progress_supported(self) -> bool:
         caps = self.server.protocol.client_capabilities
@@ -241,9 +249,15 @@ class DaemonState:
             except Exception:
                 task.progress_token = None
                 return
-            self.server.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-                title=f"Livy statement ({task.task_id})", cancellable=True, percentage=int(task.progress * 100),
-                message=task.info().code_preview))
+            self.server.work_done_progress.begin(
+                token,
+                types.WorkDoneProgressBegin(
+                    title=f"Livy statement ({task.task_id})",
+                    cancellable=True,
+                    percentage=int(task.progress * 100),
+                    message=task.info().code_preview,
+                ),
+            )
             if task.finished:
                 self._progress_end(task)
 
@@ -252,8 +266,10 @@ class DaemonState:
     def _progress_report(self, task: Task) -> None:
         token = task.progress_token
         if token and token in self.server.work_done_progress.tokens:
-            self.server.work_done_progress.report(token, types.WorkDoneProgressReport(
-                percentage=int(task.progress * 100), message=task.state.value))
+            self.server.work_done_progress.report(
+                token,
+                types.WorkDoneProgressReport(percentage=int(task.progress * 100), message=task.state.value),
+            )
 
     def _progress_end(self, task: Task) -> None:
         token = task.progress_token
@@ -270,13 +286,21 @@ class DaemonState:
         line = traceback_line(out.traceback) if out.status.value == "error" else None
         if line is not None:
             doc_line = task.range.start.line + line - 1
-            diags.append(types.Diagnostic(
-                range=types.Range(start=types.Position(line=doc_line, character=0),
-                                  end=types.Position(line=doc_line + 1, character=0)),
-                message=f"{out.ename}: {out.evalue}", severity=types.DiagnosticSeverity.Error, source="livyd"))
+            diags.append(
+                types.Diagnostic(
+                    range=types.Range(
+                        start=types.Position(line=doc_line, character=0),
+                        end=types.Position(line=doc_line + 1, character=0),
+                    ),
+                    message=f"{out.ename}: {out.evalue}",
+                    severity=types.DiagnosticSeverity.Error,
+                    source="livyd",
+                )
+            )
         if diags or task.uri in self.diag_uris:
             self.server.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=task.uri, diagnostics=diags))
+                types.PublishDiagnosticsParams(uri=task.uri, diagnostics=diags)
+            )
             if diags:
                 self.diag_uris.add(task.uri)
             else:
@@ -286,7 +310,9 @@ class DaemonState:
         """Clear the diagnostics of a previous run on *uri* (the next run starts clean)."""
         if uri and uri in self.diag_uris:
             self.diag_uris.discard(uri)
-            self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
 
 
 class LivydProtocol(LanguageServerProtocol):
@@ -296,15 +322,18 @@ class LivydProtocol(LanguageServerProtocol):
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
         result = yield from super().lsp_initialize(params)
         caps = LivydCapabilities(
-            version=__version__, protocol_version=PROTOCOL_VERSION,
+            version=__version__,
+            protocol_version=PROTOCOL_VERSION,
             requests=[m.name for m in METHODS if m.kind == "request"],
             notifications=[m.name for m in METHODS if m.kind == "notification"],
-            commands=list(COMMANDS), shared=False)
+            commands=list(COMMANDS),
+            shared=False,
+        )
         result.capabilities.experimental = {"livyd": caps.wire()}
         return result
 
     @lsp_method(types.EXIT)
-    def lsp_exit(self, *args: Any) -> None:
+    def lsp_exit(self, *args: Any) -> Any:
         server = self._server
         assert isinstance(server, LivydServer)
         server.livyd.exit_code = 0 if self._shutdown else 1
@@ -332,7 +361,8 @@ def _invalid_params(exc: ValidationError, method: str) -> JsonRpcInvalidParams:
     where = first["field"] or "params"
     return JsonRpcInvalidParams(
         f"invalid params for {method}: {where}: {first['message']}",
-        data={"code": "invalid-params", "field": first["field"], "errors": errors})
+        data={"code": "invalid-params", "field": first["field"], "errors": errors},
+    )
 
 
 def validate(model: type[M], params: Any, method: str) -> M:
@@ -340,8 +370,10 @@ def validate(model: type[M], params: Any, method: str) -> M:
     if params is None:
         params = {}
     if not isinstance(params, dict):
-        raise JsonRpcInvalidParams(f"invalid params for {method}: params must be an object",
-                                   data={"code": "invalid-params", "field": "", "errors": []})
+        raise JsonRpcInvalidParams(
+            f"invalid params for {method}: params must be an object",
+            data={"code": "invalid-params", "field": "", "errors": []},
+        )
     try:
         return model.model_validate(params)
     except ValidationError as exc:
@@ -362,8 +394,11 @@ def _rpc(server: LivydServer, name: str, *, command: bool = False) -> Callable[[
     def deco(fn: Handler) -> Handler:
         async def handler(ls: LivydServer, params: Any) -> Any:
             if not ls.livyd.initialized:
-                raise JsonRpcException(message=f"{name} before initialize", code=SERVER_NOT_INITIALIZED,
-                                       data={"code": "not-initialized"})
+                raise JsonRpcException(
+                    message=f"{name} before initialize",
+                    code=SERVER_NOT_INITIALIZED,
+                    data={"code": "not-initialized"},
+                )
             try:
                 return await fn(ls, params)
             except JsonRpcException:
@@ -374,14 +409,19 @@ def _rpc(server: LivydServer, name: str, *, command: bool = False) -> Callable[[
                 raise
             except Exception as exc:
                 if name == "livy/setCredentials":
-                    raise JsonRpcInternalError("livy/setCredentials failed", data={"code": "internal"}) from None
+                    raise JsonRpcInternalError(
+                        "livy/setCredentials failed", data={"code": "internal"}
+                    ) from None
                 log.error("internal error in %s: %s", name, type(exc).__name__, exc_info=True)
                 data: dict[str, Any] = {"code": "internal"}
                 if ls.livyd.settings.show_tracebacks:
                     data["traceback"] = traceback.format_exception(exc)
-                raise JsonRpcInternalError(f"internal error in {name}: {type(exc).__name__}", data=data) from None
+                raise JsonRpcInternalError(
+                    f"internal error in {name}: {type(exc).__name__}", data=data
+                ) from None
 
         if command:
+
             async def command_handler(ls: LivydServer, *args: Any) -> Any:
                 return await handler(ls, args)
 
@@ -434,14 +474,20 @@ class _FrameWriter:
 
 
 def _send_error(writer: _FrameWriter, msg_id: Any, code: int, message: str, data: Any = None) -> None:
-    body = json.dumps({"jsonrpc": "2.0", "id": msg_id,
-                       "error": {"code": code, "message": message, **({"data": data} if data else {})}})
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": msg_id,
+            "error": {"code": code, "message": message, **({"data": data} if data else {})},
+        }
+    )
     raw = body.encode("utf-8")
     writer.write(b"Content-Length: %d\r\n\r\n" % len(raw) + raw)
 
 
-async def _read_frames(reader: asyncio.StreamReader, server: LivydServer, writer: _FrameWriter,
-                       max_frame: int) -> None:
+async def _read_frames(
+    reader: asyncio.StreamReader, server: LivydServer, writer: _FrameWriter, max_frame: int
+) -> None:
     protocol = server.protocol
     while True:
         headers: dict[str, str] = {}
@@ -466,7 +512,9 @@ async def _read_frames(reader: asyncio.StreamReader, server: LivydServer, writer
             headers[name.strip().lower()] = value.strip()
         length_text = headers.get("content-length", "")
         if bad_header or not length_text.isdigit():
-            _send_error(writer, None, PARSE_ERROR, "Parse error: malformed frame header (Content-Length needed)")
+            _send_error(
+                writer, None, PARSE_ERROR, "Parse error: malformed frame header (Content-Length needed)"
+            )
             continue
         length = int(length_text)
         if length > max_frame:
@@ -476,9 +524,13 @@ async def _read_frames(reader: asyncio.StreamReader, server: LivydServer, writer
                 if not chunk:
                     return
                 remaining -= len(chunk)
-            _send_error(writer, None, INVALID_REQUEST,
-                        f"Invalid Request: frame of {length} bytes exceeds the limit of {max_frame} bytes",
-                        {"code": "frame-too-large", "limit": max_frame})
+            _send_error(
+                writer,
+                None,
+                INVALID_REQUEST,
+                f"Invalid Request: frame of {length} bytes exceeds the limit of {max_frame} bytes",
+                {"code": "frame-too-large", "limit": max_frame},
+            )
             continue
         try:
             body = await reader.readexactly(length)
@@ -498,18 +550,22 @@ def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: _FrameWri
     msg_id = raw.get("id") if isinstance(raw, dict) else None
     if not isinstance(msg_id, int | str):
         msg_id = None
-    if (not isinstance(raw, dict) or raw.get("jsonrpc") != "2.0"
-            or ("method" in raw and not isinstance(raw["method"], str))
-            or ("method" not in raw and "id" not in raw)
-            or ("params" in raw and not isinstance(raw["params"], dict | list | type(None)))):
+    if (
+        not isinstance(raw, dict)
+        or raw.get("jsonrpc") != "2.0"
+        or ("method" in raw and not isinstance(raw["method"], str))
+        or ("method" not in raw and "id" not in raw)
+        or ("params" in raw and not isinstance(raw["params"], dict | list | type(None)))
+    ):
         _send_error(writer, msg_id, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
         return
     try:
         message = json.loads(body, object_hook=protocol.structure_message)
     except JsonRpcException as exc:
         if "method" in raw and msg_id is not None:
-            _send_error(writer, msg_id, exc.code, f"invalid params for {raw['method']}",
-                        {"code": "invalid-params"})
+            _send_error(
+                writer, msg_id, exc.code, f"invalid params for {raw['method']}", {"code": "invalid-params"}
+            )
         return
     except Exception:
         if "method" in raw and msg_id is not None:
@@ -594,14 +650,21 @@ def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
         names = list(resolved.known_profiles)
         active = active or resolved.profile_name
         url = url or resolved.profile.url
-        auth = str(getattr(resolved.profile.auth, "type", None) or getattr(resolved.profile.auth, "kind", "none"))
+        auth = str(resolved.profile.auth.type)
     except Exception as exc:
         log.info("could not load the configuration: %s", type(exc).__name__)
     if active and active not in names:
         names.append(active)
-    infos = [ProfileInfo(name=n, url=redact_url(url) if (url and n == active) else None,
-                         auth=auth if n == active else "none", active=n == active,
-                         has_credentials=n in state.credentials) for n in names]
+    infos = [
+        ProfileInfo(
+            name=n,
+            url=redact_url(url) if (url and n == active) else None,
+            auth=auth if n == active else "none",
+            active=n == active,
+            has_credentials=n in state.credentials,
+        )
+        for n in names
+    ]
     return infos, active
 
 

@@ -132,26 +132,49 @@ class Task:
     def info(self, queued_behind: int = 0) -> TaskInfo:
         """The wire view."""
         first = self.code.strip().splitlines()[0] if self.code.strip() else ""
-        return TaskInfo(task_id=self.task_id, session_id=self.session_id, statement_id=self.statement_id,
-                        state=self.state, progress=self.progress, queued_behind=queued_behind,
-                        code_preview=first[:80], uri=self.uri, range=self.range,
-                        may_still_run=self.may_still_run)
+        return TaskInfo(
+            task_id=self.task_id,
+            session_id=self.session_id,
+            statement_id=self.statement_id,
+            state=self.state,
+            progress=self.progress,
+            queued_behind=queued_behind,
+            code_preview=first[:80],
+            uri=self.uri,
+            range=self.range,
+            may_still_run=self.may_still_run,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """What is persisted."""
-        return {"taskId": self.task_id, "sessionId": self.session_id, "code": self.code, "kind": self.kind,
-                "uri": self.uri, "range": self.range.wire() if self.range else None, "state": self.state.value,
-                "statementId": self.statement_id, "submitting": self.submitting,
-                "startedAt": self.started_at}
+        return {
+            "taskId": self.task_id,
+            "sessionId": self.session_id,
+            "code": self.code,
+            "kind": self.kind,
+            "uri": self.uri,
+            "range": self.range.wire() if self.range else None,
+            "state": self.state.value,
+            "statementId": self.statement_id,
+            "submitting": self.submitting,
+            "startedAt": self.started_at,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Task:
         """Inverse of :meth:`to_json`."""
-        return cls(task_id=str(d["taskId"]), session_id=int(d["sessionId"]), code=str(d["code"]),
-                   kind=d.get("kind"), uri=d.get("uri"),
-                   range=Range.model_validate(d["range"]) if d.get("range") else None,
-                   state=TaskState(d.get("state", "queued")), statement_id=d.get("statementId"),
-                   submitting=bool(d.get("submitting")), started_at=float(d.get("startedAt") or time.time()))
+        return cls(
+            task_id=str(d["taskId"]),
+            session_id=int(d["sessionId"]),
+            code=str(d["code"]),
+            kind=d.get("kind"),
+            uri=d.get("uri"),
+            range=Range.model_validate(d["range"]) if d.get("range") else None,
+            state=TaskState(d.get("state", "queued")),
+            statement_id=d.get("statementId"),
+            submitting=bool(d.get("submitting")),
+            started_at=float(d.get("startedAt") or time.time()),
+        )
 
 
 @dataclass
@@ -188,19 +211,36 @@ class SessionWorker:
 def _session_info(w: SessionWorker, attached: int | None) -> SessionInfo:
     raw = w.raw
     app = raw.get("appInfo") or {}
-    return SessionInfo(id=w.session_id, name=raw.get("name"), kind=raw.get("kind"), state=w.state,
-                       app_id=raw.get("appId"), owner=raw.get("owner"), proxy_user=raw.get("proxyUser"),
-                       spark_ui_url=app.get("sparkUiUrl"), driver_log_url=app.get("driverLogUrl"),
-                       profile=w.profile, owned=w.owned, attached=attached == w.session_id)
+    return SessionInfo(
+        id=w.session_id,
+        name=raw.get("name"),
+        kind=raw.get("kind"),
+        state=w.state,
+        app_id=raw.get("appId"),
+        owner=raw.get("owner"),
+        proxy_user=raw.get("proxyUser"),
+        spark_ui_url=app.get("sparkUiUrl"),
+        driver_log_url=app.get("driverLogUrl"),
+        profile=w.profile,
+        owned=w.owned,
+        attached=attached == w.session_id,
+    )
 
 
 def batch_info(raw: dict[str, Any]) -> BatchInfo:
     """The wire view of a Livy batch."""
     app = raw.get("appInfo") or {}
-    return BatchInfo(id=int(raw["id"]), name=raw.get("name"), state=str(raw.get("state")),
-                     app_id=raw.get("appId"), owner=raw.get("owner"), proxy_user=raw.get("proxyUser"),
-                     spark_ui_url=app.get("sparkUiUrl"), driver_log_url=app.get("driverLogUrl"),
-                     log=list(raw.get("log") or []))
+    return BatchInfo(
+        id=int(raw["id"]),
+        name=raw.get("name"),
+        state=str(raw.get("state")),
+        app_id=raw.get("appId"),
+        owner=raw.get("owner"),
+        proxy_user=raw.get("proxyUser"),
+        spark_ui_url=app.get("sparkUiUrl"),
+        driver_log_url=app.get("driverLogUrl"),
+        log=list(raw.get("log") or []),
+    )
 
 
 _TB_LINE = re.compile(r'File "<(?:stdin|string|console)>", line (\d+)|^\s*line (\d+)', re.M)
@@ -261,9 +301,15 @@ class Supervisor:
 
     def _notify_task(self, task: Task) -> None:
         note = TaskChangedNotification(
-            task_id=task.task_id, session_id=task.session_id, statement_id=task.statement_id, state=task.state,
-            progress=task.progress, queued_behind=self.queued_behind(task), message=task.message,
-            may_still_run=task.may_still_run)
+            task_id=task.task_id,
+            session_id=task.session_id,
+            statement_id=task.statement_id,
+            state=task.state,
+            progress=task.progress,
+            queued_behind=self.queued_behind(task),
+            message=task.message,
+            may_still_run=task.may_still_run,
+        )
         self.notifier.notify("livy/taskChanged", note.wire())
 
     def _notify_session(self, w: SessionWorker) -> None:
@@ -276,8 +322,11 @@ class Supervisor:
         data = {
             "attached": self.attached,
             "profile": self.profile,
-            "sessions": [{"id": w.session_id, "profile": w.profile, "createBody": w.create_body}
-                         for w in self.sessions.values() if w.owned and not w.gone],
+            "sessions": [
+                {"id": w.session_id, "profile": w.profile, "createBody": w.create_body}
+                for w in self.sessions.values()
+                if w.owned and not w.gone
+            ],
             "tasks": [t.to_json() for t in self.tasks.values() if not t.finished],
         }
         try:
@@ -287,8 +336,11 @@ class Supervisor:
 
     def statistics(self) -> dict[str, int]:
         """Counts for livy/status and logs."""
-        return {"sessions": len(self.sessions), "tasks": len(self.tasks),
-                "pending": sum(1 for t in self.tasks.values() if not t.finished)}
+        return {
+            "sessions": len(self.sessions),
+            "tasks": len(self.tasks),
+            "pending": sum(1 for t in self.tasks.values() if not t.finished),
+        }
 
     # ---------------------------------------------------------------- sessions
 
@@ -296,8 +348,14 @@ class Supervisor:
         assert self.tg is not None
         self.tg.start_soon(self._poll_session, w, name=f"poller-{w.session_id}")
 
-    def add_session(self, raw: dict[str, Any], *, owned: bool, profile: str | None,
-                    create_body: dict[str, Any] | None = None) -> SessionWorker:
+    def add_session(
+        self,
+        raw: dict[str, Any],
+        *,
+        owned: bool,
+        profile: str | None,
+        create_body: dict[str, Any] | None = None,
+    ) -> SessionWorker:
         """Register a session and start its poller (once)."""
         sid = int(raw["id"])
         w = self.sessions.get(sid)
@@ -386,8 +444,9 @@ class Supervisor:
 
     # ---------------------------------------------------------------- tasks
 
-    async def execute(self, code: str, *, session_id: int | None, kind: str | None, uri: str | None,
-                      range_: Range | None) -> Task:
+    async def execute(
+        self, code: str, *, session_id: int | None, kind: str | None, uri: str | None, range_: Range | None
+    ) -> Task:
         """Queue code; never waits for Livy beyond creating a session when there is none."""
         if session_id is None:
             w = await self.default_session()
@@ -395,8 +454,14 @@ class Supervisor:
             w = self.sessions.get(session_id) or await self.attach_session(session_id)
             if w.gone:
                 raise DaemonError(f"session {session_id} is gone (state {w.state})", "session-gone")
-        task = Task(task_id=f"t-{uuid.uuid4().hex[:12]}", session_id=w.session_id, code=code, kind=kind, uri=uri,
-                    range=range_)
+        task = Task(
+            task_id=f"t-{uuid.uuid4().hex[:12]}",
+            session_id=w.session_id,
+            code=code,
+            kind=kind,
+            uri=uri,
+            range=range_,
+        )
         w.tasks.append(task)
         self.tasks[task.task_id] = task
         self.persist()
@@ -418,8 +483,14 @@ class Supervisor:
             return task
         task.cancel_requested = True
         if task.state is TaskState.QUEUED and not task.submitting:
-            self._finish(task, TaskState.CANCELLED, OutputStatus.CANCELLED, None, message="cancelled before it ran",
-                         sync=True)
+            self._finish(
+                task,
+                TaskState.CANCELLED,
+                OutputStatus.CANCELLED,
+                None,
+                message="cancelled before it ran",
+                sync=True,
+            )
             self._renotify_queue(task.session_id)
             return task
         if task.statement_id is not None:
@@ -446,8 +517,16 @@ class Supervisor:
             if t.state is TaskState.QUEUED:
                 self._notify_task(t)
 
-    def _finish(self, task: Task, state: TaskState, status: OutputStatus, output: dict[str, Any] | None, *,
-                message: str | None = None, sync: bool = False) -> None:
+    def _finish(
+        self,
+        task: Task,
+        state: TaskState,
+        status: OutputStatus,
+        output: dict[str, Any] | None,
+        *,
+        message: str | None = None,
+        sync: bool = False,
+    ) -> None:
         """Mark finished and deliver (synchronously: used for outputs with no big payload)."""
         task.state = state
         task.message = message or task.message
@@ -459,10 +538,18 @@ class Supervisor:
     def _output(self, task: Task, status: OutputStatus, output: dict[str, Any] | None) -> OutputNotification:
         out = output or {}
         return OutputNotification(
-            task_id=task.task_id, session_id=task.session_id, statement_id=task.statement_id, status=status,
-            data=dict(out.get("data") or {}), ename=out.get("ename"), evalue=out.get("evalue") or task.message,
-            traceback=list(out.get("traceback") or []), uri=task.uri, range=task.range,
-            elapsed_ms=int((time.time() - task.started_at) * 1000))
+            task_id=task.task_id,
+            session_id=task.session_id,
+            statement_id=task.statement_id,
+            status=status,
+            data=dict(out.get("data") or {}),
+            ename=out.get("ename"),
+            evalue=out.get("evalue") or task.message,
+            traceback=list(out.get("traceback") or []),
+            uri=task.uri,
+            range=task.range,
+            elapsed_ms=int((time.time() - task.started_at) * 1000),
+        )
 
     def _deliver(self, task: Task, note: OutputNotification, full: dict[str, Any] | None) -> None:
         record = note.wire()
@@ -477,8 +564,9 @@ class Supervisor:
         self.notifier.diagnostics(task, note)
         self.persist()
 
-    async def _finish_async(self, task: Task, state: TaskState, status: OutputStatus,
-                            output: dict[str, Any] | None) -> None:
+    async def _finish_async(
+        self, task: Task, state: TaskState, status: OutputStatus, output: dict[str, Any] | None
+    ) -> None:
         """Mark finished; big outputs are written to a file in a worker thread first."""
         task.state = state
         task.progress = 1.0
@@ -494,8 +582,9 @@ class Supervisor:
             text = note.data.get("text/plain")
             keep = max(256, self.settings.max_output_bytes // 2)
             preview = text[:keep] if isinstance(text, str) else json.dumps(note.data)[:keep]
-            note = note.model_copy(update={"data": {"text/plain": preview}, "truncated": True,
-                                           "full_output_path": path})
+            note = note.model_copy(
+                update={"data": {"text/plain": preview}, "truncated": True, "full_output_path": path}
+            )
         if self.store is not None:
             store = self.store
             try:
@@ -563,8 +652,9 @@ class Supervisor:
             if w.state != before:
                 self._notify_session(w)
             if w.state in _DEAD_STATES:
-                raise SessionGoneError(f"session {w.session_id} is {w.state}", session_id=w.session_id,
-                                       state=w.state)
+                raise SessionGoneError(
+                    f"session {w.session_id} is {w.state}", session_id=w.session_id, state=w.state
+                )
         if w.state not in _READY_STATES:
             return
         # 2. Statements in flight: one windowed GET.
@@ -592,8 +682,13 @@ class Supervisor:
             raise
         except TransportError as exc:
             task.submitting = False
-            self._finish(task, TaskState.FAILED, OutputStatus.FAILED, None,
-                         message=f"the submission's fate is unknown ({exc}); it was not re-sent")
+            self._finish(
+                task,
+                TaskState.FAILED,
+                OutputStatus.FAILED,
+                None,
+                message=f"the submission's fate is unknown ({exc}); it was not re-sent",
+            )
             return
         except LivydError as exc:
             task.submitting = False
@@ -633,8 +728,13 @@ class Supervisor:
                 try:
                     st = await api.get_statement(w.session_id, t.statement_id)
                 except StatementNotFoundError:
-                    self._finish(t, TaskState.FAILED, OutputStatus.FAILED, None,
-                                 message=f"statement {t.statement_id} is no longer known to Livy")
+                    self._finish(
+                        t,
+                        TaskState.FAILED,
+                        OutputStatus.FAILED,
+                        None,
+                        message=f"statement {t.statement_id} is no longer known to Livy",
+                    )
                     continue
             if st is not None:
                 await self._apply_statement(w, t, st)
@@ -651,24 +751,34 @@ class Supervisor:
         if state in ("cancelled", "error"):
             output = st.get("output")
             started = int(st.get("started") or 0)
-            if task.was_running or started > 0:
-                # Forced cancel (no output while it had started): the code may still be running.
-                if not output:
-                    task.may_still_run = True
-                    task.message = (f"Livy marked statement {task.statement_id} cancelled, but its code may "
-                                    f"still be running on session {w.session_id}; restart the session "
-                                    "(livy/restartSession) to be sure")
-                    self.notifier.show_message(task.message, 2)
+            # Forced cancel (no output although it had started): the code may still be running.
+            if (task.was_running or started > 0) and not output:
+                task.may_still_run = True
+                task.message = (
+                    f"Livy marked statement {task.statement_id} cancelled, but its code may "
+                    f"still be running on session {w.session_id}; restart the session "
+                    "(livy/restartSession) to be sure"
+                )
+                self.notifier.show_message(task.message, 2)
             await self._finish_async(task, TaskState.CANCELLED, OutputStatus.CANCELLED, output)
             return
-        new_state = {"waiting": TaskState.WAITING, "running": TaskState.RUNNING,
-                     "cancelling": TaskState.CANCELLING}.get(state, task.state)
-        if task.state is TaskState.CANCELLING and new_state is not TaskState.CANCELLING and task.cancel_requested:
+        new_state = {
+            "waiting": TaskState.WAITING,
+            "running": TaskState.RUNNING,
+            "cancelling": TaskState.CANCELLING,
+        }.get(state, task.state)
+        if (
+            task.state is TaskState.CANCELLING
+            and new_state is not TaskState.CANCELLING
+            and task.cancel_requested
+        ):
             new_state = TaskState.CANCELLING
         if new_state is TaskState.RUNNING:
             task.was_running = True
         changed = new_state is not task.state or abs(progress - task.progress) >= 0.01
-        first_progress = task.state in (TaskState.QUEUED, TaskState.WAITING) and new_state is TaskState.RUNNING
+        first_progress = (
+            task.state in (TaskState.QUEUED, TaskState.WAITING) and new_state is TaskState.RUNNING
+        )
         task.state = new_state
         task.progress = progress
         if first_progress:
@@ -697,8 +807,10 @@ class Supervisor:
         if lines:
             frm = int(page.get("from") or w.log_cursor)
             w.log_cursor = frm + len(lines)
-            self.notifier.notify("livy/log", LogNotification(session_id=w.session_id, lines=lines, from_=frm,
-                                                             total=total).wire())
+            self.notifier.notify(
+                "livy/log",
+                LogNotification(session_id=w.session_id, lines=lines, from_=frm, total=total).wire(),
+            )
 
     # ---------------------------------------------------------------- batches
 
@@ -725,14 +837,18 @@ class Supervisor:
                     page = await api.batch_log(batch_id, cursor, 1000 if cursor is not None else 0)
                     total = int(page.get("total") or 0)
                     if cursor is None or total < cursor:
-                        cursor = total if cursor is None else total
+                        cursor = total
                     else:
                         lines = list(page.get("log") or [])
                         if lines:
                             frm = int(page.get("from") or cursor)
                             cursor = frm + len(lines)
-                            self.notifier.notify("livy/log", LogNotification(
-                                batch_id=batch_id, lines=lines, from_=frm, total=total).wire())
+                            self.notifier.notify(
+                                "livy/log",
+                                LogNotification(
+                                    batch_id=batch_id, lines=lines, from_=frm, total=total
+                                ).wire(),
+                            )
                     if last_state in ("success", "dead", "killed"):
                         return
                     await anyio.sleep(self.settings.poll_interval * 3)
@@ -762,22 +878,34 @@ class Supervisor:
             self.sessions[sid] = w
         for d in data.get("tasks") or []:
             task = Task.from_json(d)
-            w = self.sessions.get(task.session_id)
-            if w is None:
+            owner = self.sessions.get(task.session_id)
+            if owner is None:
                 task.state = TaskState.FAILED
                 self.tasks[task.task_id] = task
-                self._finish(task, TaskState.FAILED, OutputStatus.FAILED, None,
-                             message=f"session {task.session_id} is gone", sync=True)
+                self._finish(
+                    task,
+                    TaskState.FAILED,
+                    OutputStatus.FAILED,
+                    None,
+                    message=f"session {task.session_id} is gone",
+                    sync=True,
+                )
                 continue
             if task.submitting and task.statement_id is None:
                 self.tasks[task.task_id] = task
-                w.tasks.append(task)
-                self._finish(task, TaskState.FAILED, OutputStatus.FAILED, None,
-                             message="the daemon stopped while submitting this statement; its fate is unknown "
-                             "and it was not re-sent", sync=True)
+                owner.tasks.append(task)
+                self._finish(
+                    task,
+                    TaskState.FAILED,
+                    OutputStatus.FAILED,
+                    None,
+                    message="the daemon stopped while submitting this statement; its fate is unknown "
+                    "and it was not re-sent",
+                    sync=True,
+                )
                 continue
             task.submitting = False
-            w.tasks.append(task)
+            owner.tasks.append(task)
             self.tasks[task.task_id] = task
         attached = data.get("attached")
         if isinstance(attached, int) and attached in self.sessions:
@@ -801,5 +929,7 @@ class Supervisor:
                         await api.delete_session(w.session_id)
                         w.gone = True
                     except LivydError as exc:
-                        log.warning("could not delete session on exit", session_id=w.session_id, error=str(exc))
+                        log.warning(
+                            "could not delete session on exit", session_id=w.session_id, error=str(exc)
+                        )
             self.persist()

@@ -96,8 +96,13 @@ class DaemonClient:
 
     @classmethod
     @asynccontextmanager
-    async def spawn(cls, command: Sequence[str] | None = None, *, env: dict[str, str] | None = None,
-                    cwd: str | None = None) -> AsyncIterator[DaemonClient]:
+    async def spawn(
+        cls,
+        command: Sequence[str] | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> AsyncIterator[DaemonClient]:
         """Start the daemon (default: ``python -m livyd.daemon``), yield a client, and on exit make
         sure the process is gone (``shutdown`` + ``exit`` if still running, then kill)."""
         cmd = list(command or [sys.executable, "-m", "livyd.daemon"])
@@ -222,8 +227,14 @@ class DaemonClient:
 
     # ---------------------------------------------------------------- API
 
-    async def request(self, method: str, params: Any = None, *, timeout: float = 30.0,
-                      msg_id: int | str | None = None) -> Any:
+    async def request(
+        self,
+        method: str,
+        params: Any = None,
+        *,
+        timeout: float = 30.0,  # noqa: ASYNC109
+        msg_id: int | str | None = None,
+    ) -> Any:
         """Send a request and return its result; raise :class:`DaemonRequestError` on an error."""
         if msg_id is None:
             self._next_id += 1
@@ -251,20 +262,32 @@ class DaemonClient:
             message["params"] = params
         await self._send(message)
 
-    async def initialize(self, options: dict[str, Any] | None = None, *, work_done_progress: bool = True,
-                         root_uri: str | None = None) -> dict[str, Any]:
+    async def initialize(
+        self,
+        options: dict[str, Any] | None = None,
+        *,
+        work_done_progress: bool = True,
+        root_uri: str | None = None,
+    ) -> dict[str, Any]:
         """``initialize`` + ``initialized``; checks the protocol major version like a real client."""
         from livyd.protocol import PROTOCOL_VERSION
 
-        result = await self.request("initialize", {
-            "processId": os.getpid(), "rootUri": root_uri, "clientInfo": {"name": "livyd-harness"},
-            "capabilities": {"window": {"workDoneProgress": work_done_progress}},
-            "initializationOptions": options or {},
-        })
+        result = await self.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": root_uri,
+                "clientInfo": {"name": "livyd-harness"},
+                "capabilities": {"window": {"workDoneProgress": work_done_progress}},
+                "initializationOptions": options or {},
+            },
+        )
         theirs = str(result["capabilities"]["experimental"]["livyd"]["protocolVersion"])
         if theirs.split(".")[0] != PROTOCOL_VERSION.split(".")[0]:
             side = "livyd" if theirs < PROTOCOL_VERSION else "this client"
-            raise RuntimeError(f"livyd speaks protocol {theirs}, this client {PROTOCOL_VERSION}: upgrade {side}")
+            raise RuntimeError(
+                f"livyd speaks protocol {theirs}, this client {PROTOCOL_VERSION}: upgrade {side}"
+            )
         self.initialize_result = result
         await self.notify("initialized", {})
         return dict(result)
@@ -285,22 +308,37 @@ class DaemonClient:
 
     def notifications(self, method: str | None = None) -> list[Any]:
         """Params of the notifications received so far (of *method*, if given), in order."""
-        return [m.params for m in self.messages if m.method and "id" not in m.raw
-                and (method is None or m.method == method)]
+        return [
+            m.params
+            for m in self.messages
+            if m.method and "id" not in m.raw and (method is None or m.method == method)
+        ]
 
-    async def wait_until(self, predicate: Callable[[], bool], *, timeout: float = 30.0,
-                         what: str = "condition") -> None:
+    async def wait_until(
+        self,
+        predicate: Callable[[], bool],
+        *,
+        timeout: float = 30.0,  # noqa: ASYNC109
+        what: str = "condition",
+    ) -> None:
         """Wait until *predicate()* holds (re-checked on every message)."""
         with anyio.move_on_after(timeout) as scope:
             while not predicate():
                 if self._eof:
-                    raise RuntimeError(f"the daemon exited while waiting for {what}; stderr:\n{self.stderr[-3000:]}")
+                    raise RuntimeError(
+                        f"the daemon exited while waiting for {what}; stderr:\n{self.stderr[-3000:]}"
+                    )
                 await self._changed.wait()
         if scope.cancelled_caught:
             raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
-    async def wait_for_notification(self, method: str, predicate: Callable[[Any], bool] = lambda p: True, *,
-                                    timeout: float = 30.0) -> Any:
+    async def wait_for_notification(
+        self,
+        method: str,
+        predicate: Callable[[Any], bool] = lambda p: True,
+        *,
+        timeout: float = 30.0,  # noqa: ASYNC109
+    ) -> Any:
         """The first notification of *method* whose params satisfy *predicate* (waiting for it)."""
         found: list[Any] = []
 
@@ -314,7 +352,7 @@ class DaemonClient:
         await self.wait_until(check, timeout=timeout, what=method)
         return found[0]
 
-    async def wait_exit(self, timeout: float = 10.0) -> int:
+    async def wait_exit(self, timeout: float = 10.0) -> int:  # noqa: ASYNC109
         """Wait for the process to end; return its exit code."""
         with anyio.fail_after(timeout):
             code = await self.process.wait()

@@ -42,14 +42,26 @@ def spawn_daemon(tmp_path: Path, livy_url: str) -> Spawner:
     """
 
     @asynccontextmanager
-    async def spawn(*extra_args: str, state_dir: Path | None = None, initialize: bool = True,
-                    **settings: Any) -> AsyncIterator[DaemonClient]:
+    async def spawn(
+        *extra_args: str, state_dir: Path | None = None, initialize: bool = True, **settings: Any
+    ) -> AsyncIterator[DaemonClient]:
         sd = state_dir or (tmp_path / "state")
-        opts = {"profile": None, "workspace": str(tmp_path),
-                "settings": {"url": livy_url, "stateDir": str(sd), "pollInterval": 0.1,
-                             "idlePollInterval": 1.0, **settings}}
-        env = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"), "XDG_STATE_HOME": str(tmp_path / "xdg-state")}
+        opts = {
+            "profile": None,
+            "workspace": str(tmp_path),
+            "settings": {
+                "url": livy_url,
+                "stateDir": str(sd),
+                "pollInterval": 0.1,
+                "idlePollInterval": 1.0,
+                **settings,
+            },
+        }
+        env = {
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+            "XDG_STATE_HOME": str(tmp_path / "xdg-state"),
+        }
         cmd = [sys.executable, "-m", "livyd.daemon", "--stdio", *extra_args]
         async with DaemonClient.spawn(cmd, env=env, cwd=str(tmp_path)) as client:
             if initialize:

@@ -26,9 +26,10 @@ def task_states(client: DaemonClient, task_id: str) -> list[str]:
     return [p["state"] for p in client.notifications("livy/taskChanged") if p["taskId"] == task_id]
 
 
-async def output_of(client: DaemonClient, task_id: str, timeout: float = 60) -> dict[str, Any]:
+async def output_of(client: DaemonClient, task_id: str, timeout: float = 60) -> dict[str, Any]:  # noqa: ASYNC109
     out: dict[str, Any] = await client.wait_for_notification(
-        "livy/output", lambda p: p["taskId"] == task_id, timeout=timeout)
+        "livy/output", lambda p: p["taskId"] == task_id, timeout=timeout
+    )
     return out
 
 
@@ -37,7 +38,10 @@ async def idle_session(client: DaemonClient) -> int:
     sid = int(created["session"]["id"])
     assert created["session"]["state"] in ("starting", "idle", "not_started")
     await client.wait_for_notification(
-        "livy/sessionChanged", lambda p: p["session"]["id"] == sid and p["session"]["state"] == "idle", timeout=60)
+        "livy/sessionChanged",
+        lambda p: p["session"]["id"] == sid and p["session"]["state"] == "idle",
+        timeout=60,
+    )
     return sid
 
 
@@ -66,8 +70,15 @@ async def test_requests_before_initialize_and_invalid_initialization_options(spa
             await client.request("livy/status", {})
         assert info.value.code == -32002
         with pytest.raises(DaemonRequestError) as info:
-            await client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {},
-                                                "initializationOptions": {"settings": {"pollInterval": -1}}})
+            await client.request(
+                "initialize",
+                {
+                    "processId": None,
+                    "rootUri": None,
+                    "capabilities": {},
+                    "initializationOptions": {"settings": {"pollInterval": -1}},
+                },
+            )
         assert info.value.code == -32602
         assert info.value.data["field"] == "settings.pollInterval"
 
@@ -88,8 +99,11 @@ async def test_execute_streams_notifications_in_order(spawn_daemon: Any, tmp_pat
         order = ["queued", "waiting", "running", "available"]
         assert [order.index(s) for s in states] == sorted(order.index(s) for s in states)
         # the output notification comes after the final taskChanged
-        seqs = [m.seq for m in client.messages if m.method in ("livy/taskChanged", "livy/output")
-                and m.params["taskId"] == started["taskId"]]
+        seqs = [
+            m.seq
+            for m in client.messages
+            if m.method in ("livy/taskChanged", "livy/output") and m.params["taskId"] == started["taskId"]
+        ]
         assert client.messages[seqs[-1]].method == "livy/output"
         # appended to the workspace output log before it was notified
         log_lines = (tmp_path / "state" / "outputs.jsonl").read_text().splitlines()
@@ -105,7 +119,9 @@ async def test_execute_streams_notifications_in_order(spawn_daemon: Any, tmp_pat
         listed = await client.request("livy/listStatements", {"sessionId": sid})
         assert [t["taskId"] for t in listed["tasks"]][-3:] == [a["taskId"], b["taskId"], c["taskId"]]
         status = await client.request("livy/status", {})
-        assert status["protocolVersion"] == PROTOCOL_VERSION and any(s["id"] == sid for s in status["sessions"])
+        assert status["protocolVersion"] == PROTOCOL_VERSION and any(
+            s["id"] == sid for s in status["sessions"]
+        )
 
 
 async def test_execute_without_session_creates_and_attaches_one(spawn_daemon: Any) -> None:
@@ -122,10 +138,15 @@ async def test_cancel_queued_and_running(spawn_daemon: Any) -> None:
     """A queued task is dropped without reaching Livy; a running one is cancelled on the server."""
     async with spawn_daemon() as client:
         sid = await idle_session(client)
-        running = await client.request("livy/execute", {"code": "import time\ntime.sleep(60)", "sessionId": sid})
+        running = await client.request(
+            "livy/execute", {"code": "import time\ntime.sleep(60)", "sessionId": sid}
+        )
         queued = await client.request("livy/execute", {"code": "print('must not run')", "sessionId": sid})
-        await client.wait_until(lambda: "running" in task_states(client, running["taskId"]), timeout=30,
-                                what="the first task running")
+        await client.wait_until(
+            lambda: "running" in task_states(client, running["taskId"]),
+            timeout=30,
+            what="the first task running",
+        )
         q = [p for p in client.notifications("livy/taskChanged") if p["taskId"] == queued["taskId"]]
         assert q[-1]["state"] == "queued" and q[-1]["queuedBehind"] == 1
         res = await client.request("livy/cancel", {"taskId": queued["taskId"]})
@@ -153,7 +174,7 @@ async def test_big_output_is_truncated_and_written_whole(spawn_daemon: Any) -> N
         out = await output_of(client, started["taskId"])
         assert out["truncated"] is True
         assert len(json.dumps(out["data"])) <= 4096
-        full = json.loads(Path(out["fullOutputPath"]).read_text())
+        full = json.loads(await anyio.Path(out["fullOutputPath"]).read_text())
         assert full["data"]["text/plain"].count("x") == 200000
 
 
@@ -177,9 +198,16 @@ async def test_daemon_restart_reattaches_and_delivers_results(spawn_daemon: Any,
     async with spawn_daemon() as first:
         sid = await idle_session(first)
         started = await first.request(
-            "livy/execute", {"code": "import time\ntime.sleep(2)\nprint('survived')", "sessionId": sid})
-        await first.wait_until(lambda: any(p["statementId"] is not None for p in first.notifications(
-            "livy/taskChanged") if p["taskId"] == started["taskId"]), what="the statement submitted")
+            "livy/execute", {"code": "import time\ntime.sleep(2)\nprint('survived')", "sessionId": sid}
+        )
+        await first.wait_until(
+            lambda: any(
+                p["statementId"] is not None
+                for p in first.notifications("livy/taskChanged")
+                if p["taskId"] == started["taskId"]
+            ),
+            what="the statement submitted",
+        )
         assert first.process.stdin is not None
         await first.process.stdin.aclose()  # stdin EOF: the daemon exits, keeping the session
         assert await first.wait_exit(15) == 0
@@ -197,12 +225,15 @@ async def test_second_daemon_on_a_workspace_does_not_share_the_lock(spawn_daemon
         async with spawn_daemon() as second:
             status = await second.request("livy/status", {})
             assert status["stateDir"]
-            await second.wait_for_notification("window/showMessage", lambda p: "another livyd" in p["message"])
+            await second.wait_for_notification(
+                "window/showMessage", lambda p: "another livyd" in p["message"]
+            )
 
 
 async def test_malformed_input_never_kills_the_daemon(spawn_daemon: Any) -> None:
     """Bad JSON, non-requests, oversize frames, unknown methods, bad params: errors, and it lives on."""
     async with spawn_daemon("--max-frame-bytes", "4096") as client:
+
         def errors() -> list[dict[str, Any]]:
             return [m.raw for m in client.messages if "error" in m.raw and m.raw.get("id") is None]
 
@@ -215,8 +246,9 @@ async def test_malformed_input_never_kills_the_daemon(spawn_daemon: Any) -> None
         await client.send_raw(b"X-Nonsense\r\n\r\n")
         await client.wait_until(lambda: len(errors()) >= 3, what="bad header")
         assert errors()[2]["error"]["code"] == -32700
-        big = json.dumps({"jsonrpc": "2.0", "id": 99, "method": "livy/status",
-                          "params": {"pad": "p" * 2_000_000}}).encode()
+        big = json.dumps(
+            {"jsonrpc": "2.0", "id": 99, "method": "livy/status", "params": {"pad": "p" * 2_000_000}}
+        ).encode()
         await client.send_raw(b"Content-Length: %d\r\n\r\n" % len(big) + big)
         await client.wait_until(lambda: len(errors()) >= 4, what="oversize refusal")
         assert errors()[3]["error"]["code"] == -32600 and errors()[3]["error"]["data"]["limit"] == 4096
@@ -224,8 +256,13 @@ async def test_malformed_input_never_kills_the_daemon(spawn_daemon: Any) -> None
             await client.request("livy/noSuchMethod", {})
         assert info.value.code == -32601
         with pytest.raises(DaemonRequestError) as info:
-            await client.request("livy/execute", {"code": "1", "range": {
-                "start": {"line": -1, "character": 0}, "end": {"line": 0, "character": 0}}})
+            await client.request(
+                "livy/execute",
+                {
+                    "code": "1",
+                    "range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": 0}},
+                },
+            )
         assert info.value.code == -32602 and info.value.data["field"] == "range.start.line"
         with pytest.raises(DaemonRequestError) as info:
             await client.request("livy/readLog", {"sessionId": 1, "batchId": 2})
@@ -247,8 +284,11 @@ async def test_credentials_never_reach_logs_or_stdout(spawn_daemon: Any, tmp_pat
     log_file = tmp_path / "daemon.log"
     secret = "hunter2-very-secret"
     async with spawn_daemon("--log-file", str(log_file), "-v", "-v") as client:
-        assert (await client.request("livy/setCredentials",
-                                     {"username": "alice", "password": secret, "token": secret}))["ok"] is True
+        assert (
+            await client.request(
+                "livy/setCredentials", {"username": "alice", "password": secret, "token": secret}
+            )
+        )["ok"] is True
         with pytest.raises(DaemonRequestError):
             await client.request("livy/setCredentials", {"password": secret, "bogus": secret})
         await client.request("livy/status", {})
@@ -268,28 +308,39 @@ async def test_code_lens_commands_and_diagnostics(spawn_daemon: Any, tmp_path: P
         lenses = await client.request("textDocument/codeLens", {"textDocument": {"uri": uri}})
         titles = [(lens["command"]["title"], lens["range"]["start"]["line"]) for lens in lenses]
         assert ("Run file", 0) in titles and ("Run cell", 1) in titles and ("Run cell", 4) in titles
-        res = await client.request("workspace/executeCommand",
-                                   {"command": "livyd.runCell", "arguments": [{"uri": uri, "line": 2}]})
+        res = await client.request(
+            "workspace/executeCommand", {"command": "livyd.runCell", "arguments": [{"uri": uri, "line": 2}]}
+        )
         out = await output_of(client, res["taskId"])
         assert out["status"] == "error" and out["uri"] == uri and out["range"]["start"]["line"] == 1
-        diag = await client.wait_for_notification("textDocument/publishDiagnostics", lambda p: p["uri"] == uri)
+        diag = await client.wait_for_notification(
+            "textDocument/publishDiagnostics", lambda p: p["uri"] == uri
+        )
         assert diag["diagnostics"][0]["range"]["start"]["line"] == 3  # the `boom = ...` line
-        res2 = await client.request("workspace/executeCommand",
-                                    {"command": "livyd.runCell", "arguments": [{"uri": uri, "line": 0}]})
+        res2 = await client.request(
+            "workspace/executeCommand", {"command": "livyd.runCell", "arguments": [{"uri": uri, "line": 0}]}
+        )
         await output_of(client, res2["taskId"])
-        await client.wait_until(lambda: client.notifications("textDocument/publishDiagnostics")[-1]["diagnostics"]
-                                == [], what="diagnostics cleared")
+        await client.wait_until(
+            lambda: client.notifications("textDocument/publishDiagnostics")[-1]["diagnostics"] == [],
+            what="diagnostics cleared",
+        )
 
 
 async def test_work_done_progress_and_its_cancel_button(spawn_daemon: Any) -> None:
     async with spawn_daemon() as client:
         sid = await idle_session(client)
-        started = await client.request("livy/execute", {"code": "import time\ntime.sleep(60)", "sessionId": sid})
+        started = await client.request(
+            "livy/execute", {"code": "import time\ntime.sleep(60)", "sessionId": sid}
+        )
         token = f"livyd-{started['taskId']}"
-        await client.wait_for_notification("$/progress", lambda p: p["token"] == token
-                                           and p["value"]["kind"] == "begin", timeout=30)
+        await client.wait_for_notification(
+            "$/progress", lambda p: p["token"] == token and p["value"]["kind"] == "begin", timeout=30
+        )
         await client.notify("window/workDoneProgress/cancel", {"token": token})
         await output_of(client, started["taskId"], timeout=60)
-        await client.wait_for_notification("$/progress", lambda p: p["token"] == token and p["value"]["kind"] == "end")
+        await client.wait_for_notification(
+            "$/progress", lambda p: p["token"] == token and p["value"]["kind"] == "end"
+        )
         with anyio.fail_after(10):
             await client.request("livy/killSession", {"sessionId": sid})
