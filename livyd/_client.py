@@ -1,0 +1,767 @@
+"""``LivyClient``: every Livy endpoint (except the serialized-job API), duplicate-safe, cancellable.
+
+Quick start::
+
+    async with LivyClient("http://127.0.0.1:8998") as client:
+        session = await client.create_session(kind="pyspark")
+        await client.wait_session_ready(session.id)
+        st = await client.run_statement(session.id, "1 + 1")
+        print(st.output.text)                      # "2"
+        await client.delete_session(session.id)
+
+The hard parts, and how they are handled:
+
+**A statement must never run twice by accident.** ``POST .../statements`` is not idempotent and
+is never retried blindly. When it fails ambiguously (connection dropped after sending, read
+timeout, gateway 502/503/504), :meth:`LivyClient.submit_statement` lists the statements newer
+than the last id it knew *before* this submission and matches the code (after line-ending
+normalisation, :mod:`livyd._core.matching`). Found: that statement is returned. Not found (also
+on a second look a moment later): the POST is re-sent. Cannot tell (the listing fails too):
+:class:`SubmissionUnknownError`. A cell deliberately run twice still runs twice, because the
+window starts after the previous run. Sessions and batches get a unique name
+(``<name_prefix>-<random>`` unless the caller named them) and are looked up by name instead;
+a re-sent creation that Livy refuses as a duplicate name is resolved the same way.
+
+**Session not ready.** Livy answers a statement POST on a starting session with 500 ``Session is
+in state starting``: it did not run, so the client waits for the session and then posts again.
+
+**Waiting** uses the sans-IO :class:`~livyd._core.poll.PollPlanner` (first poll within 10 ms,
+back-off to ``PollSettings.maximum``, fast again on state changes) on ``anyio.current_time()``.
+Every wait is a cancel point. Cancelling :meth:`LivyClient.wait_statement` (or
+:meth:`LivyClient.run_statement`), including by its ``timeout``, cancels the statement on the
+server inside ``anyio.move_on_after(5, shield=True)`` and then re-raises.
+
+**Keep-alive.** Livy's idle timer ignores GETs, so while a statement runs longer than
+``keepalive_interval`` the wait POSTs ``/sessions/{id}/connect`` every ``keepalive_interval``.
+
+**Versions.** ``GET /version`` once per client; request fields the server does not know are
+dropped (``idleTimeout`` below 0.9, ``ttl`` below 0.8) and ``order=desc`` is only sent to 0.8+
+(emulated client-side below).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import nullcontext
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+import anyio
+import httpx
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from livyd._core.logcursor import LogCursor
+from livyd._core.matching import find_landed, newest_id
+from livyd._core.poll import PollPlanner, PollSettings
+from livyd._core.urls import join_path, normalize_base_url, resolve_location
+from livyd._core.versions import LivyVersion
+from livyd._exceptions import (
+    BadRequestError,
+    BatchNotFoundError,
+    ConfigError,
+    LivydError,
+    LivyHTTPError,
+    SessionGoneError,
+    SessionNotFoundError,
+    SessionNotReadyError,
+    SubmissionUnknownError,
+    WaitTimeout,
+    redact_url,
+)
+from livyd._models import (
+    Batch,
+    BatchList,
+    BatchState,
+    CompletionResult,
+    CreateBatchRequest,
+    CreateSessionRequest,
+    LogPage,
+    Session,
+    SessionList,
+    SessionState,
+    StateInfo,
+    Statement,
+    StatementList,
+    StatementState,
+    VersionInfo,
+)
+from livyd._transport import AmbiguousFailure, ClientStatistics, Transport
+
+__all__ = ["ClientStatistics", "LivyClient", "PollSettings"]
+
+log = structlog.get_logger("livyd.client")
+
+M = TypeVar("M", bound=BaseModel)
+SessionRef = int | str
+OnUpdate = Callable[[Any], Awaitable[None] | None]
+
+#: How long cleanup that must reach the server (cancel a statement) may take when shielded.
+CLEANUP_TIMEOUT = 5.0
+#: Pause before the second look for an ambiguously-submitted object (a slow server may still
+#: be processing the first POST).
+RECHECK_DELAY = 0.5
+
+
+async def _notify(callback: OnUpdate | None, value: Any) -> None:
+    if callback is None:
+        return
+    result = callback(value)
+    if inspect.isawaitable(result):
+        await result
+
+
+class LivyClient:
+    """An async client for one Livy server (direct or behind a gateway). Use ``async with``.
+
+    :param url: the Livy root (``http://host:8998`` or ``https://knox:8443/gateway/<t>/livy/v1``);
+        a URL ending in ``/sessions`` is accepted and normalised.
+    :param auth: an ``httpx.Auth`` (see ``livyd._auth.build_auth``) or ``None``.
+    :param auth_description: how the auth is described in 401 messages (never a secret).
+    :param verify: TLS verification: ``True``, ``False`` (logged loudly) or a CA bundle path.
+    :param cert: client certificate path, or ``(cert, key)``.
+    :param proxy: explicit proxy URL; otherwise ``HTTP(S)_PROXY`` / ``NO_PROXY`` apply.
+    :param timeout: seconds for every single request.
+    :param max_connections_per_host: concurrent requests per host.
+    :param retries: retries of idempotent requests (exponential back-off with jitter).
+    :param poll: how waits poll (:class:`PollSettings`).
+    :param keepalive_interval: seconds between ``POST /connect`` while a statement runs.
+    :param headers: extra headers for every request.
+    :param name_prefix: prefix of the unique names given to created sessions and batches.
+    :param transport: an httpx transport (tests).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        auth_description: str = "no authentication",
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxy: str | None = None,
+        timeout: float = 30.0,
+        max_connections_per_host: int = 8,
+        retries: int = 3,
+        poll: PollSettings | None = None,
+        keepalive_interval: float = 300.0,
+        headers: Mapping[str, str] | None = None,
+        name_prefix: str = "livyd",
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = normalize_base_url(url)
+        if keepalive_interval <= 0:
+            raise ConfigError(f"keepalive_interval must be > 0 seconds, not {keepalive_interval}",
+                              key="poll.keepalive_interval")
+        if not name_prefix or name_prefix.isdigit():
+            raise ConfigError(f"name_prefix {name_prefix!r} must be a non-numeric string",
+                              key="session.name_prefix")
+        self._stats = ClientStatistics()
+        self._transport = Transport(
+            auth=auth, auth_description=auth_description, verify=verify, cert=cert, proxy=proxy,
+            timeout=timeout, max_connections_per_host=max_connections_per_host, retries=retries,
+            headers=headers, transport=transport, stats=self._stats,
+        )
+        self.poll_settings = poll or PollSettings()
+        self.keepalive_interval = keepalive_interval
+        self.name_prefix = name_prefix
+        self._version: VersionInfo | None = None
+        self._version_lock: anyio.Lock | None = None
+        self._last_statement_id: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> LivyClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close connections. Pending server-side work (sessions, statements) is left alone."""
+        with anyio.CancelScope(shield=True):
+            await self._transport.aclose()
+
+    def statistics(self) -> ClientStatistics:
+        """A snapshot of this client's counters."""
+        return ClientStatistics(**self._stats.as_dict())
+
+    def __repr__(self) -> str:
+        return f"<LivyClient {redact_url(self.url)}>"
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _u(self, *segments: str | int) -> str:
+        return join_path(self.url, *segments)
+
+    @staticmethod
+    def _parse(model: type[M], resp: httpx.Response) -> M:
+        try:
+            return model.model_validate_json(resp.content or b"{}")
+        except ValidationError as exc:
+            raise LivydError(
+                f"{resp.request.method} {redact_url(str(resp.request.url))}: unexpected answer for "
+                f"{model.__name__} ({exc.error_count()} problems, first: {exc.errors()[0]['msg']} at "
+                f"{'.'.join(str(x) for x in exc.errors()[0]['loc'])})"
+            ) from None
+
+    async def _get(self, model: type[M], url: str, params: Mapping[str, Any] | None = None) -> M:
+        resp = await self._transport.request("GET", url, params=_clean(params))
+        return self._parse(model, resp)
+
+    async def version(self) -> VersionInfo:
+        """``GET /version``, fetched once per client."""
+        if self._version is None:
+            if self._version_lock is None:
+                self._version_lock = anyio.Lock()
+            async with self._version_lock:
+                if self._version is None:
+                    self._version = await self._get(VersionInfo, self._u("version"))
+        return self._version
+
+    async def server_version(self) -> LivyVersion:
+        """The server's version, parsed for numeric comparison."""
+        return (await self.version()).parsed
+
+    def _new_name(self) -> str:
+        return f"{self.name_prefix}-{secrets.token_hex(4)}"
+
+    # ------------------------------------------------------------------ sessions
+
+    async def list_sessions(self, *, from_: int = 0, size: int = 100) -> SessionList:
+        """One page of ``GET /sessions`` (``total`` counts all sessions)."""
+        return await self._get(SessionList, self._u("sessions"), {"from": from_, "size": size})
+
+    async def iter_sessions(self, *, page_size: int = 100) -> AsyncIterator[Session]:
+        """All sessions, page by page."""
+        start = 0
+        while True:
+            page = await self.list_sessions(from_=start, size=page_size)
+            for s in page.sessions:
+                yield s
+            start += len(page.sessions)
+            if not page.sessions or start >= page.total:
+                return
+
+    async def get_session(self, session_id: SessionRef) -> Session:
+        """``GET /sessions/{id}`` (id or name)."""
+        return await self._get(Session, self._u("sessions", session_id))
+
+    async def session_state(self, session_id: SessionRef) -> SessionState:
+        """``GET /sessions/{id}/state``."""
+        info = await self._get(StateInfo, self._u("sessions", session_id, "state"))
+        return SessionState(info.state)
+
+    async def create_session(self, request: CreateSessionRequest | None = None, **fields: Any) -> Session:
+        """``POST /sessions``; safe against ambiguous failures (see the module docstring).
+
+        Give a :class:`CreateSessionRequest` or its fields as keywords (snake_case or Livy's
+        camelCase). Without a ``name``, a unique ``<name_prefix>-<random>`` is used.
+        """
+        req = _request(CreateSessionRequest, request, fields)
+        if req.name is None:
+            req = req.model_copy(update={"name": self._new_name()})
+        assert req.name is not None
+        payload = req.to_payload(await self.server_version())
+        data = await self._create_named("sessions", payload, req.name)
+        return Session.model_validate(data)
+
+    async def _create_named(self, collection: str, payload: dict[str, Any], name: str) -> Any:
+        """POST a named session/batch, resolving ambiguous failures by looking the name up."""
+        url = self._u(collection)
+        attempts = self._transport.plan.retries + 1
+        for attempt in range(attempts):
+            try:
+                resp = await self._transport.request("POST", url, json=payload, idempotent=False)
+                if not resp.content.strip() and resp.headers.get("location"):
+                    # A gateway that swallowed the body: follow Livy's (relative) Location.
+                    target = resolve_location(self.url, resp.headers["location"])
+                    return _json(await self._transport.request("GET", target))
+                return _json(resp)
+            except AmbiguousFailure as amb:
+                log.warning("create.ambiguous", collection=collection, name=name, error=amb.error.code)
+                found = await self._lookup_name(collection, name, amb.error)
+                if found is not None:
+                    self._stats.duplicates_avoided += 1
+                    return found
+                self._stats.resubmissions += 1
+                continue
+            except BadRequestError as exc:
+                if attempt > 0 and "duplicate" in (exc.livy_message or "").lower():
+                    found = await self._lookup_name(collection, name, exc)
+                    if found is not None:
+                        self._stats.duplicates_avoided += 1
+                        return found
+                raise
+        raise SubmissionUnknownError(
+            f"POST {redact_url(url)}: {attempts} attempts to create {collection[:-1]} {name!r} failed "
+            f"ambiguously; look for it with GET {redact_url(self._u(collection, name))}"
+        )
+
+    async def _lookup_name(self, collection: str, name: str, cause: LivydError) -> Any | None:
+        """The object named *name*, or ``None`` when it surely does not exist (two looks)."""
+        url = self._u(collection, name)
+        for look in range(2):
+            try:
+                resp = await self._transport.request("GET", url)
+                return _json(resp)
+            except (SessionNotFoundError, BatchNotFoundError):
+                if look == 0:
+                    await anyio.sleep(RECHECK_DELAY)
+                    continue
+                return None
+            except LivydError as exc:
+                raise SubmissionUnknownError(
+                    f"creating {collection[:-1]} {name!r} failed ambiguously ({cause}) and looking it up "
+                    f"failed too ({exc}); check with GET {redact_url(url)} before retrying"
+                ) from exc
+        return None
+
+    async def delete_session(self, session_id: SessionRef) -> None:
+        """``DELETE /sessions/{id}`` (waits until Livy stopped it)."""
+        await self._transport.request("DELETE", self._u("sessions", session_id), gone_ok=True)
+        self._last_statement_id.pop(str(session_id), None)
+
+    async def stop_session(self, session_id: SessionRef) -> None:
+        """``POST /sessions/{id}/stop``: stop, keep the record (dead) until Livy forgets it."""
+        await self._transport.request("POST", self._u("sessions", session_id, "stop"), idempotent=True)
+
+    async def connect_session(self, session_id: SessionRef) -> Session:
+        """``POST /sessions/{id}/connect``: records activity (resets Livy's idle timer)."""
+        resp = await self._transport.request("POST", self._u("sessions", session_id, "connect"),
+                                             idempotent=True)
+        return self._parse(Session, resp)
+
+    async def session_log(self, session_id: SessionRef, *, from_: int | None = None,
+                          size: int | None = None) -> LogPage:
+        """``GET /sessions/{id}/log`` (Livy's defaults: the last 100 lines)."""
+        return await self._get(LogPage, self._u("sessions", session_id, "log"), {"from": from_, "size": size})
+
+    # ------------------------------------------------------------------ statements
+
+    async def list_statements(
+        self, session_id: SessionRef, *, from_: int | None = None, size: int | None = None,
+        order: Literal["asc", "desc"] | None = None,
+    ) -> StatementList:
+        """``GET /sessions/{id}/statements``; ``order="desc"`` is emulated on Livy < 0.8."""
+        url = self._u("sessions", session_id, "statements")
+        if order == "desc" and not (await self.server_version()).supports_order_desc:
+            everything = await self._get(StatementList, url)
+            items = list(reversed(everything.statements))
+            start = max(0, from_ or 0)
+            items = items[start:start + size] if size is not None else items[start:]
+            return StatementList(total_statements=everything.total_statements, statements=items)
+        params = {"from": from_, "size": size, "order": order if order == "desc" else None}
+        return await self._get(StatementList, url, params)
+
+    async def get_statement(self, session_id: SessionRef, statement_id: int) -> Statement:
+        """``GET /sessions/{id}/statements/{sid}``."""
+        return await self._get(Statement, self._u("sessions", session_id, "statements", statement_id))
+
+    async def _ensure_accepting(self, session_id: SessionRef) -> None:
+        state = await self.session_state(session_id)
+        if state.is_terminal:
+            raise SessionGoneError(f"session {session_id} at {redact_url(self.url)} is {state}",
+                                   session_id=session_id, state=str(state))
+        if state.is_starting:
+            await self._wait_session(session_id, accept_busy=True)
+
+    async def _known_last_id(self, session_id: SessionRef) -> int:
+        key = str(session_id)
+        if key not in self._last_statement_id:
+            await self._ensure_accepting(session_id)
+            if (await self.server_version()).supports_order_desc:
+                page = await self.list_statements(session_id, size=1, order="desc")
+            else:
+                page = await self.list_statements(session_id)
+            self._last_statement_id[key] = newest_id(page.statements)
+        return self._last_statement_id[key]
+
+    def _remember(self, session_id: SessionRef, statement_id: int) -> None:
+        key = str(session_id)
+        self._last_statement_id[key] = max(self._last_statement_id.get(key, -1), statement_id)
+
+    async def _statements_after(self, session_id: SessionRef, after_id: int) -> list[Statement]:
+        if not (await self.server_version()).supports_order_desc:
+            return [s for s in (await self.list_statements(session_id)).statements if s.id > after_id]
+        out: list[Statement] = []
+        start, page_size = 0, 50
+        while True:
+            page = await self.list_statements(session_id, from_=start, size=page_size, order="desc")
+            out.extend(s for s in page.statements if s.id > after_id)
+            if len(page.statements) < page_size or any(s.id <= after_id for s in page.statements):
+                return out
+            start += page_size
+
+    async def submit_statement(
+        self, session_id: SessionRef, code: str, *, kind: str | None = None
+    ) -> Statement:
+        """``POST /sessions/{id}/statements``; never runs the code twice by accident.
+
+        Waits for a starting session first. Raises :class:`SessionGoneError` for a session that
+        ended, :class:`SubmissionUnknownError` if an ambiguous failure cannot be resolved.
+        """
+        url = self._u("sessions", session_id, "statements")
+        body: dict[str, Any] = {"code": code}
+        if kind is not None:
+            body["kind"] = kind
+        after_id = await self._known_last_id(session_id)
+        attempts = self._transport.plan.retries + 1
+        not_ready = 0
+        attempt = 0
+        while attempt < attempts:
+            attempt += 1
+            try:
+                resp = await self._transport.request("POST", url, json=body, idempotent=False)
+            except SessionNotReadyError as exc:
+                state = SessionState(exc.state or "unknown")
+                if state.is_terminal:
+                    raise SessionGoneError(f"session {session_id} is {state}: {exc}", session_id=session_id,
+                                           state=str(state)) from exc
+                if not_ready >= 3:
+                    raise
+                not_ready += 1
+                attempt -= 1  # Livy refused it: nothing ran, this was not a real attempt
+                await self._wait_session(session_id, accept_busy=True)
+                continue
+            except AmbiguousFailure as amb:
+                log.warning("statement.ambiguous", session=str(session_id), error=amb.error.code)
+                landed = await self._find_statement(session_id, code, after_id, amb.error)
+                if landed is not None:
+                    self._stats.duplicates_avoided += 1
+                    self._remember(session_id, landed.id)
+                    return landed
+                self._stats.resubmissions += 1
+                continue
+            st = self._parse(Statement, resp)
+            self._remember(session_id, st.id)
+            return st
+        raise SubmissionUnknownError(
+            f"POST {redact_url(url)}: {attempts} attempts failed ambiguously and the statement was not "
+            f"found after id {after_id}; list the session's statements before running it again"
+        )
+
+    async def _find_statement(self, session_id: SessionRef, code: str, after_id: int,
+                              cause: LivydError) -> Statement | None:
+        for look in range(2):
+            try:
+                found = find_landed(await self._statements_after(session_id, after_id), code, after_id)
+            except LivydError as exc:
+                raise SubmissionUnknownError(
+                    f"submitting a statement to session {session_id} failed ambiguously ({cause}) and the "
+                    f"statements could not be listed to find out whether it landed ({exc}); it was not "
+                    "re-sent"
+                ) from exc
+            if found is not None:
+                return found
+            if look == 0:
+                await anyio.sleep(RECHECK_DELAY)
+        return None
+
+    async def cancel_statement(self, session_id: SessionRef, statement_id: int) -> None:
+        """``POST .../statements/{sid}/cancel`` (Livy always answers ``{"msg": "canceled"}``)."""
+        self._stats.cancels_sent += 1
+        await self._transport.request("POST", self._u("sessions", session_id, "statements", statement_id,
+                                                      "cancel"), json={}, idempotent=True)
+
+    async def completion(self, session_id: SessionRef, code: str, *, kind: str, cursor: int) -> list[str]:
+        """``POST /sessions/{id}/completion`` (only the Scala interpreter completes; others: [])."""
+        resp = await self._transport.request("POST", self._u("sessions", session_id, "completion"),
+                                             json={"code": code, "kind": kind, "cursor": cursor},
+                                             idempotent=True)
+        return self._parse(CompletionResult, resp).candidates
+
+    # ------------------------------------------------------------------ files
+
+    async def _upload(self, session_id: SessionRef, endpoint: str, field: str, path: Path) -> None:
+        p = anyio.Path(os.path.expanduser(str(path)))  # noqa: ASYNC240 (no I/O)
+        if not await p.is_file():
+            raise ConfigError(f"{p}: no such file to upload", key="path")
+        data = await p.read_bytes()
+        await self._transport.request("POST", self._u("sessions", session_id, endpoint),
+                                      files={field: (p.name, data, "application/octet-stream")},
+                                      idempotent=True)
+
+    async def upload_jar(self, session_id: SessionRef, path: Path) -> None:
+        """``POST /sessions/{id}/upload-jar`` (multipart field ``jar``)."""
+        await self._upload(session_id, "upload-jar", "jar", path)
+
+    async def upload_pyfile(self, session_id: SessionRef, path: Path) -> None:
+        """``POST /sessions/{id}/upload-pyfile`` (multipart field ``file``)."""
+        await self._upload(session_id, "upload-pyfile", "file", path)
+
+    async def upload_file(self, session_id: SessionRef, path: Path) -> None:
+        """``POST /sessions/{id}/upload-file`` (multipart field ``file``)."""
+        await self._upload(session_id, "upload-file", "file", path)
+
+    async def _add(self, session_id: SessionRef, endpoint: str, uri: str) -> None:
+        await self._transport.request("POST", self._u("sessions", session_id, endpoint), json={"uri": uri},
+                                      idempotent=True)
+
+    async def add_jar(self, session_id: SessionRef, uri: str) -> None:
+        """``POST /sessions/{id}/add-jar``."""
+        await self._add(session_id, "add-jar", uri)
+
+    async def add_pyfile(self, session_id: SessionRef, uri: str) -> None:
+        """``POST /sessions/{id}/add-pyfile``."""
+        await self._add(session_id, "add-pyfile", uri)
+
+    async def add_file(self, session_id: SessionRef, uri: str) -> None:
+        """``POST /sessions/{id}/add-file``."""
+        await self._add(session_id, "add-file", uri)
+
+    # ------------------------------------------------------------------ batches
+
+    async def list_batches(self, *, from_: int = 0, size: int = 100) -> BatchList:
+        """One page of ``GET /batches``."""
+        return await self._get(BatchList, self._u("batches"), {"from": from_, "size": size})
+
+    async def iter_batches(self, *, page_size: int = 100) -> AsyncIterator[Batch]:
+        """All batches, page by page."""
+        start = 0
+        while True:
+            page = await self.list_batches(from_=start, size=page_size)
+            for b in page.sessions:
+                yield b
+            start += len(page.sessions)
+            if not page.sessions or start >= page.total:
+                return
+
+    async def create_batch(self, request: CreateBatchRequest | None = None, **fields: Any) -> Batch:
+        """``POST /batches``, duplicate-safe by unique name like :meth:`create_session`."""
+        req = _request(CreateBatchRequest, request, fields)
+        if req.name is None:
+            req = req.model_copy(update={"name": self._new_name()})
+        assert req.name is not None
+        payload = req.to_payload(await self.server_version())
+        return Batch.model_validate(await self._create_named("batches", payload, req.name))
+
+    async def get_batch(self, batch_id: SessionRef) -> Batch:
+        """``GET /batches/{id}``."""
+        return await self._get(Batch, self._u("batches", batch_id))
+
+    async def batch_state(self, batch_id: SessionRef) -> BatchState:
+        """``GET /batches/{id}/state``."""
+        return BatchState((await self._get(StateInfo, self._u("batches", batch_id, "state"))).state)
+
+    async def delete_batch(self, batch_id: SessionRef) -> None:
+        """``DELETE /batches/{id}`` (kills it)."""
+        await self._transport.request("DELETE", self._u("batches", batch_id), gone_ok=True)
+
+    async def batch_log(self, batch_id: SessionRef, *, from_: int | None = None,
+                        size: int | None = None) -> LogPage:
+        """``GET /batches/{id}/log``."""
+        return await self._get(LogPage, self._u("batches", batch_id, "log"), {"from": from_, "size": size})
+
+    # ------------------------------------------------------------------ waiting
+
+    async def wait_session_ready(
+        self, session_id: SessionRef, *, timeout: float | None = None  # noqa: ASYNC109
+    ) -> Session:
+        """Wait until the session is ``idle``; return it.
+
+        Raises :class:`SessionGoneError` when it is (or becomes) dead, killed, shutting down or in
+        error, :class:`WaitTimeout` after *timeout* seconds.
+        """
+        try:
+            with anyio.fail_after(timeout) if timeout is not None else nullcontext():
+                await self._wait_session(session_id, accept_busy=False)
+                return await self.get_session(session_id)
+        except TimeoutError:
+            raise WaitTimeout(f"session {session_id} at {redact_url(self.url)} was not ready after "
+                              f"{timeout} s") from None
+
+    async def _wait_session(self, session_id: SessionRef, *, accept_busy: bool) -> SessionState:
+        planner = PollPlanner(self.poll_settings, now=anyio.current_time())
+        seen_start = False
+        while True:
+            state = await self.session_state(session_id)
+            self._stats.polls += 1
+            if state == SessionState.IDLE or (accept_busy and state.is_ready):
+                return state
+            if state.is_starting:
+                seen_start = True
+            if state.is_terminal or (state == SessionState.ERROR and (seen_start or not accept_busy)):
+                raise SessionGoneError(
+                    f"session {session_id} at {redact_url(self.url)} is {state}; its log may say why "
+                    f"(livyd logs {session_id})", session_id=session_id, state=str(state))
+            if state == SessionState.ERROR and accept_busy:
+                return state
+            delay = planner.observe(anyio.current_time(), state=str(state))
+            await anyio.sleep(delay)
+
+    async def wait_statement(
+        self, session_id: SessionRef, statement_id: int, *, on_update: OnUpdate | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> Statement:
+        """Wait until the statement is available or cancelled; return it.
+
+        ``on_update(statement)`` (sync or async) is called whenever state or progress changed.
+        Cancelling this wait (or reaching *timeout*, which raises :class:`WaitTimeout`) cancels the
+        statement on the server first. Output errors are not raised: see
+        ``statement.output.raise_for_error()``.
+        """
+        try:
+            with anyio.fail_after(timeout) if timeout is not None else nullcontext():
+                return await self._wait_statement(session_id, statement_id, on_update)
+        except TimeoutError:
+            raise WaitTimeout(f"statement {statement_id} of session {session_id} did not finish within "
+                              f"{timeout} s; it was cancelled") from None
+
+    async def _wait_statement(self, session_id: SessionRef, statement_id: int,
+                              on_update: OnUpdate | None) -> Statement:
+        now = anyio.current_time()
+        planner = PollPlanner(self.poll_settings, now=now)
+        last_touch = now
+        last: tuple[str, float] | None = None
+        empty_available = 0
+        try:
+            while True:
+                await anyio.sleep(planner.delay(anyio.current_time()))
+                try:
+                    st = await self.get_statement(session_id, statement_id)
+                except BadRequestError as exc:
+                    if "isn't active" in (exc.livy_message or "") or "not active" in (exc.livy_message or ""):
+                        raise SessionGoneError(f"session {session_id} ended while statement {statement_id} "
+                                               "was running", session_id=session_id) from exc
+                    raise
+                self._stats.polls += 1
+                now = anyio.current_time()
+                planner.observe(now, state=str(st.state), progress=round(st.progress, 3))
+                key = (str(st.state), st.progress)
+                if key != last:
+                    last = key
+                    await _notify(on_update, st)
+                if st.state.is_terminal:
+                    if st.state == StatementState.AVAILABLE and st.output is None and empty_available < 3:
+                        empty_available += 1
+                        continue
+                    return st
+                if now - last_touch >= self.keepalive_interval:
+                    last_touch = now
+                    await self._keepalive(session_id)
+        except anyio.get_cancelled_exc_class():
+            with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+                try:
+                    await self.cancel_statement(session_id, statement_id)
+                    log.info("statement.cancelled", session=str(session_id), statement=statement_id)
+                except LivydError as exc:
+                    log.warning("statement.cancel_failed", session=str(session_id), statement=statement_id,
+                                error=str(exc))
+            raise
+
+    async def _keepalive(self, session_id: SessionRef) -> None:
+        try:
+            await self.connect_session(session_id)
+            self._stats.keepalives += 1
+        except LivyHTTPError as exc:
+            log.warning("session.keepalive_failed", session=str(session_id), error=str(exc))
+
+    async def run_statement(
+        self, session_id: SessionRef, code: str, *, kind: str | None = None,
+        on_update: OnUpdate | None = None, timeout: float | None = None,  # noqa: ASYNC109
+    ) -> Statement:
+        """:meth:`submit_statement` then :meth:`wait_statement` (same cancellation rules)."""
+        st = await self.submit_statement(session_id, code, kind=kind)
+        await _notify(on_update, st)
+        if st.state.is_terminal and st.output is not None:
+            return st
+        return await self.wait_statement(session_id, st.id, on_update=on_update, timeout=timeout)
+
+    async def wait_batch(self, batch_id: SessionRef, *, on_update: OnUpdate | None = None,
+                         timeout: float | None = None) -> Batch:  # noqa: ASYNC109
+        """Wait until the batch finished (success, dead, killed). Cancelling does not kill it."""
+        try:
+            with anyio.fail_after(timeout) if timeout is not None else nullcontext():
+                planner = PollPlanner(self.poll_settings, now=anyio.current_time())
+                last: str | None = None
+                while True:
+                    batch = await self.get_batch(batch_id)
+                    self._stats.polls += 1
+                    if str(batch.state) != last:
+                        last = str(batch.state)
+                        await _notify(on_update, batch)
+                    if batch.state.is_terminal:
+                        return batch
+                    await anyio.sleep(planner.observe(anyio.current_time(), state=str(batch.state)))
+        except TimeoutError:
+            raise WaitTimeout(f"batch {batch_id} did not finish within {timeout} s "
+                              "(it keeps running)") from None
+
+    # ------------------------------------------------------------------ following logs
+
+    async def follow_session_log(
+        self, session_id: SessionRef, *, poll_interval: float = 1.0, start: str | int = "beginning",
+        tail: int = 100,
+    ) -> AsyncIterator[list[str]]:
+        """Yield new log lines as they appear, until the session ends (or is gone).
+
+        Survives Livy's rolling 200-line buffers (:class:`~livyd._core.logcursor.LogCursor`).
+        """
+        async for lines in self._follow("sessions", session_id, poll_interval, start, tail):
+            yield lines
+
+    async def follow_batch_log(
+        self, batch_id: SessionRef, *, poll_interval: float = 1.0, start: str | int = "beginning",
+        tail: int = 100,
+    ) -> AsyncIterator[list[str]]:
+        """Yield new batch log lines until the batch finished."""
+        async for lines in self._follow("batches", batch_id, poll_interval, start, tail):
+            yield lines
+
+    async def _follow(self, collection: str, ident: SessionRef, poll_interval: float, start: str | int,
+                      tail: int) -> AsyncIterator[list[str]]:
+        cursor = LogCursor(start=start, tail=tail)
+        settings = PollSettings(initial=min(self.poll_settings.initial, poll_interval),
+                                maximum=max(poll_interval, self.poll_settings.initial),
+                                quiet_maximum=max(poll_interval, self.poll_settings.initial))
+        planner = PollPlanner(settings, now=anyio.current_time())
+        while True:
+            try:
+                info = await self._get(StateInfo, self._u(collection, ident, "state"))
+                page = await self._get(LogPage, self._u(collection, ident, "log"), cursor.params())
+            except (SessionNotFoundError, BatchNotFoundError):
+                return
+            lines = cursor.feed(page.log, page_from=page.from_)
+            if lines:
+                yield lines
+            state_obj: SessionState | BatchState = (SessionState(info.state) if collection == "sessions"
+                                                    else BatchState(info.state))
+            if state_obj.is_terminal:
+                return
+            now = anyio.current_time()
+            await anyio.sleep(planner.observe(now, state=info.state, progress=cursor.delivered))
+
+
+def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not params:
+        return None
+    return {k: v for k, v in params.items() if v is not None} or None
+
+
+def _json(resp: httpx.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        raise LivydError(f"{resp.request.method} {redact_url(str(resp.request.url))}: answer is not JSON "
+                         f"(status {resp.status_code})") from None
+
+
+def _request(model: type[M], request: M | None, fields: dict[str, Any]) -> M:
+    if request is not None and fields:
+        raise TypeError("pass either a request object or keyword fields, not both")
+    if request is not None:
+        return request
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "request"
+        raise ConfigError(f"{model.__name__}: field {where!r}: {first['msg']}", key=where) from None
+

@@ -1,0 +1,135 @@
+"""structlog configuration for livyd: stderr or a file (never stdout), with secret redaction.
+
+stdout is sacred: ``livyd --stdio`` speaks JSON-RPC on it and ``livyd exec`` prints results on
+it. Logs therefore go to stderr, or to a file.
+
+Redaction happens in a processor that runs before rendering, over every event value (nested
+dicts and lists included): values of keys that look secret (``authorization``, ``cookie``,
+``set-cookie``, ``password``, ``token``, ``secret``, ``keytab``, ...) become ``"***"``; strings
+have ``Negotiate``/``Basic``/``Bearer`` credentials, URL user-info and secret-looking query
+parameters masked. Stdlib loggers of httpx, httpcore, pygls and httpx_gssapi are routed through
+the same pipeline (WARNING by default, INFO/DEBUG with ``--verbose`` or
+``LIVYD_LOG_LEVEL=debug``), so their output is redacted as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+
+__all__ = ["configure_logging", "redact", "redact_processor", "redact_text"]
+
+_SECRET_KEY = re.compile(
+    r"(authorization|cookie|password|passwd|secret|token|api[_-]?key|keytab|credential|negotiate|"
+    r"delegation|private[_-]?key)", re.I)
+# A credential after an auth scheme: header-style capitalisation, and a token that looks like one
+# (8+ characters with a digit or base64 punctuation), so "Basic authentication" stays readable.
+_AUTH_VALUE = re.compile(r"\b(Negotiate|Basic|Bearer|Kerberos|Digest|NEGOTIATE|BASIC|BEARER)\s+"
+                         r"(?=[A-Za-z0-9+/=._~-]*[0-9+/=])[A-Za-z0-9+/=._~-]{8,}")
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@", re.I)
+_QUERY_SECRET = re.compile(r"([?&](?:[a-z._-]*"
+                           r"(?:token|password|passwd|secret|delegation|signature|sig|key|auth)"
+                           r"[a-z._-]*)=)[^&\s#\"']*", re.I)
+_HEADER_LINE = re.compile(r"((?:proxy-)?authorization|cookie|set-cookie)(\s*[:=]\s*)([^\r\n,;]+)", re.I)
+MASK = "***"
+
+_THIRD_PARTY = ("httpx", "httpcore", "pygls", "httpx_gssapi", "gssapi", "uvicorn", "asyncio")
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
+           "error": logging.ERROR, "critical": logging.CRITICAL}
+
+
+def redact_text(text: str) -> str:
+    """Mask credentials inside a free-form string."""
+    text = _AUTH_VALUE.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _USERINFO.sub(lambda m: m.group("scheme"), text)
+    text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
+    return _HEADER_LINE.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    """Return *value* with secrets masked (recursively); *key* is the name it was stored under."""
+    if key is not None and _SECRET_KEY.search(key) and value not in (None, "", False):
+        return MASK
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact(v) for v in value)
+    if isinstance(value, bytes):
+        return redact_text(value.decode("utf-8", "replace"))
+    return value
+
+
+def redact_processor(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor applying :func:`redact` to every field of the event."""
+    for k in list(event_dict):
+        if k in ("_record", "_from_structlog"):
+            continue
+        event_dict[k] = redact(event_dict[k], k if k != "event" else None)
+    return event_dict
+
+
+def _stream(file: Path | None) -> TextIO:
+    if file is None:
+        return sys.stderr
+    path = Path(file).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("a", encoding="utf-8", buffering=1)
+
+
+def configure_logging(level: str = "warning", *, file: Path | None = None, json: bool | None = None) -> None:
+    """Configure structlog and the stdlib loggers livyd cares about.
+
+    *level* is overridden by ``LIVYD_LOG_LEVEL`` when set. *json* defaults to JSON lines for a
+    file or a non-terminal stderr, a console renderer otherwise. Never writes to stdout.
+    """
+    name = (os.environ.get("LIVYD_LOG_LEVEL") or level or "warning").strip().lower()
+    if name not in _LEVELS:
+        raise ValueError(f"log level {name!r} (LIVYD_LOG_LEVEL or --log-level) must be one of "
+                         f"{', '.join(sorted(_LEVELS))}")
+    lvl = _LEVELS[name]
+    stream = _stream(file)
+    use_json = json if json is not None else (file is not None or not stream.isatty())
+    renderer: Any = (structlog.processors.JSONRenderer() if use_json
+                     else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.add_logger_name,
+        redact_processor,
+    ]
+    structlog.configure(
+        processors=[*shared[:2], structlog.processors.TimeStamper(fmt="iso", utc=True), redact_processor,
+                    structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(lvl),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        foreign_pre_chain=shared,
+    ))
+    handler.set_name("livyd")
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if h.get_name() == "livyd":
+            root.removeHandler(h)
+    root.addHandler(handler)
+    root.setLevel(lvl)
+    third = logging.WARNING
+    if lvl <= logging.INFO:
+        third = logging.DEBUG if lvl <= logging.DEBUG else logging.INFO
+    for logger_name in _THIRD_PARTY:
+        logging.getLogger(logger_name).setLevel(third)
