@@ -185,7 +185,7 @@ class _EchoHandler(BaseHTTPRequestHandler):
 def echo_backend() -> Iterator[int]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield int(server.server_address[1])
     server.shutdown()
