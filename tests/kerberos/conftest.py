@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from string import Template
@@ -203,9 +203,11 @@ class Gateway:
     tmp: Path
     port: int
     plain_port: int
-    sandbox: SandboxProcess | None
-    log_offset: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    slot: SandboxSlot
+
+    @property
+    def sandbox(self) -> SandboxProcess | None:
+        return self.slot.sandbox
 
     @property
     def url(self) -> str:
@@ -263,17 +265,27 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float, wh
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout} s:\n{log()}")
 
 
+@dataclass
+class SandboxSlot:
+    """The sandbox behind the gateway, or why there is none (the Livy tests report it; the raw
+    SPNEGO tests, which only need the echo backend, do not depend on it)."""
+
+    sandbox: SandboxProcess | None
+    problem: str | None
+
+
 @pytest.fixture(scope="session")
-def kerberos_sandbox(sandbox_factory: Callable[..., SandboxProcess]) -> SandboxProcess | None:
-    """The sandbox behind the gateway, or None while livyd.sandbox does not exist yet."""
+def kerberos_sandbox(sandbox_factory: Callable[..., SandboxProcess]) -> SandboxSlot:
     if not has_module("livyd.sandbox.__main__"):
-        return None
-    return sandbox_factory("--cancel-timeout", "3")
+        return SandboxSlot(None, "livyd.sandbox does not exist in this checkout")
+    try:
+        return SandboxSlot(sandbox_factory("--cancel-timeout", "3"), None)
+    except RuntimeError as exc:
+        return SandboxSlot(None, str(exc))
 
 
 @pytest.fixture(scope="session")
-def spnego_gateway(krb_realm: Realm, echo_backend: int,
-                   kerberos_sandbox: SandboxProcess | None) -> Iterator[Gateway]:
+def spnego_gateway(krb_realm: Realm, echo_backend: int, kerberos_sandbox: SandboxSlot) -> Iterator[Gateway]:
     require_apache()
     from urllib.parse import urlsplit
 
@@ -284,9 +296,9 @@ def spnego_gateway(krb_realm: Realm, echo_backend: int,
     krb5_conf = tmp / "krb5.conf"
     shutil.copy(krb_realm.krb5_conf, krb5_conf)
     (tmp / "rcache").mkdir()
-    if kerberos_sandbox is not None:
-        livy_port = urlsplit(kerberos_sandbox.livy_url).port
-        webhdfs_port = urlsplit(kerberos_sandbox.webhdfs_url).port
+    if kerberos_sandbox.sandbox is not None:
+        livy_port = urlsplit(kerberos_sandbox.sandbox.livy_url).port
+        webhdfs_port = urlsplit(kerberos_sandbox.sandbox.webhdfs_url).port
     else:
         livy_port = webhdfs_port = echo_backend
     port, plain_port = free_port(), free_port()
@@ -317,7 +329,7 @@ def spnego_gateway(krb_realm: Realm, echo_backend: int,
     try:
         _wait_listening(port, proc, 10.0, "apache2", logs)
         _wait_listening(plain_port, proc, 10.0, "apache2", logs)
-        yield Gateway(proc=proc, tmp=tmp, port=port, plain_port=plain_port, sandbox=kerberos_sandbox)
+        yield Gateway(proc=proc, tmp=tmp, port=port, plain_port=plain_port, slot=kerberos_sandbox)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -50,7 +50,10 @@ def require_client() -> Any:
 
 
 def require_sandbox(gateway: Gateway) -> None:
-    require(gateway.sandbox is not None, "livyd.sandbox in this checkout")
+    """The sandbox must run behind the gateway: missing module -> skip locally; a crash -> failure."""
+    require(has_module("livyd.sandbox.__main__"), "livyd.sandbox in this checkout")
+    if gateway.sandbox is None:
+        pytest.fail(f"the sandbox behind the gateway did not start: {gateway.slot.problem}")
 
 
 # --------------------------------------------------------------------------- raw SPNEGO
