@@ -434,6 +434,37 @@ def register(
             tasks=[sup.task_info(t) for t in sup.tasks.values()],
         ).wire()
 
+    # ---------------------------------------------------------------- completion
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=["."], resolve_provider=False),
+    )
+    async def completion(ls: LivydServer, params: types.CompletionParams) -> types.CompletionList:
+        from livyd.daemon._supervisor import complete
+
+        empty = types.CompletionList(is_incomplete=True, items=[])
+        sup = state.supervisor
+        if sup is None or sup.api is None:
+            return empty
+        try:
+            lines = _document_text(ls, params.text_document.uri).splitlines()
+        except OSError:
+            return empty
+        line_no = params.position.line
+        line = lines[line_no] if line_no < len(lines) else ""
+        try:
+            found = await complete(sup, line, params.position.character)
+        except Exception:
+            return empty
+        items = [
+            types.CompletionItem(
+                label=name.rsplit(".", 1)[-1].rstrip("("), insert_text=name.rsplit(".", 1)[-1]
+            )
+            for name in found
+        ]
+        return types.CompletionList(is_incomplete=True, items=items)
+
     # ---------------------------------------------------------------- code lenses and commands
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)

@@ -697,7 +697,9 @@ class Supervisor:
         task.submitting = False
         task.statement_id = int(st["id"])
         task.started_at = time.time()
-        w.raw = {**w.raw, "state": "busy"}
+        if w.state != "busy":
+            w.raw = {**w.raw, "state": "busy"}
+            self._notify_session(w)
         self.persist()
         if task.cancel_requested:
             with anyio.move_on_after(10, shield=True):
@@ -933,3 +935,59 @@ class Supervisor:
                             "could not delete session on exit", session_id=w.session_id, error=str(exc)
                         )
             self.persist()
+
+
+_PY_COMPLETE = """\
+def __livyd_complete(prefix):
+    import json, rlcompleter
+    completer = rlcompleter.Completer(globals())
+    found = []
+    while len(found) < 200:
+        item = completer.complete(prefix, len(found))
+        if item is None:
+            break
+        found.append(item)
+    print(json.dumps(found))
+__livyd_complete({prefix!r})
+del __livyd_complete
+"""
+
+
+async def complete(sup: Supervisor, prefix_line: str, column: int, *, limit_s: float = 2.0) -> list[str]:
+    """Completion candidates from the attached session, or ``[]``.
+
+    Scala sessions ask Livy's ``/completion``. For Python sessions a tiny statement runs
+    ``rlcompleter`` over the session's globals, but only when the session is idle and the daemon
+    has no task on it, so it is never queued behind (or in front of) the user's work; it is
+    cancelled if it outlives *limit_s* seconds.
+    """
+    api = sup.api
+    w = sup.sessions.get(sup.attached) if sup.attached is not None else None
+    if api is None or w is None or w.gone or w.state != "idle" or w.pending():
+        return []
+    kind = str(w.raw.get("kind") or "pyspark")
+    if kind in ("spark", "scala"):
+        with anyio.move_on_after(limit_s):
+            return await api.completion(w.session_id, prefix_line, "spark", column)
+        return []
+    m = re.search(r"[A-Za-z_][\w.]*$", prefix_line[:column])
+    if m is None:
+        return []
+    st = await api.submit_statement(w.session_id, _PY_COMPLETE.format(prefix=m.group(0)), "pyspark")
+    sid = int(st["id"])
+    try:
+        with anyio.fail_after(limit_s):
+            while str(st.get("state")) not in ("available", "cancelled"):
+                await anyio.sleep(0.05)
+                st = await api.get_statement(w.session_id, sid)
+    except TimeoutError:
+        with anyio.move_on_after(5, shield=True):
+            await api.cancel_statement(w.session_id, sid)
+        return []
+    out = st.get("output") or {}
+    text = (out.get("data") or {}).get("text/plain") if out.get("status") == "ok" else None
+    try:
+        items = json.loads(text) if isinstance(text, str) else []
+    except ValueError:
+        return []
+    return [str(i) for i in items if isinstance(i, str)]

@@ -344,3 +344,30 @@ async def test_work_done_progress_and_its_cancel_button(spawn_daemon: Any) -> No
         )
         with anyio.fail_after(10):
             await client.request("livy/killSession", {"sessionId": sid})
+
+
+async def test_completion_from_the_live_python_session(spawn_daemon: Any, tmp_path: Path) -> None:
+    """Completion runs a short statement on the idle session and offers its live names."""
+    doc = tmp_path / "c.py"
+    doc.write_text("my_livyd_vari")
+    async with spawn_daemon() as client:
+        started = await client.request("livy/execute", {"code": "my_livyd_variable = 1"})
+        sid = started["sessionId"]
+        await output_of(client, started["taskId"])
+        # the session went busy for the statement; wait for it to be idle again
+        await client.wait_until(
+            lambda: (
+                [p for p in client.notifications("livy/sessionChanged") if p["session"]["id"] == sid][-1][
+                    "session"
+                ]["state"]
+                == "idle"
+            ),
+            what="the session idle again",
+        )
+        result = await client.request(
+            "textDocument/completion",
+            {"textDocument": {"uri": doc.as_uri()}, "position": {"line": 0, "character": 13}},
+        )
+        assert "my_livyd_variable" in [item["label"] for item in result["items"]]
+        # not a user task: nothing was queued or notified for it
+        assert {p["taskId"] for p in client.notifications("livy/taskChanged")} == {started["taskId"]}
