@@ -107,7 +107,8 @@ class AuthConfig(BaseModel):
                keyring under ``keyring_service``, or a prompt on a terminal)
     bearer     ``token`` (else ``LIVY_TOKEN``) or ``token_command`` (its stdout is the token)
     kerberos   ``principal`` + ``keytab`` (login without kinit), ``delegate``, ``mutual``,
-               ``target_name`` (``HTTP@host`` when the URL host does not canonicalise),
+               ``target_name`` (``HTTP@host`` when the URL host does not canonicalise, or a
+               full principal ``HTTP/host@REALM``),
                ``opportunistic`` (send the token on the first request)
     ========== ===========================================================================
     """
@@ -495,7 +496,10 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
         """httpx-gssapi's SPNEGO with every GSS call in a worker thread and errors made explicit."""
 
         def __init__(self) -> None:
-            super().__init__(mutual_authentication=mutual, target_name=cfg.target_name or "HTTP",
+            target: Any = cfg.target_name or "HTTP"
+            if "/" in target:  # a full principal, "HTTP/gw.example.com@REALM"
+                target = gssapi.Name(target, gssapi.NameType.kerberos_principal)
+            super().__init__(mutual_authentication=mutual, target_name=target,
                              delegate=cfg.delegate, opportunistic_auth=cfg.opportunistic)
             self._creds_lock = threading.Lock()
             self._creds_ready = not (cfg.principal and cfg.keytab)

@@ -140,9 +140,10 @@ async def test_target_name_override_for_an_ip_address(spnego_gateway: Gateway, f
     with pytest.raises(AuthenticationError) as info:
         await echo(ip_url, kerberos())
     assert "target_name" in str(info.value)  # HTTP/127.0.0.1 is not in the KDC: the hint says what to set
-    response = await echo(ip_url, kerberos(target_name="HTTP@localhost"))
-    assert response.status_code == 200
-    assert response.json()["headers"]["x-remote-user"] == USER
+    for target in ("HTTP@localhost", "HTTP/localhost@KRBTEST.COM"):
+        response = await echo(ip_url, kerberos(target_name=target))
+        assert response.status_code == 200
+        assert response.json()["headers"]["x-remote-user"] == USER
 
 
 async def test_gss_steps_run_in_a_worker_thread(spnego_gateway: Gateway, fresh_ticket: Realm) -> None:
@@ -250,3 +251,78 @@ async def test_opportunistic_sends_the_token_first(spnego_gateway: Gateway, fres
     assert response.status_code == 200 and not response.history
     rows = spnego_gateway.wait_logged(lambda rs: any(r.get("path") == marker for r in rs))
     assert [(r["status"], r["negotiate"]) for r in rows if r.get("path") == marker] == [("200", "yes")]
+
+
+# --------------------------------------------------------------------------- Livy through the gateway
+
+
+async def _roundtrip(url: str, cfg: AuthConfig) -> tuple[str, Any]:
+    LivyClient = require_client()
+    async with LivyClient(url, auth=build_auth(cfg, url=url), auth_description=describe_auth(cfg),
+                          timeout=20) as client:
+        version = await client.version()
+        session = await client.create_session(kind="pyspark")
+        try:
+            await client.wait_session_ready(session.id, timeout=60)
+            statement = await client.run_statement(session.id, "21 * 2", timeout=60)
+            text = statement.output.text if statement.output is not None else None
+            assert text == "42", statement
+        finally:
+            await client.delete_session(session.id)
+        return str(version), client.statistics()
+
+
+async def test_livy_session_and_statement_through_the_gateway(
+    spnego_gateway: Gateway, fresh_ticket: Realm
+) -> None:
+    require_sandbox(spnego_gateway)
+    await _roundtrip(spnego_gateway.url, kerberos())
+    rows = spnego_gateway.access_log()
+    assert any(r.get("path") == "/sessions" and r.get("method") == "POST" and r.get("status") == "201"
+               and r.get("user") == USER for r in rows), rows[-10:]
+
+
+async def test_livy_with_keytab_login_and_the_every_request_gateway(
+    spnego_gateway: Gateway, krb_realm: Realm, no_ticket: Path
+) -> None:
+    require_sandbox(spnego_gateway)
+    cfg = kerberos(principal=USER, keytab=krb_realm.user_keytab, mutual="required", delegate=True)
+    await _roundtrip(spnego_gateway.plain_url, cfg)
+
+
+async def test_livy_without_a_ticket_says_kinit(spnego_gateway: Gateway, no_ticket: Path) -> None:
+    require_sandbox(spnego_gateway)
+    LivyClient = require_client()
+    cfg = kerberos()
+    async with LivyClient(spnego_gateway.url, auth=build_auth(cfg, url=spnego_gateway.url),
+                          auth_description=describe_auth(cfg)) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.create_session(kind="pyspark")
+    assert "kinit" in str(info.value) and spnego_gateway.url in str(info.value)
+    assert info.value.status == 401
+
+
+async def test_livy_client_keeps_the_gateway_cookie(spnego_gateway: Gateway, fresh_ticket: Realm) -> None:
+    """Many Livy requests, one negotiation: the client's cookie jar carries the gateway's session."""
+    require_sandbox(spnego_gateway)
+    LivyClient = require_client()
+    cfg = kerberos()
+    auth: Any = build_auth(cfg, url=spnego_gateway.url)
+    before = len(spnego_gateway.access_log())
+    async with LivyClient(spnego_gateway.url, auth=auth, auth_description=describe_auth(cfg)) as client:
+        for _ in range(5):
+            await client.version()
+            await client.list_sessions()
+    rows = spnego_gateway.wait_logged(lambda rs: len(rs) - before >= 11)[before:]
+    assert [r["status"] for r in rows].count("401") == 1, rows
+    assert [r["negotiate"] for r in rows].count("yes") == 1, rows
+    assert len(auth.step_threads) == 1
+
+
+async def test_webhdfs_through_the_gateway(spnego_gateway: Gateway, fresh_ticket: Realm) -> None:
+    require_sandbox(spnego_gateway)
+    url = spnego_gateway.webhdfs_url()
+    async with httpx.AsyncClient(auth=build_auth(kerberos(), url=url), timeout=10) as client:
+        response = await client.get(url + "/", params={"op": "GETHOMEDIRECTORY"})
+    assert response.status_code == 200, response.text
+    assert "Path" in response.json()
