@@ -326,3 +326,18 @@ async def test_webhdfs_through_the_gateway(spnego_gateway: Gateway, fresh_ticket
         response = await client.get(url + "/", params={"op": "GETHOMEDIRECTORY"})
     assert response.status_code == 200, response.text
     assert "Path" in response.json()
+
+
+def test_gss_steps_off_the_loop_under_trio_too(spnego_gateway: Gateway, fresh_ticket: Realm) -> None:
+    """The async flow only uses anyio, so it works (and stays off the loop) on trio as well."""
+    require(has_module("trio"), "PyPI package trio")
+    auth: Any = build_auth(kerberos(mutual="required"), url=spnego_gateway.plain_url)
+
+    async def main() -> tuple[int, int]:
+        async with httpx.AsyncClient(auth=auth, timeout=10) as client:
+            response = await client.get(spnego_gateway.plain_url + "/_echo/trio")
+        return response.status_code, threading.get_ident()
+
+    status, loop_thread = anyio.run(main, backend="trio")
+    assert status == 200
+    assert auth.step_threads and loop_thread not in auth.step_threads
