@@ -78,7 +78,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from livyd.cli._parser import build_parser
 
     parser = build_parser()
+    # `batch submit FILE ... -- ARGS`: argparse cannot place a nargs="*" positional after options,
+    # so the job's arguments are split off here.
+    passthrough: list[str] | None = None
+    if "--" in args_list and "batch" in args_list[: args_list.index("--")]:
+        cut = args_list.index("--")
+        args_list, passthrough = args_list[:cut], args_list[cut + 1:]
     args = parser.parse_args(args_list)
+    if passthrough is not None:
+        if getattr(args, "action", None) != "submit":
+            parser.error("'-- ARGS' is only accepted by batch submit")
+        args.args = [*args.args, *passthrough]
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_CONFIG
