@@ -301,15 +301,13 @@ class Sandbox:
         try:
             await self._start(self._stack)
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                await self._shutdown()
+            await self._shutdown()
             raise
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._shutdown()
+        await self._shutdown()
 
     async def _start(self, stack: AsyncExitStack) -> None:
         from livyd.sandbox._webhdfs import create_webhdfs_app
@@ -379,20 +377,25 @@ class Sandbox:
                     log.exception("sandbox GC failed", error=str(exc))
 
     async def _shutdown(self) -> None:
-        if self.sessions is not None:
-            await self.sessions.aclose()
-        if self.batches is not None:
-            await self.batches.aclose()
+        # Sessions and batches first (their process trees must not outlive us), shielded so that
+        # a cancelled embedding program still cleans up; then the servers and the task group.
+        # The task group's own scope was entered in __aenter__, so it is exited here outside any
+        # new cancel scope (anyio requires scopes to be exited in LIFO order).
+        with anyio.CancelScope(shield=True):
+            if self.sessions is not None:
+                await self.sessions.aclose()
+            if self.batches is not None:
+                await self.batches.aclose()
         if self._gc_scope is not None:
             self._gc_scope.cancel()
         for server in self._servers:
             server.stop()
         if self._stack is not None:
             stack, self._stack = self._stack, None
-            with anyio.move_on_after(10):
-                await stack.aclose()
-        for path in self._temp_dirs:
-            await anyio.to_thread.run_sync(functools.partial(shutil.rmtree, path, ignore_errors=True))
+            await stack.aclose()
+        with anyio.CancelScope(shield=True):
+            for path in self._temp_dirs:
+                await anyio.to_thread.run_sync(functools.partial(shutil.rmtree, path, ignore_errors=True))
         self._temp_dirs.clear()
 
 
