@@ -82,8 +82,14 @@ def redact_url(url: str) -> str:
     netloc = parts.hostname or ""
     if parts.hostname and ":" in parts.hostname:
         netloc = f"[{parts.hostname}]"
-    if parts.port is not None:
-        netloc = f"{netloc}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # out of range or not a number: show it as written, still without user info
+        port_text = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        netloc = f"{netloc}:{port_text}"
+    else:
+        if port is not None:
+            netloc = f"{netloc}:{port}"
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
