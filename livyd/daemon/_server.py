@@ -283,15 +283,22 @@ class DaemonState:
         if not task.uri or task.range is None:
             return
         diags: list[types.Diagnostic] = []
-        line = traceback_line(out.traceback) if out.status.value == "error" else None
-        if line is not None:
-            doc_line = task.range.start.line + line - 1
+        if out.status.value == "error":
+            # Livy drops the top-level `File "<stdin>", line N` frame (livy-rest.md 7.9): a line is
+            # known only from inner frames and syntax errors; otherwise the whole sent range is marked.
+            line = traceback_line(out.traceback)
+            if line is not None:
+                doc_line = task.range.start.line + line - 1
+                start, end = (
+                    types.Position(line=doc_line, character=0),
+                    types.Position(line=doc_line + 1, character=0),
+                )
+            else:
+                start = types.Position(line=task.range.start.line, character=task.range.start.character)
+                end = types.Position(line=task.range.end.line, character=task.range.end.character)
             diags.append(
                 types.Diagnostic(
-                    range=types.Range(
-                        start=types.Position(line=doc_line, character=0),
-                        end=types.Position(line=doc_line + 1, character=0),
-                    ),
+                    range=types.Range(start=start, end=end),
                     message=f"{out.ename}: {out.evalue}",
                     severity=types.DiagnosticSeverity.Error,
                     source="livyd",

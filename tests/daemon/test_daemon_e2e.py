@@ -302,12 +302,12 @@ async def test_credentials_never_reach_logs_or_stdout(spawn_daemon: Any, tmp_pat
 async def test_code_lens_commands_and_diagnostics(spawn_daemon: Any, tmp_path: Path) -> None:
     """`# %%` cells get "Run cell" lenses; running one via executeCommand maps a traceback to a diagnostic."""
     doc = tmp_path / "job.py"
-    doc.write_text("a = 1\n# %%\nb = 2\nboom = undefined_thing\n# %%\nprint(a + b)\n")
+    doc.write_text("a = 1\n# %%\ndef f():\n    return undefined_thing\nf()\n# %%\nprint(a)\n")
     uri = doc.as_uri()
     async with spawn_daemon() as client:
         lenses = await client.request("textDocument/codeLens", {"textDocument": {"uri": uri}})
         titles = [(lens["command"]["title"], lens["range"]["start"]["line"]) for lens in lenses]
-        assert ("Run file", 0) in titles and ("Run cell", 1) in titles and ("Run cell", 4) in titles
+        assert ("Run file", 0) in titles and ("Run cell", 1) in titles and ("Run cell", 5) in titles
         res = await client.request(
             "workspace/executeCommand", {"command": "livyd.runCell", "arguments": [{"uri": uri, "line": 2}]}
         )
@@ -316,7 +316,7 @@ async def test_code_lens_commands_and_diagnostics(spawn_daemon: Any, tmp_path: P
         diag = await client.wait_for_notification(
             "textDocument/publishDiagnostics", lambda p: p["uri"] == uri
         )
-        assert diag["diagnostics"][0]["range"]["start"]["line"] == 3  # the `boom = ...` line
+        assert diag["diagnostics"][0]["range"]["start"]["line"] == 3  # the `return undefined_thing` line
         res2 = await client.request(
             "workspace/executeCommand", {"command": "livyd.runCell", "arguments": [{"uri": uri, "line": 0}]}
         )
