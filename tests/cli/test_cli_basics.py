@@ -144,3 +144,10 @@ def test_sandbox_is_delegated(home: Path) -> None:
     proc = livyd("sandbox", "--help", cwd=home / "work", env=clean_env(home / "home"))
     assert proc.returncode == 0, proc.stderr
     assert "--livy-version" in proc.stdout
+
+
+def test_stdio_is_delegated_to_the_daemon(home: Path) -> None:
+    """`livyd --stdio` is the editor daemon: on stdin EOF it exits 0 and writes nothing to stdout."""
+    proc = livyd("--stdio", "--standalone", cwd=home / "work", env=clean_env(home / "home"), input="")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
