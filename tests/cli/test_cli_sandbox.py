@@ -398,3 +398,39 @@ def test_first_command_on_a_fresh_machine_uses_an_embedded_sandbox(work: Path) -
     assert proc.stdout == "5050\n"
     assert re.search(r"no Livy configured: using an embedded sandbox at http://127\.0\.0\.1:\d+", proc.stderr)
     assert elapsed < 60
+
+
+def test_progress_shows_on_a_terminal_and_never_on_stdout(sandbox: SandboxProcess, work: Path) -> None:
+    """With stderr on a terminal (a pty), a progress line is drawn there; stdout stays the result."""
+    import os
+    import pty
+
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "livyd", "exec", "--url", sandbox.livy_url,
+         "import time\ntime.sleep(1.0)\nprint('result line')"],
+        cwd=work / "work", env=clean_env(work / "home", TERM="xterm", COLUMNS="100"),
+        stdout=subprocess.PIPE, stderr=secondary, text=True,
+    )
+    os.close(secondary)
+    seen = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the pty closes when the process exits
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(primary)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert out == "result line\n"
+    assert b"statement" in seen and b"session" in seen, seen[-500:]
+
+    piped = run(work, "exec", "--url", sandbox.livy_url, "print('quiet')")
+    assert piped.stderr == "" and piped.stdout == "quiet\n"
