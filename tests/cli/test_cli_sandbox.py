@@ -220,8 +220,41 @@ def test_logs_tail_and_default_newest_session(sandbox: SandboxProcess, work: Pat
         assert page["log"] == ["line-48", "line-49"] and page["id"] == int(sid)
         newest = run(work, "logs", "--tail", "1", "--url", sandbox.livy_url)
         assert newest.returncode == 0
+        follow_lines_until_interrupted(sandbox, work, sid)
     finally:
         run(work, "sessions", "kill", sid, "--url", sandbox.livy_url)
+
+
+def follow_lines_until_interrupted(sandbox: SandboxProcess, work: Path, sid: str) -> None:
+    """`logs --follow` prints lines written while it runs, each once, in order; Ctrl-C ends it (130)."""
+    writer = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, textwrap.dedent("""\
+        import sys, threading, time
+        def _write():
+            for i in range(40):
+                print(f"bg-{i}", file=sys.__stderr__, flush=True)
+                time.sleep(0.05)
+        threading.Thread(target=_write).start()
+    """))
+    assert writer.returncode == 0, writer.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "livyd", "logs", sid, "--follow", "--tail", "0",
+                             "--url", sandbox.livy_url], cwd=work / "work", env=clean_env(work / "home"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),  # type: ignore[union-attr]
+                              daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: "bg-39\n" in lines, "the last background line")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(5)
+    assert proc.returncode == 130
+    got = [line.strip() for line in lines if line.startswith("bg-")]
+    first = int(got[0][3:])
+    assert got == [f"bg-{i}" for i in range(first, 40)], got  # each line once, in order, none lost
 
 
 # --------------------------------------------------------------------------- batches
