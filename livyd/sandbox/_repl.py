@@ -62,6 +62,11 @@ _STDERR_TAIL_LINES = 40
 _CONTROL_TIMEOUT = 30.0
 _TERM_GRACE = 3.0
 _KINDS = {"pyspark": "pyspark", "python": "pyspark", "sql": "sql"}
+#: Errors of control requests (add_path) re-raised as themselves; anything else is a RuntimeError.
+_ERROR_TYPES: dict[str, type[Exception]] = {
+    t.__name__: t for t in (ValueError, OSError, FileNotFoundError, FileExistsError, IsADirectoryError,
+                            NotADirectoryError, PermissionError)
+}
 
 
 class ReplDied(Exception):
@@ -373,8 +378,7 @@ class Repl:
             return
         if "error" in msg:
             err = msg["error"] or {}
-            etype = {"FileNotFoundError": FileNotFoundError, "ValueError": ValueError,
-                     "NotADirectoryError": NotADirectoryError}.get(str(err.get("type")), RuntimeError)
+            etype = _ERROR_TYPES.get(str(err.get("type")), RuntimeError)
             pending.error = etype(str(err.get("message", "the REPL reported an error")))
         else:
             pending.result = msg.get("result")

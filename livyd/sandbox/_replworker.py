@@ -47,7 +47,8 @@ fake_shell parity (livy-rest.md 7.9), and where we deliberately differ
 ``spark`` and ``sc`` are bound lazily: the namespace's ``__builtins__`` is a dict whose
 ``__missing__`` builds the SparkSession on first lookup (global lookups fall back to a
 ``__builtins__`` mapping through ``__getitem__`` when it is not an exact dict), so statements
-that never touch Spark never start a JVM.
+that never touch Spark never start a JVM. ``LIVYD_REPL_SPARK=0`` in the environment makes the
+worker behave as if pyspark were not installed (a plain-Python sandbox).
 """
 
 from __future__ import annotations
@@ -99,8 +100,15 @@ def _format_error(exc_type: type[BaseException], exc: BaseException,
     for i, line in enumerate(lines):
         stripped = line.lstrip()
         if stripped.startswith('File "<stdin>"') and line.split("\n", 1)[0].endswith("in <module>"):
-            return lines[:1] + lines[i + 1:]
-    return lines
+            lines = lines[:1] + lines[i + 1:]
+            break
+    # Our SIGINT handler's frame ends a KeyboardInterrupt's traceback (Python's own handler is
+    # C code and leaves none); it is not the user's business.
+    return [ln for ln in lines if not ln.startswith(_OWN_FRAME)]
+
+
+_OWN_FRAME = f'  File "{os.path.abspath(__file__)}", line '
+
 
 
 def error_content(exc_type: type[BaseException], exc: BaseException,
@@ -387,7 +395,7 @@ class Worker:
         with self.spark_lock:
             if self.spark is not None:
                 return self.spark
-            if importlib.util.find_spec("pyspark") is None:
+            if os.environ.get("LIVYD_REPL_SPARK", "1") == "0" or importlib.util.find_spec("pyspark") is None:
                 raise NameError(SPARK_HINT.format(name=name))
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -497,20 +505,24 @@ class Worker:
                                  "archives must be .zip, .tar.gz, .tgz or .tar")
             # YARN links an archive under its file name unless '#alias' names the directory.
             dest = os.path.join(os.getcwd(), alias or os.path.basename(full))
+            if os.path.realpath(dest) == os.path.realpath(full):
+                # The archive sits where its directory must go (uploaded into cwd): move it aside.
+                aside = os.path.join(os.getcwd(), ".livyd-archives")
+                os.makedirs(aside, exist_ok=True)
+                moved = os.path.join(aside, os.path.basename(full))
+                os.replace(full, moved)
+                full = moved
             if os.path.exists(dest):
                 shutil.rmtree(dest) if os.path.isdir(dest) else os.unlink(dest)
             os.makedirs(dest)
-            if is_tar:
-                with tarfile.open(full) as tf:
-                    tf.extractall(dest, filter="data")
-            else:
-                with zipfile.ZipFile(full) as zf:
-                    root = os.path.realpath(dest)
-                    for member in zf.namelist():
-                        target = os.path.realpath(os.path.join(dest, member))
-                        if not (target == root or target.startswith(root + os.sep)):
-                            raise ValueError(f"add_path: {full} has a member outside the archive: {member!r}")
-                    zf.extractall(dest)
+            try:
+                self._extract(full, dest, is_tar)
+            except ValueError:
+                shutil.rmtree(dest, ignore_errors=True)
+                raise
+            except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+                shutil.rmtree(dest, ignore_errors=True)
+                raise ValueError(f"add_path: {full} is not a valid archive: {exc}") from None
             entry = dest
         elif lower.endswith(".py") and os.path.isfile(full):
             # Like SparkContext.addPyFile: copy the module into a directory that is on sys.path.
@@ -529,6 +541,20 @@ class Worker:
             sys.path.insert(0, entry)
         importlib.invalidate_caches()
         return entry
+
+    @staticmethod
+    def _extract(full: str, dest: str, is_tar: bool) -> None:
+        if is_tar:
+            with tarfile.open(full) as tf:
+                tf.extractall(dest, filter="data")  # refuses absolute paths, '..', devices
+            return
+        with zipfile.ZipFile(full) as zf:
+            root = os.path.realpath(dest)
+            for member in zf.namelist():
+                target = os.path.realpath(os.path.join(dest, member))
+                if not (target == root or target.startswith(root + os.sep)):
+                    raise ValueError(f"add_path: {full} has a member outside the archive: {member!r}")
+            zf.extractall(dest)
 
     def _add_pyfile(self, path: str) -> None:
         """Spark's Python workers need pyFiles too (UDFs importing them)."""
@@ -594,7 +620,11 @@ class Worker:
                              "data": _json_safe(data)}}
 
     def magic_matplot(self, name: str = "") -> dict[str, Any]:
-        if importlib.util.find_spec("matplotlib") is None:
+        try:
+            found = importlib.util.find_spec("matplotlib") is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
             raise MagicFailed(ModuleNotFoundError(
                 "%matplot needs matplotlib, which is not installed in the session's Python "
                 "(pip install matplotlib)"))
