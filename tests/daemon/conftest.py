@@ -54,6 +54,9 @@ def spawn_daemon(tmp_path: Path, livy_url: str) -> Spawner:
                 "stateDir": str(sd),
                 "pollInterval": 0.1,
                 "idlePollInterval": 1.0,
+                # Tests delete what they create unless they test persistence (the shared sandbox
+                # would otherwise keep one REPL process per test).
+                "deleteSessionsOnExit": True,
                 **settings,
             },
         }

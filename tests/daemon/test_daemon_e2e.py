@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from livyd.daemon.harness import DaemonClient, DaemonRequestError
@@ -124,7 +125,8 @@ async def test_execute_streams_notifications_in_order(spawn_daemon: Any, tmp_pat
         )
 
 
-async def test_execute_without_session_creates_and_attaches_one(spawn_daemon: Any) -> None:
+async def test_execute_without_session_creates_and_attaches_one(spawn_daemon: Any, livy_url: str) -> None:
+    """No sessionId: a session is created and attached; deleteSessionsOnExit removes it at exit."""
     async with spawn_daemon() as client:
         started = await client.request("livy/execute", {"code": "6 * 7"})
         out = await output_of(client, started["taskId"])
@@ -132,6 +134,10 @@ async def test_execute_without_session_creates_and_attaches_one(spawn_daemon: An
         info = await client.request("livy/sessionInfo", {})
         assert info["session"]["id"] == started["sessionId"] and info["session"]["attached"] is True
         assert info["session"]["owned"] is True
+        assert await client.close() == 0
+    async with httpx.AsyncClient() as http:
+        gone = await http.get(f"{livy_url}/sessions/{started['sessionId']}")
+    assert gone.status_code == 404
 
 
 async def test_cancel_queued_and_running(spawn_daemon: Any) -> None:
@@ -195,7 +201,7 @@ async def test_restart_session_gives_a_new_attached_session(spawn_daemon: Any) -
 
 async def test_daemon_restart_reattaches_and_delivers_results(spawn_daemon: Any, tmp_path: Path) -> None:
     """A statement running when the daemon dies is delivered by the next daemon on the workspace."""
-    async with spawn_daemon() as first:
+    async with spawn_daemon(deleteSessionsOnExit=False) as first:
         sid = await idle_session(first)
         started = await first.request(
             "livy/execute", {"code": "import time\ntime.sleep(2)\nprint('survived')", "sessionId": sid}
