@@ -29,6 +29,7 @@ import functools
 import getpass
 import hmac
 import ipaddress
+import logging
 import shutil
 import socket
 import sys
@@ -297,6 +298,7 @@ class Sandbox:
         self._gc_scope: anyio.CancelScope | None = None
 
     async def __aenter__(self) -> Sandbox:
+        _keep_logs_off_stdout()
         self._stack = AsyncExitStack()
         try:
             await self._start(self._stack)
@@ -397,6 +399,15 @@ class Sandbox:
             for path in self._temp_dirs:
                 await anyio.to_thread.run_sync(functools.partial(shutil.rmtree, path, ignore_errors=True))
         self._temp_dirs.clear()
+
+
+def _keep_logs_off_stdout() -> None:
+    """An unconfigured structlog prints to *stdout*; the embedding program's stdout may be a
+    protocol channel (the daemon's JSON-RPC). If nobody configured structlog, send it to stderr
+    at WARNING; a program that configured it keeps its own choice."""
+    if not structlog.is_configured():
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+                            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
 
 def _os_user() -> str:
