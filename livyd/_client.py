@@ -172,6 +172,8 @@ class LivyClient:
         self._version: VersionInfo | None = None
         self._version_lock: anyio.Lock | None = None
         self._last_statement_id: dict[str, int] = {}
+        #: Pause before the second look for an ambiguously-submitted object.
+        self.recheck_delay = RECHECK_DELAY
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -313,7 +315,7 @@ class LivyClient:
                 return _json(resp)
             except (SessionNotFoundError, BatchNotFoundError):
                 if look == 0:
-                    await anyio.sleep(RECHECK_DELAY)
+                    await anyio.sleep(self.recheck_delay)
                     continue
                 return None
             except LivydError as exc:
@@ -461,7 +463,7 @@ class LivyClient:
             if found is not None:
                 return found
             if look == 0:
-                await anyio.sleep(RECHECK_DELAY)
+                await anyio.sleep(self.recheck_delay)
         return None
 
     async def cancel_statement(self, session_id: SessionRef, statement_id: int) -> None:

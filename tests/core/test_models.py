@@ -144,10 +144,8 @@ def test_statement_error_output_raises_with_details() -> None:
 def test_statement_minimal_and_waiting() -> None:
     st = Statement.model_validate({"id": 0, "state": "waiting", "output": None, "progress": None})
     assert st.output is None and st.progress == 0.0 and st.code is None
-    assert (
-        Statement.model_validate({"id": 1, "state": "available", "output": {"status": "ok"}}).output.text
-        is None
-    )
+    bare = Statement.model_validate({"id": 1, "state": "available", "output": {"status": "ok"}}).output
+    assert bare is not None and bare.text is None and bare.json is None and bare.image_png is None
 
 
 def test_lists_logs_batches_version() -> None:
