@@ -18,7 +18,6 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-
 from conftest import ROOT, start_sandbox
 
 SANDBOX_DIR = ROOT / "livyd" / "sandbox"
@@ -37,7 +36,7 @@ def pid_alive(pid: int) -> bool:
 
 async def wait_idle(client: httpx.AsyncClient, sid: int) -> None:
     with anyio.fail_after(30):
-        while (await client.get(f"/sessions/{sid}/state")).json()["state"] != "idle":
+        while (await client.get(f"/sessions/{sid}/state")).json()["state"] != "idle":  # noqa: ASYNC110
             await anyio.sleep(0.02)
 
 

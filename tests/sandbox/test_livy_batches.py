@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import SandboxProcess, has_module, require
 
 ARGS = ("--batch-launcher", "python", "--cancel-timeout", "3")
@@ -119,7 +118,8 @@ def test_delete_kills_the_process_tree(http: httpx.Client, tmp_path: Path) -> No
 
 def test_batch_validation(http: httpx.Client, tmp_path: Path) -> None:
     r = http.post("/batches", json={"args": ["x"]})
-    assert r.status_code == 400 and r.json() == {"msg": "Rejected, Reason: requirement failed: File is required."}
+    assert r.status_code == 400
+    assert r.json() == {"msg": "Rejected, Reason: requirement failed: File is required."}
     r = http.post("/batches", json={"file": "/x.py", "kind": "pyspark"})
     assert r.status_code == 400 and r.json().startswith('Unrecognized field "kind" (class '
                                                         "org.apache.livy.server.batch.CreateBatchRequest)")

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
-
 from conftest import ROOT, SandboxProcess
 
 Factory = Callable[..., SandboxProcess]

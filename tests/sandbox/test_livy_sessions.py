@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import SandboxProcess
 
 SESSION_KEYS_09 = ["id", "name", "appId", "owner", "proxyUser", "state", "kind", "appInfo", "log", "ttl",
                    "idleTimeout", "driverMemory", "driverCores", "executorMemory", "executorCores", "conf",
-                   "archives", "files", "heartbeatTimeoutInSecond", "jars", "numExecutors", "pyFiles", "queue"]
+                   "archives", "files", "heartbeatTimeoutInSecond", "jars", "numExecutors", "pyFiles",
+                   "queue"]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
@@ -178,7 +178,8 @@ def test_validation_rejections_consume_ids(http: httpx.Client) -> None:
     first = http.post("/sessions", json={"kind": "pyspark", "name": "dup-name"}).json()["id"]
     r = http.post("/sessions", json={"kind": "pyspark", "name": "dup-name"})
     assert r.status_code == 400
-    assert r.json() == {"msg": f"Rejected, Reason: Duplicate session name: Some(dup-name) for session {first + 1}"}
+    assert r.json() == {
+        "msg": f"Rejected, Reason: Duplicate session name: Some(dup-name) for session {first + 1}"}
     r = http.post("/sessions", json={"kind": "pyspark", "name": "123"})
     assert r.json() == {"msg": "Rejected, Reason: Invalid session name: 123"}
     r = http.post("/sessions", json={"kind": "pyspark", "ttl": "abc"})
@@ -227,7 +228,8 @@ def test_queue_busy_cancel_waiting_and_forced_cancel(http: httpx.Client) -> None
     """The default fixture's --cancel-timeout is 3 s: a loop ignoring cancel is forced cancelled."""
     sid = new_session(http)
     loop = http.post(f"/sessions/{sid}/statements",
-                     json={"code": "import time\nend = time.time() + 6\nwhile time.time() < end: pass\n'done'"})
+                     json={"code": "import time\nend = time.time() + 6\n"
+                                   "while time.time() < end: pass\n'done'"})
     waiting = http.post(f"/sessions/{sid}/statements", json={"code": "'second'"}).json()["id"]
     third = http.post(f"/sessions/{sid}/statements", json={"code": "'third'"}).json()["id"]
     loop_id = loop.json()["id"]
@@ -291,7 +293,8 @@ def test_stop_interrupt_and_inactive_sessions(http: httpx.Client) -> None:
 def test_connect_completion_405_406(http: httpx.Client, shared_session: int) -> None:
     r = http.post(f"/sessions/{shared_session}/connect")
     assert r.status_code == 200 and r.json()["id"] == shared_session
-    r = http.post(f"/sessions/{shared_session}/completion", json={"code": "pri", "kind": "pyspark", "cursor": 3})
+    r = http.post(f"/sessions/{shared_session}/completion",
+                  json={"code": "pri", "kind": "pyspark", "cursor": 3})
     assert r.status_code == 200 and r.json() == {"candidates": []}
     r = http.post(f"/sessions/{shared_session}/completion", json={"code": "x", "bogus": 1})
     assert r.status_code == 400 and isinstance(r.json(), str)
@@ -395,6 +398,7 @@ def test_pyfiles_and_archives_at_creation(http: httpx.Client, sandbox: SandboxPr
     assert run(http, sid, "import amod\namod.W")["output"]["data"] == {"text/plain": "'archived'"}
     http.delete(f"/sessions/{sid}")
     r = http.post("/sessions", json={"kind": "pyspark", "pyFiles": ["relative/x.zip"]})
-    assert r.status_code == 400 and r.json() == {"msg": "Rejected, Reason: Path 'relative/x.zip' is not absolute."}
+    assert r.status_code == 400
+    assert r.json() == {"msg": "Rejected, Reason: Path 'relative/x.zip' is not absolute."}
     r = http.post("/sessions", json={"kind": "pyspark", "jars": ["s3a://bucket/x.jar"]})
     assert r.status_code == 400 and "s3a://bucket/x.jar" in r.json()["msg"]

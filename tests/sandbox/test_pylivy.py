@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import SandboxProcess, has_module, require
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -1,0 +1,89 @@
+"""Session start-up edge cases and --interrupt-on-cancel, over raw HTTP.
+
+A slow interpreter (a wrapper that sleeps before exec'ing Python) makes ``starting`` last long
+enough to observe deterministically; a missing interpreter makes the session die at start.
+"""
+
+from __future__ import annotations
+
+import stat
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import SandboxProcess
+
+Factory = Callable[..., SandboxProcess]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def slow_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    wrapper = tmp_path_factory.mktemp("slowpy") / "slow-python"
+    wrapper.write_text(f"#!/bin/sh\nsleep 1.5\nexec {sys.executable} \"$@\"\n")
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    return str(wrapper)
+
+
+def test_starting_session_refuses_statements_and_blocks_reads(sandbox_factory: Factory,
+                                                              slow_python: str) -> None:
+    sb = sandbox_factory("--python", slow_python)
+    with httpx.Client(base_url=sb.livy_url, timeout=30) as http:
+        sid = http.post("/sessions", json={"kind": "pyspark"}).json()["id"]
+        r = http.post(f"/sessions/{sid}/statements", json={"code": "1"})
+        assert r.status_code == 500
+        assert r.json() == "java.lang.IllegalStateException: Session is in state starting"
+        r = http.post(f"/sessions/{sid}/completion", json={"code": "", "kind": "pyspark", "cursor": 0})
+        assert r.status_code == 500
+        assert http.get(f"/sessions/{sid}/state").json()["state"] == "starting"
+        # reading statements during starting blocks until the driver is up (livy-rest.md 7.4)
+        r = http.get(f"/sessions/{sid}/statements")
+        assert r.status_code == 200 and r.json() == {"total_statements": 0, "statements": []}
+        assert http.get(f"/sessions/{sid}/state").json()["state"] == "idle"
+        http.delete(f"/sessions/{sid}")
+
+
+def test_session_whose_interpreter_cannot_start_dies(sandbox_factory: Factory, tmp_path: Path) -> None:
+    sb = sandbox_factory("--python", "/nonexistent/bin/python3")
+    with httpx.Client(base_url=sb.livy_url, timeout=30) as http:
+        sid = http.post("/sessions", json={"kind": "pyspark"}).json()["id"]
+        wait_until(lambda: http.get(f"/sessions/{sid}/state").json()["state"] == "dead", what="dead")
+        log = http.get(f"/sessions/{sid}/log").json()["log"]
+        assert any("/nonexistent/bin/python3" in line for line in log), log
+        r = http.post(f"/sessions/{sid}/statements", json={"code": "1"})
+        assert r.status_code == 500 and r.json().endswith("Session is in state dead")
+
+
+def test_interrupt_on_cancel_stops_a_python_loop(sandbox_factory: Factory) -> None:
+    sb = sandbox_factory("--interrupt-on-cancel")
+    with httpx.Client(base_url=sb.livy_url, timeout=30) as http:
+        sid = http.post("/sessions", json={"kind": "pyspark"}).json()["id"]
+        wait_until(lambda: http.get(f"/sessions/{sid}/state").json()["state"] == "idle")
+        st = http.post(f"/sessions/{sid}/statements", json={"code": "while True: pass"}).json()["id"]
+        wait_until(lambda: http.get(f"/sessions/{sid}/statements/{st}").json()["state"] == "running")
+        t0 = time.monotonic()
+        assert http.post(f"/sessions/{sid}/statements/{st}/cancel").json() == {"msg": "canceled"}
+        done = wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{st}").json())["state"]
+                          == "cancelled" and j, what="cancelled")
+        assert time.monotonic() - t0 < 10  # not the 30 s forced timeout
+        assert done["output"]["status"] == "error" and done["output"]["ename"] == "KeyboardInterrupt"
+        after = http.post(f"/sessions/{sid}/statements", json={"code": "'still usable'"}).json()["id"]
+        out = wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{after}").json())["state"]
+                         == "available" and j)
+        assert out["output"]["data"] == {"text/plain": "'still usable'"}
+        http.delete(f"/sessions/{sid}")
+    assert sb.proc.poll() is None  # the sandbox itself is unaffected by the SIGINT
