@@ -151,3 +151,12 @@ def test_stdio_is_delegated_to_the_daemon(home: Path) -> None:
     proc = livyd("--stdio", "--standalone", cwd=home / "work", env=clean_env(home / "home"), input="")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
+
+
+def test_missing_ca_bundle_names_the_setting_and_its_source(home: Path) -> None:
+    (home / "work" / "livyd.toml").write_text(
+        'url = "https://livy.example.invalid:8443"\n[tls]\nca_bundle = "/nonexistent/ca.pem"\n')
+    proc = livyd("sessions", cwd=home / "work", env=clean_env(home / "home"))
+    assert proc.returncode == 2
+    expected = f"{home / 'work' / 'livyd.toml'}:3: tls.ca_bundle /nonexistent/ca.pem is not a readable file"
+    assert expected in proc.stderr

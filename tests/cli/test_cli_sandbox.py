@@ -467,3 +467,19 @@ def test_progress_shows_on_a_terminal_and_never_on_stdout(sandbox: SandboxProces
 
     piped = run(work, "exec", "--url", sandbox.livy_url, "print('quiet')")
     assert piped.stderr == "" and piped.stdout == "quiet\n"
+
+
+def test_livy_07_mode_and_kill_all(sandbox_factory: Callable[..., SandboxProcess], work: Path) -> None:
+    """Against a Livy 0.7 sandbox of its own: exec works, and `sessions kill --all` empties it."""
+    old = sandbox_factory("--livy-version", "0.7", "--cancel-timeout", "3")
+    for code in ("a = 1", "b = 2"):
+        proc = run(work, "exec", "--url", old.livy_url, "--keep", code)
+        assert proc.returncode == 0, proc.stderr
+    assert len(server_get(old, "/sessions").json()["sessions"]) >= 2
+    killed = run(work, "sessions", "kill", "--all", "--json", "--url", old.livy_url)
+    assert killed.returncode == 0, killed.stderr
+    assert len(json.loads(killed.stdout)["killed"]) >= 2
+    wait_for(lambda: all(s["state"] in ("shutting_down", "killed", "dead")
+                         for s in server_get(old, "/sessions").json()["sessions"]), "every session to go")
+    usage = run(work, "sessions", "kill", "--url", old.livy_url)
+    assert usage.returncode == 2 and "exactly one of ID|NAME or --all" in usage.stderr
