@@ -462,6 +462,8 @@ async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
                     checks.append({"check": "auth", "ok": True, "detail": f"accepted {used}"})
                 except LivydError as exc:
                     checks.append({"check": "auth", "ok": False, "detail": str(exc)})
+    if resolved.profile.webhdfs.url:
+        checks.append(await _check_webhdfs(resolved))
     ok = all(c["ok"] for c in checks)
     if r.json_mode:
         r.json({"profile": resolved.profile_name, "profile_source": resolved.profile_source,
@@ -472,6 +474,18 @@ async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
         r.table(("check", "result", "detail"), [(c["check"], "ok" if c["ok"] else "FAILED", c["detail"])
                                                 for c in checks])
     return EXIT_OK if ok else EXIT_SERVER
+
+
+async def _check_webhdfs(resolved: ResolvedConfig) -> dict[str, Any]:
+    """GETHOMEDIRECTORY through the profile's WebHDFS URL, with the same auth as Livy."""
+    from livyd._connect import build_webhdfs_client
+
+    try:
+        async with build_webhdfs_client(resolved, interactive=sys.stdin.isatty()) as hdfs:
+            home = await hdfs.home()
+    except LivydError as exc:
+        return {"check": "webhdfs", "ok": False, "detail": str(exc)}
+    return {"check": "webhdfs", "ok": True, "detail": f"home directory {home}"}
 
 
 _COMMANDS: dict[str, Command] = {

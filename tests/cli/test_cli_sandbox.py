@@ -483,3 +483,21 @@ def test_livy_07_mode_and_kill_all(sandbox_factory: Callable[..., SandboxProcess
                          for s in server_get(old, "/sessions").json()["sessions"]), "every session to go")
     usage = run(work, "sessions", "kill", "--url", old.livy_url)
     assert usage.returncode == 2 and "exactly one of ID|NAME or --all" in usage.stderr
+
+
+def test_doctor_checks_livy_and_webhdfs(sandbox: SandboxProcess, work: Path) -> None:
+    (work / "work" / "livyd.toml").write_text(
+        f'url = "{sandbox.livy_url}"\n[webhdfs]\nurl = "{sandbox.webhdfs_url}"\nuser = "alice"\n')
+    proc = run(work, "doctor", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    checks = {c["check"]: c for c in report["checks"]}
+    assert set(checks) == {"reachable", "version", "auth", "webhdfs"}
+    assert all(c["ok"] for c in checks.values()), checks
+    assert checks["version"]["detail"].startswith("Livy 0.")
+    assert "/user/alice" in checks["webhdfs"]["detail"]
+    settings = {s["key"]: s for s in report["settings"]}
+    assert settings["webhdfs.url"]["source"] == f"{work / 'work' / 'livyd.toml'}:3"
+    broken = run(work, "doctor", "--url", "http://127.0.0.1:9")
+    assert broken.returncode == 3
+    assert "FAILED" in broken.stdout
