@@ -430,14 +430,21 @@ async def test_control_calls_work_while_a_statement_runs(repl: Repl, sink: LogSi
             f"while not os.path.exists({str(flag)!r}):\n    time.sleep(0.01)\n'done'")
     result: dict[str, Any] = {}
     started: list[int] = []
+    started_event = anyio.Event()
+
+    def on_start(at: int) -> None:
+        started.append(at)
+        started_event.set()
 
     async def run() -> None:
-        result.update(await repl.execute(5, code, "pyspark", on_start=started.append))
+        result.update(await repl.execute(5, code, "pyspark", on_start=on_start))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)
         await sink.wait_for("stdout", "waiting")
-        assert started and abs(started[0] / 1000 - time.time()) < 60
+        with anyio.fail_after(10):  # log lines and control replies travel separate pipes
+            await started_event.wait()
+        assert abs(started[0] / 1000 - time.time()) < 60
         assert await repl.progress(5) == 0.0
         await repl.cancel_jobs(5)  # no Spark: nothing to cancel, the loop keeps running
         await repl.add_path(str(tmp_path / "lib"))
@@ -473,8 +480,9 @@ async def test_interrupt_raises_keyboard_interrupt_in_running_code(repl: Repl, s
 
 async def test_abandoned_statement_keeps_running_and_later_ones_wait(repl: Repl, sink: LogSink) -> None:
     """What the server does on cancel timeout: give up waiting, while the code keeps running."""
-    code = ("import sys, time\nwhile True:\n    sys.__stdout__.write('tick\\n'); sys.__stdout__.flush()\n"
-            "    time.sleep(0.02)")
+    code = ("import sys, time\ntry:\n    while True:\n"
+            "        sys.__stdout__.write('tick\\n'); sys.__stdout__.flush()\n        time.sleep(0.02)\n"
+            "finally:\n    marker = 'set when statement 0 ended'")
     with anyio.move_on_after(0.01):
         await repl.execute(0, code, "pyspark")  # abandoned; the worker keeps looping
     await sink.wait_for("stdout", "tick")
@@ -484,15 +492,17 @@ async def test_abandoned_statement_keeps_running_and_later_ones_wait(repl: Repl,
     out: dict[str, Any] = {}
 
     async def run() -> None:
-        out.update(await repl.execute(1, "'second'", "pyspark", on_start=started.append))
+        out.update(await repl.execute(1, "marker", "pyspark", on_start=started.append))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)
-        await repl.progress(0)  # a round trip: statement 1 was surely delivered by now
-        assert not started and not out
+        await sink.wait_for("stdout", "tick", n=sink.count("stdout", "tick") + 3)
+        assert not started and not out  # queued behind the loop
         repl.interrupt()  # ends statement 0 (its late reply is dropped); 1 then runs
     assert started
-    assert out["data"] == {"text/plain": "'second'"}
+    # Statement 1 got its own reply, and ran after statement 0's `finally`.
+    assert out == {"status": "ok", "execution_count": 1,
+                   "data": {"text/plain": "'set when statement 0 ended'"}}
 
 
 # --------------------------------------------------------------------------- death
