@@ -291,6 +291,7 @@ class Session:
             if not self.active:
                 return
             self.server_state = "shutting_down"
+            self._send.close()
             if self._scope is not None:
                 self._scope.cancel()
             with anyio.move_on_after(15, shield=True):
@@ -436,13 +437,16 @@ class SessionManager:
 
 
 def spark_submit_env(jars: list[Path], conf: dict[str, str], app_name: str) -> dict[str, str]:
-    """``PYSPARK_SUBMIT_ARGS`` carrying jars and conf to the SparkSession the REPL may create."""
+    """The REPL's extra environment: the Spark app name (``LIVYD_SESSION_NAME``, read by the worker)
+    and ``PYSPARK_SUBMIT_ARGS`` carrying jars and conf to the SparkSession it may create."""
+    env = {"LIVYD_SESSION_NAME": app_name}
     if not jars and not conf:
-        return {}
+        return env
     args: list[str] = ["--name", app_name]
     if jars:
         args += ["--jars", ",".join(str(j) for j in jars)]
     for key, value in conf.items():
         args += ["--conf", f"{key}={value}"]
     args.append("pyspark-shell")
-    return {"PYSPARK_SUBMIT_ARGS": " ".join(json.dumps(a) if " " in a else a for a in args)}
+    env["PYSPARK_SUBMIT_ARGS"] = " ".join(json.dumps(a) if " " in a else a for a in args)
+    return env

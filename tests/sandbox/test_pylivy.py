@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SandboxProcess, has_module, require
+from conftest import SandboxProcess
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -50,13 +50,4 @@ def test_pylivy_batch_is_followed_to_success(sandbox: SandboxProcess, tmp_path: 
     batch.kill()
 
 
-@pytest.mark.spark
-def test_pylivy_download_sql(sandbox: SandboxProcess) -> None:
-    """ONE Spark-backed (sql) session: a JVM costs seconds and ~400 MB."""
-    require(has_module("pyspark"), "pyspark (pip install 'livyd[spark]')")
-    from livy import LivySession, SessionKind
-
-    with LivySession.create(sandbox.livy_url, kind=SessionKind.SQL, echo=False) as session:
-        frame = session.download_sql("SELECT 1 AS n, 'a' AS s UNION ALL SELECT 2 AS n, 'b' AS s")
-        assert list(frame.columns) == ["n", "s"]
-        assert frame.values.tolist() == [[1, "a"], [2, "b"]]
+# download_sql (a Spark-backed sql session) lives in test_livy_spark.py, sharing that module's JVM.

@@ -1,0 +1,103 @@
+"""Spark-backed sessions over raw HTTP, plus pylivy's ``download_sql``, on ONE shared session.
+
+A session's JVM costs seconds and ~400 MB, so the whole module shares a single ``sql``-kind
+session (pyspark statements carry ``"kind": "pyspark"``, as in a real Livy session where every
+statement may pick its interpreter). Everything here needs pyspark and is marked ``spark``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from conftest import SandboxProcess, has_module, require
+
+pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 120.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def spark_session(sandbox: SandboxProcess) -> Iterator[tuple[httpx.Client, int]]:
+    require(has_module("pyspark"), "pyspark (pip install 'livyd[spark]')")
+    with httpx.Client(base_url=sandbox.livy_url, timeout=60) as http:
+        r = http.post("/sessions", json={"kind": "sql", "name": "spark-shared",
+                                         "conf": {"spark.livyd.test": "1"}})
+        assert r.status_code == 201, r.text
+        sid = int(r.json()["id"])
+        wait_until(lambda: http.get(f"/sessions/{sid}/state").json()["state"] == "idle", what="idle")
+        # Start the JVM once, here, so that each test measures only its own work.
+        out = run(http, sid, "spark.range(1000).count()", kind="pyspark")
+        assert out["output"]["data"] == {"text/plain": "1000"}, out
+        yield http, sid
+        http.delete(f"/sessions/{sid}")
+
+
+def run(http: httpx.Client, sid: int, code: str, **extra: Any) -> dict[str, Any]:
+    r = http.post(f"/sessions/{sid}/statements", json={"code": code, **extra})
+    assert r.status_code == 201, r.text
+    st = r.json()["id"]
+    return dict(wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{st}").json())["state"]
+                           in ("available", "cancelled") and j, what=f"statement {st}"))
+
+
+def test_sql_statement_output_shape(spark_session: tuple[httpx.Client, int]) -> None:
+    http, sid = spark_session
+    out = run(http, sid, "SELECT 1 AS n, 'a' AS s")["output"]  # the session kind is sql
+    assert out["status"] == "ok"
+    body = out["data"]["application/json"]
+    assert list(body) == ["schema", "data"]
+    assert body["schema"]["type"] == "struct"
+    assert [f["name"] for f in body["schema"]["fields"]] == ["n", "s"]
+    assert body["data"] == [[1, "a"]]
+    capped = run(http, sid, "SELECT id FROM range(1500)")["output"]["data"]["application/json"]
+    assert len(capped["data"]) == 1000
+    failed = run(http, sid, "SELECT * FROM no_such_table_xyz")["output"]
+    assert failed["status"] == "error" and failed["ename"] == "Error"
+    assert "no_such_table_xyz" in failed["evalue"]
+
+
+def test_spark_conf_and_app_name_reach_the_session(spark_session: tuple[httpx.Client, int]) -> None:
+    http, sid = spark_session
+    out = run(http, sid, "(spark.conf.get('spark.livyd.test'), sc.appName)", kind="pyspark")["output"]
+    assert out["data"] == {"text/plain": "('1', 'spark-shared')"}
+
+
+def test_progress_and_cancel_of_a_spark_job(spark_session: tuple[httpx.Client, int]) -> None:
+    http, sid = spark_session
+    code = ("import time\n"
+            "def slow(x):\n    time.sleep(0.5)\n    return x\n"
+            "sc.parallelize(range(40), 40).map(slow).count()")
+    st = http.post(f"/sessions/{sid}/statements", json={"code": code, "kind": "pyspark"}).json()["id"]
+    progress = wait_until(lambda: 0.0 < (p := http.get(f"/sessions/{sid}/statements/{st}").json()["progress"])
+                          < 1.0 and p, what="partial progress")
+    assert 0.0 < progress < 1.0
+    assert http.post(f"/sessions/{sid}/statements/{st}/cancel").json() == {"msg": "canceled"}
+    done = wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{st}").json())["state"]
+                      == "cancelled" and j, what="cancelled")
+    # the Spark job group was cancelled, so the code returned (with an error) before the timeout
+    assert done["output"] is not None and done["output"]["status"] == "error"
+    assert done["progress"] == 1.0
+    assert run(http, sid, "spark.range(5).count()", kind="pyspark")["output"]["data"] == {"text/plain": "5"}
+
+
+def test_pylivy_download_sql(spark_session: tuple[httpx.Client, int], sandbox: SandboxProcess) -> None:
+    from livy import LivySession, SessionKind
+
+    _, sid = spark_session
+    session = LivySession(sandbox.livy_url, sid, kind=SessionKind.SQL, echo=False)
+    frame = session.download_sql("SELECT 1 AS n, 'a' AS s UNION ALL SELECT 2 AS n, 'b' AS s")
+    assert list(frame.columns) == ["n", "s"]
+    assert frame.values.tolist() == [[1, "a"], [2, "b"]]
