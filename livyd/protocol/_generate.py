@@ -53,8 +53,9 @@ def _all_models() -> list[type[BaseModel]]:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of every protocol model, under ``$defs``."""
-    _, top = models_json_schema([(model, "validation") for model in _all_models()],
-                                ref_template="#/$defs/{model}")
+    _, top = models_json_schema(
+        [(model, "validation") for model in _all_models()], ref_template="#/$defs/{model}"
+    )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://livyd.invalid/protocol/livyd.schema.json",
@@ -111,12 +112,19 @@ def _examples() -> dict[str, str]:
         # The examples must themselves be right: validate before writing.
         meth.params.model_validate(meth.example_params)
         files[f"protocol/examples/{base}-params-valid.json"] = _dumps(
-            {"method": meth.name, "part": "params", "valid": True, "why": "example", "message": msg_params})
+            {"method": meth.name, "part": "params", "valid": True, "why": "example", "message": msg_params}
+        )
         if meth.result is not None and meth.example_result is not None:
             meth.result.model_validate(meth.example_result)
             files[f"protocol/examples/{base}-result-valid.json"] = _dumps(
-                {"method": meth.name, "part": "result", "valid": True, "why": "example",
-                 "message": {"jsonrpc": "2.0", "id": 7, "result": meth.example_result}})
+                {
+                    "method": meth.name,
+                    "part": "result",
+                    "valid": True,
+                    "why": "example",
+                    "message": {"jsonrpc": "2.0", "id": 7, "result": meth.example_result},
+                }
+            )
         for why, bad in meth.invalid:
             try:
                 meth.params.model_validate(bad)
@@ -127,7 +135,8 @@ def _examples() -> dict[str, str]:
             digest = hashlib.sha256(json.dumps(bad, sort_keys=True).encode()).hexdigest()[:8]
             msg = dict(msg_params, params=bad)
             files[f"protocol/examples/{base}-params-invalid-{digest}.json"] = _dumps(
-                {"method": meth.name, "part": "params", "valid": False, "why": why, "message": msg})
+                {"method": meth.name, "part": "params", "valid": False, "why": why, "message": msg}
+            )
     return files
 
 
@@ -167,8 +176,13 @@ def _doc_lines(text: str | None, indent: str, prefix: str) -> list[str]:
 
 
 def _render_ts(sch: dict[str, Any]) -> str:
-    out = [f"// {_HEADER}", "/* eslint-disable */", "",
-           f'export const PROTOCOL_VERSION = "{PROTOCOL_VERSION}";', ""]
+    out = [
+        f"// {_HEADER}",
+        "/* eslint-disable */",
+        "",
+        f'export const PROTOCOL_VERSION = "{PROTOCOL_VERSION}";',
+        "",
+    ]
     for name, d in sch["$defs"].items():
         if "enum" in d:
             out += ["/**", *_doc_lines(d.get("description"), "", " * "), " */"]
@@ -230,14 +244,25 @@ def _lua_type(s: dict[str, Any]) -> str:
         return "|".join(json.dumps(v) for v in s["enum"])
     t = s.get("type")
     return {
-        "string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
-        "null": "nil", "object": "table<string, any>",
+        "string": "string",
+        "integer": "integer",
+        "number": "number",
+        "boolean": "boolean",
+        "null": "nil",
+        "object": "table<string, any>",
     }.get(str(t), f"{_lua_type(s.get('items', {}))}[]" if t == "array" else "any")
 
 
 def _render_lua(sch: dict[str, Any]) -> str:
-    out = [f"-- {_HEADER}", "---@meta", "", "local M = {}", "",
-           f'M.PROTOCOL_VERSION = "{PROTOCOL_VERSION}"', ""]
+    out = [
+        f"-- {_HEADER}",
+        "---@meta",
+        "",
+        "local M = {}",
+        "",
+        f'M.PROTOCOL_VERSION = "{PROTOCOL_VERSION}"',
+        "",
+    ]
     for name, d in sch["$defs"].items():
         out += _doc_lines(d.get("description"), "", "--- ")
         if "enum" in d:

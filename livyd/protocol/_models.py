@@ -226,14 +226,16 @@ class DaemonSettings(Params):
         5.0, gt=0, le=600, description="Seconds between polls of an idle session."
     )
     max_output_bytes: int = Field(
-        1_000_000, ge=1024,
+        1_000_000,
+        ge=1024,
         description="Outputs larger than this are truncated in livy/output and written whole to a file.",
     )
     delete_sessions_on_exit: bool = Field(
         False, description="Delete the sessions this daemon created on exit."
     )
     heartbeat_timeout: int = Field(
-        600, ge=0,
+        600,
+        ge=0,
         description="heartbeatTimeoutInSecond of created sessions, so Livy reaps them if no daemon returns.",
     )
     state_dir: str | None = Field(

@@ -43,6 +43,10 @@ fields within a major version, so clients must ignore fields they do not know.
    `heartbeatTimeoutInSecond`, so Livy reaps them if no daemon comes back) unless
    `settings.deleteSessionsOnExit` is true.
 
+`livyd --stdio` currently always runs the whole daemon in the editor's process (the
+`--standalone` behaviour); sharing one per-user daemon between editors is not implemented yet, and
+`capabilities.experimental.livyd.shared` says so (`false`).
+
 `workspace/didChangeConfiguration` with `{"settings": {...DaemonSettings...}}` (or
 `{"settings": {"livyd": {...}}}`) replaces the settings; `$/cancelRequest` cancels a pending
 request (answered -32800).
@@ -71,6 +75,17 @@ one finished. While a statement runs, its progress is also reported as LSP work-
 advertised `window.workDoneProgress`, and new session log lines are sent as `livy/log`.
 After an `error` output with a traceback naming a line, `textDocument/publishDiagnostics` marks
 that line of the sent range in `uri`; the next run on that document clears it.
+
+## Editor features over standard LSP
+
+* `textDocument/codeLens`: "Run file" on line 0 and "Run cell" on each `# %%` cell; they call
+  `workspace/executeCommand` with `livyd.runFile` / `livyd.runCell` (command ids are prefixed
+  `livyd.` so they never collide with an extension's own), which return what `livy/execute` does.
+* `textDocument/completion`: from the attached live session. Scala sessions use Livy's
+  `/completion`; Python sessions run a short `rlcompleter` statement, only when the session is
+  idle and has no livyd task, cancelled after 2 s; it never appears as a task.
+* `textDocument/publishDiagnostics` (see above) and `window/showMessage` / `window/logMessage`
+  for what people must see.
 
 ## Cancelling
 
