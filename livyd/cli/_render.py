@@ -25,6 +25,18 @@ from typing import IO, Any
 __all__ = ["Progress", "Renderer"]
 
 
+def _sql_fields(value: Any) -> list[str] | None:
+    """Column names when *value* is Livy's SQL output: ``{"schema": <StructType>, "data": rows}``."""
+    if not isinstance(value, Mapping) or set(value) != {"schema", "data"}:
+        return None
+    schema = value["schema"]
+    if not isinstance(schema, Mapping) or schema.get("type") != "struct":
+        return None
+    if not isinstance(value["data"], list):
+        return None
+    return [str(f.get("name", "")) for f in schema.get("fields", []) if isinstance(f, Mapping)]
+
+
 class Progress:
     """A progress line on stderr (a rich status spinner) that does nothing when stderr is not a TTY."""
 
@@ -142,7 +154,12 @@ class Renderer:
             self.table(headers, [list(row) for row in table.get("data", [])])
             return
         if "application/json" in data:
-            self.json(data["application/json"])
+            value = data["application/json"]
+            fields = _sql_fields(value)
+            if fields is not None:  # a SQL result: {"schema": StructType, "data": rows}
+                self.table(fields, [list(row) for row in value.get("data", [])])
+            else:
+                self.json(value)
             return
         text = data.get("text/plain")
         if text is not None and str(text) != "":
@@ -167,5 +184,7 @@ class Renderer:
         tb = "".join(line if line.endswith("\n") else line + "\n" for line in traceback)
         if tb:
             self.stderr.write(tb)
-        self.stderr.write(f"{ename}: {evalue}\n")
+        summary = f"{ename}: {evalue}"
+        if not traceback or traceback[-1].strip() != summary.strip():  # Livy's usually ends with it
+            self.stderr.write(summary + "\n")
         self.stderr.flush()
