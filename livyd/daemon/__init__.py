@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 __all__ = ["DaemonClient", "main"]
@@ -30,31 +29,19 @@ def __getattr__(name: str) -> Any:
 
 
 def _configure_logging(log_file: str | None, verbosity: int) -> None:
-    """Logs go to stderr or a file, never stdout; pygls stays at WARNING (it logs bodies at INFO)."""
-    import structlog
+    """Logs go to stderr or a file, never stdout (``livyd._logging``, with its redaction). pygls
+    stays at WARNING whatever the verbosity (it logs message bodies at INFO), and a filter blanks
+    any record that might carry livy/setCredentials params."""
+    from pathlib import Path
 
+    from livyd._logging import configure_logging
     from livyd.daemon._server import _SecretFilter
 
-    stream = open(log_file, "a", encoding="utf-8") if log_file else sys.stderr  # noqa: SIM115
-    level = logging.WARNING - 10 * min(verbosity, 2)
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_SecretFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for name in ("pygls", "httpx", "httpcore", "httpx_gssapi"):
-        logging.getLogger(name).setLevel(max(level, logging.WARNING if name == "pygls" else logging.INFO))
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.processors.JSONRenderer(),
-        ],
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        cache_logger_on_first_use=True,
-    )
+    level = {0: "warning", 1: "info"}.get(verbosity, "debug")
+    configure_logging(level, file=Path(log_file) if log_file else None)
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_SecretFilter())
 
 
 def main(argv: list[str]) -> int:

@@ -169,45 +169,42 @@ class DaemonState:
         return sup
 
     async def _open_api(self) -> Any:
+        """Resolve the profile (``settings.url`` acting like ``--url``) and build a LivyClient: the
+        library's auth, TLS and retries, unless livy/setCredentials gave a password or token."""
+        from livyd._config import load_config
+        from livyd._connect import build_livy_client, tls_settings
         from livyd.daemon._livy import LivyAPI
 
-        url = self.settings.url
-        auth: Any = None
-        if not url:
-            try:
-                from livyd._config import load_config
-
-                resolved = await anyio.to_thread.run_sync(
-                    lambda: load_config(profile=self.options.profile, cwd=self.workspace)
-                )
-                url = resolved.profile.url
-                if url:
-                    from livyd._auth import build_auth
-
-                    auth = build_auth(
-                        resolved.profile.auth, url=url, interactive=False, env=dict(resolved.env)
-                    )
-            except LivydError:
-                raise
-        creds = self.credentials.get(self.options.profile) or self.credentials.get(None)
-        if creds:
-            import httpx
-
-            if creds.get("token"):
-                token = creds["token"]
-
-                class _Bearer(httpx.Auth):
-                    def auth_flow(self, request: httpx.Request) -> Any:
-                        request.headers["Authorization"] = f"Bearer {token}"
-                        yield request
-
-                auth = _Bearer()
-            elif creds.get("password") is not None:
-                auth = httpx.BasicAuth(creds.get("username") or "", creds["password"])
+        resolved = await anyio.to_thread.run_sync(
+            lambda: load_config(profile=self.options.profile, url=self.settings.url, cwd=self.workspace)
+        )
+        url = resolved.profile.url
         if not url:
             url = await self._embedded_sandbox()
+            client = build_livy_client(resolved, url=url)
+        else:
+            creds = self.credentials.get(self.options.profile) or self.credentials.get(None)
+            auth = _credentials_auth(creds) if creds else None
+            if auth is None:
+                client = build_livy_client(resolved)
+            else:
+                from livyd._client import LivyClient
+
+                p = resolved.profile
+                verify, cert = tls_settings(resolved)
+                client = LivyClient(
+                    url,
+                    auth=auth,
+                    auth_description="credentials from the editor",
+                    verify=verify,
+                    cert=cert,
+                    proxy=p.proxy,
+                    timeout=p.timeout,
+                    retries=p.retries,
+                    name_prefix=p.session.name_prefix,
+                )
         assert self.stack is not None
-        api = LivyAPI(url, auth=auth)
+        api = LivyAPI(client)
         self.stack.push_async_callback(api.aclose)
         self.livy_url = url
         log.info("connected to Livy at %s", redact_url(url))
@@ -320,6 +317,24 @@ class DaemonState:
             self.server.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
             )
+
+
+def _credentials_auth(creds: dict[str, str]) -> Any:
+    """An httpx auth for credentials from livy/setCredentials (token beats password)."""
+    import httpx
+
+    if creds.get("token"):
+        token = creds["token"]
+
+        class _Bearer(httpx.Auth):
+            def auth_flow(self, request: httpx.Request) -> Any:
+                request.headers["Authorization"] = f"Bearer {token}"
+                yield request
+
+        return _Bearer()
+    if creds.get("password") is not None:
+        return httpx.BasicAuth(creds.get("username") or "", creds["password"])
+    return None
 
 
 class LivydProtocol(LanguageServerProtocol):

@@ -65,7 +65,7 @@ def spawn_daemon(tmp_path: Path, livy_url: str) -> Spawner:
             "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
             "XDG_STATE_HOME": str(tmp_path / "xdg-state"),
         }
-        cmd = [sys.executable, "-m", "livyd.daemon", "--stdio", *extra_args]
+        cmd = [sys.executable, "-m", "livyd", "--stdio", *extra_args]
         async with DaemonClient.spawn(cmd, env=env, cwd=str(tmp_path)) as client:
             if initialize:
                 await client.initialize(opts)

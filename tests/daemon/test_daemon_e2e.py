@@ -59,10 +59,25 @@ async def test_initialize_is_fast_and_advertises_the_protocol(spawn_daemon: Any)
         assert all(c.startswith("livyd.") for c in caps["commands"])
         assert result["serverInfo"]["name"] == "livyd"
         assert result["capabilities"]["codeLensProvider"] is not None
-        # Spawn-to-answer is dominated by pygls' import (~0.4 s measured); 5 s catches an eager
-        # import of something heavy without being flaky on a loaded 2-core machine.
-        assert elapsed < 5, elapsed
+        # Spawn-to-answer is dominated by pygls' import (~0.5 s measured idle); the bound is loose
+        # because CI shares 2 cores. The deterministic check is the next test.
+        assert elapsed < 15, elapsed
         assert await client.close() == 0
+
+
+def test_heavy_imports_are_deferred_until_after_initialize() -> None:
+    """What runs before initialize imports neither the supervisor, the Livy adapter nor the config."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, livyd.daemon._server, livyd.daemon._handlers; "
+        "print(sorted(m for m in ('livyd.daemon._supervisor', 'livyd.daemon._livy', "
+        "'livyd._config') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=str(Path(__file__).resolve().parents[2]))
+    assert out.stdout.strip() == "[]", out.stdout
 
 
 async def test_requests_before_initialize_and_invalid_initialization_options(spawn_daemon: Any) -> None:
