@@ -62,11 +62,13 @@ import decimal
 import importlib
 import importlib.util
 import io
+import itertools
 import json
 import logging
 import math
 import os
 import queue
+import shlex
 import shutil
 import signal
 import sys
@@ -85,6 +87,15 @@ SPARK_HINT = (
     "(pip install 'livyd[spark]') for a local SparkSession"
 )
 SQL_MAX_ROWS = 1000
+#: recipes.md section 4: local mode, loopback only, UI off, small and quick to start.
+SPARK_DEFAULTS = {
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.sql.shuffle.partitions": "1",
+    "spark.driver.memory": "512m",
+    "spark.driver.extraJavaOptions": "-XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+}
 TABLE_MIME = "application/vnd.livy.table.v1+json"
 LOG = logging.getLogger("livyd.replworker")
 
@@ -317,6 +328,24 @@ def _sql_value(v: Any) -> Any:
     return str(v)
 
 
+def submit_args_conf(submit_args: str) -> dict[str, str]:
+    """The ``--conf k=v`` (and ``--name``) settings in a ``PYSPARK_SUBMIT_ARGS`` string."""
+    try:
+        words = shlex.split(submit_args)
+    except ValueError:
+        return {}
+    conf: dict[str, str] = {}
+    for flag, value in itertools.pairwise(words):
+        if flag == "--conf" and "=" in value:
+            key, _, val = value.partition("=")
+            conf[key] = val
+        elif flag == "--name":
+            conf["spark.app.name"] = value
+        elif flag == "--master":
+            conf["spark.master"] = value
+    return conf
+
+
 # --------------------------------------------------------------------------- channel
 
 class Channel:
@@ -426,19 +455,21 @@ class Worker:
 
     @staticmethod
     def _build_session() -> Any:
+        """A local, loopback-only SparkSession; conf from ``PYSPARK_SUBMIT_ARGS`` wins over ours."""
         from pyspark.sql import SparkSession
 
-        return (
-            SparkSession.builder.master("local[1]")
-            .appName(os.environ.get("LIVYD_SESSION_NAME", "livyd-sandbox"))
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.sql.shuffle.partitions", "1")
-            .config("spark.driver.memory", "512m")
-            .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
-            .getOrCreate()
-        )
+        user = submit_args_conf(os.environ.get("PYSPARK_SUBMIT_ARGS", ""))
+        master = user.get("spark.master", "local[1]")
+        if not master.startswith("local"):
+            LOG.warning("livyd sandbox: spark.master=%s ignored; the sandbox runs Spark locally", master)
+            master = "local[1]"
+        builder = SparkSession.builder.master(master)
+        if "spark.app.name" not in user:
+            builder = builder.appName(os.environ.get("LIVYD_SESSION_NAME", "livyd-sandbox"))
+        for key, value in SPARK_DEFAULTS.items():
+            if key not in user:
+                builder = builder.config(key, value)
+        return builder.getOrCreate()
 
     def set_job_group(self, statement_id: int) -> None:
         if self.sc is not None:

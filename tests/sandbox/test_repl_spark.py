@@ -47,6 +47,9 @@ async def spark_repl(tmp_path_factory: pytest.TempPathFactory, sink: Sink) -> As
     require(has_module("pyspark"), "pyspark (pip install 'livyd[spark]')")
     cwd = tmp_path_factory.mktemp("spark-repl")
     env = {k: v for k, v in os.environ.items() if k != "LIVYD_REPL_SPARK"}
+    # Session conf arrives as PYSPARK_SUBMIT_ARGS (as the server sends it) and beats our defaults.
+    env["PYSPARK_SUBMIT_ARGS"] = ("--name repl-test --conf spark.sql.shuffle.partitions=2 "
+                                  "--conf spark.livyd.repltest=yes pyspark-shell")
     repl = await Repl.start(python=sys.executable, cwd=Path(cwd), env=env, on_log=sink)
     t0 = time.monotonic()
     out = await repl.execute(0, "spark.version", "pyspark")
@@ -71,8 +74,8 @@ async def test_spark_and_sc_are_bound(spark_repl: Repl, sink: Sink) -> None:
     assert await text(spark_repl, 101, "sc is spark.sparkContext, sc.master") == "(True, 'local[1]')"
     conf = await text(spark_repl, 102, "c = sc.getConf()\n"
                       "[c.get(k) for k in ('spark.ui.enabled', 'spark.driver.host', "
-                      "'spark.sql.shuffle.partitions')]")
-    assert conf == "['false', '127.0.0.1', '1']"
+                      "'spark.sql.shuffle.partitions', 'spark.livyd.repltest', 'spark.app.name')]")
+    assert conf == "['false', '127.0.0.1', '2', 'yes', 'repl-test']"
     # Spark's own log lines went to the session log, not into the first statement's output.
     assert any(s == "stderr" and "log4j" in line for s, line in sink.lines)
 
