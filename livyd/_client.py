@@ -52,7 +52,6 @@ from typing import Any, Literal, TypeVar
 
 import anyio
 import httpx
-import structlog
 from pydantic import BaseModel, ValidationError
 
 from livyd._core.logcursor import LogCursor
@@ -73,6 +72,7 @@ from livyd._exceptions import (
     WaitTimeout,
     redact_url,
 )
+from livyd._logging import get_logger
 from livyd._models import (
     Batch,
     BatchList,
@@ -94,7 +94,7 @@ from livyd._transport import AmbiguousFailure, ClientStatistics, Transport
 
 __all__ = ["ClientStatistics", "LivyClient", "PollSettings"]
 
-log = structlog.get_logger("livyd.client")
+log = get_logger("livyd.client")
 
 M = TypeVar("M", bound=BaseModel)
 SessionRef = int | str
@@ -174,6 +174,14 @@ class LivyClient:
         self._last_statement_id: dict[str, int] = {}
         #: Pause before the second look for an ambiguously-submitted object.
         self.recheck_delay = RECHECK_DELAY
+
+    @classmethod
+    def from_config(cls, resolved: Any, *, url: str | None = None, interactive: bool = False) -> LivyClient:
+        """A client for a resolved profile (``livyd._config.ResolvedConfig``): URL, auth, TLS, proxy,
+        timeouts, retries, polling and name prefix. Delegates to ``livyd._connect.build_livy_client``."""
+        from livyd._connect import build_livy_client
+
+        return build_livy_client(resolved, url=url, interactive=interactive)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 import structlog
 
-__all__ = ["configure_logging", "redact", "redact_processor", "redact_text"]
+__all__ = ["configure_logging", "get_logger", "redact", "redact_processor", "redact_text"]
 
 _SECRET_KEY = re.compile(
     r"(authorization|cookie|password|passwd|secret|token|api[_-]?key|keytab|credential|negotiate|"
@@ -77,6 +77,55 @@ def redact_processor(
             continue
         event_dict[k] = redact(event_dict[k], k if k != "event" else None)
     return event_dict
+
+
+_STD_LEVELS = {**_LEVELS, "exception": logging.ERROR}
+
+
+class _LibraryLogger:
+    """The logger livyd's library modules use.
+
+    structlog's *unconfigured* default prints every level to **stdout**, which would corrupt the
+    daemon's JSON-RPC stream and ``livyd exec`` output when livyd is used as a library without
+    :func:`configure_logging`. So: once structlog is configured (by :func:`configure_logging`, or
+    by the application embedding livyd), events go through structlog; until then they go to the
+    stdlib logger of the same name (redacted), which by Python's convention shows warnings and
+    errors on stderr and drops the rest.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _emit(self, level_name: str, event: str, /, **kw: Any) -> None:
+        if structlog.is_configured():
+            getattr(structlog.get_logger(self._name), level_name)(event, **kw)
+            return
+        std = logging.getLogger(self._name)
+        level = _STD_LEVELS.get(level_name, logging.INFO)
+        if std.isEnabledFor(level):
+            fields = " ".join(f"{k}={redact(v, k)!r}" for k, v in kw.items())
+            std.log(level, "%s %s", redact_text(event), fields)
+
+    def debug(self, event: str, /, **kw: Any) -> None:
+        """Log at debug level."""
+        self._emit("debug", event, **kw)
+
+    def info(self, event: str, /, **kw: Any) -> None:
+        """Log at info level."""
+        self._emit("info", event, **kw)
+
+    def warning(self, event: str, /, **kw: Any) -> None:
+        """Log at warning level."""
+        self._emit("warning", event, **kw)
+
+    def error(self, event: str, /, **kw: Any) -> None:
+        """Log at error level."""
+        self._emit("error", event, **kw)
+
+
+def get_logger(name: str) -> _LibraryLogger:
+    """A logger for library code that never writes to stdout, configured or not."""
+    return _LibraryLogger(name)
 
 
 def _stream(file: Path | None) -> TextIO:

@@ -36,7 +36,6 @@ from typing import Any
 
 import anyio
 import httpx
-import structlog
 
 from livyd._core.backoff import RETRYABLE_STATUS, RetryPlan, is_idempotent
 from livyd._core.errors import map_http_error
@@ -48,11 +47,12 @@ from livyd._exceptions import (
     TransportTimeout,
     redact_url,
 )
+from livyd._logging import get_logger
 from livyd._version import __version__
 
 __all__ = ["AmbiguousFailure", "ClientStatistics", "Transport", "build_ssl_context"]
 
-log = structlog.get_logger("livyd.http")
+log = get_logger("livyd.http")
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _AMBIGUOUS_STATUS = frozenset({502, 503, 504})

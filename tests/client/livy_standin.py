@@ -90,6 +90,10 @@ class StandIn:
 
     def close(self) -> None:
         self._stopped = True
+        try:  # shutdown wakes the thread blocked in accept(); close alone would leave it listening
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self._sock.close()
         except OSError:

@@ -98,6 +98,16 @@ def test_file_gets_json_lines_and_debug_traces(tmp_path: Path) -> None:
     assert "pw1" not in text and "pw3" not in text and "Ym9iOnB3MQ" not in text
 
 
+def test_unconfigured_library_never_prints_to_stdout() -> None:
+    code = ("import livyd, structlog; assert not structlog.is_configured(); "
+            "livyd.LivyClient('https://h:8443', verify=False); "
+            "from livyd._logging import get_logger; get_logger('livyd.x').debug('noise', token='t0ken')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert proc.stdout == ""
+    assert "DISABLED" in proc.stderr and "noise" not in proc.stderr and "t0ken" not in proc.stderr
+
+
 def test_bad_level_names_the_variable(tmp_path: Path) -> None:
     from livyd._logging import configure_logging
 
