@@ -77,17 +77,18 @@ def _auth(resolved: ResolvedConfig, url: str, interactive: bool) -> tuple[Any, s
 
 
 def build_livy_client(
-    resolved: ResolvedConfig, *, url: str | None = None, interactive: bool = False
+    resolved: ResolvedConfig, *, url: str | None = None, interactive: bool = False, use_auth: bool = True
 ) -> LivyClient:
-    """A :class:`LivyClient` for the resolved profile (*url* overrides the profile's, e.g. for the
-    embedded sandbox). Raises :class:`ConfigError` when no URL is known."""
+    """A :class:`LivyClient` for the resolved profile. *url* overrides the profile's URL;
+    *use_auth* ``False`` talks without authentication (the embedded sandbox). *interactive* allows
+    a password prompt on a terminal. Raises :class:`ConfigError` when no URL is known."""
     from livyd._client import LivyClient, PollSettings
 
     p = resolved.profile
     target = url or p.url
     if not target:
         raise ConfigError("no Livy URL configured: set url in livyd.toml, LIVY_URL, or pass --url", key="url")
-    auth, description = _auth(resolved, target, interactive) if url is None else (None, "no authentication")
+    auth, description = _auth(resolved, target, interactive) if use_auth else (None, "no authentication")
     verify, cert = tls_settings(resolved)
     return LivyClient(
         target,
@@ -106,16 +107,17 @@ def build_livy_client(
 
 
 def build_webhdfs_client(
-    resolved: ResolvedConfig, *, url: str | None = None, interactive: bool = False
+    resolved: ResolvedConfig, *, url: str | None = None, interactive: bool = False, use_auth: bool = True
 ) -> WebHDFSClient:
-    """A :class:`WebHDFSClient` for the profile's ``webhdfs`` table (same auth, TLS and proxy as Livy)."""
+    """A :class:`WebHDFSClient` for the profile's ``webhdfs`` table (same auth, TLS and proxy as
+    Livy); *url* and *use_auth* as for :func:`build_livy_client`."""
     from livyd._webhdfs import WebHDFSClient
 
     p = resolved.profile
     target = url or p.webhdfs.url
     if not target:
         raise ConfigError("no WebHDFS URL configured: set webhdfs.url in livyd.toml", key="webhdfs.url")
-    auth = _auth(resolved, target, interactive)[0] if url is None else None
+    auth = _auth(resolved, target, interactive)[0] if use_auth else None
     verify, cert = tls_settings(resolved)
     return WebHDFSClient(
         target,
@@ -165,7 +167,7 @@ async def open_connection(
         livy_url = str(sandbox.livy_url)
         (announce or _stderr)(f"no Livy configured: using an embedded sandbox at {livy_url}")
         log.info("embedded sandbox started", livy_url=livy_url, webhdfs_url=str(sandbox.webhdfs_url))
-        async with build_livy_client(resolved, url=livy_url, interactive=interactive) as client:
+        async with build_livy_client(resolved, url=livy_url, use_auth=False) as client:
             yield Connection(client, True, livy_url, str(sandbox.webhdfs_url))
 
 
