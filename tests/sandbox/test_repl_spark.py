@@ -179,3 +179,34 @@ async def test_pyfiles_reach_spark_workers(spark_repl: Repl, tmp_path: Path) -> 
     await spark_repl.add_path(str(z))
     code = "import udfmod\nsc.parallelize([1, 2], 2).map(lambda v: __import__('udfmod').triple(v)).sum()"
     assert await text(spark_repl, 150, code) == "9"
+
+
+async def test_each_statement_runs_in_its_own_job_group(spark_repl: Repl) -> None:
+    assert await text(spark_repl, 160, "sc.getLocalProperty('spark.jobGroup.id')") == "'160'"
+    assert await text(spark_repl, 161, "sc.getLocalProperty('spark.jobGroup.id')") == "'161'"
+
+
+async def test_interrupt_during_a_spark_job(spark_repl: Repl) -> None:
+    """--interrupt-on-cancel: SIGINT lands in the py4j call; the job group is cancelled too."""
+    code = ("import time\n"
+            "def slow(x):\n    time.sleep(0.5)\n    return x\n"
+            "sc.parallelize(range(200), 200).map(slow).count()")
+    out: dict[str, Any] = {}
+
+    async def run() -> None:
+        out.update(await spark_repl.execute(170, code, "pyspark"))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        with anyio.fail_after(60):
+            while not out:  # poll until the job runs
+                if await spark_repl.progress(170) > 0.0:
+                    break
+                await anyio.sleep(0.05)
+        spark_repl.interrupt()
+    assert out["status"] == "error", out
+    assert out["ename"] == "KeyboardInterrupt"
+    assert out["traceback"][-1] == "KeyboardInterrupt\n"
+    # The py4j connection survived: Spark still answers, and Python workers too.
+    assert await text(spark_repl, 171, "spark.range(7).count()") == "7"
+    assert await text(spark_repl, 172, "sc.parallelize(range(4), 2).map(lambda x: x * 2).sum()") == "12"
