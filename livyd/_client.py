@@ -58,13 +58,14 @@ from livyd._core.logcursor import LogCursor
 from livyd._core.matching import find_landed, newest_id
 from livyd._core.poll import PollPlanner, PollSettings
 from livyd._core.urls import join_path, normalize_base_url, resolve_location
-from livyd._core.versions import LivyVersion
+from livyd._core.versions import CONSERVATIVE, LivyVersion
 from livyd._exceptions import (
     BadRequestError,
     BatchNotFoundError,
     ConfigError,
     LivydError,
     LivyHTTPError,
+    NotFoundError,
     SessionGoneError,
     SessionNotFoundError,
     SessionNotReadyError,
@@ -236,8 +237,18 @@ class LivyClient:
         return self._version
 
     async def server_version(self) -> LivyVersion:
-        """The server's version, parsed for numeric comparison."""
-        return (await self.version()).parsed
+        """The server's version, parsed for numeric comparison.
+
+        A gateway that does not route ``/version`` (404) yields the conservative 0.7 feature set
+        (with a warning) instead of failing every creation; other errors propagate.
+        """
+        try:
+            return (await self.version()).parsed
+        except NotFoundError as exc:
+            if self._version is None:
+                log.warning("version.unavailable", url=redact_url(self.url), error=str(exc))
+                self._version = VersionInfo(version=str(CONSERVATIVE))
+            return self._version.parsed
 
     def _new_name(self) -> str:
         return f"{self.name_prefix}-{secrets.token_hex(4)}"

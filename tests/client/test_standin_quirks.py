@@ -4,6 +4,7 @@ headers, retries, version gating, gateway prefix, proxies, limits, waits, cancel
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from livyd import (
     ConnectError,
     LivyClient,
     PollSettings,
+    SessionGoneError,
     SessionNotFoundError,
     SessionState,
     Statement,
@@ -434,3 +436,48 @@ async def test_files_completion_and_stop(livy: MiniLivy, tmp_path: Path) -> None
     assert [a[0] for a in added] == ["upload-jar", "upload-pyfile", "add-file"]
     assert b'name="jar"; filename="udfs.jar"' in added[0][1] and b'name="file"' in added[1][1]
     assert json.loads(added[2][1]) == {"uri": "hdfs:///data/lookup.csv"}
+
+
+@pytest.mark.anyio
+async def test_no_proxy_is_honoured(livy: MiniLivy, monkeypatch: pytest.MonkeyPatch) -> None:
+    with StandIn(lambda r: Reply(502, "proxy should not be used")) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        async with LivyClient(livy.url) as c:
+            assert (await c.version()).version == "0.9.0-incubating"
+        assert proxy.requests == []
+
+
+@pytest.mark.anyio
+async def test_session_gone_while_waiting_for_a_statement(livy: MiniLivy) -> None:
+    sid = livy.add_session()
+    livy.statement_script = finish_after(10_000)
+
+    def kill() -> None:
+        with livy.lock:
+            del livy.sessions[sid]
+
+    async with LivyClient(livy.url) as c:
+        st = await c.submit_statement(sid, "long()")
+        threading.Timer(0.1, kill).start()
+        with pytest.raises(SessionNotFoundError) as info:
+            await c.wait_statement(sid, st.id)
+    assert isinstance(info.value, SessionGoneError)
+    assert livy.server.count("POST", f"/sessions/{sid}/statements/0/cancel") == 0  # not a cancellation
+
+
+@pytest.mark.anyio
+async def test_gateway_without_version_route_gets_conservative_fields() -> None:
+    created: list[dict[str, Any]] = []
+
+    def handler(req: Request) -> Reply:
+        if req.path == "/version":
+            return Reply(404, "<html><body>Not Found</body></html>", content_type="text/html")
+        created.append(req.json())
+        return Reply(201, json.dumps({"id": 0, "state": "starting", "kind": "pyspark"}))
+
+    with StandIn(handler) as s:
+        async with LivyClient(s.url) as c:
+            await c.create_session(kind="pyspark", idle_timeout="1h", ttl="2h")
+            assert str(await c.server_version()) == "0.7.0"
+    assert "idleTimeout" not in created[0] and "ttl" not in created[0]
