@@ -213,11 +213,7 @@ class Repl:
             return False
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
-                return True
-            except PermissionError:
+            if not _group_alive(pgid):
                 return True
             time.sleep(0.05)
         return False
@@ -425,3 +421,34 @@ def _spawn(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[subprocess.P
         os.close(to_worker_r)
         os.close(from_worker_w)
     return proc, to_worker_w, from_worker_r
+
+
+def _group_alive(pgid: int) -> bool:
+    """Is any non-zombie process left in process group *pgid*?
+
+    Orphans are reparented to PID 1, which in a container may never reap them; a zombie holds
+    nothing, so it does not count. Reads /proc where there is one, else asks ``killpg(pgid, 0)``.
+    """
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        entries = []
+    if not entries:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False

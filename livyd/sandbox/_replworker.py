@@ -365,7 +365,8 @@ class Channel:
 
     def send(self, msg: dict[str, Any]) -> None:
         try:
-            data = json.dumps(msg, allow_nan=False).encode() + b"\n"
+            # Lone surrogates (print('\\udcff')) would make the server's UTF-8 JSON fail: '?'.
+            data = json.dumps(msg, allow_nan=False, ensure_ascii=False).encode("utf-8", "replace") + b"\n"
         except (TypeError, ValueError) as exc:
             # Cannot happen for outputs we built ourselves; never let it kill the interpreter.
             data = json.dumps({"id": msg.get("id"), "result": {

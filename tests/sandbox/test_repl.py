@@ -136,6 +136,12 @@ async def test_stdout_then_stderr_captured_and_stripped(repl: Repl) -> None:
     assert await ok_text(repl, "print('  lead')") == "  lead"
 
 
+async def test_unencodable_text_does_not_break_the_reply(repl: Repl) -> None:
+    assert await ok_text(repl, "print('a\\udcffb', 'é')") == "a?b é"
+    out = await repl.execute(1, "t = [{'x': float('nan')}, {'x': float('inf')}]\n%table t", "pyspark")
+    assert out["data"]["application/vnd.livy.table.v1+json"]["data"] == [["NaN"], ["Infinity"]]
+
+
 async def test_python_alias_kind_and_bad_kind(repl: Repl) -> None:
     assert (await repl.execute(0, "2 * 3", "python"))["data"] == {"text/plain": "6"}
     with pytest.raises(ValueError, match="'scala'"):
