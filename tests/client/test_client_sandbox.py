@@ -128,7 +128,14 @@ async def test_log_cursor_survives_more_than_200_lines(client: LivyClient) -> No
     await client.delete_session(sid)
 
 
-async def test_batch_lifecycle(client: LivyClient, tmp_path: Path) -> None:
+async def test_batch_lifecycle(sandbox_factory: Any, tmp_path: Path) -> None:
+    # the python launcher: a .py batch without a Spark JVM (spark-submit would cost seconds)
+    sb = sandbox_factory("--batch-launcher", "python")
+    async with LivyClient(sb.livy_url, name_prefix="t") as client:
+        await _batch_lifecycle(client, tmp_path)
+
+
+async def _batch_lifecycle(client: LivyClient, tmp_path: Path) -> None:
     script = tmp_path / "job.py"
     script.write_text("import sys\nprint('batch says hi')\nsys.exit(0)\n")
     batch = await client.create_batch(file=str(script), args=["a", "b"])
