@@ -55,10 +55,23 @@ async def spark_repl(tmp_path_factory: pytest.TempPathFactory, sink: Sink) -> As
     out = await repl.execute(0, "spark.version", "pyspark")
     assert out["status"] == "ok", out
     print(f"\nSpark start (first statement touching spark): {time.monotonic() - t0:.1f} s")
+    jvm = await repl.execute(1, "from pyspark import SparkContext\nSparkContext._gateway.proc.pid", "pyspark")
+    jvm_pid = int(jvm["data"]["text/plain"])
     try:
         yield repl
     finally:
         await repl.aclose()
+    # aclose took the whole tree down: the JVM that pyspark launched is gone too.
+    assert not pid_alive(jvm_pid), f"JVM {jvm_pid} survived aclose"
+    assert not pid_alive(repl.pid)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1][0] != "Z"  # a zombie holds nothing
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 async def text(repl: Repl, sid: int, code: str) -> str:
