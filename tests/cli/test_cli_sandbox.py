@@ -267,7 +267,12 @@ def test_batch_submit_follow_local_python_file(sandbox: SandboxProcess, work: Pa
                f"cli-batch-{time.monotonic_ns()}", "--follow", "--url", sandbox.livy_url, "--", "a", "b c")
     assert proc.returncode == 0, proc.stderr
     assert "hello from batch ['a', 'b c']" in proc.stdout
-    assert re.search(r"batch \d+: success", proc.stderr)
+    done = re.search(r"batch (\d+): success", proc.stderr)
+    assert done, proc.stderr
+    again = run(work, "batch", "logs", done.group(1), "--follow", "--url", sandbox.livy_url)
+    assert again.returncode == 0 and again.stdout.count("hello from batch") == 1, again.stdout
+    tail = run(work, "batch", "logs", done.group(1), "--tail", "1", "--json", "--url", sandbox.livy_url)
+    assert len(json.loads(tail.stdout)["log"]) == 1
 
     failing = work / "work" / "failing_job.py"
     failing.write_text("raise SystemExit(3)\n")
