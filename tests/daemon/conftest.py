@@ -30,6 +30,16 @@ def livy_url(request: pytest.FixtureRequest) -> str:
     return str(sandbox.livy_url)
 
 
+@pytest.fixture(scope="session")
+def batch_livy_url(request: pytest.FixtureRequest) -> str:
+    """A sandbox whose batches run with plain Python (no JVM): ``--batch-launcher python``."""
+    override = os.environ.get("LIVYD_DAEMON_TEST_BATCH_URL")
+    if override:
+        return override
+    factory = request.getfixturevalue("sandbox_factory")
+    return str(factory("--cancel-timeout", "3", "--batch-launcher", "python").livy_url)
+
+
 Spawner = Callable[..., Any]
 
 

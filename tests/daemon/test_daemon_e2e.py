@@ -75,8 +75,13 @@ def test_heavy_imports_are_deferred_until_after_initialize() -> None:
         "print(sorted(m for m in ('livyd.daemon._supervisor', 'livyd.daemon._livy', "
         "'livyd._config') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                         cwd=str(Path(__file__).resolve().parents[2]))
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     assert out.stdout.strip() == "[]", out.stdout
 
 
@@ -392,3 +397,57 @@ async def test_completion_from_the_live_python_session(spawn_daemon: Any, tmp_pa
         assert "my_livyd_variable" in [item["label"] for item in result["items"]]
         # not a user task: nothing was queued or notified for it
         assert {p["taskId"] for p in client.notifications("livy/taskChanged")} == {started["taskId"]}
+
+
+async def test_batches_state_and_log_stream(spawn_daemon: Any, tmp_path: Path, batch_livy_url: str) -> None:
+    """submitBatch follows the batch: batchChanged up to success, its log as livy/log; kill works."""
+    job = tmp_path / "job.py"
+    job.write_text("import sys\nprint('batch says hello', sys.argv[1:])\n")
+    sleeper = tmp_path / "sleeper.py"
+    sleeper.write_text("import time\ntime.sleep(120)\n")
+    async with spawn_daemon(url=batch_livy_url) as client:
+        res = await client.request("livy/submitBatch", {"file": job.as_uri(), "args": ["--day", "1"]})
+        bid = res["batch"]["id"]
+        await client.wait_for_notification(
+            "livy/batchChanged",
+            lambda p: p["batch"]["id"] == bid and p["batch"]["state"] == "success",
+            timeout=60,
+        )
+        page = await client.request("livy/readBatchLog", {"batchId": bid, "from": 0, "size": 1000})
+        assert any("batch says hello" in line for line in page["lines"])
+        same = await client.request("livy/readLog", {"batchId": bid, "from": 0, "size": 1000})
+        assert same["lines"] == page["lines"]
+        assert bid in [b["id"] for b in (await client.request("livy/listBatches", {}))["batches"]]
+        assert (await client.request("livy/batchInfo", {"batchId": bid}))["batch"]["state"] == "success"
+        slow = await client.request("livy/submitBatch", {"file": sleeper.as_uri()})
+        sid = slow["batch"]["id"]
+        await client.wait_for_notification(
+            "livy/batchChanged",
+            lambda p: p["batch"]["id"] == sid and p["batch"]["state"] == "running",
+            timeout=60,
+        )
+        assert (await client.request("livy/killBatch", {"batchId": sid}))["killed"] is True
+        with pytest.raises(DaemonRequestError) as info:
+            await client.request("livy/batchInfo", {"batchId": 987654})
+        assert info.value.data["code"] == "batch-not-found"
+
+
+async def test_session_log_follow_and_settings_change(spawn_daemon: Any) -> None:
+    """followLog streams new session log lines as livy/log; didChangeConfiguration is applied."""
+    async with spawn_daemon() as client:
+        sid = await idle_session(client)
+        page = await client.request("livy/readLog", {"sessionId": sid})
+        assert page["total"] >= len(page["lines"])
+        assert (await client.request("livy/followLog", {"sessionId": sid}))["following"] is True
+        await client.notify(
+            "workspace/didChangeConfiguration", {"settings": {"livyd": {"maxOutputBytes": 2048}}}
+        )
+        started = await client.request(
+            "livy/execute", {"code": "import sys\nprint('to stderr', file=sys.stderr)\nprint('y' * 10000)"}
+        )
+        out = await output_of(client, started["taskId"])
+        assert out["truncated"] is True  # the new maxOutputBytes applies
+        assert (await client.request("livy/unfollowLog", {"sessionId": sid}))["following"] is False
+        with pytest.raises(DaemonRequestError) as info:
+            await client.request("livy/followLog", {})
+        assert info.value.code == -32602
