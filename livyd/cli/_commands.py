@@ -203,7 +203,10 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
                     except LivydError as exc:
                         r.warn(f"could not delete session {created}: {exc}")
         if created is not None and args.keep:
-            r.notice(f"session {created} kept: livyd exec --session {created} ...")
+            if conn.embedded:
+                r.warn("--keep: the embedded sandbox (and its sessions) stops when livyd exits")
+            else:
+                r.notice(f"session {created} kept: livyd exec --session {created} ...")
         output = statement.output
         if output is None:
             raise StatementCancelledError(f"statement {statement.id} in session {sid} ended without output "
