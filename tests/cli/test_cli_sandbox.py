@@ -477,9 +477,11 @@ def test_progress_shows_on_a_terminal_and_never_on_stdout(sandbox: SandboxProces
 def test_livy_07_mode_and_kill_all(sandbox_factory: Callable[..., SandboxProcess], work: Path) -> None:
     """Against a Livy 0.7 sandbox of its own: exec works, and `sessions kill --all` empties it."""
     old = sandbox_factory("--livy-version", "0.7", "--cancel-timeout", "3")
-    for code in ("a = 1", "b = 2"):
-        proc = run(work, "exec", "--url", old.livy_url, "--keep", code)
-        assert proc.returncode == 0, proc.stderr
+    proc = run(work, "exec", "--url", old.livy_url, "--keep", "a = 1\nprint(a + 1)")
+    assert (proc.returncode, proc.stdout) == (0, "2\n"), proc.stderr
+    other = httpx.post(old.livy_url.rstrip("/") + "/sessions", json={"kind": "pyspark"},
+                       headers={"X-Requested-By": "test"}, timeout=10)
+    assert other.status_code == 201
     assert len(server_get(old, "/sessions").json()["sessions"]) >= 2
     killed = run(work, "sessions", "kill", "--all", "--json", "--url", old.livy_url)
     assert killed.returncode == 0, killed.stderr
