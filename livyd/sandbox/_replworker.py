@@ -391,8 +391,8 @@ class LazyBuiltins(dict[str, Any]):
 
     def __missing__(self, name: str) -> Any:
         if name in ("spark", "sc"):
-            self._worker.ensure_spark(name)
-            return self._worker.ns[name]
+            spark = self._worker.ensure_spark(name)
+            return spark if name == "spark" else self._worker.sc
         raise KeyError(name)
 
 

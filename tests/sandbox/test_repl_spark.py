@@ -85,6 +85,9 @@ async def text(repl: Repl, sid: int, code: str) -> str:
 async def test_spark_and_sc_are_bound(spark_repl: Repl, sink: Sink) -> None:
     assert await text(spark_repl, 100, "spark.range(1000).count()") == "1000"
     assert await text(spark_repl, 101, "sc is spark.sparkContext, sc.master") == "(True, 'local[1]')"
+    # Deleting the names brings the same session back (it is not created twice).
+    code = "s0 = spark\ndel spark, sc\nspark is s0 and sc is s0.sparkContext"
+    assert await text(spark_repl, 103, code) == "True"
     conf = await text(spark_repl, 102, "c = sc.getConf()\n"
                       "[c.get(k) for k in ('spark.ui.enabled', 'spark.driver.host', "
                       "'spark.sql.shuffle.partitions', 'spark.livyd.repltest', 'spark.app.name')]")
