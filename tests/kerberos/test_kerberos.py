@@ -30,6 +30,7 @@ from livyd._exceptions import AuthenticationError, ConfigError
 pytestmark = [pytest.mark.kerberos, pytest.mark.apache, pytest.mark.anyio]
 
 USER = "user@KRBTEST.COM"
+REPO = str(Path(__file__).resolve().parents[2])
 
 
 def kerberos(**kwargs: Any) -> AuthConfig:
@@ -343,3 +344,53 @@ def test_gss_steps_off_the_loop_under_trio_too(spnego_gateway: Gateway, fresh_ti
     status, loop_thread = anyio.run(main, backend="trio")
     assert status == 200
     assert auth.step_threads and loop_thread not in auth.step_threads
+
+
+# --------------------------------------------------------------------------- from a profile, and the CLI
+
+
+def _profile_file(tmp_path: Path, gateway: Gateway, auth_lines: str) -> Path:
+    (tmp_path / "livyd.toml").write_text(
+        'default_profile = "krb"\n\n[profiles.krb]\n'
+        f'url = "{gateway.url}"\n\n[profiles.krb.auth]\n{auth_lines}\n'
+    )
+    return tmp_path
+
+
+async def test_kerberos_profile_from_livyd_toml(
+    spnego_gateway: Gateway, krb_realm: Realm, no_ticket: Path, tmp_path: Path
+) -> None:
+    """The path the CLI and daemon take: livyd.toml -> load_config -> build_livy_client -> the gateway."""
+    require_sandbox(spnego_gateway)
+    require_client()
+    from livyd._config import load_config
+    from livyd._connect import build_livy_client
+
+    cwd = _profile_file(tmp_path, spnego_gateway,
+                        f'type = "kerberos"\nprincipal = "{USER}"\nkeytab = "{krb_realm.user_keytab}"\n'
+                        'mutual = "required"')
+    resolved = load_config(cwd=cwd, env={}, user_config=False, use_dotenv=False)
+    assert resolved.profile.auth.type == "kerberos" and resolved.profile.auth.mutual == "required"
+    async with build_livy_client(resolved) as client:
+        sessions = await client.list_sessions()
+    assert sessions is not None
+
+
+async def test_cli_exec_through_the_gateway(
+    spnego_gateway: Gateway, fresh_ticket: Realm, tmp_path: Path
+) -> None:
+    """``livyd exec`` as a subprocess, with the ticket from kinit, through the SPNEGO gateway."""
+    require_sandbox(spnego_gateway)
+    require(has_module("livyd.cli"), "livyd.cli in this checkout")
+    import os
+    import sys
+
+    cwd = _profile_file(tmp_path, spnego_gateway, 'type = "kerberos"')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVY", "LIVYD_"))}
+    env["PYTHONPATH"] = REPO
+    result = await anyio.run_process([sys.executable, "-m", "livyd", "exec", "6 * 7"], cwd=cwd, env=env,
+                                     check=False)
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, err
+    assert out.strip() == "42"
+    assert "Negotiate " not in err
