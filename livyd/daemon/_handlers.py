@@ -352,7 +352,7 @@ def register(
         if p.name:
             body["name"] = p.name
         raw = await sup.require_api().create_batch(body)
-        await sup.follow_batch(int(raw["id"]))
+        await sup.follow_batch(int(raw["id"]), from_start=True)
         return {"batch": batch_info(raw).wire()}
 
     @rpc(server, "livy/listBatches")

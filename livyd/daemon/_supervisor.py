@@ -72,6 +72,7 @@ from livyd.protocol._models import FINISHED_TASK_STATES
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
+    from livyd._core.logcursor import LogCursor
     from livyd.daemon._livy import LivyAPI
     from livyd.daemon._state import StateStore
 
@@ -189,7 +190,7 @@ class SessionWorker:
     tasks: list[Task] = field(default_factory=list)
     wake: anyio.Event = field(default_factory=anyio.Event)
     offset: int = 0
-    log_cursor: int | None = None
+    log_cursor: LogCursor | None = None
     following: bool = False
     gone: bool = False
     scope: anyio.CancelScope | None = None
@@ -790,44 +791,46 @@ class Supervisor:
             self.notifier.progress_report(task)
 
     async def _pump_log(self, api: LivyAPI, w: SessionWorker) -> None:
+        """Send the session log lines that appeared since the last look (livyd._core.logcursor
+        diffs whole pages per section: Livy's offsets shift and stdout grows mid-page)."""
+        from livyd._core.logcursor import FETCH_SIZE, LogCursor
+
         try:
-            if w.log_cursor is None:
-                page = await api.session_log(w.session_id, None, 0)
-                w.log_cursor = int(page.get("total") or 0)
-                return
-            page = await api.session_log(w.session_id, w.log_cursor, 1000)
+            page = await api.session_log(w.session_id, 0, FETCH_SIZE)
         except SessionGoneError:
             raise
         except LivydError as exc:
             log.debug("log fetch failed", session_id=w.session_id, error=str(exc))
             return
-        total = int(page.get("total") or 0)
-        lines = list(page.get("log") or [])
-        if total < w.log_cursor:  # Livy's buffer wrapped: offsets shifted, start over from the tail
-            w.log_cursor = total
-            return
+        if w.log_cursor is None:
+            w.log_cursor = LogCursor(start="tail", tail=0)
+        before = w.log_cursor.delivered
+        lines = w.log_cursor.feed(list(page.get("log") or []), page_from=int(page.get("from") or 0))
         if lines:
-            frm = int(page.get("from") or w.log_cursor)
-            w.log_cursor = frm + len(lines)
             self.notifier.notify(
                 "livy/log",
-                LogNotification(session_id=w.session_id, lines=lines, from_=frm, total=total).wire(),
+                LogNotification(
+                    session_id=w.session_id, lines=lines, from_=before, total=int(page.get("total") or 0)
+                ).wire(),
             )
 
     # ---------------------------------------------------------------- batches
 
-    async def follow_batch(self, batch_id: int) -> None:
-        """Start following a batch's state and log (until unfollowed or finished)."""
+    async def follow_batch(self, batch_id: int, *, from_start: bool = False) -> None:
+        """Start following a batch's state and log (until unfollowed or finished): from its first
+        line for a batch just submitted (*from_start*), else from the current tail."""
         if batch_id in self.followed_batches:
             return
         assert self.tg is not None
         scope = anyio.CancelScope()
         self.followed_batches[batch_id] = scope
-        self.tg.start_soon(self._follow_batch, batch_id, scope)
+        self.tg.start_soon(self._follow_batch, batch_id, scope, from_start)
 
-    async def _follow_batch(self, batch_id: int, scope: anyio.CancelScope) -> None:
+    async def _follow_batch(self, batch_id: int, scope: anyio.CancelScope, from_start: bool) -> None:
+        from livyd._core.logcursor import FETCH_SIZE, LogCursor
+
         api = self.require_api()
-        cursor: int | None = None
+        cursor = LogCursor(start="beginning" if from_start else "tail", tail=0)
         last_state: str | None = None
         with scope:
             try:
@@ -836,21 +839,19 @@ class Supervisor:
                     if raw.get("state") != last_state:
                         last_state = str(raw.get("state"))
                         self.notifier.notify("livy/batchChanged", {"batch": batch_info(raw).wire()})
-                    page = await api.batch_log(batch_id, cursor, 1000 if cursor is not None else 0)
-                    total = int(page.get("total") or 0)
-                    if cursor is None or total < cursor:
-                        cursor = total
-                    else:
-                        lines = list(page.get("log") or [])
-                        if lines:
-                            frm = int(page.get("from") or cursor)
-                            cursor = frm + len(lines)
-                            self.notifier.notify(
-                                "livy/log",
-                                LogNotification(
-                                    batch_id=batch_id, lines=lines, from_=frm, total=total
-                                ).wire(),
-                            )
+                    page = await api.batch_log(batch_id, 0, FETCH_SIZE)
+                    before = cursor.delivered
+                    lines = cursor.feed(list(page.get("log") or []), page_from=int(page.get("from") or 0))
+                    if lines:
+                        self.notifier.notify(
+                            "livy/log",
+                            LogNotification(
+                                batch_id=batch_id,
+                                lines=lines,
+                                from_=before,
+                                total=int(page.get("total") or 0),
+                            ).wire(),
+                        )
                     if last_state in ("success", "dead", "killed"):
                         return
                     await anyio.sleep(self.settings.poll_interval * 3)

@@ -557,8 +557,10 @@ class LogNotification(WireModel):
     session_id: int | None = None
     batch_id: int | None = None
     lines: list[str]
-    from_: int = Field(alias="from")
-    total: int
+    from_: int = Field(
+        alias="from", description="How many lines of this stream the daemon had sent before these."
+    )
+    total: int = Field(description="How many lines Livy holds now (its buffers roll: not an offset).")
 
 
 class BatchChangedNotification(WireModel):

@@ -241,7 +241,9 @@ export interface LogNotification {
   sessionId?: number | null;
   batchId?: number | null;
   lines: Array<string>;
+  /** How many lines of this stream the daemon had sent before these. */
   from: number;
+  /** How many lines Livy holds now (its buffers roll: not an offset). */
   total: number;
 }
 

@@ -143,8 +143,8 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field sessionId? integer|nil
 ---@field batchId? integer|nil
 ---@field lines string[]
----@field from integer
----@field total integer
+---@field from integer How many lines of this stream the daemon had sent before these.
+---@field total integer How many lines Livy holds now (its buffers roll: not an offset).
 
 --- A page of log lines.
 ---@class livy.LogResult
