@@ -21,7 +21,7 @@ from pathlib import Path
 import anyio
 import structlog
 
-from livyd.sandbox._server import Sandbox, is_loopback
+from livyd.sandbox._server import Sandbox, is_loopback, stderr_logger_factory
 from livyd.sandbox._versions import VERSIONS
 
 __all__ = ["build_parser", "main"]
@@ -92,7 +92,7 @@ def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(stream=sys.stderr, level=level, format="%(name)s: %(message)s")
     if not structlog.is_configured():
         structlog.configure(
-            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+            logger_factory=stderr_logger_factory,
             wrapper_class=structlog.make_filtering_bound_logger(level),
         )
 

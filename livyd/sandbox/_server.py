@@ -431,8 +431,27 @@ def _keep_logs_off_stdout() -> None:
     protocol channel (the daemon's JSON-RPC). If nobody configured structlog, send it to stderr
     at WARNING; a program that configured it keeps its own choice."""
     if not structlog.is_configured():
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        structlog.configure(logger_factory=stderr_logger_factory,
                             wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+class _StderrLogger:
+    """A structlog logger writing to whatever ``sys.stderr`` is *at the time of the call*
+    (a file captured at configuration time may be closed later, e.g. under pytest)."""
+
+    def msg(self, message: str) -> None:
+        try:
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+        except (ValueError, OSError):
+            pass
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def stderr_logger_factory(*args: Any) -> _StderrLogger:
+    """structlog ``logger_factory`` for :class:`_StderrLogger`."""
+    return _StderrLogger()
 
 
 def _os_user() -> str:
