@@ -124,6 +124,12 @@ def _classify(exc: httpx.HTTPError) -> tuple[type[TransportError], bool, str]:
     if isinstance(exc, httpx.PoolTimeout):
         return TransportTimeout, False, "timed out waiting for a free connection"
     if isinstance(exc, httpx.ConnectError):
+        text = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return ConnectError, False, ("TLS certificate verification failed: configure the CA bundle that "
+                                         "signed the server's certificate (tls.ca_bundle)")
+        if "SSL" in text or "TLS" in text:
+            return ConnectError, False, "TLS handshake failed (client certificate, protocol or cipher)"
         return ConnectError, False, "cannot connect"
     if isinstance(exc, httpx.TimeoutException):
         return TransportTimeout, True, "timed out waiting for the answer"
@@ -251,6 +257,14 @@ class Transport:
                 self.stats.errors += 1
                 self.stats.ambiguous_submissions += 1
                 raise AmbiguousFailure(error) from exc
+            except ssl.SSLError as exc:
+                # TLS 1.3 reports a refused client certificate on the first read, past httpx's
+                # mapping. The server refused the connection: nothing was processed; no retry helps.
+                self.stats.errors += 1
+                reason = getattr(exc, "reason", None) or type(exc).__name__
+                raise ConnectError(f"{method} {shown}: TLS failed ({reason}); if the server requires a "
+                                   "client certificate, configure tls.client_cert / tls.client_key",
+                                   method=method, url=url) from exc
             status = resp.status_code
             log.debug("http", method=method, url=shown, status=status, attempt=attempt,
                       elapsed_ms=round((time.perf_counter() - started) * 1000, 1))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -73,8 +74,9 @@ Handler = Callable[[Request], "Reply | str"]
 class StandIn:
     """A threaded HTTP/1.1 server on loopback; one connection per request (``Connection: close``)."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
         self.handler = handler
+        self.tls = tls
         self.requests: list[Request] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -84,7 +86,7 @@ class StandIn:
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
         self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._stopped = False
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -114,6 +116,13 @@ class StandIn:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                conn.settimeout(10)
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except (OSError, ssl.SSLError):
+                conn.close()
+                return
         with conn:
             conn.settimeout(10)
             data = b""

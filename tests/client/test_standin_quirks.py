@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import pytest
+import structlog
 from livy_standin import DROP, JETTY_CSRF_400, MiniLivy, Reply, Request, StandIn, finish_after
 
 from livyd import (
@@ -274,8 +275,11 @@ def test_tls_options_fail_early_naming_the_file(tmp_path: Path) -> None:
 def test_verify_false_is_logged_loudly() -> None:
     from structlog.testing import capture_logs
 
-    with capture_logs() as logs:
-        LivyClient("https://h:8443", verify=False)
+    try:
+        with capture_logs() as logs:
+            LivyClient("https://h:8443", verify=False)
+    finally:
+        structlog.reset_defaults()  # capture_logs leaves structlog "configured" (printing to stdout)
     assert any(e["log_level"] == "warning" and "DISABLED" in e["event"] for e in logs)
 
 
