@@ -29,7 +29,9 @@ in state starting``: it did not run, so the client waits for the session and the
 back-off to ``PollSettings.maximum``, fast again on state changes) on ``anyio.current_time()``.
 Every wait is a cancel point. Cancelling :meth:`LivyClient.wait_statement` (or
 :meth:`LivyClient.run_statement`), including by its ``timeout``, cancels the statement on the
-server inside ``anyio.move_on_after(5, shield=True)`` and then re-raises.
+server inside ``anyio.move_on_after(5, shield=True)`` and then re-raises. Cancelling
+:meth:`LivyClient.submit_statement` while its POST is in flight looks (shielded) for the statement
+it may have created and cancels that too.
 
 **Keep-alive.** Livy's idle timer ignores GETs, so while a statement runs longer than
 ``keepalive_interval`` the wait POSTs ``/sessions/{id}/connect`` every ``keepalive_interval``.
@@ -433,6 +435,23 @@ class LivyClient:
         if kind is not None:
             body["kind"] = kind
         after_id = await self._known_last_id(session_id)
+        try:
+            return await self._submit(session_id, url, body, code, after_id)
+        except anyio.get_cancelled_exc_class():
+            # Cancelled while the POST may be in flight: if it landed, cancel it on the server, so
+            # abandoning a submission never leaves the code running unseen.
+            with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+                try:
+                    landed = find_landed(await self._statements_after(session_id, after_id), code, after_id)
+                    if landed is not None:
+                        await self.cancel_statement(session_id, landed.id)
+                        log.info("statement.cancelled", session=str(session_id), statement=landed.id)
+                except LivydError as exc:
+                    log.warning("statement.cancel_failed", session=str(session_id), error=str(exc))
+            raise
+
+    async def _submit(self, session_id: SessionRef, url: str, body: dict[str, Any], code: str,
+                      after_id: int) -> Statement:
         attempts = self._transport.plan.retries + 1
         not_ready = 0
         attempt = 0
@@ -636,11 +655,11 @@ class LivyClient:
                               f"{timeout} s; it was cancelled") from None
 
     async def _wait_statement(self, session_id: SessionRef, statement_id: int,
-                              on_update: OnUpdate | None) -> Statement:
+                              on_update: OnUpdate | None, seen: Statement | None = None) -> Statement:
         now = anyio.current_time()
         planner = PollPlanner(self.poll_settings, now=now)
         last_touch = now
-        last: tuple[str, float] | None = None
+        last: tuple[str, float] | None = (str(seen.state), seen.progress) if seen is not None else None
         empty_available = 0
         try:
             while True:
@@ -693,7 +712,12 @@ class LivyClient:
         await _notify(on_update, st)
         if st.state.is_terminal and st.output is not None:
             return st
-        return await self.wait_statement(session_id, st.id, on_update=on_update, timeout=timeout)
+        try:
+            with anyio.fail_after(timeout) if timeout is not None else nullcontext():
+                return await self._wait_statement(session_id, st.id, on_update, seen=st)
+        except TimeoutError:
+            raise WaitTimeout(f"statement {st.id} of session {session_id} did not finish within "
+                              f"{timeout} s; it was cancelled") from None
 
     async def wait_batch(self, batch_id: SessionRef, *, on_update: OnUpdate | None = None,
                          timeout: float | None = None) -> Batch:  # noqa: ASYNC109

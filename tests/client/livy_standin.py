@@ -236,6 +236,7 @@ class MiniLivy:
     - ``post_faults["statements"|"sessions"|"batches"]``: ``"drop-after"`` (apply the POST, then
       drop the connection), ``"drop-before"`` (drop without applying), ``502``/``503``/``504``
       after applying (``("after", 502)``) or before (``("before", 503)``).
+      ``("slow", seconds)`` applies the POST and delays the answer.
     - ``get_faults[path]``: ``503`` or ``"drop"`` for GETs of that exact path.
     """
 
@@ -513,7 +514,10 @@ class MiniLivy:
                 return DROP
             if isinstance(fault, tuple) and fault[0] == "after":
                 return Reply(fault[1], "<html><title>Bad Gateway</title></html>", content_type="text/html")
-            return self._j(201, st, Location=f"/sessions/{sid}/statements/{st['id']}")
+            reply = self._j(201, st, Location=f"/sessions/{sid}/statements/{st['id']}")
+            if isinstance(fault, tuple) and fault[0] == "slow":  # applied, answer delayed
+                reply.delay = fault[1]
+            return reply
         if not rest and req.method == "GET":
             q = req.query
             items = list(stmts)

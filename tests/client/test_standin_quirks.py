@@ -3,6 +3,7 @@ headers, retries, version gating, gateway prefix, proxies, limits, waits, cancel
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -300,6 +301,8 @@ async def test_first_poll_within_10ms_and_output(livy: MiniLivy) -> None:
     )
     assert first_get.at - post.at < 0.05  # 10 ms plan + loopback round trip and scheduling slack
     assert updates[0].state is StatementState.WAITING and updates[-1].output is not None
+    keys = [(u.state, u.progress) for u in updates]
+    assert all(a != b for a, b in itertools.pairwise(keys))  # only changes are reported
 
 
 @pytest.mark.anyio
@@ -336,6 +339,22 @@ async def test_cancelling_a_wait_cancels_the_statement_on_the_server(livy: MiniL
         assert c.statistics().cancels_sent == 1
     assert livy.server.count("POST", f"/sessions/{sid}/statements/0/cancel") == 1
     assert livy.statements[sid][0]["state"] == "cancelled"
+
+
+@pytest.mark.anyio
+async def test_cancelling_while_the_post_is_in_flight_cancels_what_landed(livy: MiniLivy) -> None:
+    sid = livy.add_session()
+    livy.statement_script = finish_after(10_000)
+    async with LivyClient(livy.url) as c:
+        await c.submit_statement(sid, "warm_up = 1")
+        livy.post_faults["statements"] = [("slow", 1.0)]
+        with anyio.move_on_after(0.2) as scope:
+            await c.run_statement(sid, "expensive()")
+        assert scope.cancelled_caught
+    assert [s["code"] for s in livy.statements[sid]] == ["warm_up = 1", "expensive()"]
+    assert livy.statements[sid][1]["state"] == "cancelled"
+    assert livy.server.count("POST", f"/sessions/{sid}/statements/1/cancel") == 1
+    assert livy.server.count("POST", f"/sessions/{sid}/statements/0/cancel") == 0
 
 
 @pytest.mark.anyio
