@@ -217,6 +217,12 @@ class BatchManager:
             cmd = [self.spark_submit, "--master", "local[1]", "--name", name or f"livy-batch-{batch_id}",
                    "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.host=127.0.0.1",
                    "--conf", "spark.driver.bindAddress=127.0.0.1"]
+            # Small and quick local JVM defaults (recipes.md section 4), unless the batch sets them.
+            defaults = {"spark.driver.memory": "512m", "spark.sql.shuffle.partitions": "1",
+                        "spark.driver.extraJavaOptions": "-XX:+UseSerialGC -XX:TieredStopAtLevel=1"}
+            for key, value in defaults.items():
+                if key not in conf:
+                    cmd += ["--conf", f"{key}={value}"]
             for key, value in conf.items():
                 cmd += ["--conf", f"{key}={value}"]
             if class_name:

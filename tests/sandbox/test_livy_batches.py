@@ -134,15 +134,18 @@ def test_batch_validation(http: httpx.Client, tmp_path: Path) -> None:
 
 
 @pytest.mark.spark
-def test_spark_submit_batch(sandbox_factory: Callable[..., SandboxProcess], tmp_path: Path) -> None:
+def test_spark_submit_batch(sandbox: SandboxProcess, tmp_path: Path) -> None:
+    """The default sandbox (``--batch-launcher auto``) runs .py batches with spark-submit."""
     require(has_module("pyspark"), "pyspark (pip install 'livyd[spark]')")
-    sb = sandbox_factory("--batch-launcher", "spark-submit")
+    sb = sandbox
     script = tmp_path / "spark_job.py"
     script.write_text("import sys\nfrom pyspark.sql import SparkSession\n"
                       "spark = SparkSession.builder.getOrCreate()\n"
-                      "print('count', spark.range(int(sys.argv[1])).count(), flush=True)\nspark.stop()\n")
+                      "print('count', spark.range(int(sys.argv[1])).count(), flush=True)\n"
+                      "print('master', spark.sparkContext.master, flush=True)\nspark.stop()\n")
     with httpx.Client(base_url=sb.livy_url, timeout=30) as http:
         bid = http.post("/batches", json={"file": str(script), "args": ["123"]}).json()["id"]
         assert wait_until(lambda: (s := http.get(f"/batches/{bid}/state").json()["state"])
                           in ("success", "dead") and s, timeout=120) == "success"
-        assert "count 123" in http.get(f"/batches/{bid}/log", params={"size": -1}).json()["log"]
+        log = http.get(f"/batches/{bid}/log", params={"size": -1}).json()["log"]
+        assert "count 123" in log and "master local[1]" in log

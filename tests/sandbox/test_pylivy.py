@@ -7,6 +7,7 @@ real Livy in any of that, these tests fail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,9 +39,12 @@ def test_pylivy_session_runs_code_and_reads_results(sandbox: SandboxProcess) -> 
         assert again.run("'again'").text == "'again'"
 
 
-def test_pylivy_batch_is_followed_to_success(sandbox: SandboxProcess, tmp_path: Path) -> None:
+def test_pylivy_batch_is_followed_to_success(sandbox_factory: Callable[..., SandboxProcess],
+                                             tmp_path: Path) -> None:
+    """On the python-launcher sandbox of test_livy_batches.py (spark-submit is covered there)."""
     from livy import LivyBatch, SessionState
 
+    sandbox = sandbox_factory("--batch-launcher", "python", "--cancel-timeout", "3")
     script = tmp_path / "pylivy_batch.py"
     script.write_text("import sys\nprint('batch args', *sys.argv[1:], flush=True)\n")
     batch = LivyBatch.create(sandbox.livy_url, file=str(script), args=["x", "y"], name="pylivy-batch")
