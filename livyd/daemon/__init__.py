@@ -67,6 +67,19 @@ def main(argv: list[str]) -> int:
         default=64 * 1024 * 1024,
         help="refuse frames larger than this without reading them",
     )
+    parser.add_argument("--serve-socket", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--idle-exit",
+        type=float,
+        default=float(os.environ.get("LIVYD_DAEMON_IDLE_EXIT", "600")),
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--socket",
+        metavar="PATH",
+        default=os.environ.get("LIVYD_DAEMON_SOCKET"),
+        help="the shared daemon's Unix socket (default: in your runtime dir)",
+    )
     args = parser.parse_args(argv)
     if args.max_frame_bytes < 1024:
         parser.error("--max-frame-bytes must be at least 1024")
@@ -77,6 +90,26 @@ def main(argv: list[str]) -> int:
     from livyd.daemon._server import serve
 
     try:
+        if args.serve_socket:
+            from pathlib import Path
+
+            from livyd.daemon._relay import serve_socket
+
+            return anyio.run(
+                serve_socket, Path(args.serve_socket), args.max_frame_bytes, args.idle_exit, backend="asyncio"
+            )
+        if not args.standalone:
+            from pathlib import Path
+
+            from livyd.daemon._relay import default_socket_path, relay_stdio
+
+            path = Path(args.socket) if args.socket else default_socket_path()
+            try:
+                return anyio.run(relay_stdio, path, args.idle_exit, backend="asyncio")
+            except OSError as exc:
+                logging.getLogger("livyd.daemon").warning(
+                    "cannot reach or start the shared daemon at %s (%s); running standalone", path, exc
+                )
         return anyio.run(serve, args.max_frame_bytes, backend="asyncio")
     except KeyboardInterrupt:
         return 130

@@ -261,7 +261,9 @@ def register(
         p = validate(ExecuteParams, params, "livy/execute")
         sup = await state.connected()
         state.clear_diagnostics(p.uri)
-        task = await sup.execute(p.code, session_id=p.session_id, kind=p.kind, uri=p.uri, range_=p.range)
+        task = await sup.execute(
+            p.code, session_id=p.session_id, kind=p.kind, uri=p.uri, range_=p.range, origin=id(state)
+        )
         return ExecuteResult(task_id=task.task_id, session_id=task.session_id).wire()
 
     @rpc(server, "livy/cancel")

@@ -98,6 +98,48 @@ class _SecretFilter(logging.Filter):
         return True
 
 
+class _Fanout:
+    """The client connections that share one supervisor."""
+
+    def __init__(self, states: list[DaemonState]) -> None:
+        self.states = states
+        self.connect_lock = anyio.Lock()
+
+    def _origin(self, task: Task) -> DaemonState | None:
+        for st in self.states:
+            if id(st) == task.origin:
+                return st
+        return None
+
+    def notifier(self) -> Any:
+        from livyd.daemon._supervisor import Notifier
+
+        def notify(method: str, params: dict[str, Any]) -> None:
+            for st in list(self.states):
+                st.server.protocol.notify(method, params)
+
+        def show(message: str, level: int) -> None:
+            for st in list(self.states):
+                st._show_message(message, level)
+
+        def at_origin(name: str) -> Callable[..., None]:
+            def call(task: Task, *args: Any) -> None:
+                st = self._origin(task)
+                if st is not None:
+                    getattr(st, name)(task, *args)
+
+            return call
+
+        return Notifier(
+            notify=notify,
+            show_message=show,
+            progress_begin=at_origin("_progress_begin"),
+            progress_report=at_origin("_progress_report"),
+            progress_end=at_origin("_progress_end"),
+            diagnostics=at_origin("_diagnostics"),
+        )
+
+
 class DaemonState:
     """What the handlers share: settings, the supervisor, credentials, the workspace."""
 
@@ -117,34 +159,40 @@ class DaemonState:
         self.diag_uris: set[str] = set()
         self.stop = anyio.Event()
         self.exit_code = 0
-        self._connect_lock: anyio.Lock | None = None
+        self.registry: dict[str, tuple[Supervisor, _Fanout]] | None = None
+        self.fanout: _Fanout | None = None
 
     # ---------------------------------------------------------------- connection
 
     def supervisor_or_new(self) -> Supervisor:
-        """The supervisor (created on first use, so its imports stay out of initialize)."""
+        """The workspace's supervisor (created on first use, so its imports stay out of initialize).
+
+        In the shared per-user daemon, connections on the same state directory (workspace) share
+        one supervisor: its notifications fan out to all of them; progress and diagnostics go to
+        the connection that started the task.
+        """
         if self.supervisor is None:
             from livyd.daemon._state import StateStore, default_state_dir
-            from livyd.daemon._supervisor import Notifier, Supervisor
+            from livyd.daemon._supervisor import Supervisor
 
-            notifier = Notifier(
-                notify=self.server.protocol.notify,
-                show_message=self._show_message,
-                progress_begin=self._progress_begin,
-                progress_report=self._progress_report,
-                progress_end=self._progress_end,
-                diagnostics=self._diagnostics,
-            )
-            sup = Supervisor(self.settings, notifier)
-            sup.tg = self.tg
-            sup.profile = self.options.profile
             directory = (
                 Path(self.settings.state_dir)
                 if self.settings.state_dir
                 else default_state_dir(self.workspace)
             )
-            store = StateStore(directory)
             self.state_dir = directory
+            key = str(directory)
+            if self.registry is not None and key in self.registry:
+                sup, fanout = self.registry[key]
+                fanout.states.append(self)
+                self.fanout = fanout
+                self.supervisor = sup
+                return sup
+            fanout = _Fanout([self])
+            sup = Supervisor(self.settings, fanout.notifier())
+            sup.tg = self.tg
+            sup.profile = self.options.profile
+            store = StateStore(directory)
             if store.acquire():
                 sup.store = store
             else:
@@ -153,17 +201,24 @@ class DaemonState:
                     "its sessions",
                     2,
                 )
+            self.fanout = fanout
             self.supervisor = sup
+            if self.registry is not None:
+                self.registry[key] = (sup, fanout)
         return self.supervisor
+
+    def detach(self) -> None:
+        """This connection is gone: stop sending it notifications."""
+        if self.fanout is not None and self in self.fanout.states:
+            self.fanout.states.remove(self)
 
     async def connected(self) -> Supervisor:
         """The supervisor with a Livy API (configured URL, profile, or the embedded sandbox)."""
         sup = self.supervisor_or_new()
         if sup.api is not None:
             return sup
-        if self._connect_lock is None:
-            self._connect_lock = anyio.Lock()
-        async with self._connect_lock:
+        assert self.fanout is not None
+        async with self.fanout.connect_lock:
             if sup.api is None:
                 sup.api = await self._open_api()
         return sup
@@ -343,13 +398,15 @@ class LivydProtocol(LanguageServerProtocol):
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
         result = yield from super().lsp_initialize(params)
+        server = self._server
+        assert isinstance(server, LivydServer)
         caps = LivydCapabilities(
             version=__version__,
             protocol_version=PROTOCOL_VERSION,
             requests=[m.name for m in METHODS if m.kind == "request"],
             notifications=[m.name for m in METHODS if m.kind == "notification"],
             commands=list(COMMANDS),
-            shared=False,
+            shared=server.livyd.registry is not None,
         )
         result.capabilities.experimental = {"livyd": caps.wire()}
         return result
@@ -495,7 +552,7 @@ class _FrameWriter:
         """pygls calls this on exit; stdout stays open until the process ends."""
 
 
-def _send_error(writer: _FrameWriter, msg_id: Any, code: int, message: str, data: Any = None) -> None:
+def _send_error(writer: Any, msg_id: Any, code: int, message: str, data: Any = None) -> None:
     body = json.dumps(
         {
             "jsonrpc": "2.0",
@@ -508,7 +565,7 @@ def _send_error(writer: _FrameWriter, msg_id: Any, code: int, message: str, data
 
 
 async def _read_frames(
-    reader: asyncio.StreamReader, server: LivydServer, writer: _FrameWriter, max_frame: int
+    reader: asyncio.StreamReader, server: LivydServer, writer: Any, max_frame: int
 ) -> None:
     protocol = server.protocol
     while True:
@@ -563,7 +620,7 @@ async def _read_frames(
             return
 
 
-def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: _FrameWriter) -> None:
+def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: Any) -> None:
     try:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError):

@@ -124,6 +124,8 @@ class Task:
     submitting: bool = False
     started_at: float = field(default_factory=time.time)
     progress_token: str | None = None
+    #: Which client connection started it (progress and diagnostics go there only).
+    origin: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -446,7 +448,14 @@ class Supervisor:
     # ---------------------------------------------------------------- tasks
 
     async def execute(
-        self, code: str, *, session_id: int | None, kind: str | None, uri: str | None, range_: Range | None
+        self,
+        code: str,
+        *,
+        session_id: int | None,
+        kind: str | None,
+        uri: str | None,
+        range_: Range | None,
+        origin: int | None = None,
     ) -> Task:
         """Queue code; never waits for Livy beyond creating a session when there is none."""
         if session_id is None:
@@ -462,6 +471,7 @@ class Supervisor:
             kind=kind,
             uri=uri,
             range=range_,
+            origin=origin,
         )
         w.tasks.append(task)
         self.tasks[task.task_id] = task

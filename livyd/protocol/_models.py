@@ -264,7 +264,7 @@ class LivydCapabilities(WireModel):
     requests: list[str] = Field(description="Every livy/* request method the daemon answers.")
     notifications: list[str] = Field(description="Every livy/* notification the daemon may send.")
     commands: list[str] = Field(description="workspace/executeCommand ids (all prefixed livyd.).")
-    shared: bool = Field(False, description="True when several editors share this daemon.")
+    shared: bool = Field(False, description="True when this is the per-user daemon shared by editors.")
 
 
 # --------------------------------------------------------------------------- sessions

@@ -43,9 +43,18 @@ fields within a major version, so clients must ignore fields they do not know.
    `heartbeatTimeoutInSecond`, so Livy reaps them if no daemon comes back) unless
    `settings.deleteSessionsOnExit` is true.
 
-`livyd --stdio` currently always runs the whole daemon in the editor's process (the
-`--standalone` behaviour); sharing one per-user daemon between editors is not implemented yet, and
-`capabilities.experimental.livyd.shared` says so (`false`).
+## Sharing between editors
+
+`livyd --stdio` relays its stdin/stdout to a per-user background daemon over a Unix socket
+(`$XDG_RUNTIME_DIR/livyd/daemon-<version>-p<major>.sock`, directory 0700, socket 0600, started on
+demand, one per livyd version), so every editor window on the machine shares sessions, tasks and
+pollers; clients on the same workspace receive each other's `livy/taskChanged` / `livy/output` /
+`livy/log` notifications (work-done progress and diagnostics go only to the client that ran the
+task). Each client still does its own `initialize` ... `exit`. The shared daemon exits
+`LIVYD_DAEMON_IDLE_EXIT` seconds (default 600) after its last client left. `livyd --stdio
+--standalone` keeps everything in the editor's process; if the shared daemon cannot be reached or
+started, the relay falls back to that and says why on stderr. The wire protocol is the same either
+way.
 
 `workspace/didChangeConfiguration` with `{"settings": {...DaemonSettings...}}` (or
 `{"settings": {"livyd": {...}}}`) replaces the settings; `$/cancelRequest` cancels a pending

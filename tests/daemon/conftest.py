@@ -53,7 +53,12 @@ def spawn_daemon(tmp_path: Path, livy_url: str) -> Spawner:
 
     @asynccontextmanager
     async def spawn(
-        *extra_args: str, state_dir: Path | None = None, initialize: bool = True, **settings: Any
+        *extra_args: str,
+        state_dir: Path | None = None,
+        initialize: bool = True,
+        standalone: bool = True,
+        env_extra: dict[str, str] | None = None,
+        **settings: Any,
     ) -> AsyncIterator[DaemonClient]:
         sd = state_dir or (tmp_path / "state")
         opts = {
@@ -75,7 +80,15 @@ def spawn_daemon(tmp_path: Path, livy_url: str) -> Spawner:
             "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
             "XDG_STATE_HOME": str(tmp_path / "xdg-state"),
         }
-        cmd = [sys.executable, "-m", "livyd", "--stdio", *extra_args]
+        env.update(env_extra or {})
+        cmd = [
+            sys.executable,
+            "-m",
+            "livyd",
+            "--stdio",
+            *(["--standalone"] if standalone else []),
+            *extra_args,
+        ]
         async with DaemonClient.spawn(cmd, env=env, cwd=str(tmp_path)) as client:
             if initialize:
                 await client.initialize(opts)

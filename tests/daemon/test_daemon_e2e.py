@@ -58,6 +58,7 @@ async def test_initialize_is_fast_and_advertises_the_protocol(spawn_daemon: Any)
         assert "livy/output" in caps["notifications"]
         assert all(c.startswith("livyd.") for c in caps["commands"])
         assert result["serverInfo"]["name"] == "livyd"
+        assert caps["shared"] is False  # --standalone
         assert result["capabilities"]["codeLensProvider"] is not None
         # Spawn-to-answer is dominated by pygls' import (~0.5 s measured idle); the bound is loose
         # because CI shares 2 cores. The deterministic check is the next test.
@@ -458,3 +459,33 @@ async def test_session_log_follow_and_settings_change(spawn_daemon: Any) -> None
         with pytest.raises(DaemonRequestError) as info:
             await client.request("livy/followLog", {})
         assert info.value.code == -32602
+
+
+async def test_two_editors_share_one_daemon_through_the_relay(spawn_daemon: Any, tmp_path: Path) -> None:
+    """Without --standalone, `livyd --stdio` relays to one per-user daemon: two clients on a
+    workspace see the same tasks and outputs, and the daemon idles out after they leave."""
+    run_dir = tmp_path / "run"
+    env = {"XDG_RUNTIME_DIR": str(run_dir), "LIVYD_DAEMON_IDLE_EXIT": "1"}
+    async with (
+        spawn_daemon(standalone=False, env_extra=env) as a,
+        spawn_daemon(standalone=False, env_extra=env) as b,
+    ):
+        assert a.initialize_result is not None
+        assert a.initialize_result["capabilities"]["experimental"]["livyd"]["shared"] is True
+        sa, sb = await a.request("livy/status", {}), await b.request("livy/status", {})
+        assert sa["pid"] == sb["pid"]  # one daemon behind both relays
+        assert sa["pid"] not in (a.process.pid, b.process.pid)
+        sockets = list((run_dir / "livyd").glob("daemon-*.sock"))
+        assert len(sockets) == 1 and (sockets[0].stat().st_mode & 0o777) == 0o600
+        assert ((run_dir / "livyd").stat().st_mode & 0o777) == 0o700
+        started = await a.request("livy/execute", {"code": "40 + 2"})
+        out_b = await output_of(b, started["taskId"])  # b sees a's task
+        assert out_b["data"]["text/plain"] == "42"
+        tasks_b = await b.request("livy/listStatements", {})
+        assert started["taskId"] in [t["taskId"] for t in tasks_b["tasks"]]
+        again = await b.request("livy/execute", {"code": "1"})
+        assert again["sessionId"] == started["sessionId"]  # the same attached session
+        await output_of(a, again["taskId"])
+    with anyio.fail_after(20):
+        while sockets[0].exists():  # noqa: ASYNC110 - a file, no event to wait on; the daemon idles out
+            await anyio.sleep(0.1)

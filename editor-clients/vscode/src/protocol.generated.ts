@@ -230,7 +230,7 @@ export interface LivydCapabilities {
   notifications: Array<string>;
   /** workspace/executeCommand ids (all prefixed livyd.). */
   commands: Array<string>;
-  /** True when several editors share this daemon. */
+  /** True when this is the per-user daemon shared by editors. */
   shared?: boolean;
 }
 

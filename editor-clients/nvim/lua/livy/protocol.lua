@@ -136,7 +136,7 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field requests string[] Every livy/* request method the daemon answers.
 ---@field notifications string[] Every livy/* notification the daemon may send.
 ---@field commands string[] workspace/executeCommand ids (all prefixed livyd.).
----@field shared? boolean True when several editors share this daemon.
+---@field shared? boolean True when this is the per-user daemon shared by editors.
 
 --- ``livy/log``: new log lines of a followed (or running) session, or of a batch.
 ---@class livy.LogNotification

@@ -1,0 +1,259 @@
+"""Sharing one daemon between editors: the per-user socket daemon and the stdio relay.
+
+``livyd --stdio`` (without ``--standalone``) is a thin relay: it connects to a per-user background
+daemon over a Unix socket and copies bytes both ways, so VS Code and Neovim windows on one machine
+share sessions, tasks and pollers (nothing is polled or submitted twice). The relay starts the
+daemon on demand (``python -m livyd.daemon --serve-socket PATH``, in its own session, logging to
+``daemon.log`` next to the socket) and waits for its socket.
+
+* **Where.** ``<user runtime dir>/livyd/daemon-<version>-p<protocol major>.sock``. The directory is
+  created 0700 and must be owned by the user and not accessible to others; the socket is 0600.
+* **Version check.** The version is in the socket's name: a relay only ever talks to a daemon of
+  its own livyd version; an older daemon keeps serving its own relays until it idles out.
+* **Lifetime.** The daemon exits ``--idle-exit`` seconds (default 600, ``LIVYD_DAEMON_IDLE_EXIT``)
+  after its last connection closed, keeping (or, if configured, deleting) its sessions.
+* **Per connection.** Each connection is one LSP client with its own initialize/shutdown/exit;
+  connections on the same workspace state directory share one supervisor.
+* **Fallback.** If the relay cannot reach or start the daemon, ``livyd --stdio`` runs standalone
+  and says why on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from livyd._version import __version__
+from livyd.protocol import PROTOCOL_VERSION
+
+if TYPE_CHECKING:
+    from anyio.abc import SocketStream
+
+__all__ = ["default_socket_path", "relay_stdio", "serve_socket"]
+
+
+def _runtime_dir() -> Path:
+    import platformdirs
+
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    candidate = Path(base) if base else Path(platformdirs.user_runtime_dir())
+    if not candidate.parent.exists() and not candidate.exists():
+        import tempfile
+
+        candidate = Path(tempfile.gettempdir()) / f"livyd-{os.getuid()}"
+    return candidate / "livyd" if candidate.name != "livyd" else candidate
+
+
+def default_socket_path() -> Path:
+    """The per-user socket of this livyd version."""
+    return _runtime_dir() / f"daemon-{__version__}-p{PROTOCOL_VERSION.split('.')[0]}.sock"
+
+
+def _private_dir(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = directory.stat()
+    if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077:
+        raise PermissionError(
+            f"{directory} must be owned by you and private (mode 0700) to hold the livyd socket"
+        )
+
+
+# --------------------------------------------------------------------------- the shared daemon
+
+
+class _SocketWriter:
+    """pygls writes synchronously; the socket is async: queue frames for a sender task."""
+
+    def __init__(self) -> None:
+        self.send, self.receive = anyio.create_memory_object_stream[bytes](math.inf)
+
+    def write(self, data: bytes) -> None:
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self.send.send_nowait(data)
+
+    def close(self) -> None:
+        """Stays open until the connection ends."""
+
+
+async def serve_socket(path: Path, max_frame: int, idle_exit: float) -> int:
+    """Serve LSP connections on the Unix socket *path* until idle for *idle_exit* seconds."""
+    from livyd.daemon._server import _read_frames, build_server
+
+    sys.stdout = sys.stderr  # this process has no client on stdout
+    _private_dir(path.parent)
+    with contextlib.suppress(OSError):
+        probe = await anyio.connect_unix(path)
+        await probe.aclose()
+        return 0  # another daemon of this version already serves the socket
+    _unlink(path)
+    listener = await anyio.create_unix_listener(path)
+    os.chmod(path, 0o600)
+    registry: dict[str, Any] = {}
+    active = 0
+    changed = anyio.Event()
+
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def handle(stream: SocketStream) -> None:
+            nonlocal active, changed
+            active += 1
+            changed.set()
+            changed = anyio.Event()
+            server = build_server()
+            writer = _SocketWriter()
+            server.protocol.set_writer(writer)
+            state = server.livyd
+            state.stack = stack
+            state.tg = root
+            state.registry = registry
+            reader = asyncio.StreamReader(limit=64 * 1024)
+            try:
+                async with anyio.create_task_group() as conn:
+
+                    async def pump_in() -> None:
+                        try:
+                            async for chunk in stream:
+                                reader.feed_data(chunk)
+                        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                            pass
+                        reader.feed_eof()
+
+                    out_done = anyio.Event()
+
+                    async def pump_out() -> None:
+                        try:
+                            async for data in writer.receive:
+                                await stream.send(data)
+                        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                            pass
+                        finally:
+                            out_done.set()
+
+                    async def read_all() -> None:
+                        try:
+                            await _read_frames(reader, server, writer, max_frame)
+                        finally:
+                            state.stop.set()
+
+                    conn.start_soon(pump_in)
+                    conn.start_soon(pump_out)
+                    conn.start_soon(read_all)
+                    await state.stop.wait()
+                    writer.send.close()  # pump_out sends what is queued (the exit reply), then ends
+                    with anyio.move_on_after(2):
+                        await out_done.wait()
+                    conn.cancel_scope.cancel()
+            finally:
+                state.detach()
+                with anyio.CancelScope(shield=True):
+                    await stream.aclose()
+                active -= 1
+                changed.set()
+                changed = anyio.Event()
+
+        async with anyio.create_task_group() as root:
+            root.start_soon(listener.serve, handle, root)
+            while True:
+                event = changed
+                if active == 0:
+                    with anyio.move_on_after(idle_exit):
+                        await event.wait()
+                    if active == 0 and event is changed:
+                        break
+                else:
+                    await event.wait()
+            with anyio.move_on_after(20, shield=True):
+                for sup, _fanout in registry.values():
+                    await sup.shutdown()
+            for sup, _fanout in registry.values():
+                if sup.store is not None:
+                    sup.persist()
+                    sup.store.release()
+            _unlink(path)
+            root.cancel_scope.cancel()
+    return 0
+
+
+# --------------------------------------------------------------------------- the relay
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _spawn_daemon(path: Path, idle_exit: float) -> None:
+    """Start the shared daemon detached (its own session), logging next to its socket."""
+    _private_dir(path.parent)
+    log_file = path.parent / "daemon.log"
+    command = [
+        sys.executable,
+        "-m",
+        "livyd.daemon",
+        "--serve-socket",
+        str(path),
+        "--idle-exit",
+        str(idle_exit),
+        "--log-file",
+        str(log_file),
+    ]
+    with open(os.devnull, "rb") as devnull, open(log_file, "ab") as log:
+        subprocess.Popen(
+            command, stdin=devnull, stdout=log, stderr=log, start_new_session=True, close_fds=True
+        )
+
+
+async def _connect(path: Path, *, start: bool, idle_exit: float) -> SocketStream:
+    try:
+        return await anyio.connect_unix(path)
+    except OSError:
+        if not start:
+            raise
+    _spawn_daemon(path, idle_exit)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return await anyio.connect_unix(path)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await anyio.sleep(0.05)
+
+
+async def relay_stdio(path: Path, idle_exit: float) -> int:
+    """Copy stdin to the shared daemon's socket and its answers to stdout, until either ends."""
+    from livyd.daemon._server import _stdin_reader
+
+    stream = await _connect(path, start=True, idle_exit=idle_exit)
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    async with anyio.create_task_group() as tg:
+        reader = await _stdin_reader(tg)
+
+        async def upstream() -> None:
+            while chunk := await reader.read(64 * 1024):
+                await stream.send(chunk)
+            with contextlib.suppress(Exception):
+                await stream.send_eof()
+
+        async def downstream() -> None:
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                async for chunk in stream:
+                    out.write(chunk)
+                    out.flush()
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(upstream)
+        tg.start_soon(downstream)
+    await stream.aclose()
+    return 0
