@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from livyd.sandbox._bodies import JacksonError, decode
+from livyd.sandbox._bodies import JacksonError, Schema, decode
 from livyd.sandbox._livy import parse_time_string
 from livyd.sandbox._logbuffer import LogBuffer, slice_log
 
@@ -50,7 +50,7 @@ def test_bad_time_strings(text: str, message: str) -> None:
         parse_time_string(text)
 
 
-SCHEMA = {"code": "str", "cursor": "int", "jars": "list", "conf": "map", "kind": "kind"}
+SCHEMA: Schema = {"code": "str", "cursor": "int", "jars": "list", "conf": "map", "kind": "kind"}
 
 
 def test_decode_coerces_like_jackson() -> None:
