@@ -386,6 +386,12 @@ def test_verbose_never_prints_the_password(sandbox: SandboxProcess, work: Path) 
     assert proc.stderr.strip(), "--verbose should trace HTTP exchanges on stderr"
     for leaked in (SECRET, encoded):
         assert leaked not in proc.stdout and leaked not in proc.stderr
+    by_env = run(work, "sessions", "--url", sandbox.livy_url, LIVYD_LOG_LEVEL="debug", LIVY_AUTH="basic",
+                 LIVY_USER="alice", LIVY_PASSWORD=SECRET)
+    assert by_env.returncode == 0 and "/sessions" in by_env.stderr  # LIVYD_LOG_LEVEL=debug traces too
+    assert SECRET not in by_env.stderr and encoded not in by_env.stderr
+    quiet = run(work, "sessions", "--url", sandbox.livy_url)
+    assert "/sessions" not in quiet.stderr
     doctor = run(work, "--verbose", "doctor", "--url", sandbox.livy_url,
                  LIVY_AUTH="basic", LIVY_USER="alice", LIVY_PASSWORD=SECRET)
     assert doctor.returncode == 0, doctor.stderr
