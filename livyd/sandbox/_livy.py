@@ -132,6 +132,18 @@ def _int_param(request: Request, name: str) -> int | None:
     return value
 
 
+def _statement_id(request: Request) -> int:
+    """The ``{sid}`` path segment as a Java int (NumberFormatException → 400 ``{"msg"}``)."""
+    raw = request.path_params["sid"]
+    try:
+        value = int(raw)
+    except ValueError:
+        raise msg(400, f'For input string: "{raw}"') from None
+    if not -(2**31) <= value < 2**31:
+        raise msg(400, f'For input string: "{raw}"')
+    return value
+
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -443,11 +455,7 @@ class LivyApp:
     async def get_statement(self, request: Request) -> Response:
         """``GET /sessions/{id}/statements/{sid}``; unknown → bare ``"Statement not found"``."""
         session = await self._statement_session(request)
-        raw = request.path_params["sid"]
-        try:
-            sid = int(raw)
-        except ValueError:
-            raise msg(400, f'For input string: "{raw}"') from None
+        sid = _statement_id(request)
         statement = session.find_statement(sid)
         if statement is None:
             raise bare(404, "Statement not found")
@@ -477,12 +485,7 @@ class LivyApp:
         """``POST .../statements/{sid}/cancel``: always ``{"msg":"canceled"}`` while running."""
         session = self._session(request)
         self._require_running(session)
-        raw = request.path_params["sid"]
-        try:
-            sid = int(raw)
-        except ValueError:
-            raise msg(400, f'For input string: "{raw}"') from None
-        session.cancel(sid)
+        session.cancel(_statement_id(request))
         return json_response({"msg": "canceled"})
 
     async def completion(self, request: Request) -> Response:
