@@ -54,7 +54,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from livyd._auth import AuthConfig
-from livyd._exceptions import ConfigError
+from livyd._exceptions import ConfigError, redact_url
 
 __all__ = [
     "BLACKLISTED_CONF_KEYS",
@@ -691,6 +691,8 @@ def _show(path: Path_, value: Any) -> str:
         return ", ".join(str(v) for v in value) if value else "(none)"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if path[-1] in ("url", "proxy"):
+        return redact_url(str(value))
     return str(value)
 
 
@@ -867,7 +869,11 @@ def _explain(exc: ValidationError, merged: Layer) -> ConfigError:
             msg = f"unknown key; valid keys: {', '.join(valid)}"
         shown = ""
         if entry is not None and loc not in _SECRET_KEYS and error["type"] != "extra_forbidden":
-            shown = f" (got {entry.value!r})"
+            value = entry.value
+            if loc[-1] in ("url", "proxy") and isinstance(value, str):
+                # never echo what might hold credentials in a form redact_url cannot parse
+                value = redact_url(value) if "://" in value and "@" not in value.split("://", 1)[0] else None
+            shown = f" (got {value!r})" if value is not None else ""
         messages.append(f"{source}: {key}: {msg}{shown}")
         first_key = first_key or key
         first_source = first_source or source

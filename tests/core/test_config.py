@@ -449,3 +449,13 @@ def test_example_livyd_toml_resolves_every_profile(tmp_path: Path, name: str) ->
     assert cfg.profile.webhdfs.base_dir == "/user/jdoe/livy-sessions"
     assert cfg.profile.session.conf["spark.sql.shuffle.partitions"] == "500"  # from the .env's LIVY_CONF
     assert cfg.profile.session.conf["spark.dynamicAllocation.enabled"] == "true"  # from livyd.toml
+
+
+def test_credentials_in_urls_are_masked_in_describe_and_errors(tree: Tree) -> None:
+    cfg = tree.load({"LIVY_URL": "https://alice:pw-in-url@gw.example:8443/x?token=tk-1"})
+    rows = {key: value for key, value, _ in cfg.describe()}
+    assert rows["url"] == "https://gw.example:8443/x?token=***"
+    tree.write_project('proxy = "alice:pw-in-url@proxy:3128"\n')
+    with pytest.raises(ConfigError) as err:
+        tree.load()
+    assert "pw-in-url" not in str(err.value) and "proxy" in str(err.value)
