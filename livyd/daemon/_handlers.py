@@ -125,8 +125,9 @@ def register(
     async def initialized(ls: LivydServer, params: Any) -> None:
         # Restoring persisted state happens after initialize was answered.
         sup = state.supervisor_or_new()
-        if sup.store is None:
+        if sup.store is None or sup.restored:
             return
+        sup.restored = True  # before any await: a second client of a shared daemon must not restore
         data = await anyio.to_thread.run_sync(sup.store.load)
         if not data.get("sessions") and not data.get("tasks"):
             return

@@ -272,6 +272,8 @@ class Supervisor:
         self.profile: str | None = None
         self.followed_batches: dict[int, anyio.CancelScope] = {}
         self._create_lock = anyio.Lock()
+        #: Set once persisted state was restored (a second client on a shared daemon must not).
+        self.restored = False
 
     # ---------------------------------------------------------------- helpers
 
@@ -873,7 +875,9 @@ class Supervisor:
     # ---------------------------------------------------------------- restore / shutdown
 
     async def restore(self, data: dict[str, Any]) -> None:
-        """Reattach to persisted sessions and tasks (after initialize was answered)."""
+        """Reattach to persisted sessions and tasks (after initialize was answered). The caller
+        sets :attr:`restored` first, so that a supervisor restores once."""
+        self.restored = True
         api = self.require_api()
         for s in data.get("sessions") or []:
             sid = int(s["id"])
