@@ -748,6 +748,8 @@ class LivyClient:
         """Yield new log lines as they appear, until the session ends (or is gone).
 
         Survives Livy's rolling 200-line buffers (:class:`~livyd._core.logcursor.LogCursor`).
+        Polls every *poll_interval* seconds at most while something happens; an idle session with
+        nothing new is polled less often (up to 5 x *poll_interval*).
         """
         async for lines in self._follow("sessions", session_id, poll_interval, start, tail):
             yield lines
@@ -763,9 +765,9 @@ class LivyClient:
     async def _follow(self, collection: str, ident: SessionRef, poll_interval: float, start: str | int,
                       tail: int) -> AsyncIterator[list[str]]:
         cursor = LogCursor(start=start, tail=tail)
-        settings = PollSettings(initial=min(self.poll_settings.initial, poll_interval),
-                                maximum=max(poll_interval, self.poll_settings.initial),
-                                quiet_maximum=max(poll_interval, self.poll_settings.initial))
+        maximum = max(poll_interval, self.poll_settings.initial)
+        settings = PollSettings(initial=min(self.poll_settings.initial, poll_interval), maximum=maximum,
+                                quiet_maximum=5 * maximum)
         planner = PollPlanner(settings, now=anyio.current_time())
         while True:
             try:
@@ -780,8 +782,11 @@ class LivyClient:
                                                     else BatchState(info.state))
             if state_obj.is_terminal:
                 return
+            # an idle session with nothing new is polled slowly (up to 5 x poll_interval); any new
+            # line or state change makes it fast again
+            quiet = not lines and info.state == "idle"
             now = anyio.current_time()
-            await anyio.sleep(planner.observe(now, state=info.state, progress=cursor.delivered))
+            await anyio.sleep(planner.observe(now, state=info.state, progress=cursor.delivered, quiet=quiet))
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
