@@ -28,17 +28,20 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def _configure_logging(log_file: str | None, verbosity: int) -> None:
+def _configure_logging(log_file: str | None, verbosity: int, *, relay: bool = False) -> None:
     """Logs go to stderr or a file, never stdout (``livyd._logging``, with its redaction). pygls
     stays at WARNING whatever the verbosity (it logs message bodies at INFO), and a filter blanks
     any record that might carry livy/setCredentials params."""
     from pathlib import Path
 
     from livyd._logging import configure_logging
-    from livyd.daemon._server import _SecretFilter
 
     level = {0: "warning", 1: "info"}.get(verbosity, "debug")
     configure_logging(level, file=Path(log_file) if log_file else None)
+    if relay:
+        return  # the relay never imports pygls and only copies bytes
+    from livyd.daemon._server import _SecretFilter
+
     logging.getLogger("pygls").setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_SecretFilter())
@@ -83,11 +86,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.max_frame_bytes < 1024:
         parser.error("--max-frame-bytes must be at least 1024")
-    _configure_logging(args.log_file, args.verbose)
+    _configure_logging(args.log_file, args.verbose, relay=not (args.standalone or args.serve_socket))
 
     import anyio
-
-    from livyd.daemon._server import serve
 
     try:
         if args.serve_socket:
@@ -110,6 +111,8 @@ def main(argv: list[str]) -> int:
                 logging.getLogger("livyd.daemon").warning(
                     "cannot reach or start the shared daemon at %s (%s); running standalone", path, exc
                 )
+        from livyd.daemon._server import serve
+
         return anyio.run(serve, args.max_frame_bytes, backend="asyncio")
     except KeyboardInterrupt:
         return 130

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import math
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -163,13 +164,24 @@ async def serve_socket(path: Path, max_frame: int, idle_exit: float) -> int:
 
         async with anyio.create_task_group() as root:
             root.start_soon(listener.serve, handle, root)
-            while True:
+            stopping = False
+
+            async def on_signal() -> None:
+                nonlocal stopping, changed
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+                    async for _signum in signals:
+                        stopping = True
+                        changed.set()
+                        return
+
+            root.start_soon(on_signal)
+            while not stopping:
                 event = changed
                 if active == 0:
                     with anyio.move_on_after(idle_exit):
                         await event.wait()
                     if active == 0 and event is changed:
-                        break
+                        break  # idle long enough
                 else:
                     await event.wait()
             with anyio.move_on_after(20, shield=True):
@@ -230,15 +242,33 @@ async def _connect(path: Path, *, start: bool, idle_exit: float) -> SocketStream
             await anyio.sleep(0.05)
 
 
-async def relay_stdio(path: Path, idle_exit: float) -> int:
-    """Copy stdin to the shared daemon's socket and its answers to stdout, until either ends."""
-    from livyd.daemon._server import _stdin_reader
+async def _stdin_stream(tg: Any) -> asyncio.StreamReader:
+    """stdin as a StreamReader (event-loop pipe, or a worker thread for files and ttys)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=64 * 1024)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    except ValueError:
+        fd = sys.stdin.buffer.fileno()
 
+        async def pump() -> None:
+            while chunk := await anyio.to_thread.run_sync(os.read, fd, 64 * 1024, abandon_on_cancel=True):
+                reader.feed_data(chunk)
+            reader.feed_eof()
+
+        tg.start_soon(pump)
+    return reader
+
+
+async def relay_stdio(path: Path, idle_exit: float) -> int:
+    """Copy stdin to the shared daemon's socket and its answers to stdout, until either ends.
+
+    The relay never imports pygls (its import is most of the daemon's start-up time)."""
     stream = await _connect(path, start=True, idle_exit=idle_exit)
     out = sys.stdout.buffer
     sys.stdout = sys.stderr
     async with anyio.create_task_group() as tg:
-        reader = await _stdin_reader(tg)
+        reader = await _stdin_stream(tg)
 
         async def upstream() -> None:
             while chunk := await reader.read(64 * 1024):
