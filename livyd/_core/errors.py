@@ -27,6 +27,7 @@ import json
 import re
 from urllib.parse import unquote, urlsplit
 
+from livyd._core.redact import redact_text
 from livyd._exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -58,7 +59,7 @@ _MAX = 500
 
 
 def _clean(text: str) -> str:
-    text = " ".join(html.unescape(_TAGS.sub(" ", text)).split())
+    text = redact_text(" ".join(html.unescape(_TAGS.sub(" ", text)).split()))
     return text if len(text) <= _MAX else text[: _MAX - 1] + "…"
 
 

@@ -187,3 +187,10 @@ def test_resource_of_ignores_gateway_words() -> None:
     assert resource_of("https://k/gateway/sessions/livy/v1/batches/5/log") == ("batches", "5")
     assert resource_of(f"{BASE}/sessions/my%20name/state") == ("sessions", "my name")
     assert resource_of(f"{BASE}/version") == (None, None)
+
+
+def test_bodies_echoing_credentials_are_masked() -> None:
+    body = b"<html><pre>Bad header Authorization: Basic YWxpY2U6czNjcmV0 from https://bob:pw@gw/x?token=abc</pre>"
+    err = m(400, f"{BASE}/sessions", body, "text/html", method="POST")
+    text = str(err) + (err.livy_message or "")
+    assert "YWxpY2U6czNjcmV0" not in text and "bob:pw" not in text and "token=abc" not in text

@@ -1,0 +1,51 @@
+"""Masking credentials in free text and structures (pure; used by error messages and logging).
+
+Values stored under secret-looking keys (``authorization``, ``cookie``, ``password``, ``token``,
+``keytab``, ...) become ``"***"``; strings get ``Negotiate``/``Basic``/``Bearer`` credentials, URL
+user-info, secret-looking query parameters and ``Cookie``/``Authorization`` header values masked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["MASK", "redact", "redact_text"]
+
+_SECRET_KEY = re.compile(
+    r"(authorization|cookie|password|passwd|secret|token|api[_-]?key|keytab|credential|negotiate|"
+    r"delegation|private[_-]?key)", re.I)
+# A credential after an auth scheme: header-style capitalisation, and a token that looks like one
+# (8+ characters with a digit or base64 punctuation), so "Basic authentication" stays readable.
+_AUTH_VALUE = re.compile(r"\b(Negotiate|Basic|Bearer|Kerberos|Digest|NEGOTIATE|BASIC|BEARER)\s+"
+                         r"(?=[A-Za-z0-9+/=._~-]*[0-9+/=])[A-Za-z0-9+/=._~-]{8,}")
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@", re.I)
+_QUERY_SECRET = re.compile(r"([?&](?:[a-z._-]*"
+                           r"(?:token|password|passwd|secret|delegation|signature|sig|key|auth)"
+                           r"[a-z._-]*)=)[^&\s#\"']*", re.I)
+_HEADER_LINE = re.compile(r"((?:proxy-)?authorization|cookie|set-cookie)(\s*[:=]\s*)([^\r\n,;]+)", re.I)
+MASK = "***"
+
+
+def redact_text(text: str) -> str:
+    """Mask credentials inside a free-form string."""
+    text = _AUTH_VALUE.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _USERINFO.sub(lambda m: m.group("scheme"), text)
+    text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
+    return _HEADER_LINE.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    """Return *value* with secrets masked (recursively); *key* is the name it was stored under."""
+    if key is not None and _SECRET_KEY.search(key) and value not in (None, "", False):
+        return MASK
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact(v) for v in value)
+    if isinstance(value, bytes):
+        return redact_text(value.decode("utf-8", "replace"))
+    return value
