@@ -10,6 +10,7 @@ argument. That is what lets ``tests/core`` drive every decision synchronously an
 - :mod:`.matching`   did an ambiguous statement POST land? (code matching after a known id)
 - :mod:`.backoff`    bounded exponential retry delays with injected randomness
 - :mod:`.urls`       base URL normalisation, relative ``Location`` headers, path building
+- :mod:`.redact`     masking credentials in text and structures (errors and logs)
 """
 
 from __future__ import annotations
