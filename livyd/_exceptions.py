@@ -224,7 +224,9 @@ class SessionGoneError(LivydError):
 
     code = "session-gone"
 
-    def __init__(self, message: str, *, session_id: int | str | None = None, state: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, session_id: int | str | None = None, state: str | None = None
+    ) -> None:
         super().__init__(message)
         self.session_id = session_id
         self.state = state
@@ -319,7 +321,9 @@ class StatementCancelledError(LivydError):
 
     code = "statement-cancelled"
 
-    def __init__(self, message: str, *, session_id: int | None = None, statement_id: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, session_id: int | None = None, statement_id: int | None = None
+    ) -> None:
         super().__init__(message)
         self.session_id = session_id
         self.statement_id = statement_id
