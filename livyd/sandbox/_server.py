@@ -218,8 +218,11 @@ class _EmbeddedServer:
         self.server.should_exit = True
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+def _bind(host: str, port: int, flag: str) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ValueError(f"--host {host}: {exc.strerror}") from None
     family, socktype, proto, _, addr = infos[0]
     sock = socket.socket(family, socktype, proto)
     try:
@@ -229,7 +232,7 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
-        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise ValueError(f"{flag} {port}: cannot listen on {host}:{port}: {exc.strerror}") from None
     return sock
 
 
@@ -322,7 +325,7 @@ class Sandbox:
         work_dir = Path(tempfile.mkdtemp(prefix="livyd-sandbox-work-"))
         self._temp_dirs.append(work_dir)
 
-        livy_sock = _bind(self.host, self.port)
+        livy_sock = _bind(self.host, self.port, "--port")
         socks = [livy_sock]
         host = _url_host(self.host)
         livy_port = livy_sock.getsockname()[1]
@@ -330,7 +333,11 @@ class Sandbox:
             self.livy_url = f"http://{host}:{livy_port}{self.gateway}/livy/v1"
             self.webhdfs_url = f"http://{host}:{livy_port}{self.gateway}/webhdfs/v1"
         else:
-            webhdfs_sock = _bind(self.host, self.webhdfs_port)
+            try:
+                webhdfs_sock = _bind(self.host, self.webhdfs_port, "--webhdfs-port")
+            except BaseException:
+                livy_sock.close()
+                raise
             socks.append(webhdfs_sock)
             self.livy_url = f"http://{host}:{livy_port}"
             self.webhdfs_url = f"http://{host}:{webhdfs_sock.getsockname()[1]}/webhdfs/v1"
