@@ -19,8 +19,11 @@ EXAMPLES = sorted((ROOT / "protocol" / "examples").glob("*.json"))
 def test_generated_files_are_up_to_date() -> None:
     """Regenerating in memory gives exactly the committed files (run `python -m livyd.protocol`)."""
     files = render_all()
-    stale = [rel for rel, content in files.items()
-             if not (ROOT / rel).exists() or (ROOT / rel).read_text(encoding="utf-8") != content]
+    stale = [
+        rel
+        for rel, content in files.items()
+        if not (ROOT / rel).exists() or (ROOT / rel).read_text(encoding="utf-8") != content
+    ]
     extra = [str(p.relative_to(ROOT)) for p in EXAMPLES if str(p.relative_to(ROOT)) not in files]
     assert not stale and not extra, f"stale: {stale}, not generated: {extra}; run python -m livyd.protocol"
 
@@ -85,12 +88,33 @@ def test_schema_and_method_table_agree() -> None:
             if ref:
                 assert ref.rsplit("/", 1)[-1] in schema["$defs"], ref
     required = {
-        "livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession",
-        "livy/killAllSessions", "livy/sessionInfo", "livy/execute", "livy/cancel", "livy/listStatements",
-        "livy/readLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches",
-        "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile",
-        "livy/setCredentials", "livy/restartSession", "livy/status", "livy/sessionChanged",
-        "livy/taskChanged", "livy/output", "livy/log", "livy/batchChanged",
+        "livy/createSession",
+        "livy/listSessions",
+        "livy/attachSession",
+        "livy/killSession",
+        "livy/killAllSessions",
+        "livy/sessionInfo",
+        "livy/execute",
+        "livy/cancel",
+        "livy/listStatements",
+        "livy/readLog",
+        "livy/followLog",
+        "livy/unfollowLog",
+        "livy/submitBatch",
+        "livy/listBatches",
+        "livy/batchInfo",
+        "livy/killBatch",
+        "livy/readBatchLog",
+        "livy/listProfiles",
+        "livy/selectProfile",
+        "livy/setCredentials",
+        "livy/restartSession",
+        "livy/status",
+        "livy/sessionChanged",
+        "livy/taskChanged",
+        "livy/output",
+        "livy/log",
+        "livy/batchChanged",
     }
     assert required <= set(names)
 
@@ -102,7 +126,10 @@ def test_set_credentials_secret_fields_are_write_only() -> None:
 
 
 def test_generated_files_carry_do_not_edit_headers() -> None:
-    for rel in ("editor-clients/vscode/src/protocol.generated.ts",
-                "editor-clients/nvim/lua/livy/protocol.lua", "protocol/README.md"):
+    for rel in (
+        "editor-clients/vscode/src/protocol.generated.ts",
+        "editor-clients/nvim/lua/livy/protocol.lua",
+        "protocol/README.md",
+    ):
         head = (ROOT / rel).read_text().splitlines()[0]
         assert "DO NOT EDIT" in head and "python -m livyd.protocol" in head
