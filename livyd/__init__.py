@@ -4,8 +4,9 @@ The public library API lives here; everything else is private (``livyd._client``
 ``livyd._models``, ...) and re-exported below with ``__module__`` rewritten to ``"livyd"``, so
 reprs and docs say ``livyd.Session``, not ``livyd._models.Session``.
 
-Importing :mod:`livyd` stays light: httpx, anyio, pydantic and structlog only (no rich,
-starlette, uvicorn or pygls; the CLI, sandbox and daemon import those themselves).
+Importing :mod:`livyd` costs nothing: the names below are loaded on first use (PEP 562), so
+``livyd --stdio`` and ``livyd sandbox`` start without importing httpx, pydantic or structlog
+before they need them.
 
 ::
 
@@ -20,55 +21,60 @@ starlette, uvicorn or pygls; the CLI, sandbox and daemon import those themselves
 
 from __future__ import annotations
 
-from livyd._client import LivyClient
-from livyd._core.poll import PollSettings
-from livyd._core.versions import LivyVersion
-from livyd._exceptions import (
-    AuthenticationError,
-    BadRequestError,
-    BatchNotFoundError,
-    ConfigError,
-    ConnectError,
-    ForbiddenError,
-    LivydError,
-    LivydTimeout,
-    LivyHTTPError,
-    MissingExtraError,
-    NotFoundError,
-    ServerError,
-    SessionGoneError,
-    SessionNotFoundError,
-    SessionNotReadyError,
-    StatementCancelledError,
-    StatementFailedError,
-    StatementNotFoundError,
-    SubmissionUnknownError,
-    TransportError,
-    TransportTimeout,
-    WaitTimeout,
-    WebHDFSError,
-)
-from livyd._logging import configure_logging
-from livyd._models import (
-    AppInfo,
-    Batch,
-    BatchList,
-    BatchState,
-    CreateBatchRequest,
-    CreateSessionRequest,
-    LogPage,
-    Session,
-    SessionKind,
-    SessionList,
-    SessionState,
-    Statement,
-    StatementList,
-    StatementOutput,
-    StatementState,
-    VersionInfo,
-)
-from livyd._transport import ClientStatistics
+import importlib as _importlib
+import typing as _typing
+
 from livyd._version import __version__
+
+if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
+    from livyd._client import LivyClient
+    from livyd._core.poll import PollSettings
+    from livyd._core.versions import LivyVersion
+    from livyd._exceptions import (
+        AuthenticationError,
+        BadRequestError,
+        BatchNotFoundError,
+        ConfigError,
+        ConnectError,
+        ForbiddenError,
+        LivydError,
+        LivydTimeout,
+        LivyHTTPError,
+        MissingExtraError,
+        NotFoundError,
+        ServerError,
+        SessionGoneError,
+        SessionNotFoundError,
+        SessionNotReadyError,
+        StatementCancelledError,
+        StatementFailedError,
+        StatementNotFoundError,
+        SubmissionUnknownError,
+        TransportError,
+        TransportTimeout,
+        WaitTimeout,
+        WebHDFSError,
+    )
+    from livyd._logging import configure_logging
+    from livyd._models import (
+        AppInfo,
+        Batch,
+        BatchList,
+        BatchState,
+        CreateBatchRequest,
+        CreateSessionRequest,
+        LogPage,
+        Session,
+        SessionKind,
+        SessionList,
+        SessionState,
+        Statement,
+        StatementList,
+        StatementOutput,
+        StatementState,
+        VersionInfo,
+    )
+    from livyd._transport import ClientStatistics
 
 __all__ = (
     "AppInfo",
@@ -118,15 +124,68 @@ __all__ = (
     "configure_logging",
 )
 
+_LAZY: dict[str, str] = {
+    "AppInfo": "livyd._models",
+    "AuthenticationError": "livyd._exceptions",
+    "BadRequestError": "livyd._exceptions",
+    "Batch": "livyd._models",
+    "BatchList": "livyd._models",
+    "BatchNotFoundError": "livyd._exceptions",
+    "BatchState": "livyd._models",
+    "ClientStatistics": "livyd._transport",
+    "ConfigError": "livyd._exceptions",
+    "ConnectError": "livyd._exceptions",
+    "CreateBatchRequest": "livyd._models",
+    "CreateSessionRequest": "livyd._models",
+    "ForbiddenError": "livyd._exceptions",
+    "LivyClient": "livyd._client",
+    "LivyHTTPError": "livyd._exceptions",
+    "LivyVersion": "livyd._core.versions",
+    "LivydError": "livyd._exceptions",
+    "LivydTimeout": "livyd._exceptions",
+    "LogPage": "livyd._models",
+    "MissingExtraError": "livyd._exceptions",
+    "NotFoundError": "livyd._exceptions",
+    "PollSettings": "livyd._core.poll",
+    "ServerError": "livyd._exceptions",
+    "Session": "livyd._models",
+    "SessionGoneError": "livyd._exceptions",
+    "SessionKind": "livyd._models",
+    "SessionList": "livyd._models",
+    "SessionNotFoundError": "livyd._exceptions",
+    "SessionNotReadyError": "livyd._exceptions",
+    "SessionState": "livyd._models",
+    "Statement": "livyd._models",
+    "StatementCancelledError": "livyd._exceptions",
+    "StatementFailedError": "livyd._exceptions",
+    "StatementList": "livyd._models",
+    "StatementNotFoundError": "livyd._exceptions",
+    "StatementOutput": "livyd._models",
+    "StatementState": "livyd._models",
+    "SubmissionUnknownError": "livyd._exceptions",
+    "TransportError": "livyd._exceptions",
+    "TransportTimeout": "livyd._exceptions",
+    "VersionInfo": "livyd._models",
+    "WaitTimeout": "livyd._exceptions",
+    "WebHDFSError": "livyd._exceptions",
+    "configure_logging": "livyd._logging",
+}
 
-def _fix_module_names() -> None:
-    for name in __all__:
-        obj = globals()[name]
-        if hasattr(obj, "__module__") and getattr(obj, "__module__", "").startswith("livyd."):
-            try:
-                obj.__module__ = "livyd"
-            except (AttributeError, TypeError):  # pragma: no cover - builtins / slots
-                pass
+
+def __getattr__(name: str) -> _typing.Any:
+    """Load a public name on first use and present it as ``livyd.<name>``."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'livyd' has no attribute {name!r}")
+    obj = getattr(_importlib.import_module(module), name)
+    if getattr(obj, "__module__", "").startswith("livyd."):
+        try:
+            obj.__module__ = "livyd"
+        except (AttributeError, TypeError):  # pragma: no cover - builtins / slots
+            pass
+    globals()[name] = obj
+    return obj
 
 
-_fix_module_names()
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
