@@ -29,10 +29,7 @@ def resolve_resource(uri: str, *, field: str, data_dir: Path, webhdfs_url: str |
 
     :raises ResourceError: relative, unsupported scheme, escaping the data dir, or missing.
     """
-    try:
-        from livyd.sandbox._webhdfs import resolve_hdfs_uri
-    except ImportError:  # TEMPORARY until livyd/sandbox/_webhdfs.py lands
-        resolve_hdfs_uri = _resolve_hdfs_fallback
+    from livyd.sandbox._webhdfs import resolve_hdfs_uri
 
     if not uri:
         raise ResourceError(f"{field}: empty path")
@@ -69,14 +66,3 @@ def resolve_resource(uri: str, *, field: str, data_dir: Path, webhdfs_url: str |
         raise ResourceError(f"{field}: {uri!r} does not exist (neither in the sandbox's HDFS nor locally)")
     return local
 
-
-def _resolve_hdfs_fallback(data_dir: Path, uri: str, *, webhdfs_url: str | None = None) -> Path | None:
-    """TEMPORARY stand-in for ``_webhdfs.resolve_hdfs_uri`` (hdfs:// URIs only)."""
-    parts = urlsplit(uri)
-    if parts.scheme != "hdfs":
-        return None
-    root = data_dir.resolve()
-    target = (root / unquote(parts.path).lstrip("/")).resolve()
-    if target != root and root not in target.parents:
-        raise ValueError(f"{uri!r} escapes the sandbox's data dir")
-    return target

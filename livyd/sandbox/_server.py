@@ -315,7 +315,8 @@ class Sandbox:
         await self._shutdown()
 
     async def _start(self, stack: AsyncExitStack) -> None:
-        create_webhdfs_app = _webhdfs_factory()
+        from livyd.sandbox._webhdfs import create_webhdfs_app
+
         if self._given_data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="livyd-sandbox-data-"))
             self._temp_dirs.append(self.data_dir)
@@ -405,32 +406,6 @@ class Sandbox:
             for path in self._temp_dirs:
                 await anyio.to_thread.run_sync(functools.partial(shutil.rmtree, path, ignore_errors=True))
         self._temp_dirs.clear()
-
-
-def _webhdfs_factory() -> Any:
-    """The WebHDFS app factory; a placeholder answering 501 while ``_webhdfs.py`` is not in the tree.
-
-    TEMPORARY (remove once livyd/sandbox/_webhdfs.py lands): lets the Livy side start and be
-    tested before the WebHDFS module exists.
-    """
-    try:
-        from livyd.sandbox._webhdfs import create_webhdfs_app
-    except ImportError:
-        log.warning("livyd.sandbox._webhdfs is missing: WebHDFS answers 501")
-
-        def placeholder(data_dir: Path, *, gateway_prefix: str | None = None, user: str,
-                        require_xsrf: bool = False) -> ASGIApp:
-            async def app(scope: Scope, receive: Any, send: Any) -> None:
-                if scope["type"] == "http":
-                    body = (b'{"RemoteException":{"exception":"UnsupportedOperationException",'
-                            b'"javaClassName":"java.lang.UnsupportedOperationException",'
-                            b'"message":"WebHDFS is not available in this livyd build"}}')
-                    await _send_simple(send, 501, body, b"application/json")
-
-            return app
-
-        return placeholder
-    return create_webhdfs_app
 
 
 def _keep_logs_off_stdout() -> None:

@@ -156,3 +156,29 @@ def test_bad_option_names_the_culprit() -> None:
     proc = subprocess.run([sys.executable, "-m", "livyd.sandbox", "--livy-version", "0.6"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2 and "--livy-version" in proc.stderr and proc.stdout == ""
+
+
+def test_gateway_upload_then_import(sandbox_factory: Factory) -> None:
+    """Knox-style: WebHDFS CREATE through the gateway (rewritten data URL), then a session imports it."""
+    import io
+    import zipfile
+
+    sb = sandbox_factory("--gateway", "/gateway/sandbox", "--gateway-user", "alice")
+    xsrf = {"X-XSRF-Header": "valid"}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("gwmod/__init__.py", "WHO = 'gateway'\n")
+    step1 = httpx.put(sb.webhdfs_url + "/user/alice/gw.zip", params={"op": "CREATE", "overwrite": "true"},
+                      headers=xsrf, timeout=30)
+    assert step1.status_code == 307
+    assert "/gateway/sandbox/webhdfs/data/v1/" in step1.headers["location"]
+    assert httpx.put(step1.headers["location"], content=buf.getvalue(), headers=xsrf,
+                     timeout=30).status_code == 201
+    with httpx.Client(base_url=sb.livy_url, timeout=30, headers=xsrf) as http:
+        sid = http.post("/sessions", json={"kind": "pyspark", "pyFiles": ["hdfs:///user/alice/gw.zip"]}).json()["id"]
+        wait_until(lambda: http.get(f"/sessions/{sid}/state").json()["state"] == "idle")
+        st = http.post(f"/sessions/{sid}/statements", json={"code": "import gwmod\ngwmod.WHO"}).json()["id"]
+        done = wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{st}").json())["state"]
+                          == "available" and j)
+        assert done["output"]["data"] == {"text/plain": "'gateway'"}
+        http.delete(f"/sessions/{sid}")

@@ -402,3 +402,21 @@ def test_pyfiles_and_archives_at_creation(http: httpx.Client, sandbox: SandboxPr
     assert r.json() == {"msg": "Rejected, Reason: Path 'relative/x.zip' is not absolute."}
     r = http.post("/sessions", json={"kind": "pyspark", "jars": ["s3a://bucket/x.jar"]})
     assert r.status_code == 400 and "s3a://bucket/x.jar" in r.json()["msg"]
+
+
+def webhdfs_put(base: str, path: str, data: bytes, headers: dict[str, str] | None = None) -> None:
+    """WebHDFS CREATE the real way: step 1 without data (307), step 2 the bytes to Location."""
+    step1 = httpx.put(f"{base}{path}", params={"op": "CREATE", "overwrite": "true"}, headers=headers,
+                      timeout=30, follow_redirects=False)
+    assert step1.status_code == 307, step1.text
+    step2 = httpx.put(step1.headers["location"], content=data, headers=headers, timeout=30)
+    assert step2.status_code == 201, step2.text
+
+
+def test_upload_to_webhdfs_then_import_end_to_end(http: httpx.Client, sandbox: SandboxProcess) -> None:
+    webhdfs_put(sandbox.webhdfs_url, "/user/e2e/lib.zip", _zip_with_module("e2elib", "NAME = 'e2e'"))
+    webhdfs_put(sandbox.webhdfs_url, "/user/e2e/url.zip", _zip_with_module("urllib_e2e", "N = 2"))
+    sid = new_session(http, pyFiles=["hdfs:///user/e2e/lib.zip", f"{sandbox.webhdfs_url}/user/e2e/url.zip"])
+    out = run(http, sid, "import e2elib, urllib_e2e\n(e2elib.NAME, urllib_e2e.N)")["output"]
+    assert out["data"] == {"text/plain": "('e2e', 2)"}
+    http.delete(f"/sessions/{sid}")
