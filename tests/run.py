@@ -34,13 +34,14 @@ def run(*cmd: str | Path, check: bool = True) -> int:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     rc = subprocess.call([str(c) for c in cmd], cwd=ROOT)
     if check and rc != 0:
-        print(f"tests/run.py: {' '.join(str(c) for c in cmd[:3])} ... failed with exit status {rc}", flush=True)
+        shown = " ".join(str(c) for c in cmd[:3])
+        print(f"tests/run.py: {shown} ... failed with exit status {rc}", flush=True)
         sys.exit(rc)
     return rc
 
 
 def main() -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs before anything is installed
         sys.exit(f"tests/run.py: livyd needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     t0 = step(f"virtual environment {VENV}")
     if not PY.exists():

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SandboxProcess
+from support import SandboxProcess
 from test_cli_basics import clean_env, livyd
 
 SECRET = "pw-Kx7-do-not-log"

@@ -18,7 +18,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from conftest import ROOT, start_sandbox
+from support import ROOT, start_sandbox
 
 SANDBOX_DIR = ROOT / "livyd" / "sandbox"
 CLIENT_MODULES = ("livyd._client", "livyd._models", "livyd._exceptions", "livyd._core", "livyd._transport",

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SandboxProcess, has_module, require
+from support import SandboxProcess, has_module, require
 
 ARGS = ("--batch-launcher", "python", "--cancel-timeout", "3")
 

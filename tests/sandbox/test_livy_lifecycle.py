@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SandboxProcess
+from support import SandboxProcess
 
 Factory = Callable[..., SandboxProcess]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from conftest import ROOT, SandboxProcess
+from support import ROOT, SandboxProcess
 
 Factory = Callable[..., SandboxProcess]
 

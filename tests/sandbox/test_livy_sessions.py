@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SandboxProcess
+from support import SandboxProcess
 
 SESSION_KEYS_09 = ["id", "name", "appId", "owner", "proxyUser", "state", "kind", "appInfo", "log", "ttl",
                    "idleTimeout", "driverMemory", "driverCores", "executorMemory", "executorCores", "conf",

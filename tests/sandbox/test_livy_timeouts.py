@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SandboxProcess
+from support import SandboxProcess
 
 ARGS = ("--heartbeat-check-interval", "0.2", "--state-retain", "1", "--cancel-timeout", "3")
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SandboxProcess
+from support import SandboxProcess
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

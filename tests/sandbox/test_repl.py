@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 import pytest
-from conftest import has_module, require
+from support import has_module, require
 
 from livyd.sandbox._repl import Repl, ReplDied
 
