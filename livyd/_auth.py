@@ -55,6 +55,7 @@ The hard parts of Kerberos
 from __future__ import annotations
 
 import base64
+import collections
 import getpass
 import logging
 import os
@@ -503,8 +504,8 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
                              delegate=cfg.delegate, opportunistic_auth=cfg.opportunistic)
             self._creds_lock = threading.Lock()
             self._creds_ready = not (cfg.principal and cfg.keytab)
-            #: ident of the threads the GSS steps ran in (for tests and diagnostics)
-            self.step_threads: list[int] = []
+            #: idents of the threads the latest GSS calls ran in (bounded; tests and diagnostics)
+            self.step_threads: collections.deque[int] = collections.deque(maxlen=256)
 
         # -- blocking helpers, run in a worker thread by the async flow ----------------------
 
