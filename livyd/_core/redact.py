@@ -25,11 +25,16 @@ _QUERY_SECRET = re.compile(r"([?&](?:[a-z._-]*"
                            r"(?:token|password|passwd|secret|delegation|signature|sig|key|auth)"
                            r"[a-z._-]*)=)[^&\s#\"']*", re.I)
 _HEADER_LINE = re.compile(r"((?:proxy-)?authorization|cookie|set-cookie)(\s*[:=]\s*)([^\r\n,;]+)", re.I)
+# httpcore's trace events log headers as tuple reprs: [(b'Set-Cookie', b'hadoop.auth=...'), ...]
+_HEADER_TUPLE = re.compile(
+    r"""(\(\s*b?(['"])(?:(?:proxy-)?authorization|cookie|set-cookie|www-authenticate)\2\s*,\s*b?(['"]))"""
+    r"""(.*?)(?<!\\)\3""", re.I)
 MASK = "***"
 
 
 def redact_text(text: str) -> str:
     """Mask credentials inside a free-form string."""
+    text = _HEADER_TUPLE.sub(lambda m: m.group(1) + MASK + m.group(3), text)
     text = _AUTH_VALUE.sub(lambda m: f"{m.group(1)} {MASK}", text)
     text = _USERINFO.sub(lambda m: m.group("scheme"), text)
     text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)

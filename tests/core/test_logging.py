@@ -113,3 +113,19 @@ def test_bad_level_names_the_variable(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="LIVYD_LOG_LEVEL"):
         configure_logging("chatty")
+
+
+def test_httpcore_header_tuples_are_redacted() -> None:
+    """httpcore's trace lines show headers as tuple reprs; cookie and auth values are masked."""
+    from livyd._core.redact import redact_text
+
+    line = ("receive_response_headers.complete return_value=(b'HTTP/1.1', 401, b'Unauthorized', "
+            "[(b'Set-Cookie', b'gssapi_session=SECRETVALUE123; Path=/'), "
+            "(b'WWW-Authenticate', b'Negotiate oYGSMIGPoAMKAQA'), (b'Content-Length', b'12'), "
+            "('authorization', 'Basic dXNlcjpwYXNzd29yZA==')])")
+    out = redact_text(line)
+    assert "SECRETVALUE123" not in out
+    assert "oYGSMIGPoAMKAQA" not in out
+    assert "dXNlcjpwYXNzd29yZA" not in out
+    assert "(b'Content-Length', b'12')" in out
+    assert "(b'Set-Cookie', b'***')" in out
