@@ -633,7 +633,8 @@ def _copy_unless_same(source: Path, target: Path) -> None:
 
 def _dispatch(handlers: dict[str, Handler]) -> Handler:
     async def endpoint(request: Request) -> Response:
-        return await handlers[request.method](request)
+        method = "GET" if request.method == "HEAD" else request.method  # Starlette adds HEAD to GET
+        return await handlers[method](request)
 
     return endpoint
 

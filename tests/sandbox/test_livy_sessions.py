@@ -299,6 +299,7 @@ def test_connect_completion_405_406(http: httpx.Client, shared_session: int) -> 
     r = http.post(f"/sessions/{shared_session}/completion", json={"code": "x", "bogus": 1})
     assert r.status_code == 400 and isinstance(r.json(), str)
     assert http.put(f"/sessions/{shared_session}").status_code == 405
+    assert http.head(f"/sessions/{shared_session}").status_code == 200
     r = http.get("/sessions", headers={"Accept": "application/vnd.livy.v0.2+json"})
     assert r.status_code == 406 and isinstance(r.json(), str)
     assert http.get("/sessions", headers={"Accept": "application/vnd.livy.v0.1+json"}).status_code == 200
