@@ -215,7 +215,7 @@ class LivyApp:
             routes.append(Route(path, endpoint, methods=list(handlers)))
             if path != "/":
                 routes.append(Route(path + "/", endpoint, methods=list(handlers)))
-        app = Starlette(routes=routes)
+        app = Starlette(routes=routes, exception_handlers={Exception: _unexpected})
         app.router.redirect_slashes = False
         return app
 
@@ -624,6 +624,12 @@ class LivyApp:
         batch = self._batch(request)
         await self.batches.delete(batch)
         return json_response({"msg": "deleted"})
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """Anything unexpected is a 500 with a bare JSON string, like Livy's JsonServlet."""
+    log.error("unexpected error in a Livy route", path=request.url.path, error=repr(exc))
+    return json_response(f"java.lang.RuntimeException: {type(exc).__name__}: {exc}", 500)
 
 
 def _copy_unless_same(source: Path, target: Path) -> None:
