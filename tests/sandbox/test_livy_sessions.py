@@ -394,8 +394,12 @@ def test_pyfiles_and_archives_at_creation(http: httpx.Client, sandbox: SandboxPr
     (sandbox.data_dir / "create").mkdir(exist_ok=True)
     (sandbox.data_dir / "create" / "cmod.zip").write_bytes(_zip_with_module("cmod", "V = 'created'"))
     (sandbox.data_dir / "create" / "arch.zip").write_bytes(_zip_with_module("amod", "W = 'archived'"))
-    sid = new_session(http, pyFiles=["hdfs:///create/cmod.zip"], archives=["hdfs:///create/arch.zip"])
+    (sandbox.data_dir / "create" / "settings.txt").write_text("from files\n")
+    sid = new_session(http, pyFiles=["hdfs:///create/cmod.zip"], archives=["hdfs:///create/arch.zip"],
+                      files=["/create/settings.txt"])  # scheme-less: fs.defaultFS, the sandbox's HDFS
     assert run(http, sid, "import cmod\ncmod.V")["output"]["data"] == {"text/plain": "'created'"}
+    assert run(http, sid, "open('settings.txt').read().strip()")["output"]["data"] == {
+        "text/plain": "'from files'"}
     assert run(http, sid, "import amod\namod.W")["output"]["data"] == {"text/plain": "'archived'"}
     http.delete(f"/sessions/{sid}")
     r = http.post("/sessions", json={"kind": "pyspark", "pyFiles": ["relative/x.zip"]})
