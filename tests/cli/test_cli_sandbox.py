@@ -15,7 +15,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,20 @@ def server_get(sandbox: SandboxProcess, path: str) -> httpx.Response:
     return httpx.get(sandbox.livy_url.rstrip("/") + path, headers={"X-Requested-By": "test"}, timeout=10)
 
 
+@pytest.fixture(scope="module")
+def shared(sandbox: SandboxProcess) -> Iterator[str]:
+    """One idle session (made with raw HTTP) that several tests run in with --session, so the
+    module does not pay a session start per test; the create-and-delete path has its own tests."""
+    created = httpx.post(sandbox.livy_url.rstrip("/") + "/sessions", json={"kind": "pyspark"},
+                         headers={"X-Requested-By": "test"}, timeout=10)
+    assert created.status_code == 201, created.text
+    sid = created.json()["id"]
+    wait_for(lambda: server_get(sandbox, f"/sessions/{sid}").json()["state"] == "idle", "an idle session")
+    yield str(sid)
+    httpx.delete(f"{sandbox.livy_url.rstrip('/')}/sessions/{sid}", headers={"X-Requested-By": "t"},
+                 timeout=10)
+
+
 # --------------------------------------------------------------------------- exec
 
 
@@ -72,15 +86,18 @@ def test_exec_prints_output_and_deletes_its_session(sandbox: SandboxProcess, wor
     assert people.stdout == "5050\n"
 
 
-def test_exec_reads_code_from_stdin(sandbox: SandboxProcess, work: Path) -> None:
+def test_exec_reads_code_from_stdin(sandbox: SandboxProcess, shared: str, work: Path) -> None:
     code = "import sys\nvalues = [n * n for n in range(4)]\nprint(values)\n"
-    proc = run(work, "exec", "--url", sandbox.livy_url, "-", input=code)
+    proc = run(work, "exec", "--url", sandbox.livy_url, "--session", shared, "-", input=code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "[0, 1, 4, 9]\n"
 
 
-def test_exec_failure_exits_1_with_traceback_on_stderr(sandbox: SandboxProcess, work: Path) -> None:
-    proc = run(work, "exec", "--url", sandbox.livy_url, "def f():\n    return 1 / 0\nf()")
+def test_exec_failure_exits_1_with_traceback_on_stderr(
+    sandbox: SandboxProcess, shared: str, work: Path
+) -> None:
+    code = "def f():\n    return 1 / 0\nf()"
+    proc = run(work, "exec", "--url", sandbox.livy_url, "--session", shared, code)
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert "ZeroDivisionError: division by zero" in proc.stderr
@@ -115,40 +132,38 @@ def test_keep_session_then_reuse_by_id_and_name(sandbox: SandboxProcess, work: P
     assert "no session named 'no-such-session'" in missing.stderr
 
 
-def test_rich_outputs_table_json_and_image(sandbox: SandboxProcess, work: Path) -> None:
+def test_rich_outputs_table_json_and_image(sandbox: SandboxProcess, shared: str, work: Path) -> None:
     """%table renders a table, %json pretty-prints, image/png is written to a file (Livy magics)."""
-    first = run(work, "exec", "--url", sandbox.livy_url, "--keep",
+    sid = shared
+    first = run(work, "exec", "--url", sandbox.livy_url, "--session", sid,
                 "rows = [{'city': 'Wien', 'n': 1}, {'city': 'Graz', 'n': 2}]\nblob = {'a': [1, 2]}")
-    sid = re.search(r"session (\d+) kept", first.stderr).group(1)  # type: ignore[union-attr]
-    try:
-        table = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, "%table rows")
-        assert table.returncode == 0, table.stderr
-        assert "city" in table.stdout and "Wien" in table.stdout and "Graz" in table.stdout
-        as_json = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, "%json blob")
-        assert as_json.returncode == 0, as_json.stderr
-        assert json.loads(as_json.stdout) == {"a": [1, 2]}
-        assert as_json.stdout.startswith("{\n  ")  # pretty-printed
-        # %matplot VAR calls VAR.gcf().savefig(buffer, format="png") (fake_shell.py): a stand-in figure
-        define = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, textwrap.dedent("""\
-            class FakePlot:
-                def gcf(self):
-                    return self
-                def savefig(self, buffer, format):
-                    buffer.write(b"\\x89PNG\\r\\n\\x1a\\n-livyd-test-image")
-            plot = FakePlot()
-        """))
-        assert define.returncode == 0, define.stderr
-        image = run(work, "exec", "--url", sandbox.livy_url, "--session", sid,
-                    "--image-dir", str(work / "img"), "%matplot plot")
-        assert image.returncode == 0, image.stderr
-        path = Path(image.stdout.strip())
-        assert path.suffix == ".png" and path.parent == (work / "img").resolve()
-        assert path.read_bytes() == b"\x89PNG\r\n\x1a\n-livyd-test-image"
-    finally:
-        run(work, "sessions", "kill", sid, "--url", sandbox.livy_url)
+    assert first.returncode == 0, first.stderr
+    table = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, "%table rows")
+    assert table.returncode == 0, table.stderr
+    assert "city" in table.stdout and "Wien" in table.stdout and "Graz" in table.stdout
+    as_json = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, "%json blob")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == {"a": [1, 2]}
+    assert as_json.stdout.startswith("{\n  ")  # pretty-printed
+    # %matplot VAR calls VAR.gcf().savefig(buffer, format="png") (fake_shell.py): a stand-in figure
+    define = run(work, "exec", "--url", sandbox.livy_url, "--session", sid, textwrap.dedent("""\
+        class FakePlot:
+            def gcf(self):
+                return self
+            def savefig(self, buffer, format):
+                buffer.write(b"\\x89PNG\\r\\n\\x1a\\n-livyd-test-image")
+        plot = FakePlot()
+    """))
+    assert define.returncode == 0, define.stderr
+    image = run(work, "exec", "--url", sandbox.livy_url, "--session", sid,
+                "--image-dir", str(work / "img"), "%matplot plot")
+    assert image.returncode == 0, image.stderr
+    path = Path(image.stdout.strip())
+    assert path.suffix == ".png" and path.parent == (work / "img").resolve()
+    assert path.read_bytes() == b"\x89PNG\r\n\x1a\n-livyd-test-image"
 
 
-def test_run_file_with_argv(sandbox: SandboxProcess, work: Path) -> None:
+def test_run_file_with_argv(sandbox: SandboxProcess, shared: str, work: Path) -> None:
     script = work / "work" / "job.py"
     script.write_text(textwrap.dedent("""\
         import sys
@@ -159,12 +174,13 @@ def test_run_file_with_argv(sandbox: SandboxProcess, work: Path) -> None:
             main(sys.argv)
             sys.exit(0)
     """))
-    proc = run(work, "run", "--url", sandbox.livy_url, "job.py", "--date", "20240101", "x y")
+    proc = run(work, "run", "--url", sandbox.livy_url, "--session", shared, "job.py", "--date", "20240101",
+               "x y")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["argv: ['job.py', '--date', '20240101', 'x y']", "name: __main__"]
     failing = work / "work" / "fail.py"
     failing.write_text("import sys\n\nraise ValueError('bad input: ' + sys.argv[1])\n")
-    bad = run(work, "run", "--url", sandbox.livy_url, "fail.py", "42")
+    bad = run(work, "run", "--url", sandbox.livy_url, "--session", shared, "fail.py", "42")
     assert bad.returncode == 1
     assert "ValueError: bad input: 42" in bad.stderr
 
@@ -444,7 +460,9 @@ def test_first_command_on_a_fresh_machine_uses_an_embedded_sandbox(work: Path) -
     assert elapsed < 60
 
 
-def test_progress_shows_on_a_terminal_and_never_on_stdout(sandbox: SandboxProcess, work: Path) -> None:
+def test_progress_shows_on_a_terminal_and_never_on_stdout(
+    sandbox: SandboxProcess, shared: str, work: Path
+) -> None:
     """With stderr on a terminal (a pty), a progress line is drawn there; stdout stays the result."""
     import os
     import pty
@@ -476,7 +494,7 @@ def test_progress_shows_on_a_terminal_and_never_on_stdout(sandbox: SandboxProces
     assert out == "result line\n"
     assert b"statement" in seen and b"session" in seen, seen[-500:]
 
-    piped = run(work, "exec", "--url", sandbox.livy_url, "print('quiet')")
+    piped = run(work, "exec", "--url", sandbox.livy_url, "--session", shared, "print('quiet')")
     assert piped.stderr == "" and piped.stdout == "quiet\n"
 
 
