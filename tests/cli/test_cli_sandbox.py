@@ -100,8 +100,10 @@ def test_exec_failure_exits_1_with_traceback_on_stderr(
     proc = run(work, "exec", "--url", sandbox.livy_url, "--session", shared, code)
     assert proc.returncode == 1
     assert proc.stdout == ""
-    assert "ZeroDivisionError: division by zero" in proc.stderr
-    assert "Traceback" in proc.stderr or "line" in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert 'line 2, in f' in proc.stderr  # the inner frame Livy keeps
+    assert lines[-1] == "ZeroDivisionError: division by zero"  # once, not repeated
 
 
 def test_keep_session_then_reuse_by_id_and_name(sandbox: SandboxProcess, work: Path) -> None:
