@@ -167,6 +167,8 @@ def _transport_error(exc: Exception, method: str, url: str) -> TransportError:
         cls, what = TransportError, ("the server asked for the upload body a second time (an "
                                      "authentication retry) and an async iterable cannot be replayed; "
                                      "upload bytes or a Path instead")
+    elif isinstance(exc, httpx.InvalidURL):
+        cls, what = TransportError, "the URL is not valid (a Location the server sent?)"
     elif isinstance(exc, httpx.RemoteProtocolError):
         cls, what = TransportError, "the server closed the connection without a complete answer"
     else:
@@ -272,15 +274,16 @@ class WebHDFSClient:
                     params: Mapping[str, str] | None = None, content: Any = None,
                     headers: Mapping[str, str] | None = None, stream: bool = False) -> httpx.Response:
         """One request; transport failures and error statuses become livyd errors."""
-        request = self._http.build_request(method, url, params=params, content=content,
-                                           headers={**self._headers(method), **(headers or {})})
-        shown = str(request.url)
+        shown = url
         started = time.monotonic()
         try:
+            request = self._http.build_request(method, url, params=params, content=content,
+                                               headers={**self._headers(method), **(headers or {})})
+            shown = str(request.url)
             response = await self._http.send(request, stream=stream)
         except LivydError:
             raise
-        except (httpx.HTTPError, httpx.StreamError) as exc:
+        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:
             raise _transport_error(exc, method, shown) from exc
         log.debug("webhdfs request", method=method, url=redact_url(shown), op=op,
                   status=response.status_code, seconds=round(time.monotonic() - started, 4))
@@ -336,6 +339,17 @@ class WebHDFSClient:
                                f"{redact_url(str(response.url))})", status=response.status_code,
                                method=method, url=str(response.url), body_kind="text") from None
 
+    def _field(self, answer: Any, op: str, path: str, *keys: str) -> Any:
+        """``answer[k1][k2]...``, or a WebHDFSError saying the answer has an unexpected shape."""
+        value = answer
+        for key in keys:
+            if not isinstance(value, dict) or key not in value:
+                raise WebHDFSError(f"WebHDFS {op} {path}: unexpected answer from {redact_url(self.url)} "
+                                   f"(no {'.'.join(keys)!r})", status=200, method="GET", url=self.url,
+                                   body_kind="json")
+            value = value[key]
+        return value
+
     async def _location(self, method: str, path: str, op: str, extra: Mapping[str, object]) -> str:
         """Step 1 of CREATE / APPEND / OPEN: no body, no redirect following; the data URL."""
         response = await self._send(method, self._op_url(path), op=op, path=path,
@@ -384,12 +398,7 @@ class WebHDFSClient:
         """The user's home directory (``GETHOMEDIRECTORY``), cached."""
         if self._home is None:
             answer = await self._json("GET", "/", "GETHOMEDIRECTORY")
-            try:
-                self._home = str(answer["Path"])
-            except (KeyError, TypeError):
-                raise WebHDFSError(f"WebHDFS GETHOMEDIRECTORY at {redact_url(self.url)}: no \"Path\" in "
-                                   "the answer", status=200, method="GET", url=self.url,
-                                   body_kind="json") from None
+            self._home = str(self._field(answer, "GETHOMEDIRECTORY", "/", "Path"))
         return self._home
 
     async def status(self, path: str | os.PathLike[str]) -> FileStatus | None:
@@ -401,7 +410,7 @@ class WebHDFSClient:
             if exc.status == 404 and exc.exception == "FileNotFoundException":
                 return None
             raise
-        status = FileStatus.model_validate(answer["FileStatus"])
+        status = FileStatus.model_validate(self._field(answer, "GETFILESTATUS", hdfs_path, "FileStatus"))
         status.path = hdfs_path
         return status
 
@@ -413,7 +422,8 @@ class WebHDFSClient:
         """
         hdfs_path = await self._abs(path)
         answer = await self._json("GET", hdfs_path, "LISTSTATUS")
-        entries = [FileStatus.model_validate(e) for e in answer["FileStatuses"]["FileStatus"]]
+        raw = self._field(answer, "LISTSTATUS", hdfs_path, "FileStatuses", "FileStatus")
+        entries = [FileStatus.model_validate(e) for e in raw]
         # A file lists as itself with an empty pathSuffix (HttpFS may name it: ask again then).
         if len(entries) == 1 and (entries[0].path_suffix == "" or (
                 entries[0].is_file and (st := await self.status(hdfs_path)) is not None and st.is_file)):
@@ -427,7 +437,7 @@ class WebHDFSClient:
         """Create *path* and its parents (``MKDIRS``); true also if it already existed."""
         hdfs_path = await self._abs(path)
         answer = await self._json("PUT", hdfs_path, "MKDIRS", {"permission": _octal(permission)})
-        return bool(answer.get("boolean"))
+        return bool(self._field(answer, "MKDIRS", hdfs_path, "boolean"))
 
     async def upload(self, path: str | os.PathLike[str], data: UploadData, *, overwrite: bool = False,
                      permission: int | str | None = None) -> str:
@@ -511,7 +521,7 @@ class WebHDFSClient:
         """
         hdfs_path = await self._abs(path)
         answer = await self._json("DELETE", hdfs_path, "DELETE", {"recursive": recursive})
-        return bool(answer.get("boolean"))
+        return bool(self._field(answer, "DELETE", hdfs_path, "boolean"))
 
     async def rename(self, src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> bool:
         """Rename *src* to *dst* (``RENAME``); false when HDFS refuses (missing source, existing
@@ -519,7 +529,7 @@ class WebHDFSClient:
         source = await self._abs(src)
         destination = await self._abs(dst)
         answer = await self._json("PUT", source, "RENAME", {"destination": destination})
-        return bool(answer.get("boolean"))
+        return bool(self._field(answer, "RENAME", source, "boolean"))
 
     async def upload_tree(self, local_dir: Path, remote_dir: str | os.PathLike[str], *,
                           overwrite: bool = False, concurrency: int = 4) -> builtins.list[str]:

@@ -433,8 +433,10 @@ class _Fs:
         return True
 
     def rename(self, src: str, dst: str) -> bool:
-        if src == "/" or dst == src:
-            return dst == src and src != "/" and self.local(src).exists()
+        if src == "/":
+            return False
+        if dst == src:
+            return self.local(src).exists()
         source = self.local(src)
         if not source.exists():
             return False
