@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -68,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "one port, X-XSRF-Header required, proxyUser forced")
     p.add_argument("--gateway-user", default=None,
                    help="the authenticated user in gateway mode (default: you)")
-    p.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN' on every request")
+    p.add_argument("--token", default=os.environ.get("LIVYD_SANDBOX_TOKEN") or None,
+                   help="require 'Authorization: Bearer TOKEN' on every request (default: "
+                        "$LIVYD_SANDBOX_TOKEN, which keeps it out of the process list)")
     p.add_argument("--cancel-timeout", type=_seconds, default=30.0,
                    help="seconds before a running statement that ignores cancel is marked cancelled (30)")
     p.add_argument("--interrupt-on-cancel", action="store_true",
