@@ -72,7 +72,7 @@ __all__ = ["FileStatus", "WebHDFSClient"]
 
 log = get_logger("livyd.webhdfs")
 
-CHUNK = 64 * 1024
+CHUNK = 512 * 1024  # file reads/writes per worker-thread hop
 _WRITE_METHODS = frozenset({"PUT", "POST", "DELETE", "PATCH"})
 
 UploadData = bytes | Path | AsyncIterable[bytes]

@@ -55,7 +55,6 @@ from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import anyio
-import structlog
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
@@ -63,15 +62,13 @@ from starlette.routing import Route
 
 __all__ = ["create_webhdfs_app", "resolve_hdfs_uri"]
 
-log = structlog.get_logger()
-
 T = TypeVar("T")
 
 #: What a DataNode URL names as the NameNode's RPC address; also the authority of ``hdfs://`` URIs
 #: the sandbox hands out.
 NAMENODE_RPC = "localhost:8020"
 BLOCK_SIZE = 134217728
-CHUNK = 64 * 1024
+CHUNK = 512 * 1024  # OPEN reads (each read is one worker-thread hop)
 LS_LIMIT = 1000  # dfs.ls.limit: entries per LISTSTATUS_BATCH page
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -665,7 +662,6 @@ class _WebHDFS:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(lambda: tmp.unlink(missing_ok=True))
             raise
-        log.debug("webhdfs create", path=hdfs_path, user=identity)
         return Response(b"", status_code=201, headers={
             "Location": f"hdfs://{NAMENODE_RPC}{quote(hdfs_path, safe='/')}",
             "Access-Control-Allow-Origin": "*"})
@@ -682,9 +678,14 @@ class _WebHDFS:
         """Stream the request body into *dest*, chunk by chunk."""
         try:
             async with await anyio.open_file(dest, "ab" if append else "wb") as f:
+                pending = bytearray()  # the network delivers ~64 KiB pieces: write in bigger ones
                 async for chunk in request.stream():
-                    if chunk:
-                        await f.write(chunk)
+                    pending += chunk
+                    if len(pending) >= CHUNK:
+                        await f.write(bytes(pending))
+                        pending.clear()
+                if pending:
+                    await f.write(bytes(pending))
         except ClientDisconnect:
             raise HdfsError("IOException", f"the client went away while writing {hdfs_path}") from None
         except OSError as exc:

@@ -333,3 +333,17 @@ async def test_trio_backend_too(gateway: Served) -> None:
             return (await hdfs.download("/c/trio/x")).decode()  # type: ignore[union-attr]
 
     assert await anyio.to_thread.run_sync(lambda: anyio.run(main, backend="trio")) == "trio"
+
+
+async def test_kerberos_auth_sends_no_user_name(direct: Served) -> None:
+    """With SPNEGO the ticket names the user: ``user.name`` is not sent (``doas`` still is). The
+    server never challenges here, so no GSS step runs and no KDC is needed."""
+    require(has_module("httpx_gssapi"), "PyPI package httpx-gssapi")
+    from httpx_gssapi import HTTPSPNEGOAuth
+
+    direct.recorder.seen.clear()
+    async with WebHDFSClient(direct.url, auth=HTTPSPNEGOAuth(), user="alice", doas="bob") as hdfs:
+        assert await hdfs.home() == "/user/bob"
+    (seen,) = direct.recorder.seen
+    assert "user.name" not in seen.query and seen.query["doas"] == ["bob"]
+    assert hdfs.auth_description == "Kerberos (SPNEGO) authentication"
