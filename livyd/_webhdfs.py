@@ -54,6 +54,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from livyd._core.errors import extract_message
+from livyd._core.redact import redact_text
 from livyd._exceptions import (
     AuthenticationError,
     ConfigError,
@@ -314,7 +315,7 @@ class WebHDFSClient:
             remote = None
         if remote is not None:
             exception = str(remote.get("exception") or "") or None
-            message = str(remote.get("message") or "")
+            message = redact_text(str(remote.get("message") or ""))
             return WebHDFSError(
                 f"WebHDFS {op} {path} failed: {exception or 'RemoteException'}: {message} ({status})",
                 status=status, method=method, url=url, livy_message=message, body_kind="json",
