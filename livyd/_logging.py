@@ -146,4 +146,7 @@ def configure_logging(level: str = "warning", *, file: Path | None = None, json:
     if lvl <= logging.INFO:
         third = logging.DEBUG if lvl <= logging.DEBUG else logging.INFO
     for logger_name in _THIRD_PARTY:
-        logging.getLogger(logger_name).setLevel(third)
+        # livyd's transport traces each exchange itself; httpcore's connection-level DEBUG lines
+        # (and asyncio's) would drown that trace, so they stop at INFO.
+        floor = logging.INFO if logger_name in ("httpcore", "asyncio") else logging.NOTSET
+        logging.getLogger(logger_name).setLevel(max(third, floor))

@@ -34,6 +34,17 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True)
+def _isolate_structlog() -> Iterator[None]:
+    """No test leaks a structlog configuration into the next (``capture_logs`` and
+    ``configure_logging`` change process-wide state)."""
+    import structlog
+
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
+
+
 @pytest.fixture(scope="session")
 def sandbox_factory() -> Iterator[Callable[..., SandboxProcess]]:
     """Start (and cache, per argument list) sandboxes for the whole test session."""

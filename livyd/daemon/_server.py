@@ -236,7 +236,8 @@ class DaemonState:
         url = resolved.profile.url
         if not url:
             url = await self._embedded_sandbox()
-            client = build_livy_client(resolved, url=url)
+            # Never send the profile's credentials to our own sandbox.
+            client = build_livy_client(resolved, url=url, use_auth=False)
         else:
             creds = self.credentials.get(self.options.profile) or self.credentials.get(None)
             auth = _credentials_auth(creds) if creds else None
