@@ -356,9 +356,7 @@ class _Fs:
             current = _local(self.root, walked)
             if current.is_dir():
                 continue
-            if current.exists():
-                _fail("ParentNotDirectoryException", f"{walked} (is not a directory)")
-            try:
+            try:  # no exists() pre-check: a concurrent request may create it between two calls
                 current.mkdir()
                 current.chmod(permission)
             except FileExistsError:

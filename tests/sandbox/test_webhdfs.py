@@ -453,3 +453,23 @@ def test_gateway_requires_the_xsrf_header_on_writes(gateway: tuple[str, Path], h
     assert not (data / "t/xsrf/f").exists()
     assert http.put(f"{base}/t/xsrf", params={"op": "MKDIRS"}, headers={"X-XSRF-Header": ""}).json() == \
         {"boolean": True}
+
+
+def test_concurrent_creates_share_new_parents(direct: tuple[str, Path]) -> None:
+    """Many uploads racing to create the same missing parent directories all succeed."""
+    base, data = direct
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> int:
+        with httpx.Client(timeout=10) as client:
+            for round_ in range(10):
+                step1 = client.put(f"{base}/t/race/{round_}/a/b/c/f{i}", params={"op": "CREATE"})
+                answer = client.put(step1.headers["location"], content=b"%d" % i)
+                if answer.status_code != 201:
+                    return answer.status_code
+        return 201
+
+    with ThreadPoolExecutor(24) as pool:
+        statuses = list(pool.map(one, range(24)))
+    assert statuses == [201] * 24
+    assert len(list((data / "t/race/9/a/b/c").iterdir())) == 24
