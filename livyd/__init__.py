@@ -75,6 +75,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         VersionInfo,
     )
     from livyd._transport import ClientStatistics
+    from livyd._webhdfs import FileStatus, WebHDFSClient
 
 __all__ = (
     "AppInfo",
@@ -89,6 +90,7 @@ __all__ = (
     "ConnectError",
     "CreateBatchRequest",
     "CreateSessionRequest",
+    "FileStatus",
     "ForbiddenError",
     "LivyClient",
     "LivyHTTPError",
@@ -119,6 +121,7 @@ __all__ = (
     "TransportTimeout",
     "VersionInfo",
     "WaitTimeout",
+    "WebHDFSClient",
     "WebHDFSError",
     "__version__",
     "configure_logging",
@@ -137,6 +140,7 @@ _LAZY: dict[str, str] = {
     "ConnectError": "livyd._exceptions",
     "CreateBatchRequest": "livyd._models",
     "CreateSessionRequest": "livyd._models",
+    "FileStatus": "livyd._webhdfs",
     "ForbiddenError": "livyd._exceptions",
     "LivyClient": "livyd._client",
     "LivyHTTPError": "livyd._exceptions",
@@ -167,6 +171,7 @@ _LAZY: dict[str, str] = {
     "TransportTimeout": "livyd._exceptions",
     "VersionInfo": "livyd._models",
     "WaitTimeout": "livyd._exceptions",
+    "WebHDFSClient": "livyd._webhdfs",
     "WebHDFSError": "livyd._exceptions",
     "configure_logging": "livyd._logging",
 }
