@@ -11,7 +11,7 @@ key by key too; lists such as ``session.jars`` are replaced whole)::
     4. environment and .env              (LIVY_URL, LIVY_JARS, LIVY_CONF, PROXY_USER, ...;
                                           the real environment beats .env)
     5. an explicitly chosen profile      (--profile, LIVYD_PROFILE, or the variable named by
-                                          ``profile_variable``, e.g. OSIRIS_INGESTION_ENV)
+                                          ``profile_variable``, e.g. TEAM_ENV)
     6. command-line flags                (--url, --kind, ...)
 
 A profile picked only by ``default_profile`` is not "explicitly chosen": each file's section of it

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     """The current environment minus anything that configures livyd, with a private HOME."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("LIVY", "PROXY_USER", "AD_USER", "OSIRIS")) and k != "XDG_CONFIG_HOME"}
+           if not k.startswith(("LIVY", "PROXY_USER", "AD_USER", "TEAM_ENV")) and k != "XDG_CONFIG_HOME"}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), PYTHONUNBUFFERED="1",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env.update(extra)

@@ -108,20 +108,20 @@ def test_explicit_profile_beats_env_but_default_profile_does_not(tree: Tree) -> 
 
 
 def test_selector_variable_named_by_the_file_selects_the_profile(tree: Tree) -> None:
-    """A file may name any variable (here OSIRIS_INGESTION_ENV) whose value picks the profile."""
+    """A file may name any variable (here TEAM_ENV) whose value picks the profile."""
     tree.write_user("""
-        profile_variable = "OSIRIS_INGESTION_ENV"
+        profile_variable = "TEAM_ENV"
         [profiles.entw]
         url = "https://knox-entw.example:8443/gateway/x/livy/v1"
         [profiles.test]
         url = "https://knox-test.example:8443/gateway/x/livy/v1"
     """)
-    cfg = tree.load({"OSIRIS_INGESTION_ENV": "test", "LIVY_URL": "http://env:1"})
+    cfg = tree.load({"TEAM_ENV": "test", "LIVY_URL": "http://env:1"})
     assert cfg.profile_name == "test"
     assert cfg.profile.url == "https://knox-test.example:8443/gateway/x/livy/v1"  # explicit: beats LIVY_URL
-    assert cfg.profile_source is not None and "OSIRIS_INGESTION_ENV" in cfg.profile_source
+    assert cfg.profile_source is not None and "TEAM_ENV" in cfg.profile_source
     # LIVYD_PROFILE beats the selector variable
-    assert tree.load({"OSIRIS_INGESTION_ENV": "test", "LIVYD_PROFILE": "entw"}).profile_name == "entw"
+    assert tree.load({"TEAM_ENV": "test", "LIVYD_PROFILE": "entw"}).profile_name == "entw"
     # camelCase / "selector" spelling works too
     tree.write_user('selector = "TEAM_ENV"\n[profiles.entw]\nurl = "http://e:1"\n')
     assert tree.load({"TEAM_ENV": "entw"}).profile_name == "entw"
@@ -135,9 +135,9 @@ def test_unknown_profile_lists_the_known_ones(tree: Tree) -> None:
     assert str(err.value) == (
         "unknown profile 'staging' (chosen by --profile); known profiles: entw, prod, test, wapr"
     )
-    tree.write_user('profile_variable = "OSIRIS_INGESTION_ENV"\n[profiles.entw]\n')
-    with pytest.raises(ConfigError, match=r"'qual' \(chosen by OSIRIS_INGESTION_ENV \(environment\)"):
-        tree.load({"OSIRIS_INGESTION_ENV": "qual"})
+    tree.write_user('profile_variable = "TEAM_ENV"\n[profiles.entw]\n')
+    with pytest.raises(ConfigError, match=r"'qual' \(chosen by TEAM_ENV \(environment\)"):
+        tree.load({"TEAM_ENV": "qual"})
 
 
 def test_profile_sections_merge_across_files(tree: Tree) -> None:
@@ -443,7 +443,7 @@ def test_example_livyd_toml_resolves_every_profile(tmp_path: Path, name: str) ->
     """examples/livyd.toml and examples/env.example stay valid (they are documentation)."""
     (tmp_path / "livyd.toml").write_text((EXAMPLES / "livyd.toml").read_text())
     (tmp_path / ".env").write_text((EXAMPLES / "env.example").read_text())
-    cfg = load_config(env={"OSIRIS_INGESTION_ENV": name}, cwd=tmp_path, user_config=False)
+    cfg = load_config(env={"TEAM_ENV": name}, cwd=tmp_path, user_config=False)
     assert cfg.profile_name == name
     assert cfg.profile.url is not None and name.replace("local", "127.0.0.1") in cfg.profile.url
     assert cfg.profile.webhdfs.base_dir == "/user/jdoe/livy-sessions"
