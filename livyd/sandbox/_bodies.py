@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-__all__ = ["JacksonError", "Schema", "decode"]
+__all__ = ["FieldType", "JacksonError", "Schema", "decode"]
 
 FieldType = Literal["str", "int", "list", "map", "kind"]
 Schema = Mapping[str, FieldType]

@@ -25,11 +25,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import structlog
@@ -39,8 +39,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from livyd.sandbox._batches import Batch, BatchManager
-from livyd.sandbox._bodies import JacksonError, Schema, decode
-from livyd.sandbox._logbuffer import slice_log
+from livyd.sandbox._bodies import FieldType, JacksonError, Schema, decode
+from livyd.sandbox._logbuffer import LogBuffer, slice_log
 from livyd.sandbox._resources import ResourceError, resolve_resource
 from livyd.sandbox._sessions import Session, SessionManager, spark_submit_env
 from livyd.sandbox._versions import BATCH_FIELDS, VersionMode
@@ -48,6 +48,8 @@ from livyd.sandbox._versions import BATCH_FIELDS, VersionMode
 __all__ = ["LivyApp", "parse_time_string"]
 
 log = structlog.get_logger()
+
+T = TypeVar("T")
 
 SESSION_KINDS = {"spark": "spark", "scala": "spark", "pyspark": "pyspark", "python": "pyspark",
                  "sparkr": "sparkr", "r": "sparkr", "sql": "sql", "shared": "shared"}
@@ -57,7 +59,7 @@ BLACKLISTED_CONF = ("spark.master", "spark.submit.deployMode", "spark.yarn.jar",
                     "spark.submit.proxyUser.allowCustomClasspathInClusterMode")
 STARTING_WAIT = 90.0
 
-_CREATE_TYPES: dict[str, str] = {
+_CREATE_TYPES: dict[str, FieldType] = {
     "kind": "kind", "proxyUser": "str", "jars": "list", "pyFiles": "list", "files": "list",
     "driverMemory": "str", "driverCores": "int", "executorMemory": "str", "executorCores": "int",
     "numExecutors": "int", "archives": "list", "queue": "str", "name": "str", "conf": "map",
@@ -119,10 +121,8 @@ def parse_time_string(value: str) -> float:
     return number * (_TIME_UNITS[suffix] if suffix else 1e-3)
 
 
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
+def _java_int(raw: str) -> int:
+    """*raw* as a Java int: anything else is Livy's NumberFormatException, 400 ``{"msg"}``."""
     try:
         value = int(raw)
     except ValueError:
@@ -130,18 +130,43 @@ def _int_param(request: Request, name: str) -> int | None:
     if not -(2**31) <= value < 2**31:
         raise msg(400, f'For input string: "{raw}"')
     return value
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    return None if raw is None else _java_int(raw)
 
 
 def _statement_id(request: Request) -> int:
     """The ``{sid}`` path segment as a Java int (NumberFormatException → 400 ``{"msg"}``)."""
-    raw = request.path_params["sid"]
+    return _java_int(request.path_params["sid"])
+
+
+def _decode(raw: bytes, schema: Schema, java_class: str,
+            kinds: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Jackson-like decoding; a failure is Livy's bare-string 400."""
     try:
-        value = int(raw)
-    except ValueError:
-        raise msg(400, f'For input string: "{raw}"') from None
-    if not -(2**31) <= value < 2**31:
-        raise msg(400, f'For input string: "{raw}"')
-    return value
+        return decode(raw, schema, java_class, kinds)
+    except JacksonError as exc:
+        raise bare(400, str(exc)) from None
+
+
+def _list_json(request: Request, items: list[T], render: Callable[[T], dict[str, Any]]) -> Response:
+    """``GET /sessions`` and ``GET /batches``: ``?from&size`` slice; total counts all, from is echoed raw."""
+    from_ = _int_param(request, "from")
+    size = _int_param(request, "size")
+    start = max(0, from_ or 0)
+    count = 100 if size is None else max(0, size)
+    return json_response({"from": 0 if from_ is None else from_, "total": len(items),
+                          "sessions": [render(item) for item in items[start:start + count]]})
+
+
+def _log_json(request: Request, owner_id: int, log_buffer: LogBuffer) -> Response:
+    """``GET .../log`` of a session or batch with Livy's from/size semantics (section 10)."""
+    from_, size = _int_param(request, "from"), _int_param(request, "size")
+    lines = log_buffer.lines()
+    eff_from, chunk = slice_log(lines, from_, size)
+    return json_response({"id": owner_id, "from": eff_from, "total": len(lines), "log": chunk})
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -222,23 +247,12 @@ class LivyApp:
     # ------------------------------------------------------------------ helpers
 
     def _session(self, request: Request) -> Session:
-        key = request.path_params["id"]
-        if key.isdigit() and int(key) >= 2**31:
-            raise msg(400, f'For input string: "{key}"')
-        session = self.sessions.lookup(key)
-        if session is None:
-            raise msg(404, f"Session '{key}' not found.")
+        session = _by_key(request, self.sessions.lookup)
         session.heartbeat()
         return session
 
     def _batch(self, request: Request) -> Batch:
-        key = request.path_params["id"]
-        if key.isdigit() and int(key) >= 2**31:
-            raise msg(400, f'For input string: "{key}"')
-        batch = self.batches.lookup(key)
-        if batch is None:
-            raise msg(404, f"Session '{key}' not found.")
-        return batch
+        return _by_key(request, self.batches.lookup)
 
     @staticmethod
     def _require_running(session: Session) -> None:
@@ -250,11 +264,14 @@ class LivyApp:
 
     async def _body(self, request: Request, schema: Schema, java_class: str,
                     kinds: frozenset[str] = frozenset()) -> dict[str, Any]:
+        return _decode(await request.body(), schema, java_class, kinds)
+
+    async def _create_body(self, request: Request, fields: Iterable[str], java_class: str,
+                           kinds: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """A POST /sessions or /batches body, limited to the version mode's *fields*."""
         raw = await request.body()
-        try:
-            return decode(raw, schema, java_class, kinds)
-        except JacksonError as exc:
-            raise bare(400, str(exc)) from None
+        self._forced_body(raw)
+        return _decode(raw, {k: _CREATE_TYPES[k] for k in fields}, java_class, kinds)
 
     def _app_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"driverLogUrl": None, "sparkUiUrl": None}
@@ -339,23 +356,12 @@ class LivyApp:
 
     async def list_sessions(self, request: Request) -> Response:
         """``GET /sessions?from&size``: total counts all sessions, from is echoed raw."""
-        from_ = _int_param(request, "from")
-        size = _int_param(request, "size")
-        items = list(self.sessions.sessions.values())
-        start = max(0, from_ or 0)
-        count = 100 if size is None else max(0, size)
-        return json_response({"from": 0 if from_ is None else from_, "total": len(items),
-                              "sessions": [self.session_json(s) for s in items[start:start + count]]})
+        return _list_json(request, list(self.sessions.sessions.values()), self.session_json)
 
     async def create_session(self, request: Request) -> Response:
         """``POST /sessions``: 201, state starting, relative Location."""
-        raw = await request.body()
-        self._forced_body(raw)
-        schema = {k: _CREATE_TYPES[k] for k in self.mode.create_fields}
-        try:
-            body = decode(raw, schema, _INTERACTIVE_CLASS, frozenset(SESSION_KINDS))  # type: ignore[arg-type]
-        except JacksonError as exc:
-            raise bare(400, str(exc)) from None
+        body = await self._create_body(request, self.mode.create_fields, _INTERACTIVE_CLASS,
+                                       frozenset(SESSION_KINDS))
         new_id = self.sessions.allocate_id()
         kind = SESSION_KINDS[body.get("kind", "shared")]
         if kind in ("spark", "sparkr"):
@@ -405,10 +411,7 @@ class LivyApp:
     async def session_log(self, request: Request) -> Response:
         """``GET /sessions/{id}/log`` with Livy's from/size semantics."""
         session = self._session(request)
-        from_, size = _int_param(request, "from"), _int_param(request, "size")
-        lines = session.log.lines()
-        eff_from, chunk = slice_log(lines, from_, size)
-        return json_response({"id": session.id, "from": eff_from, "total": len(lines), "log": chunk})
+        return _log_json(request, session.id, session.log)
 
     async def stop_session(self, request: Request) -> Response:
         """``POST /sessions/{id}/stop``: 204, the dead record stays until GC."""
@@ -562,23 +565,11 @@ class LivyApp:
 
     async def list_batches(self, request: Request) -> Response:
         """``GET /batches``: the list key is ``sessions`` for batches too."""
-        from_ = _int_param(request, "from")
-        size = _int_param(request, "size")
-        items = list(self.batches.batches.values())
-        start = max(0, from_ or 0)
-        count = 100 if size is None else max(0, size)
-        return json_response({"from": 0 if from_ is None else from_, "total": len(items),
-                              "sessions": [self.batch_json(b) for b in items[start:start + count]]})
+        return _list_json(request, list(self.batches.batches.values()), self.batch_json)
 
     async def create_batch(self, request: Request) -> Response:
         """``POST /batches``: 201 + Location; validation as for sessions."""
-        raw = await request.body()
-        self._forced_body(raw)
-        schema = {k: _CREATE_TYPES[k] for k in BATCH_FIELDS}
-        try:
-            body = decode(raw, schema, _BATCH_CLASS)  # type: ignore[arg-type]
-        except JacksonError as exc:
-            raise bare(400, str(exc)) from None
+        body = await self._create_body(request, BATCH_FIELDS, _BATCH_CLASS)
         new_id = self.batches.allocate_id()
         if not body.get("file"):
             raise self._rejected("requirement failed: File is required.")
@@ -614,10 +605,7 @@ class LivyApp:
     async def batch_log(self, request: Request) -> Response:
         """``GET /batches/{id}/log``."""
         batch = self._batch(request)
-        from_, size = _int_param(request, "from"), _int_param(request, "size")
-        lines = batch.log.lines()
-        eff_from, chunk = slice_log(lines, from_, size)
-        return json_response({"id": batch.id, "from": eff_from, "total": len(lines), "log": chunk})
+        return _log_json(request, batch.id, batch.log)
 
     async def delete_batch(self, request: Request) -> Response:
         """``DELETE /batches/{id}``: kills the process tree."""
@@ -630,6 +618,17 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     """Anything unexpected is a 500 with a bare JSON string, like Livy's JsonServlet."""
     log.error("unexpected error in a Livy route", path=request.url.path, error=repr(exc))
     return json_response(f"java.lang.RuntimeException: {type(exc).__name__}: {exc}", 500)
+
+
+def _by_key(request: Request, lookup: Callable[[str], T | None]) -> T:
+    """The session or batch named by the ``{id}`` segment: an id when all digits, else a name."""
+    key = request.path_params["id"]
+    if key.isdigit() and int(key) >= 2**31:
+        raise msg(400, f'For input string: "{key}"')
+    found = lookup(key)
+    if found is None:
+        raise msg(404, f"Session '{key}' not found.")  # batches say "Session" too
+    return found
 
 
 def _copy_unless_same(source: Path, target: Path) -> None:
