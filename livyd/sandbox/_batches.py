@@ -22,8 +22,8 @@ Stdout and stderr feed the 200-line ring buffers of the batch log. Finished batc
 
 from __future__ import annotations
 
+import itertools
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -36,7 +36,7 @@ import structlog
 from anyio.abc import ByteReceiveStream, Process, TaskGroup
 
 from livyd.sandbox._logbuffer import LogBuffer
-from livyd.sandbox._sessions import SandboxOptions
+from livyd.sandbox._sessions import SandboxOptions, find_by_key, prepare_workdir, run_all_shielded
 
 __all__ = ["Batch", "BatchManager", "find_spark_submit"]
 
@@ -88,7 +88,7 @@ class Batch:
     async def run(self) -> None:
         """Launch, stream the output into the log, and record the outcome."""
         try:
-            await anyio.to_thread.run_sync(self._prepare_cwd)
+            await anyio.to_thread.run_sync(prepare_workdir, self.cwd, self._files)
             self.process = await anyio.open_process(
                 self.command, stdin=subprocess.DEVNULL, cwd=str(self.cwd), env=self.env,
                 start_new_session=True,
@@ -112,15 +112,6 @@ class Batch:
             self._finish("killed")
         else:
             self._finish("success" if code == 0 else "dead")
-
-    def _prepare_cwd(self) -> None:
-        self.cwd.mkdir(parents=True, exist_ok=True)
-        for src in self._files:
-            target = self.cwd / src.name
-            if src.is_dir():
-                shutil.copytree(src, target, dirs_exist_ok=True)
-            elif src.resolve() != target.resolve():
-                shutil.copy2(src, target)
 
     async def _pump(self, stream: ByteReceiveStream, name: str) -> None:
         decoder_buffer = b""
@@ -150,13 +141,12 @@ class Batch:
         if process is None or process.returncode is not None:
             self._finish("killed")
             return
-        _signal_group(process.pid, signal.SIGTERM)
-        with anyio.move_on_after(KILL_GRACE, shield=True):
-            await self.done.wait()
-        if not self.done.is_set():
-            _signal_group(process.pid, signal.SIGKILL)
+        for sig in (signal.SIGTERM, signal.SIGKILL):  # SIGKILL only if the grace period passes
+            _signal_group(process.pid, sig)
             with anyio.move_on_after(KILL_GRACE, shield=True):
                 await self.done.wait()
+            if self.done.is_set():
+                break
         self._finish("killed")
 
 
@@ -174,7 +164,7 @@ class BatchManager:
         self.options = options
         self._tg = task_group
         self.batches: dict[int, Batch] = {}
-        self._next_id = 0
+        self._ids = itertools.count()
         self.spark_submit = find_spark_submit() if options.batch_launcher != "python" else None
         if options.batch_launcher == "spark-submit" and self.spark_submit is None:
             raise ValueError("--batch-launcher spark-submit: pyspark is not installed "
@@ -182,18 +172,11 @@ class BatchManager:
 
     def allocate_id(self) -> int:
         """Consume the next batch id (one per creation attempt)."""
-        value = self._next_id
-        self._next_id += 1
-        return value
+        return next(self._ids)
 
     def lookup(self, key: str) -> Batch | None:
         """By id (all digits) or by name."""
-        if key.isdigit():
-            return self.batches.get(int(key))
-        for batch in self.batches.values():
-            if batch.name == key:
-                return batch
-        return None
+        return find_by_key(self.batches, key)
 
     def build_command(self, *, batch_id: int, file: Path, class_name: str | None, args: list[str],
                       py_files: list[Path], files: list[Path], jars: list[Path],
@@ -268,10 +251,7 @@ class BatchManager:
 
     async def aclose(self) -> None:
         """Kill every running batch."""
-        with anyio.CancelScope(shield=True):
-            async with anyio.create_task_group() as tg:
-                for batch in list(self.batches.values()):
-                    tg.start_soon(batch.kill)
+        await run_all_shielded([batch.kill for batch in self.batches.values()])
 
 
 def default_python() -> str:

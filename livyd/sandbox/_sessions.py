@@ -31,14 +31,15 @@ removal of dead sessions ``--state-retain`` seconds after they died.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import structlog
@@ -46,7 +47,8 @@ from anyio.abc import TaskGroup
 
 from livyd.sandbox._logbuffer import LogBuffer
 
-__all__ = ["SandboxOptions", "Session", "SessionManager", "Statement", "now_ms"]
+__all__ = ["SandboxOptions", "Session", "SessionManager", "Statement", "find_by_key", "now_ms",
+           "prepare_workdir", "run_all_shielded"]
 
 log = structlog.get_logger()
 
@@ -183,7 +185,7 @@ class Session:
         with anyio.CancelScope() as scope:
             self._scope = scope
             try:
-                await anyio.to_thread.run_sync(self._prepare_cwd)
+                await anyio.to_thread.run_sync(prepare_workdir, self.cwd, self._files)
                 env = {**os.environ, **self._env_extra}
                 started = time.monotonic()
                 self.repl = await Repl.start(python=self.options.python, cwd=self.cwd, env=env,
@@ -211,15 +213,6 @@ class Session:
                     if statement.state != "waiting":
                         continue
                     await self._execute(statement)
-
-    def _prepare_cwd(self) -> None:
-        self.cwd.mkdir(parents=True, exist_ok=True)
-        for src in self._files:
-            target = self.cwd / src.name
-            if src.is_dir():
-                shutil.copytree(src, target, dirs_exist_ok=True)
-            else:
-                shutil.copy2(src, target)
 
     async def _execute(self, statement: Statement) -> None:
         from livyd.sandbox._repl import ReplDied
@@ -363,13 +356,11 @@ class SessionManager:
         self.options = options
         self._tg = task_group
         self.sessions: dict[int, Session] = {}
-        self._next_id = 0
+        self._ids = itertools.count()
 
     def allocate_id(self) -> int:
         """Consume the next id (Livy consumes one per creation attempt, even rejected ones)."""
-        value = self._next_id
-        self._next_id += 1
-        return value
+        return next(self._ids)
 
     def add(self, session: Session) -> None:
         """Register *session* and start its runner."""
@@ -386,12 +377,7 @@ class SessionManager:
 
     def lookup(self, key: str) -> Session | None:
         """By id (all digits) or by name."""
-        if key.isdigit():
-            return self.sessions.get(int(key))
-        for session in self.sessions.values():
-            if session.name == key:
-                return session
-        return None
+        return find_by_key(self.sessions, key)
 
     def name_taken(self, name: str) -> bool:
         """Duplicate check among sessions still listed (Livy checks its whole map)."""
@@ -430,10 +416,44 @@ class SessionManager:
 
     async def aclose(self) -> None:
         """Stop every session (process trees included)."""
-        with anyio.CancelScope(shield=True):
-            async with anyio.create_task_group() as tg:
-                for session in list(self.sessions.values()):
-                    tg.start_soon(session.stop)
+        await run_all_shielded([session.stop for session in self.sessions.values()])
+
+
+def prepare_workdir(cwd: Path, files: list[Path]) -> None:
+    """Create a session's or batch's working directory and copy ``files`` into it (directories
+    recursively; a file that already is its own target is left alone)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    for src in files:
+        target = cwd / src.name
+        if src.is_dir():
+            shutil.copytree(src, target, dirs_exist_ok=True)
+        elif src.resolve() != target.resolve():
+            shutil.copy2(src, target)
+
+
+class _Named(Protocol):
+    name: str | None
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def find_by_key(items: dict[int, N], key: str) -> N | None:
+    """A session or batch by id (*key* all digits) or else by name, as Livy's ``{id}`` segments."""
+    if key.isdigit():
+        return items.get(int(key))
+    for item in items.values():
+        if item.name == key:
+            return item
+    return None
+
+
+async def run_all_shielded(closers: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
+    """Run every closer concurrently, shielded from cancellation (shutdown must finish)."""
+    with anyio.CancelScope(shield=True):
+        async with anyio.create_task_group() as tg:
+            for closer in closers:
+                tg.start_soon(closer)
 
 
 def spark_submit_env(jars: list[Path], conf: dict[str, str], app_name: str) -> dict[str, str]:
