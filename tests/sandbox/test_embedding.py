@@ -8,7 +8,6 @@ must do the same on SIGTERM and exit 0. The sandbox must stay honest: no import 
 from __future__ import annotations
 
 import ast
-import os
 import signal
 import subprocess
 import sys
@@ -18,20 +17,12 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from livy_http import pid_alive
 from support import ROOT, start_sandbox
 
 SANDBOX_DIR = ROOT / "livyd" / "sandbox"
 CLIENT_MODULES = ("livyd._client", "livyd._models", "livyd._exceptions", "livyd._core", "livyd._transport",
                   "livyd._auth", "livyd._config", "livyd._connect")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split()[2] == "Z")
 
 
 async def wait_idle(client: httpx.AsyncClient, sid: int) -> None:

@@ -6,28 +6,19 @@ under ``@pytest.mark.spark`` and by the pylivy conformance test.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
+import livy_http
 import pytest
+from livy_http import pid_alive
 from support import SandboxProcess, has_module, require
 
 ARGS = ("--batch-launcher", "python", "--cancel-timeout", "3")
 
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+wait_until = partial(livy_http.wait_until, timeout=30.0)
 
 
 @pytest.fixture
@@ -103,17 +94,8 @@ def test_delete_kills_the_process_tree(http: httpx.Client, tmp_path: Path) -> No
     child = int(pidfile.read_text())
     assert http.get(f"/batches/{bid}/state").json()["state"] == "running"
     assert http.delete(f"/batches/{bid}").json() == {"msg": "deleted"}
-
-    def gone() -> bool:
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            return True
-        # a zombie whose parent died is reaped by init; treat "Z" as gone
-        stat = Path(f"/proc/{child}/stat")
-        return stat.exists() and stat.read_text().split()[2] == "Z"
-
-    wait_until(gone, what="the grandchild to die")
+    # a zombie whose parent died is reaped by init; pid_alive treats "Z" as gone
+    wait_until(lambda: not pid_alive(child), what="the grandchild to die")
 
 
 def test_batch_validation(http: httpx.Client, tmp_path: Path) -> None:

@@ -10,25 +10,18 @@ import stat
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
+import livy_http
 import pytest
+from livy_http import wait_statement
 from support import SandboxProcess
 
 Factory = Callable[..., SandboxProcess]
 
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+wait_until = partial(livy_http.wait_until, timeout=30.0)
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +70,11 @@ def test_interrupt_on_cancel_stops_a_python_loop(sandbox_factory: Factory) -> No
         wait_until(lambda: http.get(f"/sessions/{sid}/statements/{st}").json()["state"] == "running")
         t0 = time.monotonic()
         assert http.post(f"/sessions/{sid}/statements/{st}/cancel").json() == {"msg": "canceled"}
-        done = wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{st}").json())["state"]
-                          == "cancelled" and j, what="cancelled")
+        done = wait_statement(http, sid, st, ("cancelled",), timeout=30.0, what="cancelled")
         assert time.monotonic() - t0 < 10  # not the 30 s forced timeout
         assert done["output"]["status"] == "error" and done["output"]["ename"] == "KeyboardInterrupt"
         after = http.post(f"/sessions/{sid}/statements", json={"code": "'still usable'"}).json()["id"]
-        out = wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{after}").json())["state"]
-                         == "available" and j)
+        out = wait_statement(http, sid, after, ("available",), timeout=30.0)
         assert out["output"]["data"] == {"text/plain": "'still usable'"}
         http.delete(f"/sessions/{sid}")
     assert sb.proc.poll() is None  # the sandbox itself is unaffected by the SIGINT

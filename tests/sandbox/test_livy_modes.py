@@ -7,25 +7,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
+from livy_http import wait_statement, wait_until, zip_with_module
 from support import ROOT, SandboxProcess
 
 Factory = Callable[..., SandboxProcess]
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 # ------------------------------------------------------------------ versions
@@ -160,25 +148,18 @@ def test_bad_option_names_the_culprit() -> None:
 
 def test_gateway_upload_then_import(sandbox_factory: Factory) -> None:
     """Knox-style: WebHDFS CREATE through the gateway (rewritten data URL), then a session imports it."""
-    import io
-    import zipfile
-
     sb = sandbox_factory("--gateway", "/gateway/sandbox", "--gateway-user", "alice")
     xsrf = {"X-XSRF-Header": "valid"}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("gwmod/__init__.py", "WHO = 'gateway'\n")
     step1 = httpx.put(sb.webhdfs_url + "/user/alice/gw.zip", params={"op": "CREATE", "overwrite": "true"},
                       headers=xsrf, timeout=30)
     assert step1.status_code == 307
     assert "/gateway/sandbox/webhdfs/data/v1/" in step1.headers["location"]
-    assert httpx.put(step1.headers["location"], content=buf.getvalue(), headers=xsrf,
-                     timeout=30).status_code == 201
+    assert httpx.put(step1.headers["location"], content=zip_with_module("gwmod", "WHO = 'gateway'\n"),
+                     headers=xsrf, timeout=30).status_code == 201
     with httpx.Client(base_url=sb.livy_url, timeout=30, headers=xsrf) as http:
         sid = http.post("/sessions", json={"kind": "pyspark", "pyFiles": ["hdfs:///user/alice/gw.zip"]}).json()["id"]
         wait_until(lambda: http.get(f"/sessions/{sid}/state").json()["state"] == "idle")
         st = http.post(f"/sessions/{sid}/statements", json={"code": "import gwmod\ngwmod.WHO"}).json()["id"]
-        done = wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{st}").json())["state"]
-                          == "available" and j)
+        done = wait_statement(http, sid, st, ("available",))
         assert done["output"]["data"] == {"text/plain": "'gateway'"}
         http.delete(f"/sessions/{sid}")

@@ -6,15 +6,14 @@ All sessions here are plain-Python (no statement touches ``spark``), so no JVM s
 
 from __future__ import annotations
 
-import io
 import time
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from livy_http import new_session, wait_statement, wait_until, zip_with_module
+from livy_http import run_statement as run
 from support import SandboxProcess
 
 SESSION_KEYS_09 = ["id", "name", "appId", "owner", "proxyUser", "state", "kind", "appInfo", "log", "ttl",
@@ -23,39 +22,10 @@ SESSION_KEYS_09 = ["id", "name", "appId", "owner", "proxyUser", "state", "kind",
                    "queue"]
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll *predicate* until it returns something truthy (a condition, not a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def http(sandbox: SandboxProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sandbox.livy_url, timeout=30) as client:
         yield client
-
-
-def new_session(http: httpx.Client, **body: Any) -> int:
-    r = http.post("/sessions", json={"kind": "pyspark", **body})
-    assert r.status_code == 201, r.text
-    sid = r.json()["id"]
-    wait_until(lambda: http.get(f"/sessions/{sid}/state").json()["state"] == "idle", what="idle")
-    return int(sid)
-
-
-def run(http: httpx.Client, sid: int, code: str, **extra: Any) -> dict[str, Any]:
-    r = http.post(f"/sessions/{sid}/statements", json={"code": code, **extra})
-    assert r.status_code == 201, r.text
-    st_id = r.json()["id"]
-    return dict(wait_until(
-        lambda: (j := http.get(f"/sessions/{sid}/statements/{st_id}").json())["state"]
-        in ("available", "cancelled") and j, what=f"statement {st_id}"))
 
 
 @pytest.fixture(scope="module")
@@ -249,8 +219,7 @@ def test_queue_busy_cancel_waiting_and_forced_cancel(http: httpx.Client) -> None
     assert http.get(f"/sessions/{sid}/statements/{third}").json()["state"] == "waiting"
     assert http.get(f"/sessions/{sid}/state").json()["state"] == "busy"
     # the third runs only once the loop really ends
-    done = wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{third}").json())["state"]
-                      == "available" and j, what="third statement")
+    done = wait_statement(http, sid, third, ("available",), what="third statement")
     assert done["output"]["data"] == {"text/plain": "'third'"}
     # cancel is fire-and-forget for unknown and finished ids too
     assert http.post(f"/sessions/{sid}/statements/777/cancel").json() == {"msg": "canceled"}
@@ -357,17 +326,10 @@ def test_statement_retention_is_100(http: httpx.Client) -> None:
     http.delete(f"/sessions/{sid}")
 
 
-def _zip_with_module(name: str, source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr(f"{name}/__init__.py", source)
-    return buf.getvalue()
-
-
 def test_upload_and_add_pyfile(http: httpx.Client, sandbox: SandboxProcess, tmp_path: Path) -> None:
     sid = new_session(http)
     r = http.post(f"/sessions/{sid}/upload-pyfile", files={"file": ("upmod.zip",
-                                                                      _zip_with_module("upmod", "X = 'up'"))})
+                                                                      zip_with_module("upmod", "X = 'up'"))})
     assert r.status_code == 200 and r.content == b""
     assert run(http, sid, "import upmod\nupmod.X")["output"]["data"] == {"text/plain": "'up'"}
     r = http.post(f"/sessions/{sid}/upload-jar", files={"other": ("a.jar", b"x")})
@@ -376,7 +338,7 @@ def test_upload_and_add_pyfile(http: httpx.Client, sandbox: SandboxProcess, tmp_
     assert r.status_code == 400 and r.json() == "No file sent!"
     # add-pyfile by URI: a zip placed in the sandbox's HDFS (its data dir)
     (sandbox.data_dir / "libs").mkdir(exist_ok=True)
-    (sandbox.data_dir / "libs" / "hmod.zip").write_bytes(_zip_with_module("hmod", "Y = 7"))
+    (sandbox.data_dir / "libs" / "hmod.zip").write_bytes(zip_with_module("hmod", "Y = 7"))
     r = http.post(f"/sessions/{sid}/add-pyfile", json={"uri": "hdfs:///libs/hmod.zip"})
     assert r.status_code == 200, r.text
     assert run(http, sid, "import hmod\nhmod.Y")["output"]["data"] == {"text/plain": "7"}
@@ -392,8 +354,8 @@ def test_upload_and_add_pyfile(http: httpx.Client, sandbox: SandboxProcess, tmp_
 
 def test_pyfiles_and_archives_at_creation(http: httpx.Client, sandbox: SandboxProcess) -> None:
     (sandbox.data_dir / "create").mkdir(exist_ok=True)
-    (sandbox.data_dir / "create" / "cmod.zip").write_bytes(_zip_with_module("cmod", "V = 'created'"))
-    (sandbox.data_dir / "create" / "arch.zip").write_bytes(_zip_with_module("amod", "W = 'archived'"))
+    (sandbox.data_dir / "create" / "cmod.zip").write_bytes(zip_with_module("cmod", "V = 'created'"))
+    (sandbox.data_dir / "create" / "arch.zip").write_bytes(zip_with_module("amod", "W = 'archived'"))
     (sandbox.data_dir / "create" / "settings.txt").write_text("from files\n")
     sid = new_session(http, pyFiles=["hdfs:///create/cmod.zip"], archives=["hdfs:///create/arch.zip"],
                       files=["/create/settings.txt"])  # scheme-less: fs.defaultFS, the sandbox's HDFS
@@ -419,8 +381,8 @@ def webhdfs_put(base: str, path: str, data: bytes, headers: dict[str, str] | Non
 
 
 def test_upload_to_webhdfs_then_import_end_to_end(http: httpx.Client, sandbox: SandboxProcess) -> None:
-    webhdfs_put(sandbox.webhdfs_url, "/user/e2e/lib.zip", _zip_with_module("e2elib", "NAME = 'e2e'"))
-    webhdfs_put(sandbox.webhdfs_url, "/user/e2e/url.zip", _zip_with_module("urllib_e2e", "N = 2"))
+    webhdfs_put(sandbox.webhdfs_url, "/user/e2e/lib.zip", zip_with_module("e2elib", "NAME = 'e2e'"))
+    webhdfs_put(sandbox.webhdfs_url, "/user/e2e/url.zip", zip_with_module("urllib_e2e", "N = 2"))
     sid = new_session(http, pyFiles=["hdfs:///user/e2e/lib.zip", f"{sandbox.webhdfs_url}/user/e2e/url.zip"])
     out = run(http, sid, "import e2elib, urllib_e2e\n(e2elib.NAME, urllib_e2e.N)")["output"]
     assert out["data"] == {"text/plain": "('e2e', 2)"}

@@ -7,50 +7,34 @@ statement may pick its interpreter). Everything here needs pyspark and is marked
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import httpx
+import livy_http
 import pytest
+from livy_http import new_session, run_statement, wait_statement
 from support import SandboxProcess, has_module, require
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 120.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+# A JVM is slow to start and to answer: wait longer, poll less often.
+SLOW: dict[str, Any] = {"timeout": 120.0, "interval": 0.05}
+wait_until = partial(livy_http.wait_until, **SLOW)
+run = partial(run_statement, **SLOW)
 
 
 @pytest.fixture(scope="module")
 def spark_session(sandbox: SandboxProcess) -> Iterator[tuple[httpx.Client, int]]:
     require(has_module("pyspark"), "pyspark (pip install 'livyd[spark]')")
     with httpx.Client(base_url=sandbox.livy_url, timeout=60) as http:
-        r = http.post("/sessions", json={"kind": "sql", "name": "spark-shared",
-                                         "conf": {"spark.livyd.test": "1"}})
-        assert r.status_code == 201, r.text
-        sid = int(r.json()["id"])
-        wait_until(lambda: http.get(f"/sessions/{sid}/state").json()["state"] == "idle", what="idle")
+        sid = new_session(http, kind="sql", name="spark-shared", conf={"spark.livyd.test": "1"}, **SLOW)
         # Start the JVM once, here, so that each test measures only its own work.
         out = run(http, sid, "spark.range(1000).count()", kind="pyspark")
         assert out["output"]["data"] == {"text/plain": "1000"}, out
         yield http, sid
         http.delete(f"/sessions/{sid}")
-
-
-def run(http: httpx.Client, sid: int, code: str, **extra: Any) -> dict[str, Any]:
-    r = http.post(f"/sessions/{sid}/statements", json={"code": code, **extra})
-    assert r.status_code == 201, r.text
-    st = r.json()["id"]
-    return dict(wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{st}").json())["state"]
-                           in ("available", "cancelled") and j, what=f"statement {st}"))
 
 
 def test_sql_statement_output_shape(spark_session: tuple[httpx.Client, int]) -> None:
@@ -85,8 +69,7 @@ def test_progress_and_cancel_of_a_spark_job(spark_session: tuple[httpx.Client, i
                           < 1.0 and p, what="partial progress")
     assert 0.0 < progress < 1.0
     assert http.post(f"/sessions/{sid}/statements/{st}/cancel").json() == {"msg": "canceled"}
-    done = wait_until(lambda: (j := http.get(f"/sessions/{sid}/statements/{st}").json())["state"]
-                      == "cancelled" and j, what="cancelled")
+    done = wait_statement(http, sid, st, ("cancelled",), what="cancelled", **SLOW)
     # the Spark job group was cancelled, so the code returned (with an error) before the timeout
     assert done["output"] is not None and done["output"]["status"] == "error"
     assert done["progress"] == 1.0

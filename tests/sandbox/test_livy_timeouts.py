@@ -7,24 +7,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 import pytest
+from livy_http import new_session, wait_until
 from support import SandboxProcess
 
 ARGS = ("--heartbeat-check-interval", "0.2", "--state-retain", "1", "--cancel-timeout", "3")
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -34,21 +23,13 @@ def http(sandbox_factory: Callable[..., SandboxProcess]) -> Iterator[httpx.Clien
         yield client
 
 
-def idle(http: httpx.Client, **body: Any) -> int:
-    r = http.post("/sessions", json={"kind": "pyspark", **body})
-    assert r.status_code == 201, r.text
-    sid = int(r.json()["id"])
-    wait_until(lambda: http.get(f"/sessions/{sid}/state").json()["state"] == "idle")
-    return sid
-
-
 def listed(http: httpx.Client, sid: int) -> bool:
     return any(s["id"] == sid for s in http.get("/sessions").json()["sessions"])
 
 
 def test_idle_timeout_deletes_an_unused_session(http: httpx.Client) -> None:
     t0 = time.monotonic()  # creation is the last activity
-    sid = idle(http, idleTimeout="1s")
+    sid = new_session(http, idleTimeout="1s")
     # GET /sessions (the list) neither counts as activity nor refreshes anything
     wait_until(lambda: not listed(http, sid), what="idle timeout")
     assert time.monotonic() - t0 >= 1.0
@@ -56,7 +37,7 @@ def test_idle_timeout_deletes_an_unused_session(http: httpx.Client) -> None:
 
 
 def test_activity_keeps_a_session_alive(http: httpx.Client) -> None:
-    sid = idle(http, idleTimeout="1500ms")
+    sid = new_session(http, idleTimeout="1500ms")
     end = time.monotonic() + 3
     while time.monotonic() < end:  # statements count as activity
         r = http.post(f"/sessions/{sid}/statements", json={"code": "1"})
@@ -67,8 +48,8 @@ def test_activity_keeps_a_session_alive(http: httpx.Client) -> None:
 
 
 def test_heartbeat_expiry_and_refresh(http: httpx.Client) -> None:
-    kept = idle(http, heartbeatTimeoutInSecond=1)
-    dropped = idle(http, heartbeatTimeoutInSecond=1)
+    kept = new_session(http, heartbeatTimeoutInSecond=1)
+    dropped = new_session(http, heartbeatTimeoutInSecond=1)
     end = time.monotonic() + 2.5
     while time.monotonic() < end:  # any request addressing the session refreshes its heartbeat
         assert http.get(f"/sessions/{kept}/state").status_code == 200
@@ -79,7 +60,7 @@ def test_heartbeat_expiry_and_refresh(http: httpx.Client) -> None:
 
 
 def test_dead_sessions_are_retained_then_removed(http: httpx.Client) -> None:
-    sid = idle(http)
+    sid = new_session(http)
     assert http.post(f"/sessions/{sid}/stop").status_code == 204
     assert http.get(f"/sessions/{sid}").json()["state"] == "dead"
     assert listed(http, sid)
