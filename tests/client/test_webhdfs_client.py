@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 import anyio
 import httpx
 import pytest
-from conftest import has_module, require
+from support import has_module, require
 
 from livyd._exceptions import (
     AuthenticationError,

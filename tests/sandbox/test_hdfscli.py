@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SandboxProcess
 from hdfs import HdfsError, InsecureClient  # type: ignore[import-untyped]
+from support import SandboxProcess
 
 
 def _client(base_url: str, user: str, headers: dict[str, str] | None = None) -> Any:
