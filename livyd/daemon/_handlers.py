@@ -148,8 +148,16 @@ def register(
             raw = raw["livyd"]
         if not isinstance(raw, dict):
             return
+        from livyd.daemon._server import PER_CLIENT_SETTINGS
+
+        # On a shared daemon the supervisor's settings are the base (not this client's ignored
+        # initial ones); per-client fields stay this client's unless the change names them.
+        sup = state.supervisor
+        base = (sup.settings if sup is not None else state.settings).model_dump(by_alias=True)
+        own = state.settings.model_dump(by_alias=True)
+        base.update({k: own[k] for k in PER_CLIENT_SETTINGS})
         try:
-            settings = DaemonSettings.model_validate({**state.settings.model_dump(by_alias=True), **raw})
+            settings = DaemonSettings.model_validate({**base, **raw})
         except Exception as exc:
             ls.window_show_message(
                 types.ShowMessageParams(
@@ -288,12 +296,22 @@ def register(
         p = validate(ReadLogParams, params, "livy/readLog")
         _one_id(p, "livy/readLog")
         sup = await state.connected()
-        api = sup.require_api()
-        if p.session_id is not None:
-            page = await api.session_log(p.session_id, p.from_, p.size)
-        else:
+
+        async def fetch() -> dict[str, Any]:
+            api = sup.require_api()  # looked up each time: setCredentials may replace it
+            if p.session_id is not None:
+                return await api.session_log(p.session_id, p.from_, p.size)
             assert p.batch_id is not None
-            page = await api.batch_log(p.batch_id, p.from_, p.size)
+            return await api.batch_log(p.batch_id, p.from_, p.size)
+
+        page = await fetch()
+        if p.wait_seconds is not None and p.from_ is not None and not page.get("log"):
+            # Long-poll: hold the request (cancellable by $/cancelRequest, which cancels this
+            # handler's task) until lines appear at `from` or the time is up.
+            with anyio.move_on_after(p.wait_seconds):
+                while not page.get("log"):
+                    await anyio.sleep(sup.settings.poll_interval)
+                    page = await fetch()
         return LogResult(
             lines=list(page.get("log") or []),
             from_=int(page.get("from") or 0),
@@ -414,6 +432,7 @@ def register(
             if v is not None
         }
         state.credentials[p.profile] = creds
+        await state.apply_credentials(p.profile)
         return OkResult().wire()
 
     @rpc(server, "livy/status")

@@ -78,6 +78,8 @@ log = logging.getLogger("livyd.daemon")
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_MAX_FRAME = 64 * 1024 * 1024
+#: Settings that stay per client on a shared daemon (stateDir selects the shared supervisor).
+PER_CLIENT_SETTINGS = frozenset({"showTracebacks", "stateDir"})
 _CHUNK = 64 * 1024
 
 
@@ -187,6 +189,7 @@ class DaemonState:
                 fanout.states.append(self)
                 self.fanout = fanout
                 self.supervisor = sup
+                self._warn_ignored_settings(sup)
                 return sup
             fanout = _Fanout([self])
             sup = Supervisor(self.settings, fanout.notifier())
@@ -207,6 +210,28 @@ class DaemonState:
                 self.registry[key] = (sup, fanout)
         return self.supervisor
 
+    def _warn_ignored_settings(self, sup: Supervisor) -> None:
+        """A client joining a shared supervisor: the first client's settings stay in force (see
+        protocol/README.md, "Settings of clients sharing a workspace"); say which of ours are not."""
+        mine = self.settings.model_dump(by_alias=True)
+        theirs = sup.settings.model_dump(by_alias=True)
+        ignored: list[str] = []
+        for name, value in mine.items():
+            if name in PER_CLIENT_SETTINGS or theirs.get(name) == value:
+                continue
+            shown = theirs.get(name)
+            if name == "url" and shown:
+                shown = redact_url(str(shown))
+            ignored.append(f"{name} (in effect: {json.dumps(shown)})")
+        if self.options.profile != sup.profile:
+            ignored.append(f"profile (in effect: {json.dumps(sup.profile)})")
+        if ignored:
+            self._show_message(
+                "livyd: this workspace's daemon is shared with another editor that connected first; "
+                "its settings apply, so these of yours are ignored: " + ", ".join(ignored),
+                2,
+            )
+
     def detach(self) -> None:
         """This connection is gone: stop sending it notifications."""
         if self.fanout is not None and self in self.fanout.states:
@@ -225,46 +250,101 @@ class DaemonState:
 
     async def _open_api(self) -> Any:
         """Resolve the profile (``settings.url`` acting like ``--url``) and build a LivyClient: the
-        library's auth, TLS and retries, unless livy/setCredentials gave a password or token."""
-        from livyd._config import load_config
-        from livyd._connect import build_livy_client, tls_settings
+        library's auth, TLS and retries, unless livy/setCredentials gave a password or token.
+
+        The supervisor's profile and settings are used (on a shared daemon: those of the first
+        client on the workspace)."""
         from livyd.daemon._livy import LivyAPI
 
-        resolved = await anyio.to_thread.run_sync(
-            lambda: load_config(profile=self.options.profile, url=self.settings.url, cwd=self.workspace)
-        )
+        sup = self.supervisor_or_new()
+        resolved = await self._resolve(sup)
         url = resolved.profile.url
         if not url:
+            from livyd._connect import build_livy_client
+
             url = await self._embedded_sandbox()
             # Never send the profile's credentials to our own sandbox.
             client = build_livy_client(resolved, url=url, use_auth=False)
+            sup.embedded_sandbox = True
         else:
-            creds = self.credentials.get(self.options.profile) or self.credentials.get(None)
-            auth = _credentials_auth(creds) if creds else None
-            if auth is None:
-                client = build_livy_client(resolved)
-            else:
-                from livyd._client import LivyClient
-
-                p = resolved.profile
-                verify, cert = tls_settings(resolved)
-                client = LivyClient(
-                    url,
-                    auth=auth,
-                    auth_description="credentials from the editor",
-                    verify=verify,
-                    cert=cert,
-                    proxy=p.proxy,
-                    timeout=p.timeout,
-                    retries=p.retries,
-                    name_prefix=p.session.name_prefix,
-                )
+            client = self._client_for(resolved, sup)
         assert self.stack is not None
         api = LivyAPI(client)
         self.stack.push_async_callback(api.aclose)
         self.livy_url = url
         log.info("connected to Livy at %s", redact_url(url))
         return api
+
+    async def _resolve(self, sup: Supervisor) -> Any:
+        from livyd._config import load_config
+
+        return await anyio.to_thread.run_sync(
+            lambda: load_config(profile=sup.profile, url=sup.settings.url, cwd=self.workspace)
+        )
+
+    def _credentials_for(self, resolved: Any, sup: Supervisor) -> dict[str, str] | None:
+        for key in (resolved.profile_name, sup.profile, None):
+            creds = self.credentials.get(key)
+            if creds:
+                return creds
+        return None
+
+    def _client_for(self, resolved: Any, sup: Supervisor) -> Any:
+        """A LivyClient for a configured URL, with the editor's credentials if it gave some."""
+        from livyd._connect import build_livy_client, tls_settings
+
+        creds = self._credentials_for(resolved, sup)
+        auth = _credentials_auth(creds) if creds else None
+        if auth is None:
+            return build_livy_client(resolved)
+        from livyd._client import LivyClient, PollSettings
+
+        p = resolved.profile
+        verify, cert = tls_settings(resolved)
+        return LivyClient(
+            p.url,
+            auth=auth,
+            auth_description="credentials from the editor",
+            verify=verify,
+            cert=cert,
+            proxy=p.proxy,
+            timeout=p.timeout,
+            max_connections_per_host=p.max_connections,
+            retries=p.retries,
+            poll=PollSettings(initial=p.poll.initial, maximum=p.poll.maximum),
+            keepalive_interval=p.poll.keepalive_interval,
+            name_prefix=p.session.name_prefix,
+        )
+
+    async def apply_credentials(self, profile: str | None) -> bool:
+        """After livy/setCredentials: if the supervisor already talks to *profile*'s Livy (None:
+        the active profile), replace its Livy client by one with the new credentials and close the
+        old one once its in-flight calls are done. Returns whether a client was replaced. The
+        credentials themselves are never logged."""
+        from livyd.daemon._livy import LivyAPI
+
+        sup = self.supervisor
+        if sup is None or sup.api is None or sup.embedded_sandbox or self.fanout is None:
+            return False
+        async with self.fanout.connect_lock:
+            old = sup.api
+            if old is None:
+                return False
+            resolved = await self._resolve(sup)
+            if profile is not None and profile not in (resolved.profile_name, sup.profile):
+                return False
+            if not resolved.profile.url:
+                return False
+            api = LivyAPI(self._client_for(resolved, sup))
+            assert self.stack is not None
+            self.stack.push_async_callback(api.aclose)
+            sup.api = api
+        log.info("replaced the Livy client with new credentials from the editor")
+        if self.tg is not None:
+            self.tg.start_soon(old.aclose_when_idle)
+        for w in sup.sessions.values():
+            w.kick()
+        return True
 
     async def _embedded_sandbox(self) -> str:
         try:

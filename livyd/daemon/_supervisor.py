@@ -274,6 +274,8 @@ class Supervisor:
         self._create_lock = anyio.Lock()
         #: Set once persisted state was restored (a second client on a shared daemon must not).
         self.restored = False
+        #: True when the API talks to the embedded sandbox (no credentials are ever sent there).
+        self.embedded_sandbox = False
 
     # ---------------------------------------------------------------- helpers
 
@@ -634,11 +636,11 @@ class Supervisor:
         self.persist()
 
     async def _poll_loop(self, w: SessionWorker) -> None:
-        api = self.require_api()
         errors = 0
         while not w.gone:
             try:
-                await self._poll_once(api, w)
+                # The API is looked up on every round: livy/setCredentials may replace it.
+                await self._poll_once(self.require_api(), w)
                 errors = 0
             except SessionGoneError:
                 raise
@@ -670,17 +672,24 @@ class Supervisor:
                 )
         if w.state not in _READY_STATES:
             return
-        # 2. Statements in flight: one windowed GET.
+        # 2. Statements in flight: one windowed GET; then 3. the log (while something runs, or
+        # when followed), read *after* the statements and sent *before* any of them is finished,
+        # so every line Livy held when a result was read precedes that task's livy/output.
         inflight = [t for t in w.pending() if t.statement_id is not None]
-        if inflight:
-            await self._poll_statements(api, w, inflight)
-        # 3. Logs while something runs (or when followed).
+        fetched = await self._poll_statements(api, w, inflight) if inflight else []
         if w.following or inflight:
             await self._pump_log(api, w)
+        for task, st in fetched:
+            if not task.finished:
+                await self._apply_statement(w, task, st)
         # 4. Submit the next queued task when nothing is in flight.
         if not any(t.statement_id is not None for t in w.pending()):
             head = next((t for t in w.pending() if t.state is TaskState.QUEUED), None)
             if head is not None:
+                if w.log_cursor is None:
+                    # The log's baseline is what it holds *before* the first submission: lines
+                    # the statement writes from its first instant are new, hence streamed.
+                    await self._pump_log(api, w)
                 await self._submit(api, w, head)
 
     async def _submit(self, api: LivyAPI, w: SessionWorker, task: Task) -> None:
@@ -717,10 +726,16 @@ class Supervisor:
         if task.cancel_requested:
             with anyio.move_on_after(10, shield=True):
                 await api.cancel_statement(w.session_id, task.statement_id)
+        if str(st.get("state")) in ("available", "cancelled", "error"):
+            await self._pump_log(api, w)  # finished at once: its log lines still come first
         await self._apply_statement(w, task, st)
         self._renotify_queue(w.session_id)
 
-    async def _poll_statements(self, api: LivyAPI, w: SessionWorker, inflight: list[Task]) -> None:
+    async def _poll_statements(
+        self, api: LivyAPI, w: SessionWorker, inflight: list[Task]
+    ) -> list[tuple[Task, dict[str, Any]]]:
+        """Fetch the in-flight statements (one windowed GET; a lone GET for any outside it).
+        Returns them to be applied by the caller, after the log was read."""
         ids = [t.statement_id for t in inflight if t.statement_id is not None]
         lo, hi = min(ids), max(ids)
         by_id: dict[int, dict[str, Any]] = {}
@@ -737,6 +752,7 @@ class Supervisor:
                 continue
             total = int(page.get("total_statements") or 0)
             w.offset = max(0, hi + 1 - total)
+        fetched: list[tuple[Task, dict[str, Any]]] = []
         for t in inflight:
             st = by_id.get(t.statement_id) if t.statement_id is not None else None
             if st is None and t.statement_id is not None:
@@ -752,7 +768,8 @@ class Supervisor:
                     )
                     continue
             if st is not None:
-                await self._apply_statement(w, t, st)
+                fetched.append((t, st))
+        return fetched
 
     async def _apply_statement(self, w: SessionWorker, task: Task, st: dict[str, Any]) -> None:
         state = str(st.get("state"))

@@ -88,6 +88,7 @@ class DaemonClient:
     stdout_bytes: int = 0
     _next_id: int = 0
     _pending: dict[int | str, Any] = field(default_factory=dict)
+    _waiters: dict[int | str, Any] = field(default_factory=dict)
     _changed: anyio.Event = field(default_factory=anyio.Event)
     _eof: bool = False
     initialize_result: dict[str, Any] | None = None
@@ -236,17 +237,39 @@ class DaemonClient:
         msg_id: int | str | None = None,
     ) -> Any:
         """Send a request and return its result; raise :class:`DaemonRequestError` on an error."""
+        msg_id = await self.send_request(method, params, msg_id=msg_id)
+        return await self.response(msg_id, timeout=timeout, method=method)
+
+    async def send_request(
+        self, method: str, params: Any = None, *, msg_id: int | str | None = None
+    ) -> int | str:
+        """Send a request without waiting; return its id (for :meth:`response` and
+        :meth:`cancel_request`)."""
         if msg_id is None:
             self._next_id += 1
             msg_id = self._next_id
         waiter: list[Any] = [anyio.Event(), None]
         self._pending[msg_id] = waiter
+        self._waiters[msg_id] = waiter
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": msg_id, "method": method}
         if params is not None:
             message["params"] = params
         await self._send(message)
+        return msg_id
+
+    async def response(
+        self,
+        msg_id: int | str,
+        *,
+        timeout: float = 30.0,  # noqa: ASYNC109
+        method: str = "the request",
+    ) -> Any:
+        """The result of the request *msg_id* sent with :meth:`send_request` (waiting for it);
+        :class:`DaemonRequestError` if it was answered with an error."""
+        waiter = self._waiters[msg_id]
         with anyio.fail_after(timeout):
             await waiter[0].wait()
+        self._waiters.pop(msg_id, None)
         raw = waiter[1]
         if raw is None:
             raise DaemonRequestError(-1, f"the daemon exited before answering {method}")
@@ -254,6 +277,10 @@ class DaemonClient:
             err = raw["error"]
             raise DaemonRequestError(int(err.get("code", 0)), str(err.get("message")), err.get("data"))
         return raw.get("result")
+
+    async def cancel_request(self, msg_id: int | str) -> None:
+        """Send ``$/cancelRequest`` for a pending request."""
+        await self.notify("$/cancelRequest", {"id": msg_id})
 
     async def notify(self, method: str, params: Any = None) -> None:
         """Send a notification."""

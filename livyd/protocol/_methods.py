@@ -218,10 +218,15 @@ METHODS: list[Method] = [
         "clientToServer",
         m.ReadLogParams,
         m.LogResult,
-        "One page of a session's (or batch's) log. Without from: the tail.",
+        "One page of a session's (or batch's) log. Without from: the tail. With waitSeconds, a "
+        "long-poll: an empty page is held until lines appear at from (or the time passes); "
+        "$/cancelRequest ends it with -32800.",
         {"sessionId": 3, "from": 0, "size": 100},
         {"lines": ["stdout: "], "from": 0, "total": 1},
-        [("size must be <= 10000", {"sessionId": 3, "size": 10001})],
+        [
+            ("size must be <= 10000", {"sessionId": 3, "size": 10001}),
+            ("waitSeconds must be > 0", {"sessionId": 3, "waitSeconds": 0}),
+        ],
     ),
     Method(
         "livy/followLog",
@@ -324,7 +329,8 @@ METHODS: list[Method] = [
         m.SetCredentialsParams,
         m.OkResult,
         "Give the daemon a password or token from the editor's secret store. Its params are never "
-        "logged, echoed or persisted.",
+        "logged, echoed or persisted. Takes effect at once: if the daemon already talks to that "
+        "profile's Livy, its client is rebuilt with the new credentials (sessions and tasks are kept).",
         {"profile": "dev", "username": "alice", "password": "s3cret"},
         {"ok": True},
         [("password must be a string", {"password": 42})],

@@ -402,6 +402,14 @@ class ReadLogParams(Params):
     batch_id: int | None = Field(None, ge=0)
     from_: int | None = Field(None, alias="from", description="First line; default: the tail.")
     size: int = Field(100, ge=0, le=10_000)
+    wait_seconds: float | None = Field(
+        None,
+        gt=0,
+        le=300,
+        description="Long-poll: when the page at `from` is empty, hold the request until lines "
+        "appear there or this many seconds pass (then answer the empty page). Cancellable with "
+        "$/cancelRequest.",
+    )
 
 
 class ReadBatchLogParams(Params):

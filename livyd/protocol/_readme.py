@@ -56,9 +56,29 @@ task). Each client still does its own `initialize` ... `exit`. The shared daemon
 started, the relay falls back to that and says why on stderr. The wire protocol is the same either
 way.
 
+**Settings of clients sharing a workspace.** Clients whose `settings.stateDir` resolves to the
+same directory (by default: the same workspace) share one supervisor, and with it one set of
+supervisor-wide settings: `url`, `kind`, `pollInterval`, `idlePollInterval`, `maxOutputBytes`,
+`deleteSessionsOnExit`, `heartbeatTimeout`, and the `profile` of `initializationOptions`. **The
+first client to initialize on the workspace wins**: a later client's differing values are ignored,
+and that client receives one `window/showMessage` (type Warning) naming each ignored field and the
+value in effect (URLs redacted). `showTracebacks` stays per client (it only shapes that client's
+error replies). `workspace/didChangeConfiguration` from any client is a deliberate change: it
+replaces the shared settings for every client of the workspace (the latest change wins); `url`
+and `stateDir` are read when the daemon first connects and change only with a new daemon.
+With `--standalone` there is one client per daemon, so its settings always apply.
+
 `workspace/didChangeConfiguration` with `{"settings": {...DaemonSettings...}}` (or
-`{"settings": {"livyd": {...}}}`) replaces the settings; `$/cancelRequest` cancels a pending
-request (answered -32800).
+`{"settings": {"livyd": {...}}}`) replaces the settings.
+
+## Cancelling a request
+
+`$/cancelRequest {"id": N}` cancels request N if it is still pending: it is answered once, with
+error -32800 (RequestCancelled), and whatever it was waiting for (a Livy call, a long-poll) is
+abandoned; the daemon, its sessions and its tasks carry on. A request that was already answered
+is not answered again. Most requests answer at once; the one meant to be held open is
+`livy/readLog` with `waitSeconds` (a long-poll for log lines). `$/cancelRequest` never cancels a
+statement: that is `livy/cancel`.
 
 ## Running code
 
@@ -81,7 +101,11 @@ the client receives, in this order:
 Tasks of one session run strictly in order; the daemon submits the next only when the previous
 one finished. While a statement runs, its progress is also reported as LSP work-done progress
 (`window/workDoneProgress/create` then `$/progress` begin/report/end, cancellable) when the client
-advertised `window.workDoneProgress`, and new session log lines are sent as `livy/log`.
+advertised `window.workDoneProgress`, and new session log lines (what the driver writes to its
+stdout and stderr) are sent as `livy/log {sessionId, lines, from, total}`, without a
+`livy/followLog`: each line once, in order, and every line Livy held before the statement's
+result was read arrives *before* that task's `livy/output`. Lines already in the log when the
+statement was submitted are not sent again.
 After an `error` output with a traceback naming a line, `textDocument/publishDiagnostics` marks
 that line of the sent range in `uri`; the next run on that document clears it.
 
@@ -119,6 +143,17 @@ The daemon persists, per workspace (a platformdirs state dir, or `settings.state
 against a second writer), the sessions it created and its in-flight statements. A new daemon on
 the same workspace reattaches: finished results are delivered as `livy/output`, running ones
 resume polling. Every completed output is appended to `outputs.jsonl` in that directory.
+
+## Credentials
+
+`livy/setCredentials {profile?, username?, password?, token?}` hands the daemon secrets from the
+editor's secret store (a token is sent as `Authorization: Bearer`, a password as Basic auth). It
+takes effect at once: if the daemon already talks to that profile's Livy (`profile` null means
+the active one), it replaces its Livy client with one using the new credentials and closes the
+old one once its in-flight calls ended; sessions, tasks and pollers carry on. The params are
+never logged, echoed in errors, or persisted. Before that, a Livy that refuses the daemon (HTTP
+401) makes the request that needed it fail with a JSON-RPC error whose `data.code` is `auth` and
+whose message names authentication (and a task needing it ends `failed`, saying the same).
 
 ## Robustness
 

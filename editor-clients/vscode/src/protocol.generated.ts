@@ -345,6 +345,8 @@ export interface ReadLogParams {
   /** First line; default: the tail. */
   from?: number | null;
   size?: number;
+  /** Long-poll: when the page at `from` is empty, hold the request until lines appear there or this many seconds pass (then answer the empty page). Cancellable with $/cancelRequest. */
+  waitSeconds?: number | null;
 }
 
 /**

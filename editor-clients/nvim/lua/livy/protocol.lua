@@ -210,6 +210,7 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field batchId? integer|nil
 ---@field from? integer|nil First line; default: the tail.
 ---@field size? integer
+---@field waitSeconds? number|nil Long-poll: when the page at `from` is empty, hold the request until lines appear there or this many seconds pass (then answer the empty page). Cancellable with $/cancelRequest.
 
 --- ``livy/restartSession`` result: a new session with the same configuration.
 ---@class livy.RestartSessionResult
