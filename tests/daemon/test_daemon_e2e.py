@@ -440,8 +440,8 @@ async def test_batches_state_and_log_stream(spawn_daemon: Any, tmp_path: Path, b
 async def test_session_log_follow_and_settings_change(spawn_daemon: Any) -> None:
     """followLog/unfollowLog and readLog on a session; didChangeConfiguration is applied.
 
-    (The sandbox's session log holds only the driver's launch output, which a statement cannot
-    extend, so streaming is checked on a batch's log in the batch test.)"""
+    (Streaming of session log lines while a statement runs is checked in
+    test_daemon_requests_logs_credentials.py; a batch's log in the batch test.)"""
     async with spawn_daemon() as client:
         sid = await idle_session(client)
         page = await client.request("livy/readLog", {"sessionId": sid})
