@@ -77,23 +77,27 @@ def _auth(resolved: ResolvedConfig, url: str, interactive: bool) -> tuple[Any, s
 
 
 def build_livy_client(
-    resolved: ResolvedConfig, *, url: str | None = None, interactive: bool = False, use_auth: bool = True
+    resolved: ResolvedConfig, *, url: str | None = None, interactive: bool = False, use_auth: bool = True,
+    auth: tuple[Any, str] | None = None,
 ) -> LivyClient:
     """A :class:`LivyClient` for the resolved profile. *url* overrides the profile's URL;
-    *use_auth* ``False`` talks without authentication (the embedded sandbox). *interactive* allows
-    a password prompt on a terminal. Raises :class:`ConfigError` when no URL is known."""
+    *use_auth* ``False`` talks without authentication (the embedded sandbox); *auth*, an
+    ``(httpx.Auth, description)`` pair, replaces the profile's authentication (credentials an editor
+    handed over). *interactive* allows a password prompt on a terminal. Raises
+    :class:`ConfigError` when no URL is known."""
     from livyd._client import LivyClient, PollSettings
 
     p = resolved.profile
     target = url or p.url
     if not target:
         raise ConfigError("no Livy URL configured: set url in livyd.toml, LIVY_URL, or pass --url", key="url")
-    auth, description = _auth(resolved, target, interactive) if use_auth else (None, "no authentication")
+    if auth is None:
+        auth = _auth(resolved, target, interactive) if use_auth else (None, "no authentication")
     verify, cert = tls_settings(resolved)
     return LivyClient(
         target,
-        auth=auth,
-        auth_description=description,
+        auth=auth[0],
+        auth_description=auth[1],
         verify=verify,
         cert=cert,
         proxy=p.proxy,

@@ -291,30 +291,13 @@ class DaemonState:
 
     def _client_for(self, resolved: Any, sup: Supervisor) -> Any:
         """A LivyClient for a configured URL, with the editor's credentials if it gave some."""
-        from livyd._connect import build_livy_client, tls_settings
+        from livyd._connect import build_livy_client
 
         creds = self._credentials_for(resolved, sup)
         auth = _credentials_auth(creds) if creds else None
         if auth is None:
             return build_livy_client(resolved)
-        from livyd._client import LivyClient, PollSettings
-
-        p = resolved.profile
-        verify, cert = tls_settings(resolved)
-        return LivyClient(
-            p.url,
-            auth=auth,
-            auth_description="credentials from the editor",
-            verify=verify,
-            cert=cert,
-            proxy=p.proxy,
-            timeout=p.timeout,
-            max_connections_per_host=p.max_connections,
-            retries=p.retries,
-            poll=PollSettings(initial=p.poll.initial, maximum=p.poll.maximum),
-            keepalive_interval=p.poll.keepalive_interval,
-            name_prefix=p.session.name_prefix,
-        )
+        return build_livy_client(resolved, auth=(auth, "credentials from the editor"))
 
     async def apply_credentials(self, profile: str | None) -> bool:
         """After livy/setCredentials: if the supervisor already talks to *profile*'s Livy (None:
