@@ -55,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from livyd._auth import AuthConfig
 from livyd._exceptions import ConfigError, redact_url
+from livyd._models import BLACKLISTED_CONF_KEYS  # one list for config and client
 
 __all__ = [
     "BLACKLISTED_CONF_KEYS",
@@ -69,19 +70,6 @@ __all__ = [
     "load_config",
     "user_config_path",
 ]
-
-#: Spark properties Livy refuses in ``conf`` (livy-rest.md section 3); refused before sending.
-BLACKLISTED_CONF_KEYS: frozenset[str] = frozenset(
-    {
-        "spark.master",
-        "spark.submit.deployMode",
-        "spark.yarn.jar",
-        "spark.yarn.jars",
-        "spark.yarn.archive",
-        "livy.rsc.server.idle-timeout",
-        "spark.submit.proxyUser.allowCustomClasspathInClusterMode",
-    }
-)
 
 SESSION_KINDS = ("spark", "scala", "pyspark", "python", "sparkr", "r", "sql", "shared")
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*([kmgtp]i?b?|b)?$", re.IGNORECASE)

@@ -52,7 +52,9 @@ __all__ = [
     "VersionInfo",
 ]
 
-#: Spark configuration keys Livy refuses in ``conf`` (its typical spark-blacklist.conf).
+#: Spark configuration keys Livy refuses in ``conf`` (its typical spark-blacklist.conf, plus the
+#: custom-classpath switch it refuses unless livy.server.session.allow-custom-classpath; livy-rest.md
+#: section 3). Configuration checks the same set before anything is sent.
 BLACKLISTED_CONF_KEYS = frozenset({
     "spark.master",
     "spark.submit.deployMode",
@@ -60,6 +62,7 @@ BLACKLISTED_CONF_KEYS = frozenset({
     "spark.yarn.jars",
     "spark.yarn.archive",
     "livy.rsc.server.idle-timeout",
+    "spark.submit.proxyUser.allowCustomClasspathInClusterMode",
 })
 
 
