@@ -8,6 +8,7 @@ any skip at all fails the run when ``CI=true`` (see ``pytest_runtest_makereport`
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +16,17 @@ import pytest
 from support import IN_CI, ROOT, SandboxProcess, has_module, require, start_sandbox
 
 __all__ = ["ROOT", "SandboxProcess", "has_module", "require", "start_sandbox"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Children must see Ctrl-C even when the run was started in the background.
+
+    A shell without job control starts background jobs with SIGINT ignored, and an ignored signal
+    is inherited across exec: the CLI under test would then never see the SIGINT the tests send.
+    A Python-level handler is reset to the default in children, so install one here.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(hookwrapper=True)
