@@ -122,6 +122,24 @@ _OWN_FRAME = f'  File "{os.path.abspath(__file__)}", line '
 
 
 
+def _graft(outer: TracebackType | None, inner: TracebackType | None) -> TracebackType | None:
+    """*outer*'s frames down to where *inner* starts, then *inner*'s: the interrupt's whole path
+    from the user's ``<stdin>`` frame, as if the cleanup that replaced it had never run."""
+    if inner is None:
+        return outer
+    frames: list[TracebackType] = []
+    tb = outer
+    while tb is not None and tb.tb_frame is not inner.tb_frame:
+        frames.append(tb)
+        tb = tb.tb_next
+    if tb is None:  # *inner* does not continue *outer*: keep it whole
+        return inner
+    grafted = inner
+    for f in reversed(frames):
+        grafted = TracebackType(grafted, f.tb_frame, f.tb_lasti, f.tb_lineno)
+    return grafted
+
+
 def error_content(exc_type: type[BaseException], exc: BaseException,
                   tb: TracebackType | None) -> dict[str, Any]:
     """``ename`` / ``evalue`` / ``traceback`` of an exception, as fake_shell renders them."""
@@ -412,6 +430,7 @@ class Worker:
         self.spark_lock = threading.Lock()
         self.executing = False
         self.current_statement: int | None = None
+        self.interrupted = False  # a SIGINT landed in the current statement
         self.pending_pyfiles: list[str] = []
         self.pyfiles_dir = os.path.join(os.getcwd(), ".livyd-pyfiles")
         self.magics: dict[str, Callable[..., dict[str, Any] | None]] = {
@@ -502,6 +521,7 @@ class Worker:
         if not self.executing:
             self.real_stderr.write("livyd repl: SIGINT outside a statement ignored\n")
             return
+        self.interrupted = True
         sid = self.current_statement
         if self.sc is not None and sid is not None:
             threading.Thread(target=self._cancel_quietly, args=(sid,), daemon=True).start()
@@ -675,6 +695,7 @@ class Worker:
     def execute(self, statement_id: int, code: str, kind: str) -> dict[str, Any]:
         """Run one statement on the main thread; returns Livy's output object."""
         self.current_statement = statement_id
+        self.interrupted = False
         try:
             if self.sc is not None:
                 self.set_job_group(statement_id)
@@ -700,7 +721,7 @@ class Worker:
             finally:
                 self.executing = False
         except ExecutionError as exc:
-            return error_output(sid, *exc.exc_info)
+            return error_output(sid, *self.interrupt_first(exc.exc_info))
         except UnknownMagic as exc:
             return error_output(sid, type(exc), exc, None)
         except MagicFailed as exc:
@@ -715,6 +736,24 @@ class Worker:
         if text or not data:
             data["text/plain"] = text
         return {"status": "ok", "execution_count": sid, "data": data}
+
+    def interrupt_first(self, exc_info: ExcInfo) -> ExcInfo:
+        """After a SIGINT, report the ``KeyboardInterrupt`` rather than what cleanup raised on top.
+
+        pyspark runs py4j calls in ``finally``/``__exit__`` blocks (``SCCallSiteSync``); when the
+        interrupt lands mid-call, py4j drops that connection and the cleanup call can fail with
+        ``Py4JNetworkError`` while reconnecting, hiding the interrupt the user asked for.
+        """
+        if not self.interrupted or issubclass(exc_info[0], KeyboardInterrupt):
+            return exc_info
+        seen: set[int] = set()
+        cause: BaseException | None = exc_info[1].__context__
+        while cause is not None and id(cause) not in seen:
+            if isinstance(cause, KeyboardInterrupt):
+                return type(cause), cause, _graft(exc_info[2], cause.__traceback__)
+            seen.add(id(cause))
+            cause = cause.__context__
+        return exc_info
 
     def run_sql(self, sid: int, code: str) -> dict[str, Any]:
         try:

@@ -484,6 +484,36 @@ async def test_interrupt_raises_keyboard_interrupt_in_running_code(repl: Repl, s
     assert await ok_text(repl, "1", 1) == "1"
 
 
+async def test_interrupt_is_reported_even_when_cleanup_fails_on_top(repl: Repl, sink: LogSink) -> None:
+    """pyspark's ``SCCallSiteSync.__exit__`` can fail after an interrupt (py4j reconnecting);
+    the user asked to interrupt, so the KeyboardInterrupt is what the statement reports, with
+    its whole path from the user's code."""
+    code = ("import sys\n"
+            "class Cleanup:\n"
+            "    def __enter__(self):\n        return self\n"
+            "    def __exit__(self, *exc):\n        raise RuntimeError('cleanup failed')\n"
+            "def spin():\n    sys.__stdout__.write('spinning-in-with\\n'); sys.__stdout__.flush()\n"
+            "    while True:\n        pass\n"
+            "with Cleanup():\n    spin()")
+    async with anyio.create_task_group() as tg:
+        out: dict[str, Any] = {}
+
+        async def run() -> None:
+            out.update(await repl.execute(0, code, "pyspark"))
+
+        tg.start_soon(run)
+        await sink.wait_for("stdout", "spinning-in-with")
+        repl.interrupt()
+    assert out["ename"] == "KeyboardInterrupt", out
+    tb = "".join(out["traceback"])
+    assert out["traceback"][1].startswith('  File "<stdin>", line ')
+    assert "in spin" in tb and "cleanup failed" not in tb
+    assert out["traceback"][-1] == "KeyboardInterrupt\n"
+    # Without an interrupt, the same cleanup error is reported as it is.
+    err = await repl.execute(1, "with Cleanup():\n    1 / 0", "pyspark")
+    assert (err["ename"], err["evalue"]) == ("RuntimeError", "cleanup failed")
+
+
 async def test_abandoned_statement_keeps_running_and_later_ones_wait(repl: Repl, sink: LogSink) -> None:
     """What the server does on cancel timeout: give up waiting, while the code keeps running."""
     code = ("import sys, time\ntry:\n    while True:\n"
