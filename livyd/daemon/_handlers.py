@@ -34,6 +34,7 @@ from livyd.protocol import (
     KillAllSessionsParams,
     KillAllSessionsResult,
     KillResult,
+    ListBatchesParams,
     ListBatchesResult,
     ListSessionsParams,
     ListSessionsResult,
@@ -166,8 +167,28 @@ def register(
             )
             return
         state.settings = settings
-        if state.supervisor is not None:
-            state.supervisor.settings = settings
+        if sup is None:
+            return
+        old_url = sup.settings.url
+        sup.settings = settings
+        if settings.url != old_url:
+            # New connections use the new URL at once; sessions on the old one keep it until they
+            # end, but the attached one stops being execute's default unless it is on the new URL.
+            sup.invalidate()
+            sup.detach_if(lambda w: settings.url is None or w.conn.url != settings.url)
+        if state.state_dir is not None and not state.state_dir_warned:
+            from livyd.daemon._state import default_state_dir
+
+            wanted = Path(settings.state_dir) if settings.state_dir else default_state_dir(state.workspace)
+            if wanted != state.state_dir:
+                state.state_dir_warned = True
+                ls.window_show_message(
+                    types.ShowMessageParams(
+                        type=types.MessageType.Warning,
+                        message=f"livyd: the stateDir setting changes only with a new daemon; this one "
+                        f"keeps {state.state_dir} (restart the livyd daemon to use {wanted})",
+                    )
+                )
 
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     async def progress_cancel(ls: LivydServer, params: types.WorkDoneProgressCancelParams) -> None:
@@ -181,12 +202,13 @@ def register(
     async def create_session(ls: LivydServer, params: Any) -> Any:
         p = validate(CreateSessionParams, params, "livy/createSession")
         sup = await state.connected()
+        conn = await sup.connection(p.profile)
         fields = {k: v for k, v in (p.model_extra or {}).items()}
         if p.kind:
             fields["kind"] = p.kind
         if p.name:
             fields["name"] = p.name
-        w = await sup.create_session(fields, attach=p.attach)
+        w = await sup.create_session(fields, conn=conn, attach=p.attach)
         return SessionResult(session=sup.session_info(w)).wire()
 
     @rpc(server, "livy/listSessions")
@@ -196,16 +218,20 @@ def register(
         from livyd.daemon._supervisor import SessionWorker
 
         if p.owned_only:
-            workers = [w for w in sup.sessions.values() if w.owned and not w.gone]
+            workers = [
+                w
+                for w in sup.sessions.values()
+                if w.owned and not w.gone and (p.profile is None or w.profile == p.profile)
+            ]
         else:
-            raws = await sup.require_api().list_sessions()
+            conn = await sup.connection(p.profile)
             workers = []
-            for raw in raws:
-                w = sup.sessions.get(int(raw["id"]))
+            for raw in await conn.require_api().list_sessions():
+                w = sup.sessions.get((conn.cid, int(raw["id"])))
                 if w is not None:
                     w.raw = raw
                 else:
-                    w = SessionWorker(int(raw["id"]), raw, None, False)
+                    w = SessionWorker(int(raw["id"]), raw, conn, False)
                 workers.append(w)
         return ListSessionsResult(sessions=[sup.session_info(w) for w in workers]).wire()
 
@@ -213,14 +239,16 @@ def register(
     async def attach_session(ls: LivydServer, params: Any) -> Any:
         p = validate(AttachSessionParams, params, "livy/attachSession")
         sup = await state.connected()
-        w = await sup.attach_session(p.session_id)
+        conn, _known = await sup.resolve_session(p.session_id, p.profile)
+        w = await sup.attach_session(conn, p.session_id)
         return SessionResult(session=sup.session_info(w)).wire()
 
     @rpc(server, "livy/killSession")
     async def kill_session(ls: LivydServer, params: Any) -> Any:
         p = validate(SessionIdParams, params, "livy/killSession")
         sup = await state.connected()
-        killed = await sup.kill_session(p.session_id)
+        conn, _known = await sup.resolve_session(p.session_id, p.profile)
+        killed = await sup.kill_session(conn, p.session_id)
         return KillResult(id=p.session_id, killed=killed).wire()
 
     @rpc(server, "livy/killAllSessions")
@@ -228,30 +256,33 @@ def register(
         p = validate(KillAllSessionsParams, params, "livy/killAllSessions")
         sup = await state.connected()
         if p.owned_only:
-            ids = [w.session_id for w in sup.sessions.values() if w.owned and not w.gone]
+            targets = [
+                (w.conn, w.session_id)
+                for w in sup.sessions.values()
+                if w.owned and not w.gone and (p.profile is None or w.profile == p.profile)
+            ]
         else:
-            ids = [int(r["id"]) for r in await sup.require_api().list_sessions()]
-        killed = [sid for sid in ids if await sup.kill_session(sid)]
+            conn = await sup.connection(p.profile)
+            targets = [(conn, int(r["id"])) for r in await conn.require_api().list_sessions()]
+        killed = [sid for conn, sid in targets if await sup.kill_session(conn, sid)]
         return KillAllSessionsResult(killed=killed).wire()
 
     @rpc(server, "livy/sessionInfo")
     async def session_info(ls: LivydServer, params: Any) -> Any:
         p = validate(SessionInfoParams, params, "livy/sessionInfo")
         sup = await state.connected()
-        sid = p.session_id if p.session_id is not None else sup.attached
-        if sid is None:
-            from livyd.daemon._supervisor import DaemonError
+        from livyd.daemon._supervisor import DaemonError, SessionWorker
 
-            raise DaemonError("no session is attached; pass sessionId", "no-session")
-        w = sup.sessions.get(sid)
-        if w is None or not w.gone:
-            raw = await sup.require_api().get_session(sid)
-            if w is None:
-                from livyd.daemon._supervisor import SessionWorker
-
-                w = SessionWorker(sid, raw, None, False)
-            else:
-                w.raw = raw
+        if p.session_id is None:
+            attached = sup.attached
+            if attached is None:
+                raise DaemonError("no session is attached; pass sessionId", "no-session")
+            w = attached
+        else:
+            conn, known = await sup.resolve_session(p.session_id, p.profile)
+            w = known if known is not None else SessionWorker(p.session_id, {}, conn, False)
+        if not w.gone:
+            w.raw = await w.conn.require_api().get_session(w.session_id)
         return SessionInfoResult(
             session=sup.session_info(w), tasks=[sup.task_info(t) for t in w.tasks]
         ).wire()
@@ -260,7 +291,8 @@ def register(
     async def restart_session(ls: LivydServer, params: Any) -> Any:
         p = validate(SessionIdParams, params, "livy/restartSession")
         sup = await state.connected()
-        new, old = await sup.restart_session(p.session_id)
+        conn, _known = await sup.resolve_session(p.session_id, p.profile)
+        new, old = await sup.restart_session(conn, p.session_id)
         return RestartSessionResult(session=sup.session_info(new), previous_session_id=old).wire()
 
     # ---------------------------------------------------------------- statements
@@ -271,9 +303,15 @@ def register(
         sup = await state.connected()
         state.clear_diagnostics(p.uri)
         task = await sup.execute(
-            p.code, session_id=p.session_id, kind=p.kind, uri=p.uri, range_=p.range, origin=id(state)
+            p.code,
+            session_id=p.session_id,
+            kind=p.kind,
+            uri=p.uri,
+            range_=p.range,
+            origin=id(state),
+            profile=p.profile,
         )
-        return ExecuteResult(task_id=task.task_id, session_id=task.session_id).wire()
+        return ExecuteResult(task_id=task.task_id, session_id=task.session_id, profile=task.profile).wire()
 
     @rpc(server, "livy/cancel")
     async def cancel(ls: LivydServer, params: Any) -> Any:
@@ -286,7 +324,12 @@ def register(
     async def list_statements(ls: LivydServer, params: Any) -> Any:
         p = validate(ListStatementsParams, params, "livy/listStatements")
         sup = state.supervisor_or_new()
-        tasks = [t for t in sup.tasks.values() if p.session_id is None or t.session_id == p.session_id]
+        tasks = [
+            t
+            for t in sup.tasks.values()
+            if (p.session_id is None or t.session_id == p.session_id)
+            and (p.profile is None or t.profile == p.profile)
+        ]
         return ListStatementsResult(tasks=[sup.task_info(t) for t in tasks]).wire()
 
     # ---------------------------------------------------------------- logs
@@ -296,9 +339,13 @@ def register(
         p = validate(ReadLogParams, params, "livy/readLog")
         _one_id(p, "livy/readLog")
         sup = await state.connected()
+        if p.session_id is not None:
+            conn, _known = await sup.resolve_session(p.session_id, p.profile)
+        else:
+            conn = await sup.connection(p.profile)
 
         async def fetch() -> dict[str, Any]:
-            api = sup.require_api()  # looked up each time: setCredentials may replace it
+            api = conn.require_api()  # looked up each time: setCredentials may replace it
             if p.session_id is not None:
                 return await api.session_log(p.session_id, p.from_, p.size)
             assert p.batch_id is not None
@@ -322,7 +369,8 @@ def register(
     async def read_batch_log(ls: LivydServer, params: Any) -> Any:
         p = validate(ReadBatchLogParams, params, "livy/readBatchLog")
         sup = await state.connected()
-        page = await sup.require_api().batch_log(p.batch_id, p.from_, p.size)
+        conn = await sup.connection(p.profile)
+        page = await conn.require_api().batch_log(p.batch_id, p.from_, p.size)
         return LogResult(
             lines=list(page.get("log") or []),
             from_=int(page.get("from") or 0),
@@ -335,55 +383,66 @@ def register(
         _one_id(p, "livy/followLog")
         sup = await state.connected()
         if p.session_id is not None:
-            w = sup.sessions.get(p.session_id) or await sup.attach_session(p.session_id)
+            conn, known = await sup.resolve_session(p.session_id, p.profile)
+            w = known
+            if w is None or w.gone:
+                w = await sup.attach_session(conn, p.session_id)
             w.following = True
             w.kick()
         else:
             assert p.batch_id is not None
-            await sup.follow_batch(p.batch_id)
+            await sup.follow_batch(await sup.connection(p.profile), p.batch_id)
         return FollowLogResult(following=True).wire()
 
     @rpc(server, "livy/unfollowLog")
     async def unfollow_log(ls: LivydServer, params: Any) -> Any:
         p = validate(FollowLogParams, params, "livy/unfollowLog")
         _one_id(p, "livy/unfollowLog")
-        sup = state.supervisor_or_new()
+        sup = await state.connected()
         if p.session_id is not None:
-            w = sup.sessions.get(p.session_id)
-            if w is not None:
+            for w in sup.find_sessions(p.session_id, p.profile):
                 w.following = False
         else:
             assert p.batch_id is not None
-            scope = sup.followed_batches.pop(p.batch_id, None)
-            if scope is not None:
-                scope.cancel()
+            sup.unfollow_batch(await sup.connection(p.profile), p.batch_id)
         return FollowLogResult(following=False).wire()
 
     # ---------------------------------------------------------------- batches
 
     @rpc(server, "livy/submitBatch")
     async def submit_batch(ls: LivydServer, params: Any) -> Any:
+        from pydantic.alias_generators import to_snake
+
         from livyd.daemon._supervisor import batch_info
 
         p = validate(SubmitBatchParams, params, "livy/submitBatch")
         sup = await state.connected()
-        body: dict[str, Any] = {"file": p.file, **(p.model_extra or {})}
+        conn = await sup.connection(p.profile)
+        # The profile's session defaults (those batches take), then the request's fields.
+        body: dict[str, Any] = dict(conn.batch_defaults)
+        for key, value in {"file": p.file, **(p.model_extra or {})}.items():
+            key = to_snake(key)
+            if key == "conf" and isinstance(value, dict) and isinstance(body.get("conf"), dict):
+                body["conf"] = {**body["conf"], **value}
+            else:
+                body[key] = value
         if p.args:
             body["args"] = p.args
         if p.name:
             body["name"] = p.name
-        raw = await sup.require_api().create_batch(body)
-        await sup.follow_batch(int(raw["id"]), from_start=True)
-        return {"batch": batch_info(raw).wire()}
+        raw = await conn.require_api().create_batch(body)
+        await sup.follow_batch(conn, int(raw["id"]), from_start=True)
+        return {"batch": batch_info(raw, conn.profile).wire()}
 
     @rpc(server, "livy/listBatches")
     async def list_batches(ls: LivydServer, params: Any) -> Any:
         from livyd.daemon._supervisor import batch_info
 
-        validate(Empty, params, "livy/listBatches")
+        p = validate(ListBatchesParams, params, "livy/listBatches")
         sup = await state.connected()
-        raws = await sup.require_api().list_batches()
-        return ListBatchesResult(batches=[batch_info(r) for r in raws]).wire()
+        conn = await sup.connection(p.profile)
+        raws = await conn.require_api().list_batches()
+        return ListBatchesResult(batches=[batch_info(r, conn.profile) for r in raws]).wire()
 
     @rpc(server, "livy/batchInfo")
     async def batch_info_h(ls: LivydServer, params: Any) -> Any:
@@ -391,13 +450,16 @@ def register(
 
         p = validate(BatchIdParams, params, "livy/batchInfo")
         sup = await state.connected()
-        return {"batch": batch_info(await sup.require_api().get_batch(p.batch_id)).wire()}
+        conn = await sup.connection(p.profile)
+        return {"batch": batch_info(await conn.require_api().get_batch(p.batch_id), conn.profile).wire()}
 
     @rpc(server, "livy/killBatch")
     async def kill_batch(ls: LivydServer, params: Any) -> Any:
         p = validate(BatchIdParams, params, "livy/killBatch")
         sup = await state.connected()
-        await sup.require_api().delete_batch(p.batch_id)
+        conn = await sup.connection(p.profile)
+        await conn.require_api().delete_batch(p.batch_id)
+        sup.unfollow_batch(conn, p.batch_id)
         return KillResult(id=p.batch_id, killed=True).wire()
 
     # ---------------------------------------------------------------- profiles, credentials, status
@@ -412,14 +474,17 @@ def register(
 
     @rpc(server, "livy/selectProfile")
     async def select_profile(ls: LivydServer, params: Any) -> Any:
-        from livyd._config import load_config
         from livyd.daemon._server import profile_infos
 
         p = validate(SelectProfileParams, params, "livy/selectProfile")
-        await anyio.to_thread.run_sync(lambda: load_config(profile=p.profile, cwd=state.workspace))
+        sup = state.supervisor_or_new()
+        resolved = await state._resolve(p.profile)  # unknown-profile error, naming the known ones
         state.options = state.options.model_copy(update={"profile": p.profile})
-        if state.supervisor is not None:
-            state.supervisor.profile = p.profile
+        sup.profile = p.profile
+        sup.invalidate()
+        # The attached session of another profile is no longer execute's default; it keeps
+        # running and its tasks are delivered.
+        sup.detach_if(lambda w: w.profile != resolved.profile_name)
         infos, active = await anyio.to_thread.run_sync(profile_infos, state)
         return ProfilesResult(profiles=infos, active=active).wire()
 
@@ -443,6 +508,8 @@ def register(
         validate(Empty, params, "livy/status")
         sup = state.supervisor_or_new()
         infos, active = await anyio.to_thread.run_sync(profile_infos, state)
+        active_conn = sup.active_connection()
+        live_url = active_conn.live_url if active_conn is not None else None
         return StatusResult(
             version=__version__,
             protocol_version=PROTOCOL_VERSION,
@@ -450,7 +517,7 @@ def register(
             workspace=state.workspace,
             state_dir=str(state.state_dir or ""),
             active_profile=active,
-            livy_url=redact_url(state.livy_url) if state.livy_url else None,
+            livy_url=redact_url(live_url) if live_url else None,
             profiles=infos,
             sessions=[sup.session_info(w) for w in sup.sessions.values()],
             tasks=[sup.task_info(t) for t in sup.tasks.values()],
@@ -467,7 +534,7 @@ def register(
 
         empty = types.CompletionList(is_incomplete=True, items=[])
         sup = state.supervisor
-        if sup is None or sup.api is None:
+        if sup is None or sup.attached is None:
             return empty
         try:
             lines = _document_text(ls, params.text_document.uri).splitlines()

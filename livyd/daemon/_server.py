@@ -105,7 +105,6 @@ class _Fanout:
 
     def __init__(self, states: list[DaemonState]) -> None:
         self.states = states
-        self.connect_lock = anyio.Lock()
 
     def _origin(self, task: Task) -> DaemonState | None:
         for st in self.states:
@@ -155,11 +154,12 @@ class DaemonState:
         self.supervisor: Supervisor | None = None
         self.tg: Any = None
         self.stack: contextlib.AsyncExitStack | None = None
-        self.livy_url: str | None = None
         self.state_dir: Path | None = None
         self.progress_tokens: dict[str, str] = {}
         self.diag_uris: set[str] = set()
         self.stop = anyio.Event()
+        #: Whether this client was told that a stateDir change needs a new daemon.
+        self.state_dir_warned = False
         self.exit_code = 0
         self.registry: dict[str, tuple[Supervisor, _Fanout]] | None = None
         self.fanout: _Fanout | None = None
@@ -195,6 +195,8 @@ class DaemonState:
             sup = Supervisor(self.settings, fanout.notifier())
             sup.tg = self.tg
             sup.profile = self.options.profile
+            sup.resolver = self._resolve
+            sup.opener = self._open_api
             store = StateStore(directory)
             if store.acquire():
                 sup.store = store
@@ -238,96 +240,117 @@ class DaemonState:
             self.fanout.states.remove(self)
 
     async def connected(self) -> Supervisor:
-        """The supervisor with a Livy API (configured URL, profile, or the embedded sandbox)."""
-        sup = self.supervisor_or_new()
-        if sup.api is not None:
-            return sup
-        assert self.fanout is not None
-        async with self.fanout.connect_lock:
-            if sup.api is None:
-                sup.api = await self._open_api()
-        return sup
+        """The supervisor, able to open Livy connections (profiles are connected lazily, on first
+        use: :meth:`Supervisor.connection`)."""
+        return self.supervisor_or_new()
 
-    async def _open_api(self) -> Any:
-        """Resolve the profile (``settings.url`` acting like ``--url``) and build a LivyClient: the
-        library's auth, TLS and retries, unless livy/setCredentials gave a password or token.
-
-        The supervisor's profile and settings are used (on a shared daemon: those of the first
-        client on the workspace)."""
+    async def _open_api(self, resolved: Any) -> tuple[Any, bool]:
+        """A LivyAPI for a resolved profile (``settings.url`` already acting like ``--url``): the
+        library's auth, TLS and retries, unless livy/setCredentials gave a password or token; with
+        no URL, the embedded sandbox (one per daemon, never sent credentials). Returns the API and
+        whether it is the embedded sandbox. Its client is closed when the daemon ends."""
         from livyd.daemon._livy import LivyAPI
 
         sup = self.supervisor_or_new()
-        resolved = await self._resolve(sup)
         url = resolved.profile.url
-        if not url:
+        embedded = not url
+        if embedded:
             from livyd._connect import build_livy_client
 
-            url = await self._embedded_sandbox()
+            if sup.embedded_url is None:
+                sup.embedded_url = await self._embedded_sandbox()
+            url = sup.embedded_url
             # Never send the profile's credentials to our own sandbox.
             client = build_livy_client(resolved, url=url, use_auth=False)
-            sup.embedded_sandbox = True
         else:
-            client = self._client_for(resolved, sup)
+            client = self._client_for(resolved)
         assert self.stack is not None
         api = LivyAPI(client)
         self.stack.push_async_callback(api.aclose)
-        self.livy_url = url
-        log.info("connected to Livy at %s", redact_url(url))
-        return api
+        log.info("connected to Livy at %s (profile %s)", redact_url(url), resolved.profile_name)
+        return api, embedded
 
-    async def _resolve(self, sup: Supervisor) -> Any:
+    async def _resolve(self, profile: str | None, url: str | None = None) -> Any:
+        """Resolve *profile* (None: the configured default) with *url* (None: ``settings.url``) as
+        ``--url``; an unknown profile is an ``unknown-profile`` error naming it and the known ones.
+        The supervisor's settings are used (on a shared daemon: those in force for the workspace)."""
+        from livyd._config import load_config
+        from livyd._exceptions import ConfigError
+
+        sup = self.supervisor_or_new()
+        target = url or sup.settings.url
+        try:
+            return await anyio.to_thread.run_sync(
+                lambda: load_config(profile=profile, url=target, cwd=self.workspace)
+            )
+        except ConfigError as exc:
+            if profile is None or exc.key != "profile" or not str(exc).startswith("unknown profile"):
+                raise
+            from livyd.daemon._supervisor import DaemonError
+
+            known = await anyio.to_thread.run_sync(self._known_profiles)
+            listed = ", ".join(known) if known else "none (no [profiles.<name>] table in any livyd.toml)"
+            raise DaemonError(
+                f"unknown profile {profile!r}; known profiles: {listed}", "unknown-profile"
+            ) from None
+
+    def _known_profiles(self) -> list[str]:
         from livyd._config import load_config
 
-        return await anyio.to_thread.run_sync(
-            lambda: load_config(profile=sup.profile, url=sup.settings.url, cwd=self.workspace)
-        )
+        try:
+            return list(load_config(cwd=self.workspace).known_profiles)
+        except Exception:
+            return []
 
-    def _credentials_for(self, resolved: Any, sup: Supervisor) -> dict[str, str] | None:
-        for key in (resolved.profile_name, sup.profile, None):
+    def _credentials_for(self, resolved: Any) -> dict[str, str] | None:
+        for key in (resolved.profile_name, None):
             creds = self.credentials.get(key)
             if creds:
                 return creds
         return None
 
-    def _client_for(self, resolved: Any, sup: Supervisor) -> Any:
+    def _client_for(self, resolved: Any) -> Any:
         """A LivyClient for a configured URL, with the editor's credentials if it gave some."""
         from livyd._connect import build_livy_client
 
-        creds = self._credentials_for(resolved, sup)
+        creds = self._credentials_for(resolved)
         auth = _credentials_auth(creds) if creds else None
         if auth is None:
             return build_livy_client(resolved)
         return build_livy_client(resolved, auth=(auth, "credentials from the editor"))
 
     async def apply_credentials(self, profile: str | None) -> bool:
-        """After livy/setCredentials: if the supervisor already talks to *profile*'s Livy (None:
-        the active profile), replace its Livy client by one with the new credentials and close the
-        old one once its in-flight calls are done. Returns whether a client was replaced. The
-        credentials themselves are never logged."""
+        """After livy/setCredentials: replace the Livy client of every open connection of *profile*
+        (None: the active profile) by one with the new credentials, closing each old one once its
+        in-flight calls are done. Returns whether a client was replaced. The credentials themselves
+        are never logged."""
         from livyd.daemon._livy import LivyAPI
 
         sup = self.supervisor
-        if sup is None or sup.api is None or sup.embedded_sandbox or self.fanout is None:
+        if sup is None:
             return False
-        async with self.fanout.connect_lock:
-            old = sup.api
-            if old is None:
-                return False
-            resolved = await self._resolve(sup)
-            if profile is not None and profile not in (resolved.profile_name, sup.profile):
-                return False
-            if not resolved.profile.url:
-                return False
-            api = LivyAPI(self._client_for(resolved, sup))
-            assert self.stack is not None
-            self.stack.push_async_callback(api.aclose)
-            sup.api = api
-        log.info("replaced the Livy client with new credentials from the editor")
-        if self.tg is not None:
-            self.tg.start_soon(old.aclose_when_idle)
-        for w in sup.sessions.values():
-            w.kick()
-        return True
+        replaced = False
+        async with sup.connect_lock:
+            name = profile
+            if name is None:
+                active = sup.active_connection()
+                name = active.profile if active is not None else sup.profile
+            for conn in sup.connections:
+                if conn.embedded or conn.api is None or conn.resolved is None or conn.profile != name:
+                    continue
+                old = conn.api
+                api = LivyAPI(self._client_for(conn.resolved))
+                assert self.stack is not None
+                self.stack.push_async_callback(api.aclose)
+                conn.api = api
+                replaced = True
+                log.info("replaced the Livy client of profile %s with new credentials from the editor", name)
+                if self.tg is not None:
+                    self.tg.start_soon(old.aclose_when_idle)
+                for w in sup.sessions.values():
+                    if w.conn is conn:
+                        w.kick()
+        return replaced
 
     async def _embedded_sandbox(self) -> str:
         try:

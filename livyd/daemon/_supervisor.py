@@ -31,7 +31,18 @@ still running (livy-rest.md 7.5: forced after a timeout, output null). The super
 ``mayStillRun`` and tells the user (window/showMessage) that ``livy/restartSession`` is the cure.
 
 **Persistence.** After every change that matters, the sessions this daemon created and its
-unfinished tasks are saved (:mod:`livyd.daemon._state`); a new daemon reattaches to them.
+unfinished tasks are saved (:mod:`livyd.daemon._state`); a new daemon reattaches to them, each on
+its own profile's connection.
+
+**Connections.** One workspace may talk to several Livy servers at once (profiles entw/test/prod,
+or a URL changed in the editor's settings while a statement still runs on the old one). A
+:class:`LivyConnection` is one (profile, effective URL) pair with its own Livy API, opened lazily
+by :meth:`Supervisor.connection` and closed at shutdown. Every session worker, task and followed
+batch remembers its connection and uses it for everything (polling, submitting, cancelling,
+logs, kill, restart, completion), so selecting another profile or changing ``url`` only affects
+*new* sessions. Session ids are Livy's: two servers may both have session 0, so sessions are
+keyed by (connection, id), and a request's ``profile`` (or, without one, the only known session
+with that id) says which is meant.
 """
 
 from __future__ import annotations
@@ -41,7 +52,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +65,7 @@ from livyd._exceptions import (
     SessionNotReadyError,
     StatementNotFoundError,
     TransportError,
+    redact_url,
 )
 from livyd.protocol import (
     BatchInfo,
@@ -76,7 +88,7 @@ if TYPE_CHECKING:
     from livyd.daemon._livy import LivyAPI
     from livyd.daemon._state import StateStore
 
-__all__ = ["DaemonError", "Notifier", "SessionWorker", "Supervisor", "Task"]
+__all__ = ["DaemonError", "LivyConnection", "Notifier", "SessionWorker", "Supervisor", "Task"]
 
 log = structlog.get_logger()
 
@@ -104,6 +116,44 @@ class Notifier:
     diagnostics: Callable[[Task, OutputNotification], None] = lambda task, out: None
 
 
+@dataclass(eq=False)
+class LivyConnection:
+    """One Livy server as one profile reaches it: the profile, the effective URL and its API.
+
+    *url* is ``None`` for the embedded sandbox until it runs (then :attr:`api` knows its URL).
+    *session_defaults* / *batch_defaults* are the profile's ``[session]`` table as
+    ``LivyClient.create_session`` / ``create_batch`` keywords (snake_case).
+    """
+
+    cid: int
+    profile: str | None
+    url: str | None
+    embedded: bool = False
+    session_defaults: dict[str, Any] = field(default_factory=dict)
+    batch_defaults: dict[str, Any] = field(default_factory=dict)
+    #: The resolved configuration it was opened from (for credentials replacing its client).
+    resolved: Any = None
+    api: LivyAPI | None = None
+
+    def require_api(self) -> LivyAPI:
+        """The Livy API (opened by :meth:`Supervisor.connection` before anything uses it)."""
+        if self.api is None:
+            raise DaemonError("not connected to Livy yet", "no-session")
+        return self.api
+
+    @property
+    def live_url(self) -> str | None:
+        """The URL requests go to (the embedded sandbox's once it runs)."""
+        return self.api.url if self.api is not None else self.url
+
+
+#: ``resolve(profile, url)``: the ResolvedConfig of *profile* (None: the configured default) with
+#: *url* (None: ``settings.url``) acting like ``--url``; raises DaemonError unknown-profile.
+Resolver = Callable[[str | None, str | None], Awaitable[Any]]
+#: ``open(resolved)``: a LivyAPI for a resolved profile and whether it is the embedded sandbox.
+Opener = Callable[[Any], Awaitable[tuple["LivyAPI", bool]]]
+
+
 @dataclass
 class Task:
     """A statement task."""
@@ -126,6 +176,9 @@ class Task:
     progress_token: str | None = None
     #: Which client connection started it (progress and diagnostics go there only).
     origin: int | None = None
+    #: The LivyConnection of its session (:attr:`LivyConnection.cid`) and that connection's profile.
+    cid: int = 0
+    profile: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -146,6 +199,7 @@ class Task:
             uri=self.uri,
             range=self.range,
             may_still_run=self.may_still_run,
+            profile=self.profile,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -161,6 +215,7 @@ class Task:
             "statementId": self.statement_id,
             "submitting": self.submitting,
             "startedAt": self.started_at,
+            "profile": self.profile,
         }
 
     @classmethod
@@ -177,16 +232,17 @@ class Task:
             statement_id=d.get("statementId"),
             submitting=bool(d.get("submitting")),
             started_at=float(d.get("startedAt") or time.time()),
+            profile=d.get("profile"),
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class SessionWorker:
-    """One Livy session and everything the daemon does with it."""
+    """One Livy session (on one connection) and everything the daemon does with it."""
 
     session_id: int
     raw: dict[str, Any]
-    profile: str | None
+    conn: LivyConnection
     owned: bool
     create_body: dict[str, Any] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
@@ -196,6 +252,16 @@ class SessionWorker:
     following: bool = False
     gone: bool = False
     scope: anyio.CancelScope | None = None
+
+    @property
+    def profile(self) -> str | None:
+        """The profile of the session's connection."""
+        return self.conn.profile
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """``(connection id, session id)``: unique in a supervisor."""
+        return (self.conn.cid, self.session_id)
 
     @property
     def state(self) -> str:
@@ -211,7 +277,7 @@ class SessionWorker:
         self.wake.set()
 
 
-def _session_info(w: SessionWorker, attached: int | None) -> SessionInfo:
+def _session_info(w: SessionWorker, attached: SessionWorker | None) -> SessionInfo:
     raw = w.raw
     app = raw.get("appInfo") or {}
     return SessionInfo(
@@ -226,12 +292,12 @@ def _session_info(w: SessionWorker, attached: int | None) -> SessionInfo:
         driver_log_url=app.get("driverLogUrl"),
         profile=w.profile,
         owned=w.owned,
-        attached=attached == w.session_id,
+        attached=attached is w,
     )
 
 
-def batch_info(raw: dict[str, Any]) -> BatchInfo:
-    """The wire view of a Livy batch."""
+def batch_info(raw: dict[str, Any], profile: str | None = None) -> BatchInfo:
+    """The wire view of a Livy batch (on *profile*'s Livy)."""
     app = raw.get("appInfo") or {}
     return BatchInfo(
         id=int(raw["id"]),
@@ -243,6 +309,7 @@ def batch_info(raw: dict[str, Any]) -> BatchInfo:
         spark_ui_url=app.get("sparkUiUrl"),
         driver_log_url=app.get("driverLogUrl"),
         log=list(raw.get("log") or []),
+        profile=profile,
     )
 
 
@@ -263,35 +330,139 @@ class Supervisor:
     def __init__(self, settings: DaemonSettings, notifier: Notifier) -> None:
         self.settings = settings
         self.notifier = notifier
-        self.api: LivyAPI | None = None
         self.store: StateStore | None = None
         self.tg: TaskGroup | None = None
-        self.sessions: dict[int, SessionWorker] = {}
+        #: Set by the server: how a profile is resolved and how a connection is opened.
+        self.resolver: Resolver | None = None
+        self.opener: Opener | None = None
+        self.connections: list[LivyConnection] = []
+        self.sessions: dict[tuple[int, int], SessionWorker] = {}
         self.tasks: dict[str, Task] = {}
-        self.attached: int | None = None
+        self.attached: SessionWorker | None = None
+        #: The session last attached on each connection (execute's default when it is active again).
+        self.last_attached: dict[int, SessionWorker] = {}
+        #: The active profile as selected (None: the configured default).
         self.profile: str | None = None
-        self.followed_batches: dict[int, anyio.CancelScope] = {}
+        self.followed_batches: dict[tuple[int, int], anyio.CancelScope] = {}
         self._create_lock = anyio.Lock()
+        #: Guards resolving and opening connections (and replacing their clients).
+        self.connect_lock = anyio.Lock()
+        #: (requested profile, url override) -> connection; cleared when the profile or url changes.
+        self._by_request: dict[tuple[str | None, str | None], LivyConnection] = {}
+        self._next_cid = 1
         #: Set once persisted state was restored (a second client on a shared daemon must not).
         self.restored = False
-        #: True when the API talks to the embedded sandbox (no credentials are ever sent there).
-        self.embedded_sandbox = False
+        #: The embedded sandbox's Livy URL once one runs (one per daemon, for every profile without a URL).
+        self.embedded_url: str | None = None
+
+    # ---------------------------------------------------------------- connections
+
+    def invalidate(self) -> None:
+        """Forget which connection each profile resolves to (after selectProfile, a url change or
+        new credentials); open connections stay for the sessions on them."""
+        self._by_request.clear()
+
+    async def connection(self, profile: str | None = None, *, url: str | None = None) -> LivyConnection:
+        """The open connection of *profile* (None: the active profile) at its effective URL (*url*
+        overrides it, for restoring sessions on the server they live on), opened on first use."""
+        name = profile if profile is not None else self.profile
+        cached = self._by_request.get((name, url))
+        if cached is not None and cached.api is not None:
+            return cached
+        if self.resolver is None or self.opener is None:
+            raise DaemonError("not connected to Livy yet", "no-session")
+        async with self.connect_lock:
+            cached = self._by_request.get((name, url))
+            if cached is not None and cached.api is not None:
+                return cached
+            resolved = await self.resolver(name, url)
+            effective = resolved.profile.url
+            conn = next(
+                (
+                    c
+                    for c in self.connections
+                    if c.api is not None
+                    and c.profile == resolved.profile_name
+                    and (c.url == effective if effective else c.embedded)
+                ),
+                None,
+            )
+            if conn is None:
+                session = resolved.profile.session
+                conn = LivyConnection(
+                    cid=self._next_cid,
+                    profile=resolved.profile_name,
+                    url=effective,
+                    session_defaults=session.session_fields(),
+                    batch_defaults=session.batch_fields(),
+                    resolved=resolved,
+                )
+                self._next_cid += 1
+                conn.api, conn.embedded = await self.opener(resolved)
+                self.connections.append(conn)
+            self._by_request[(name, url)] = conn
+            return conn
+
+    def active_connection(self) -> LivyConnection | None:
+        """The active profile's connection if it is open (no I/O)."""
+        conn = self._by_request.get((self.profile, None))
+        return conn if conn is not None and conn.api is not None else None
+
+    def detach_if(self, predicate: Callable[[SessionWorker], bool]) -> None:
+        """Stop treating the attached session as execute's default when *predicate* holds for it
+        (it keeps running; its tasks finish and are delivered)."""
+        w = self.attached
+        if w is not None and predicate(w):
+            self.attached = None
+            self.persist()
+            self._notify_session(w)
 
     # ---------------------------------------------------------------- helpers
-
-    def require_api(self) -> LivyAPI:
-        """The Livy API (connected by the server before any livy/* work)."""
-        if self.api is None:
-            raise DaemonError("not connected to Livy yet", "no-session")
-        return self.api
 
     def session_info(self, w: SessionWorker) -> SessionInfo:
         """The wire view of a session."""
         return _session_info(w, self.attached)
 
+    def worker_of(self, task: Task) -> SessionWorker | None:
+        """The session worker a task belongs to."""
+        return self.sessions.get((task.cid, task.session_id))
+
+    def find_sessions(self, session_id: int, profile: str | None = None) -> list[SessionWorker]:
+        """Known sessions with *session_id* (on *profile*'s connections when given), live first."""
+        found = [
+            w
+            for w in self.sessions.values()
+            if w.session_id == session_id and (profile is None or w.profile == profile)
+        ]
+        return sorted(found, key=lambda w: w.gone)
+
+    async def resolve_session(
+        self, session_id: int, profile: str | None
+    ) -> tuple[LivyConnection, SessionWorker | None]:
+        """Which server's session *session_id* a request means: with *profile*, that profile's
+        (its current connection, else the one of its connections that knows the id); without, the
+        only known session with that id; else the active profile's. Returns the connection and the
+        known worker, if any."""
+        if profile is not None:
+            conn = await self.connection(profile)
+            w = self.sessions.get((conn.cid, session_id))
+            if w is None:
+                live = [x for x in self.find_sessions(session_id, profile) if not x.gone]
+                if len(live) == 1:
+                    return live[0].conn, live[0]
+            return conn, w
+        known = self.find_sessions(session_id)
+        live = [x for x in known if not x.gone]
+        if len(live) == 1:
+            return live[0].conn, live[0]
+        if not live and len(known) == 1:
+            return known[0].conn, known[0]
+        conn = await self.connection(None)
+        return conn, self.sessions.get((conn.cid, session_id))
+
     def queued_behind(self, task: Task) -> int:
         """How many unfinished tasks of the same session are ahead of *task*."""
-        w = self.sessions.get(task.session_id)
+        w = self.worker_of(task)
         if w is None:
             return 0
         ahead = 0
@@ -316,25 +487,37 @@ class Supervisor:
             queued_behind=self.queued_behind(task),
             message=task.message,
             may_still_run=task.may_still_run,
+            profile=task.profile,
         )
         self.notifier.notify("livy/taskChanged", note.wire())
 
     def _notify_session(self, w: SessionWorker) -> None:
         self.notifier.notify("livy/sessionChanged", {"session": self.session_info(w).wire()})
 
+    @staticmethod
+    def _where(conn: LivyConnection) -> dict[str, Any]:
+        """How a persisted session names its connection (the URL redacted: no secret on disk)."""
+        url = conn.live_url
+        return {"profile": conn.profile, "url": redact_url(url) if url else None, "embedded": conn.embedded}
+
     def persist(self) -> None:
         """Save owned sessions and unfinished tasks."""
         if self.store is None:
             return
+        a = self.attached
         data = {
-            "attached": self.attached,
+            "attached": {"id": a.session_id, **self._where(a.conn)} if a is not None else None,
             "profile": self.profile,
             "sessions": [
-                {"id": w.session_id, "profile": w.profile, "createBody": w.create_body}
+                {"id": w.session_id, **self._where(w.conn), "createBody": w.create_body}
                 for w in self.sessions.values()
                 if w.owned and not w.gone
             ],
-            "tasks": [t.to_json() for t in self.tasks.values() if not t.finished],
+            "tasks": [
+                {**t.to_json(), "url": self._where(w.conn)["url"]}
+                for t in self.tasks.values()
+                if not t.finished and (w := self.worker_of(t)) is not None
+            ],
         }
         try:
             self.store.save(data)
@@ -344,6 +527,7 @@ class Supervisor:
     def statistics(self) -> dict[str, int]:
         """Counts for livy/status and logs."""
         return {
+            "connections": len(self.connections),
             "sessions": len(self.sessions),
             "tasks": len(self.tasks),
             "pending": sum(1 for t in self.tasks.values() if not t.finished),
@@ -353,75 +537,115 @@ class Supervisor:
 
     def _start_poller(self, w: SessionWorker) -> None:
         assert self.tg is not None
-        self.tg.start_soon(self._poll_session, w, name=f"poller-{w.session_id}")
+        self.tg.start_soon(self._poll_session, w, name=f"poller-{w.conn.cid}-{w.session_id}")
 
     def add_session(
         self,
         raw: dict[str, Any],
+        conn: LivyConnection,
         *,
         owned: bool,
-        profile: str | None,
         create_body: dict[str, Any] | None = None,
     ) -> SessionWorker:
-        """Register a session and start its poller (once)."""
+        """Register a session of *conn* and start its poller (once)."""
         sid = int(raw["id"])
-        w = self.sessions.get(sid)
+        w = self.sessions.get((conn.cid, sid))
         if w is not None:
             w.raw = raw
             return w
-        w = SessionWorker(sid, raw, profile, owned, dict(create_body or {}))
-        self.sessions[sid] = w
+        w = SessionWorker(sid, raw, conn, owned, dict(create_body or {}))
+        self.sessions[w.key] = w
         self._start_poller(w)
         self.persist()
         return w
 
-    async def create_session(self, fields: dict[str, Any], *, attach: bool = True) -> SessionWorker:
-        """POST a session (returns at once; the poller reports it becoming idle)."""
-        api = self.require_api()
-        body = {k: v for k, v in fields.items() if v is not None}
+    def _set_attached(self, w: SessionWorker) -> None:
+        before = self.attached
+        self.attached = w
+        self.last_attached[w.conn.cid] = w
+        if before is not None and before is not w:
+            self._notify_session(before)
+
+    def session_body(self, conn: LivyConnection, fields: dict[str, Any]) -> dict[str, Any]:
+        """The body of a new session on *conn*: the profile's session defaults, then *fields* (the
+        request wins key by key; ``conf`` is merged key by key); kind from the request, else the
+        profile, else ``settings.kind``; ``heartbeatTimeoutInSecond`` from the request, else the
+        profile, else the settings. Keys are snake_case (camelCase request keys are converted)."""
+        from pydantic.alias_generators import to_snake
+
+        body: dict[str, Any] = dict(conn.session_defaults)
+        for key, value in fields.items():
+            if value is None:
+                continue
+            key = to_snake(key)
+            if key == "conf" and isinstance(value, dict) and isinstance(body.get("conf"), dict):
+                body["conf"] = {**body["conf"], **value}
+            else:
+                body[key] = value
         body.setdefault("kind", self.settings.kind)
-        if self.settings.heartbeat_timeout and "heartbeatTimeoutInSecond" not in body:
-            body["heartbeatTimeoutInSecond"] = self.settings.heartbeat_timeout
+        if self.settings.heartbeat_timeout:
+            body.setdefault("heartbeat_timeout_in_second", self.settings.heartbeat_timeout)
+        return body
+
+    async def create_session(
+        self, fields: dict[str, Any], *, conn: LivyConnection, attach: bool = True, raw_body: bool = False
+    ) -> SessionWorker:
+        """POST a session on *conn* (returns at once; the poller reports it becoming idle). *fields*
+        are merged over the profile's defaults (:meth:`session_body`) unless *raw_body* (a restart
+        re-sends the body it recorded)."""
+        api = conn.require_api()
+        body = dict(fields) if raw_body else self.session_body(conn, fields)
         raw = await api.create_session(body)
-        w = self.add_session(raw, owned=True, profile=self.profile, create_body=body)
+        w = self.add_session(raw, conn, owned=True, create_body=body)
         if attach:
-            self.attached = w.session_id
+            self._set_attached(w)
             self.persist()
         self._notify_session(w)
         return w
 
-    async def attach_session(self, session_id: int) -> SessionWorker:
-        """Make an existing Livy session the current one."""
-        api = self.require_api()
-        w = self.sessions.get(session_id)
+    async def attach_session(self, conn: LivyConnection, session_id: int) -> SessionWorker:
+        """Make an existing Livy session (on *conn*) the current one."""
+        api = conn.require_api()
+        w = self.sessions.get((conn.cid, session_id))
         raw = await api.get_session(session_id)
         if w is None or w.gone:
-            self.sessions.pop(session_id, None)
-            w = self.add_session(raw, owned=False, profile=self.profile)
+            self.sessions.pop((conn.cid, session_id), None)
+            w = self.add_session(raw, conn, owned=False)
         else:
             w.raw = raw
-        self.attached = session_id
+        self._set_attached(w)
         self.persist()
         self._notify_session(w)
         return w
 
-    async def default_session(self) -> SessionWorker:
-        """The attached session, or a new one (created once even under concurrent executes)."""
+    async def default_session(self, conn: LivyConnection, *, explicit: bool = False) -> SessionWorker:
+        """execute's session when it names none: the attached one; else the last one attached on
+        *conn* (the active profile's connection); else a new one on *conn*, attached (created once
+        even under concurrent executes). With *explicit* (the request named *conn*'s profile) the
+        attached session counts only if it is on *conn*, and the attachment does not change."""
         async with self._create_lock:
-            if self.attached is not None:
-                w = self.sessions.get(self.attached)
-                if w is not None and not w.gone:
-                    return w
-            return await self.create_session({}, attach=True)
+            w = self.attached
+            if w is not None and not w.gone and (not explicit or w.conn is conn):
+                return w
+            last = self.last_attached.get(conn.cid)
+            if last is not None and not last.gone:
+                if not explicit:
+                    self._set_attached(last)
+                    self.persist()
+                    self._notify_session(last)
+                return last
+            w = await self.create_session({}, conn=conn, attach=not explicit)
+            self.last_attached[conn.cid] = w
+            return w
 
     def _fail_pending(self, w: SessionWorker, reason: str) -> None:
         for t in w.pending():
             self._finish(t, TaskState.FAILED, OutputStatus.FAILED, None, message=reason, sync=True)
 
-    async def kill_session(self, session_id: int) -> bool:
-        """DELETE a session; its unfinished tasks fail."""
-        api = self.require_api()
-        w = self.sessions.get(session_id)
+    async def kill_session(self, conn: LivyConnection, session_id: int) -> bool:
+        """DELETE a session of *conn*; its unfinished tasks fail."""
+        api = conn.require_api()
+        w = self.sessions.get((conn.cid, session_id))
         try:
             await api.delete_session(session_id)
             killed = True
@@ -431,22 +655,25 @@ class Supervisor:
             w.gone = True
             w.raw = {**w.raw, "state": "dead"}
             self._fail_pending(w, f"session {session_id} was killed")
+            if self.attached is w:
+                self.attached = None
             self._notify_session(w)
             if w.scope is not None:
                 w.scope.cancel()
-        if self.attached == session_id:
-            self.attached = None
         self.persist()
         return killed
 
-    async def restart_session(self, session_id: int) -> tuple[SessionWorker, int]:
-        """Kill a session and create one with the same configuration (attached)."""
-        w = self.sessions.get(session_id)
+    async def restart_session(self, conn: LivyConnection, session_id: int) -> tuple[SessionWorker, int]:
+        """Kill a session and create one with the same configuration on the same connection
+        (attached)."""
+        w = self.sessions.get((conn.cid, session_id))
         body = dict(w.create_body) if w is not None and w.create_body else {}
-        if not body and w is not None:
-            body = {"kind": w.raw.get("kind")}
-        await self.kill_session(session_id)
-        new = await self.create_session(body, attach=True)
+        await self.kill_session(conn, session_id)
+        if body:
+            new = await self.create_session(body, conn=conn, attach=True, raw_body=True)
+        else:
+            kind = w.raw.get("kind") if w is not None else None
+            new = await self.create_session({"kind": kind}, conn=conn, attach=True)
         return new, session_id
 
     # ---------------------------------------------------------------- tasks
@@ -460,12 +687,16 @@ class Supervisor:
         uri: str | None,
         range_: Range | None,
         origin: int | None = None,
+        profile: str | None = None,
     ) -> Task:
-        """Queue code; never waits for Livy beyond creating a session when there is none."""
+        """Queue code; never waits for Livy beyond creating a session when there is none. Without
+        *session_id*: :meth:`default_session` on *profile*'s connection (None: the active one);
+        with it, the session :meth:`resolve_session` picks."""
         if session_id is None:
-            w = await self.default_session()
+            w = await self.default_session(await self.connection(profile), explicit=profile is not None)
         else:
-            w = self.sessions.get(session_id) or await self.attach_session(session_id)
+            conn, known = await self.resolve_session(session_id, profile)
+            w = known if known is not None and not known.gone else await self.attach_session(conn, session_id)
             if w.gone:
                 raise DaemonError(f"session {session_id} is gone (state {w.state})", "session-gone")
         task = Task(
@@ -476,6 +707,8 @@ class Supervisor:
             uri=uri,
             range=range_,
             origin=origin,
+            cid=w.conn.cid,
+            profile=w.profile,
         )
         w.tasks.append(task)
         self.tasks[task.task_id] = task
@@ -506,10 +739,11 @@ class Supervisor:
                 message="cancelled before it ran",
                 sync=True,
             )
-            self._renotify_queue(task.session_id)
+            self._renotify_queue(task)
             return task
-        if task.statement_id is not None:
-            api = self.require_api()
+        w = self.worker_of(task)
+        if task.statement_id is not None and w is not None:
+            api = w.conn.require_api()
             was_running = task.state is TaskState.RUNNING
             task.was_running = task.was_running or was_running
             task.state = TaskState.CANCELLING
@@ -519,13 +753,12 @@ class Supervisor:
                     await api.cancel_statement(task.session_id, task.statement_id)
                 except LivydError as exc:
                     log.warning("cancel failed", task_id=task_id, error=str(exc))
-        w = self.sessions.get(task.session_id)
         if w is not None:
             w.kick()
         return task
 
-    def _renotify_queue(self, session_id: int) -> None:
-        w = self.sessions.get(session_id)
+    def _renotify_queue(self, task: Task) -> None:
+        w = self.worker_of(task)
         if w is None:
             return
         for t in w.pending():
@@ -564,6 +797,7 @@ class Supervisor:
             uri=task.uri,
             range=task.range,
             elapsed_ms=int((time.time() - task.started_at) * 1000),
+            profile=task.profile,
         )
 
     def _deliver(self, task: Task, note: OutputNotification, full: dict[str, Any] | None) -> None:
@@ -631,7 +865,7 @@ class Supervisor:
             w.raw = {**w.raw, "state": "dead"}
         self._fail_pending(w, reason)
         self._notify_session(w)
-        if self.attached == w.session_id:
+        if self.attached is w:
             self.attached = None
         self.persist()
 
@@ -640,7 +874,7 @@ class Supervisor:
         while not w.gone:
             try:
                 # The API is looked up on every round: livy/setCredentials may replace it.
-                await self._poll_once(self.require_api(), w)
+                await self._poll_once(w.conn.require_api(), w)
                 errors = 0
             except SessionGoneError:
                 raise
@@ -729,7 +963,7 @@ class Supervisor:
         if str(st.get("state")) in ("available", "cancelled", "error"):
             await self._pump_log(api, w)  # finished at once: its log lines still come first
         await self._apply_statement(w, task, st)
-        self._renotify_queue(w.session_id)
+        self._renotify_queue(task)
 
     async def _poll_statements(
         self, api: LivyAPI, w: SessionWorker, inflight: list[Task]
@@ -839,35 +1073,50 @@ class Supervisor:
             self.notifier.notify(
                 "livy/log",
                 LogNotification(
-                    session_id=w.session_id, lines=lines, from_=before, total=int(page.get("total") or 0)
+                    session_id=w.session_id,
+                    lines=lines,
+                    from_=before,
+                    total=int(page.get("total") or 0),
+                    profile=w.profile,
                 ).wire(),
             )
 
     # ---------------------------------------------------------------- batches
 
-    async def follow_batch(self, batch_id: int, *, from_start: bool = False) -> None:
-        """Start following a batch's state and log (until unfollowed or finished): from its first
-        line for a batch just submitted (*from_start*), else from the current tail."""
-        if batch_id in self.followed_batches:
+    async def follow_batch(self, conn: LivyConnection, batch_id: int, *, from_start: bool = False) -> None:
+        """Start following a batch's state and log on *conn* (until unfollowed or finished): from
+        its first line for a batch just submitted (*from_start*), else from the current tail."""
+        key = (conn.cid, batch_id)
+        if key in self.followed_batches:
             return
         assert self.tg is not None
         scope = anyio.CancelScope()
-        self.followed_batches[batch_id] = scope
-        self.tg.start_soon(self._follow_batch, batch_id, scope, from_start)
+        self.followed_batches[key] = scope
+        self.tg.start_soon(self._follow_batch, conn, batch_id, scope, from_start)
 
-    async def _follow_batch(self, batch_id: int, scope: anyio.CancelScope, from_start: bool) -> None:
+    def unfollow_batch(self, conn: LivyConnection, batch_id: int) -> None:
+        """Stop following a batch of *conn*."""
+        scope = self.followed_batches.pop((conn.cid, batch_id), None)
+        if scope is not None:
+            scope.cancel()
+
+    async def _follow_batch(
+        self, conn: LivyConnection, batch_id: int, scope: anyio.CancelScope, from_start: bool
+    ) -> None:
         from livyd._core.logcursor import FETCH_SIZE, LogCursor
 
-        api = self.require_api()
         cursor = LogCursor(start="beginning" if from_start else "tail", tail=0)
         last_state: str | None = None
         with scope:
             try:
                 while True:
+                    api = conn.require_api()  # looked up each round: setCredentials may replace it
                     raw = await api.get_batch(batch_id)
                     if raw.get("state") != last_state:
                         last_state = str(raw.get("state"))
-                        self.notifier.notify("livy/batchChanged", {"batch": batch_info(raw).wire()})
+                        self.notifier.notify(
+                            "livy/batchChanged", {"batch": batch_info(raw, conn.profile).wire()}
+                        )
                     page = await api.batch_log(batch_id, 0, FETCH_SIZE)
                     before = cursor.delivered
                     lines = cursor.feed(list(page.get("log") or []), page_from=int(page.get("from") or 0))
@@ -879,6 +1128,7 @@ class Supervisor:
                                 lines=lines,
                                 from_=before,
                                 total=int(page.get("total") or 0),
+                                profile=conn.profile,
                             ).wire(),
                         )
                     if last_state in ("success", "dead", "killed"):
@@ -887,32 +1137,59 @@ class Supervisor:
             except LivydError as exc:
                 log.info("stopped following batch", batch_id=batch_id, error=str(exc))
             finally:
-                self.followed_batches.pop(batch_id, None)
+                if self.followed_batches.get((conn.cid, batch_id)) is scope:
+                    del self.followed_batches[(conn.cid, batch_id)]
 
     # ---------------------------------------------------------------- restore / shutdown
 
+    async def _restore_connection(self, profile: str | None, url: str | None) -> LivyConnection:
+        """The connection a persisted session lives on: its profile's, at the URL it was created on
+        (the persisted URL is redacted; the profile's current URL is used when it matches)."""
+        conn = await self.connection(profile)
+        live = conn.live_url
+        if url and live and redact_url(live) != url:
+            conn = await self.connection(profile, url=url)
+        return conn
+
     async def restore(self, data: dict[str, Any]) -> None:
-        """Reattach to persisted sessions and tasks (after initialize was answered). The caller
-        sets :attr:`restored` first, so that a supervisor restores once."""
+        """Reattach to persisted sessions and tasks (after initialize was answered), each session on
+        its own profile's connection. The caller sets :attr:`restored` first, so that a supervisor
+        restores once."""
         self.restored = True
-        api = self.require_api()
+        #: (profile, redacted url, session id) as persisted -> the restored worker
+        restored: dict[tuple[str | None, str | None, int], SessionWorker] = {}
         for s in data.get("sessions") or []:
             sid = int(s["id"])
+            profile, url = s.get("profile"), s.get("url")
+            if s.get("embedded"):
+                log.info("persisted session was on the previous daemon's embedded sandbox", session_id=sid)
+                continue
             try:
-                raw = await api.get_session(sid)
+                conn = await self._restore_connection(profile, url)
+                raw = await conn.require_api().get_session(sid)
             except SessionGoneError:
-                log.info("persisted session is gone", session_id=sid)
+                log.info("persisted session is gone", session_id=sid, profile=profile)
                 continue
             except LivydError as exc:
-                log.warning("could not reattach session", session_id=sid, error=str(exc))
+                log.warning("could not reattach session", session_id=sid, profile=profile, error=str(exc))
                 continue
             if str(raw.get("state")) in _DEAD_STATES:
                 continue
-            w = SessionWorker(sid, raw, s.get("profile"), True, dict(s.get("createBody") or {}))
-            self.sessions[sid] = w
+            w = SessionWorker(sid, raw, conn, True, dict(s.get("createBody") or {}))
+            self.sessions[w.key] = w
+            restored[(profile, url, sid)] = w
+
+        def owner_of(d: dict[str, Any], sid: int) -> SessionWorker | None:
+            if "url" in d:
+                return restored.get((d.get("profile"), d.get("url"), sid))
+            # A state file of a daemon before profiles: match by id (and profile when known).
+            same = [w for (p, _u, i), w in restored.items() if i == sid and p == d.get("profile")]
+            same = same or [w for (_p, _u, i), w in restored.items() if i == sid]
+            return same[0] if len(same) == 1 else None
+
         for d in data.get("tasks") or []:
             task = Task.from_json(d)
-            owner = self.sessions.get(task.session_id)
+            owner = owner_of(d, task.session_id)
             if owner is None:
                 task.state = TaskState.FAILED
                 self.tasks[task.task_id] = task
@@ -925,6 +1202,7 @@ class Supervisor:
                     sync=True,
                 )
                 continue
+            task.cid, task.profile = owner.conn.cid, owner.profile
             if task.submitting and task.statement_id is None:
                 self.tasks[task.task_id] = task
                 owner.tasks.append(task)
@@ -942,9 +1220,16 @@ class Supervisor:
             owner.tasks.append(task)
             self.tasks[task.task_id] = task
         attached = data.get("attached")
-        if isinstance(attached, int) and attached in self.sessions:
-            self.attached = attached
-        for w in self.sessions.values():
+        if isinstance(attached, dict) and isinstance(attached.get("id"), int):
+            w_att = restored.get((attached.get("profile"), attached.get("url"), attached["id"]))
+        elif isinstance(attached, int):  # before profiles
+            w_att = next((w for w in restored.values() if w.session_id == attached), None)
+        else:
+            w_att = None
+        if w_att is not None:
+            self.attached = w_att
+            self.last_attached[w_att.conn.cid] = w_att
+        for w in restored.values():
             self._notify_session(w)
             for t in w.pending():
                 self._notify_task(t)
@@ -952,15 +1237,15 @@ class Supervisor:
         self.persist()
 
     async def shutdown(self) -> None:
-        """On exit: delete owned sessions if configured (shielded, time-limited)."""
-        if not self.settings.delete_sessions_on_exit or self.api is None:
+        """On exit: delete owned sessions (each on its own connection) if configured (shielded,
+        time-limited)."""
+        if not self.settings.delete_sessions_on_exit:
             return
-        api = self.api
         with anyio.move_on_after(15, shield=True):
             for w in list(self.sessions.values()):
-                if w.owned and not w.gone:
+                if w.owned and not w.gone and w.conn.api is not None:
                     try:
-                        await api.delete_session(w.session_id)
+                        await w.conn.api.delete_session(w.session_id)
                         w.gone = True
                     except LivydError as exc:
                         log.warning(
@@ -993,8 +1278,8 @@ async def complete(sup: Supervisor, prefix_line: str, column: int, *, limit_s: f
     has no task on it, so it is never queued behind (or in front of) the user's work; it is
     cancelled if it outlives *limit_s* seconds.
     """
-    api = sup.api
-    w = sup.sessions.get(sup.attached) if sup.attached is not None else None
+    w = sup.attached
+    api = w.conn.api if w is not None else None
     if api is None or w is None or w.gone or w.state != "idle" or w.pending():
         return []
     kind = str(w.raw.get("kind") or "pyspark")

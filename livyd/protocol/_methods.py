@@ -17,7 +17,7 @@ from livyd.protocol import _models as m
 __all__ = ["COMMANDS", "METHODS", "PROTOCOL_VERSION", "Method", "method"]
 
 #: MAJOR.MINOR. A client refuses a daemon whose major differs from its own.
-PROTOCOL_VERSION = "1.0"
+PROTOCOL_VERSION = "1.1"
 
 _SESSION: dict[str, Any] = {
     "id": 3,
@@ -89,8 +89,10 @@ METHODS: list[Method] = [
         "clientToServer",
         m.CreateSessionParams,
         m.SessionResult,
-        "Create a Livy session from the profile's defaults plus these fields. Returns at once "
-        "(state starting); livy/sessionChanged follows as it becomes idle.",
+        "Create a Livy session on the profile's Livy (default: the active profile) from the profile's "
+        "session defaults plus these fields (the request wins; conf is merged key by key). Returns at "
+        "once (state starting); livy/sessionChanged follows as it becomes idle. An unknown profile is "
+        "error unknown-profile, naming it and the known ones.",
         {"kind": "pyspark", "name": "etl", "driverMemory": "2g"},
         {"session": {**_SESSION, "state": "starting"}},
         [("kind must be a string", {"kind": 3})],
@@ -168,8 +170,9 @@ METHODS: list[Method] = [
         m.ExecuteParams,
         m.ExecuteResult,
         "Queue code on a session and return at once with a taskId; never waits for the statement. "
-        "Without sessionId: the attached session, else a new one from the active profile. Tasks of "
-        "one session run in order; livy/taskChanged and then livy/output follow.",
+        "Without sessionId: the attached session, else a new one from the active profile (with its "
+        "session defaults). Tasks of one session run in order; livy/taskChanged and then livy/output "
+        "follow.",
         {
             "code": "spark.range(10).count()",
             "uri": "file:///w/job.py",
@@ -264,7 +267,7 @@ METHODS: list[Method] = [
         "livy/listBatches",
         "request",
         "clientToServer",
-        m.Empty,
+        m.ListBatchesParams,
         m.ListBatchesResult,
         "The batches on the Livy server.",
         {},
@@ -317,7 +320,10 @@ METHODS: list[Method] = [
         "clientToServer",
         m.SelectProfileParams,
         m.ProfilesResult,
-        "Make a profile active for new sessions.",
+        "Make a profile active for new sessions and for livy/execute without sessionId. An attached "
+        "session of another profile stops being the default (it keeps running, and its tasks finish "
+        "and are delivered); the next execute uses the new profile's last attached session or creates "
+        "one.",
         {"profile": "dev"},
         {"profiles": [_PROFILE], "active": "dev"},
         [("profile is required", {})],

@@ -47,6 +47,7 @@ __all__ = [
     "KillAllSessionsParams",
     "KillAllSessionsResult",
     "KillResult",
+    "ListBatchesParams",
     "ListBatchesResult",
     "ListSessionsParams",
     "ListSessionsResult",
@@ -182,6 +183,7 @@ class TaskInfo(WireModel):
         description="Livy marked the statement cancelled while its code may still run (livy-rest.md 7.5); "
         "livy/restartSession is the remedy.",
     )
+    profile: str | None = Field(None, description="The profile of the task's session.")
 
 
 class BatchInfo(WireModel):
@@ -196,6 +198,7 @@ class BatchInfo(WireModel):
     spark_ui_url: str | None = None
     driver_log_url: str | None = None
     log: list[str] = Field(default_factory=list, description="Livy's last log lines.")
+    profile: str | None = Field(None, description="The profile whose Livy runs the batch.")
 
 
 class ProfileInfo(WireModel):
@@ -281,10 +284,18 @@ class CreateSessionParams(WireModel):
     attach: bool = Field(True, description="Make it the workspace's current session.")
 
 
+_SESSION_PROFILE = (
+    "The profile whose Livy holds the session (two servers may both have session 0). Default: "
+    "the only session with that id the daemon knows, else the active profile's."
+)
+_PROFILE_DEFAULT_ACTIVE = "The profile whose Livy to ask (default: the active profile)."
+
+
 class SessionIdParams(Params):
     """A request about one session."""
 
     session_id: int = Field(ge=0)
+    profile: str | None = Field(None, description=_SESSION_PROFILE)
 
 
 class AttachSessionParams(SessionIdParams):
@@ -295,18 +306,29 @@ class SessionInfoParams(Params):
     """``livy/sessionInfo``: the given session, or the attached one."""
 
     session_id: int | None = Field(None, ge=0)
+    profile: str | None = Field(None, description=_SESSION_PROFILE)
 
 
 class ListSessionsParams(Params):
     """``livy/listSessions``."""
 
     owned_only: bool = Field(False, description="Only the sessions this daemon created.")
+    profile: str | None = Field(
+        None,
+        description="Whose sessions: with ownedOnly, only this profile's (default: every profile's); "
+        "otherwise the sessions on this profile's Livy (default: the active profile's).",
+    )
 
 
 class KillAllSessionsParams(Params):
     """``livy/killAllSessions``."""
 
     owned_only: bool = Field(True, description="Only the sessions this daemon created (the safe default).")
+    profile: str | None = Field(
+        None,
+        description="With ownedOnly, only this profile's sessions (default: every profile's); "
+        "otherwise every session on this profile's Livy (default: the active profile's).",
+    )
 
 
 class SessionResult(WireModel):
@@ -359,6 +381,12 @@ class ExecuteParams(Params):
     kind: str | None = Field(None, description="Statement kind (pyspark, spark, sql, sparkr).")
     uri: str | None = Field(None, description="The document the code came from (echoed in livy/output).")
     range: Range | None = Field(None, description="Where in the document (used for diagnostics).")
+    profile: str | None = Field(
+        None,
+        description="With sessionId: the profile whose Livy holds it (default: the only session with that "
+        "id the daemon knows, else the active profile's). Without: run on this profile's session (its "
+        "last attached one, else a new one) instead of the attached session.",
+    )
 
 
 class ExecuteResult(WireModel):
@@ -366,6 +394,7 @@ class ExecuteResult(WireModel):
 
     task_id: str
     session_id: int
+    profile: str | None = Field(None, description="The profile of the session the task runs on.")
 
 
 class CancelParams(Params):
@@ -384,6 +413,7 @@ class ListStatementsParams(Params):
     """``livy/listStatements``: the daemon's tasks (all sessions, or one)."""
 
     session_id: int | None = Field(None, ge=0)
+    profile: str | None = Field(None, description="Only tasks on this profile's sessions.")
 
 
 class ListStatementsResult(WireModel):
@@ -402,6 +432,11 @@ class ReadLogParams(Params):
     batch_id: int | None = Field(None, ge=0)
     from_: int | None = Field(None, alias="from", description="First line; default: the tail.")
     size: int = Field(100, ge=0, le=10_000)
+    profile: str | None = Field(
+        None,
+        description="The profile whose Livy holds the session or batch (sessions: default the only "
+        "known session with that id, else the active profile's; batches: the active profile's).",
+    )
     wait_seconds: float | None = Field(
         None,
         gt=0,
@@ -418,6 +453,7 @@ class ReadBatchLogParams(Params):
     batch_id: int = Field(ge=0)
     from_: int | None = Field(None, alias="from")
     size: int = Field(100, ge=0, le=10_000)
+    profile: str | None = Field(None, description=_PROFILE_DEFAULT_ACTIVE)
 
 
 class LogResult(WireModel):
@@ -433,6 +469,10 @@ class FollowLogParams(Params):
 
     session_id: int | None = Field(None, ge=0)
     batch_id: int | None = Field(None, ge=0)
+    profile: str | None = Field(
+        None,
+        description="The profile whose Livy holds the session or batch (as for livy/readLog).",
+    )
 
 
 class FollowLogResult(WireModel):
@@ -450,7 +490,10 @@ class SubmitBatchParams(WireModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
 
     file: str = Field(min_length=1)
-    profile: str | None = None
+    profile: str | None = Field(
+        None,
+        description="Submit on this profile's Livy with its session defaults (default: the active profile).",
+    )
     name: str | None = None
     args: list[str] = Field(default_factory=list)
 
@@ -459,6 +502,13 @@ class BatchIdParams(Params):
     """A request about one batch."""
 
     batch_id: int = Field(ge=0)
+    profile: str | None = Field(None, description=_PROFILE_DEFAULT_ACTIVE)
+
+
+class ListBatchesParams(Params):
+    """``livy/listBatches``."""
+
+    profile: str | None = Field(None, description=_PROFILE_DEFAULT_ACTIVE)
 
 
 class BatchResult(WireModel):
@@ -513,7 +563,9 @@ class StatusResult(WireModel):
     workspace: str
     state_dir: str
     active_profile: str | None
-    livy_url: str | None = Field(None, description="The Livy URL in use (redacted), once connected.")
+    livy_url: str | None = Field(
+        None, description="The active profile's Livy URL (redacted), once the daemon connected to it."
+    )
     profiles: list[ProfileInfo]
     sessions: list[SessionInfo]
     tasks: list[TaskInfo]
@@ -539,6 +591,7 @@ class TaskChangedNotification(WireModel):
     queued_behind: int = Field(0, ge=0)
     message: str | None = Field(None, description="Why, for failed tasks and unsafe cancels.")
     may_still_run: bool = False
+    profile: str | None = Field(None, description="The profile of the task's session.")
 
 
 class OutputNotification(WireModel):
@@ -557,6 +610,7 @@ class OutputNotification(WireModel):
     truncated: bool = False
     full_output_path: str | None = Field(None, description="Where the whole output is when truncated.")
     elapsed_ms: int | None = None
+    profile: str | None = Field(None, description="The profile of the task's session.")
 
 
 class LogNotification(WireModel):
@@ -569,6 +623,7 @@ class LogNotification(WireModel):
         alias="from", description="How many lines of this stream the daemon had sent before these."
     )
     total: int = Field(description="How many lines Livy holds now (its buffers roll: not an offset).")
+    profile: str | None = Field(None, description="The profile of the session or batch.")
 
 
 class BatchChangedNotification(WireModel):

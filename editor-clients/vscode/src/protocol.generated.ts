@@ -1,13 +1,15 @@
 // GENERATED from livyd/protocol (pydantic models) - DO NOT EDIT - regenerate with `python -m livyd.protocol`
 /* eslint-disable */
 
-export const PROTOCOL_VERSION = "1.0";
+export const PROTOCOL_VERSION = "1.1";
 
 /**
  * ``livy/attachSession``: make an existing Livy session the workspace's current one.
  */
 export interface AttachSessionParams {
   sessionId: number;
+  /** The profile whose Livy holds the session (two servers may both have session 0). Default: the only session with that id the daemon knows, else the active profile's. */
+  profile?: string | null;
 }
 
 /**
@@ -22,6 +24,8 @@ export interface BatchChangedNotification {
  */
 export interface BatchIdParams {
   batchId: number;
+  /** The profile whose Livy to ask (default: the active profile). */
+  profile?: string | null;
 }
 
 /**
@@ -38,6 +42,8 @@ export interface BatchInfo {
   driverLogUrl?: string | null;
   /** Livy's last log lines. */
   log?: Array<string>;
+  /** The profile whose Livy runs the batch. */
+  profile?: string | null;
 }
 
 /**
@@ -118,6 +124,8 @@ export interface ExecuteParams {
   uri?: string | null;
   /** Where in the document (used for diagnostics). */
   range?: Range | null;
+  /** With sessionId: the profile whose Livy holds it (default: the only session with that id the daemon knows, else the active profile's). Without: run on this profile's session (its last attached one, else a new one) instead of the attached session. */
+  profile?: string | null;
 }
 
 /**
@@ -126,6 +134,8 @@ export interface ExecuteParams {
 export interface ExecuteResult {
   taskId: string;
   sessionId: number;
+  /** The profile of the session the task runs on. */
+  profile?: string | null;
 }
 
 /**
@@ -134,6 +144,8 @@ export interface ExecuteResult {
 export interface FollowLogParams {
   sessionId?: number | null;
   batchId?: number | null;
+  /** The profile whose Livy holds the session or batch (as for livy/readLog). */
+  profile?: string | null;
 }
 
 /**
@@ -160,6 +172,8 @@ export interface InitializationOptions {
 export interface KillAllSessionsParams {
   /** Only the sessions this daemon created (the safe default). */
   ownedOnly?: boolean;
+  /** With ownedOnly, only this profile's sessions (default: every profile's); otherwise every session on this profile's Livy (default: the active profile's). */
+  profile?: string | null;
 }
 
 /**
@@ -178,6 +192,14 @@ export interface KillResult {
 }
 
 /**
+ * ``livy/listBatches``.
+ */
+export interface ListBatchesParams {
+  /** The profile whose Livy to ask (default: the active profile). */
+  profile?: string | null;
+}
+
+/**
  * ``livy/listBatches`` result.
  */
 export interface ListBatchesResult {
@@ -190,6 +212,8 @@ export interface ListBatchesResult {
 export interface ListSessionsParams {
   /** Only the sessions this daemon created. */
   ownedOnly?: boolean;
+  /** Whose sessions: with ownedOnly, only this profile's (default: every profile's); otherwise the sessions on this profile's Livy (default: the active profile's). */
+  profile?: string | null;
 }
 
 /**
@@ -204,6 +228,8 @@ export interface ListSessionsResult {
  */
 export interface ListStatementsParams {
   sessionId?: number | null;
+  /** Only tasks on this profile's sessions. */
+  profile?: string | null;
 }
 
 /**
@@ -245,6 +271,8 @@ export interface LogNotification {
   from: number;
   /** How many lines Livy holds now (its buffers roll: not an offset). */
   total: number;
+  /** The profile of the session or batch. */
+  profile?: string | null;
 }
 
 /**
@@ -282,6 +310,8 @@ export interface OutputNotification {
   /** Where the whole output is when truncated. */
   fullOutputPath?: string | null;
   elapsedMs?: number | null;
+  /** The profile of the task's session. */
+  profile?: string | null;
 }
 
 /**
@@ -334,6 +364,8 @@ export interface ReadBatchLogParams {
   batchId: number;
   from?: number | null;
   size?: number;
+  /** The profile whose Livy to ask (default: the active profile). */
+  profile?: string | null;
 }
 
 /**
@@ -345,6 +377,8 @@ export interface ReadLogParams {
   /** First line; default: the tail. */
   from?: number | null;
   size?: number;
+  /** The profile whose Livy holds the session or batch (sessions: default the only known session with that id, else the active profile's; batches: the active profile's). */
+  profile?: string | null;
   /** Long-poll: when the page at `from` is empty, hold the request until lines appear there or this many seconds pass (then answer the empty page). Cancellable with $/cancelRequest. */
   waitSeconds?: number | null;
 }
@@ -376,6 +410,8 @@ export interface SessionChangedNotification {
  */
 export interface SessionIdParams {
   sessionId: number;
+  /** The profile whose Livy holds the session (two servers may both have session 0). Default: the only session with that id the daemon knows, else the active profile's. */
+  profile?: string | null;
 }
 
 /**
@@ -407,6 +443,8 @@ export interface SessionInfo {
  */
 export interface SessionInfoParams {
   sessionId?: number | null;
+  /** The profile whose Livy holds the session (two servers may both have session 0). Default: the only session with that id the daemon knows, else the active profile's. */
+  profile?: string | null;
 }
 
 /**
@@ -444,7 +482,7 @@ export interface StatusResult {
   workspace: string;
   stateDir: string;
   activeProfile: string | null;
-  /** The Livy URL in use (redacted), once connected. */
+  /** The active profile's Livy URL (redacted), once the daemon connected to it. */
   livyUrl?: string | null;
   profiles: Array<ProfileInfo>;
   sessions: Array<SessionInfo>;
@@ -456,6 +494,7 @@ export interface StatusResult {
  */
 export interface SubmitBatchParams {
   file: string;
+  /** Submit on this profile's Livy with its session defaults (default: the active profile). */
   profile?: string | null;
   name?: string | null;
   args?: Array<string>;
@@ -475,6 +514,8 @@ export interface TaskChangedNotification {
   /** Why, for failed tasks and unsafe cancels. */
   message?: string | null;
   mayStillRun?: boolean;
+  /** The profile of the task's session. */
+  profile?: string | null;
 }
 
 /**
@@ -495,6 +536,8 @@ export interface TaskInfo {
   range?: Range | null;
   /** Livy marked the statement cancelled while its code may still run (livy-rest.md 7.5); livy/restartSession is the remedy. */
   mayStillRun?: boolean;
+  /** The profile of the task's session. */
+  profile?: string | null;
 }
 
 /**
@@ -522,7 +565,7 @@ export interface LivydRequests {
   "livy/followLog": { params: FollowLogParams; result: FollowLogResult };
   "livy/unfollowLog": { params: FollowLogParams; result: FollowLogResult };
   "livy/submitBatch": { params: SubmitBatchParams; result: BatchResult };
-  "livy/listBatches": { params: Empty; result: ListBatchesResult };
+  "livy/listBatches": { params: ListBatchesParams; result: ListBatchesResult };
   "livy/batchInfo": { params: BatchIdParams; result: BatchResult };
   "livy/killBatch": { params: BatchIdParams; result: KillResult };
   "livy/readBatchLog": { params: ReadBatchLogParams; result: LogResult };

@@ -3,11 +3,12 @@
 
 local M = {}
 
-M.PROTOCOL_VERSION = "1.0"
+M.PROTOCOL_VERSION = "1.1"
 
 --- ``livy/attachSession``: make an existing Livy session the workspace's current one.
 ---@class livy.AttachSessionParams
 ---@field sessionId integer
+---@field profile? string|nil The profile whose Livy holds the session (two servers may both have session 0). Default: the only session with that id the daemon knows, else the active profile's.
 
 --- ``livy/batchChanged``.
 ---@class livy.BatchChangedNotification
@@ -16,6 +17,7 @@ M.PROTOCOL_VERSION = "1.0"
 --- A request about one batch.
 ---@class livy.BatchIdParams
 ---@field batchId integer
+---@field profile? string|nil The profile whose Livy to ask (default: the active profile).
 
 --- A Livy batch.
 ---@class livy.BatchInfo
@@ -28,6 +30,7 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field sparkUiUrl? string|nil
 ---@field driverLogUrl? string|nil
 ---@field log? string[] Livy's last log lines.
+---@field profile? string|nil The profile whose Livy runs the batch.
 
 --- A result carrying one batch.
 ---@class livy.BatchResult
@@ -72,16 +75,19 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field kind? string|nil Statement kind (pyspark, spark, sql, sparkr).
 ---@field uri? string|nil The document the code came from (echoed in livy/output).
 ---@field range? livy.Range|nil Where in the document (used for diagnostics).
+---@field profile? string|nil With sessionId: the profile whose Livy holds it (default: the only session with that id the daemon knows, else the active profile's). Without: run on this profile's session (its last attached one, else a new one) instead of the attached session.
 
 --- ``livy/execute`` result.
 ---@class livy.ExecuteResult
 ---@field taskId string
 ---@field sessionId integer
+---@field profile? string|nil The profile of the session the task runs on.
 
 --- ``livy/followLog`` / ``livy/unfollowLog`` (exactly one id).
 ---@class livy.FollowLogParams
 ---@field sessionId? integer|nil
 ---@field batchId? integer|nil
+---@field profile? string|nil The profile whose Livy holds the session or batch (as for livy/readLog).
 
 --- ``livy/followLog`` / ``livy/unfollowLog`` result.
 ---@class livy.FollowLogResult
@@ -96,6 +102,7 @@ M.PROTOCOL_VERSION = "1.0"
 --- ``livy/killAllSessions``.
 ---@class livy.KillAllSessionsParams
 ---@field ownedOnly? boolean Only the sessions this daemon created (the safe default).
+---@field profile? string|nil With ownedOnly, only this profile's sessions (default: every profile's); otherwise every session on this profile's Livy (default: the active profile's).
 
 --- ``livy/killAllSessions`` result.
 ---@class livy.KillAllSessionsResult
@@ -106,6 +113,10 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field id integer
 ---@field killed boolean
 
+--- ``livy/listBatches``.
+---@class livy.ListBatchesParams
+---@field profile? string|nil The profile whose Livy to ask (default: the active profile).
+
 --- ``livy/listBatches`` result.
 ---@class livy.ListBatchesResult
 ---@field batches livy.BatchInfo[]
@@ -113,6 +124,7 @@ M.PROTOCOL_VERSION = "1.0"
 --- ``livy/listSessions``.
 ---@class livy.ListSessionsParams
 ---@field ownedOnly? boolean Only the sessions this daemon created.
+---@field profile? string|nil Whose sessions: with ownedOnly, only this profile's (default: every profile's); otherwise the sessions on this profile's Livy (default: the active profile's).
 
 --- ``livy/listSessions`` result.
 ---@class livy.ListSessionsResult
@@ -121,6 +133,7 @@ M.PROTOCOL_VERSION = "1.0"
 --- ``livy/listStatements``: the daemon's tasks (all sessions, or one).
 ---@class livy.ListStatementsParams
 ---@field sessionId? integer|nil
+---@field profile? string|nil Only tasks on this profile's sessions.
 
 --- ``livy/listStatements`` result.
 ---@class livy.ListStatementsResult
@@ -145,6 +158,7 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field lines string[]
 ---@field from integer How many lines of this stream the daemon had sent before these.
 ---@field total integer How many lines Livy holds now (its buffers roll: not an offset).
+---@field profile? string|nil The profile of the session or batch.
 
 --- A page of log lines.
 ---@class livy.LogResult
@@ -171,6 +185,7 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field truncated? boolean
 ---@field fullOutputPath? string|nil Where the whole output is when truncated.
 ---@field elapsedMs? integer|nil
+---@field profile? string|nil The profile of the task's session.
 
 --- The outcome carried by ``livy/output``.
 ---@alias livy.OutputStatus "ok"|"error"|"cancelled"|"failed"
@@ -203,6 +218,7 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field batchId integer
 ---@field from? integer|nil
 ---@field size? integer
+---@field profile? string|nil The profile whose Livy to ask (default: the active profile).
 
 --- ``livy/readLog``: one page of a session's or a batch's log (exactly one id).
 ---@class livy.ReadLogParams
@@ -210,6 +226,7 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field batchId? integer|nil
 ---@field from? integer|nil First line; default: the tail.
 ---@field size? integer
+---@field profile? string|nil The profile whose Livy holds the session or batch (sessions: default the only known session with that id, else the active profile's; batches: the active profile's).
 ---@field waitSeconds? number|nil Long-poll: when the page at `from` is empty, hold the request until lines appear there or this many seconds pass (then answer the empty page). Cancellable with $/cancelRequest.
 
 --- ``livy/restartSession`` result: a new session with the same configuration.
@@ -228,6 +245,7 @@ M.PROTOCOL_VERSION = "1.0"
 --- A request about one session.
 ---@class livy.SessionIdParams
 ---@field sessionId integer
+---@field profile? string|nil The profile whose Livy holds the session (two servers may both have session 0). Default: the only session with that id the daemon knows, else the active profile's.
 
 --- A Livy interactive session as the daemon knows it.
 ---@class livy.SessionInfo
@@ -247,6 +265,7 @@ M.PROTOCOL_VERSION = "1.0"
 --- ``livy/sessionInfo``: the given session, or the attached one.
 ---@class livy.SessionInfoParams
 ---@field sessionId? integer|nil
+---@field profile? string|nil The profile whose Livy holds the session (two servers may both have session 0). Default: the only session with that id the daemon knows, else the active profile's.
 
 --- ``livy/sessionInfo`` result: the session and the daemon's tasks on it.
 ---@class livy.SessionInfoResult
@@ -272,7 +291,7 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field workspace string
 ---@field stateDir string
 ---@field activeProfile string|nil
----@field livyUrl? string|nil The Livy URL in use (redacted), once connected.
+---@field livyUrl? string|nil The active profile's Livy URL (redacted), once the daemon connected to it.
 ---@field profiles livy.ProfileInfo[]
 ---@field sessions livy.SessionInfo[]
 ---@field tasks livy.TaskInfo[]
@@ -280,7 +299,7 @@ M.PROTOCOL_VERSION = "1.0"
 --- ``livy/submitBatch``: ``file`` plus any Livy batch field (``args``, ``conf``...).
 ---@class livy.SubmitBatchParams
 ---@field file string
----@field profile? string|nil
+---@field profile? string|nil Submit on this profile's Livy with its session defaults (default: the active profile).
 ---@field name? string|nil
 ---@field args? string[]
 
@@ -294,6 +313,7 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field queuedBehind? integer
 ---@field message? string|nil Why, for failed tasks and unsafe cancels.
 ---@field mayStillRun? boolean
+---@field profile? string|nil The profile of the task's session.
 
 --- A statement task: what ``livy/execute`` started.
 ---@class livy.TaskInfo
@@ -307,6 +327,7 @@ M.PROTOCOL_VERSION = "1.0"
 ---@field uri? string|nil
 ---@field range? livy.Range|nil
 ---@field mayStillRun? boolean Livy marked the statement cancelled while its code may still run (livy-rest.md 7.5); livy/restartSession is the remedy.
+---@field profile? string|nil The profile of the task's session.
 
 --- Where a statement task is.
 ---
