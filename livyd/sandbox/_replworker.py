@@ -77,6 +77,7 @@ import threading
 import time
 import traceback
 import types
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable
 from types import FrameType, TracebackType
@@ -97,6 +98,11 @@ SPARK_DEFAULTS = {
     "spark.driver.extraJavaOptions": "-XX:+UseSerialGC -XX:TieredStopAtLevel=1",
 }
 TABLE_MIME = "application/vnd.livy.table.v1+json"
+#: Warnings only pyspark 4 emits, about APIs that behave as in the Spark 3 Livy runs on. They are
+#: not the user's output: sparkmagic's %%sql parses every text/plain line of
+#: ``df.toJSON().take(n)`` as a JSON record, and the first call of a session printed this one
+#: into stderr (so into text/plain), breaking every notebook's first query.
+PYSPARK4_ONLY_WARNINGS = (r"The return type of DataFrame\.toJSON will be changed",)
 LOG = logging.getLogger("livyd.replworker")
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -459,6 +465,8 @@ class Worker:
                 spark = self._build_session()
             finally:
                 sys.stdout, sys.stderr = captured
+            for message in PYSPARK4_ONLY_WARNINGS:
+                warnings.filterwarnings("ignore", message=message, category=UserWarning)
             sc = spark.sparkContext
             # SparkContext installs its own SIGINT handler (cancel all jobs, raise always); ours
             # raises only inside a statement and cancels that statement's job group.
