@@ -49,7 +49,17 @@ The hard parts of Kerberos
   (``127.0.0.1``, a load balancer alias) needs ``target_name = "HTTP@real.host"``.
 * **Keytab login.** ``principal`` + ``keytab`` acquire initiator credentials into a private
   in-memory ccache (no kinit, nothing written to the user's cache); acquisition is lazy, in the
-  worker thread, once per auth object.
+  worker thread. Before each GSS step the credential's remaining lifetime is checked and a TGT that
+  has expired (or has less than a minute left) is acquired afresh from the keytab: MIT's own
+  refresh of keytab credentials runs at half-life and then waits 30 s between attempts, and
+  Heimdal has none, so a long-lived client (the daemon) would otherwise fail the morning after.
+* **Expired tickets.** The most common Kerberos complaint. A ticket from kinit is never renewed by
+  livyd; each request builds a new security context from the credential cache, so after a fresh
+  ``kinit`` the same client works again (a gateway's session cookie may even outlive the ticket). An
+  expired ticket ("Ticket expired", "The referenced credential has expired") gives an
+  :class:`AuthenticationError` saying that the Kerberos ticket of the cache's principal has
+  expired and to run ``kinit <principal>``; the principal is read from the cache file itself (it is
+  not secret and not a ticket) when the cache is a plain ``FILE:`` cache.
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ import logging
 import os
 import re
 import shlex
+import struct
 import subprocess
 import sys
 import threading
@@ -424,9 +435,17 @@ def _silence_httpx_gssapi() -> None:
         parent.setLevel(logging.INFO)
 
 
+#: How MIT and Heimdal say that the ticket (or the credential made from it) is past its end time.
+_EXPIRED = re.compile(r"Ticket expired|ticket has expired|credential has expired|"
+                      r"credentials have expired|expired credential", re.I)
+
+#: A keytab credential is acquired afresh when it has less than this left (seconds), so that the
+#: service ticket obtained with it does not expire in the middle of a request.
+_KEYTAB_REFRESH_MARGIN = 60
+
 _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"No Kerberos credentials|credentials cache.*not found|No credentials cache|"
-                r"Ticket expired|ticket has expired|Credentials cache.*(?:not found|permission)", re.I),
+                r"Credentials cache.*(?:not found|permission)", re.I),
      "run kinit (or set auth.principal and auth.keytab to log in from a keytab)"),
     (re.compile(r"not found in Kerberos database|Server not found", re.I),
      "the service principal is unknown to the KDC: if the URL host is an IP address or an alias, "
@@ -454,14 +473,89 @@ def _gss_detail(exc: BaseException) -> str:
     # The minor status carries the interesting part; drop gssapi's boilerplate around it.
     minor = re.search(r"Minor \(\d+\):\s*(.+)$", detail, re.S)
     major = re.search(r"Major \(\d+\):\s*(.+?)(?:, Minor|$)", detail, re.S)
-    if minor and minor.group(1).strip() and "Unknown error" not in minor.group(1):
-        text = minor.group(1).strip()
+    # MIT reports e.g. an expired credential as major "The referenced credential has expired",
+    # minor "Success": a minor message that says nothing must not hide the major one.
+    minor_text = minor.group(1).strip() if minor else ""
+    if minor_text and "Unknown error" not in minor_text and minor_text.rstrip(".").lower() != "success":
+        text = minor_text
     elif major:
         text = major.group(1).strip()
     else:
         text = detail.strip()
     text = re.sub(r"\s+", " ", text.replace("\x00", " ")).strip()
     return _NEGOTIATE.sub(r"\1 <redacted>", text).rstrip(".")
+
+
+def _ccache_principal() -> str | None:
+    """The default principal of the default credential cache, when it is a plain ``FILE:`` cache.
+
+    Best effort, for messages only ("run kinit alice@EXAMPLE.COM"): the principal is the first
+    thing in the file, ahead of any ticket, and is read even when every ticket has expired (GSS
+    refuses to say whose they were then). Any other cache type, or any doubt, gives ``None``.
+    """
+    try:
+        from gssapi.raw import ext_krb5
+
+        name = ext_krb5.krb5_ccache_name(None)  # the name in effect (KRB5CCNAME, krb5.conf, built-in)
+        text = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name or "")
+    except Exception:
+        text = os.environ.get("KRB5CCNAME", "")
+    if text.startswith("FILE:"):
+        text = text[len("FILE:"):]
+    if not text.startswith("/"):
+        return None
+    try:
+        with open(text, "rb") as f:
+            data = f.read(4096)
+    except OSError:
+        return None
+    return _parse_ccache_principal(data)
+
+
+def _parse_ccache_principal(data: bytes) -> str | None:
+    """``name/instance@REALM`` from the start of an MIT/Heimdal FILE ccache (versions 3 and 4)."""
+    try:
+        if data[0] != 5 or data[1] not in (3, 4):
+            return None
+        pos = 2
+        if data[1] == 4:
+            (header_len,) = struct.unpack_from(">H", data, pos)
+            pos += 2 + header_len
+        _name_type, count = struct.unpack_from(">II", data, pos)
+        pos += 8
+        if not 0 < count <= 16:
+            return None
+        parts: list[str] = []
+        for _ in range(count + 1):  # the realm, then the components
+            (length,) = struct.unpack_from(">I", data, pos)
+            pos += 4
+            if length > 1024 or pos + length > len(data):
+                return None
+            parts.append(data[pos:pos + length].decode("utf-8"))
+            pos += length
+    except (IndexError, struct.error, UnicodeDecodeError):
+        return None
+    realm, components = parts[0], parts[1:]
+    principal = "/".join(components) + "@" + realm
+    return principal if re.fullmatch(r"[^\s@]+@[^\s@]+", principal) else None
+
+
+def _explain(detail: str, cfg: AuthConfig, principal: str | None = None) -> str:
+    """The end of an authentication error: what went wrong (GSS's words) and what to do about it.
+
+    An expired ticket is said in plain words, naming the principal when it is known (the keytab
+    principal, else *principal*, the one in the credential cache)."""
+    if _EXPIRED.search(detail):
+        if cfg.principal and cfg.keytab:
+            return (f"the Kerberos ticket of {cfg.principal} has expired and could not be renewed "
+                    f"from keytab {str(cfg.keytab)!r} ({detail}): check the keytab (klist -kt) and "
+                    "the KDC, or run kinit")
+        if principal:
+            return (f"the Kerberos ticket of {principal} has expired ({detail}): run kinit {principal} "
+                    "to get a new one, then retry")
+        return (f"the Kerberos ticket has expired ({detail}): run kinit to get a new one "
+                "(klist shows whose it was), then retry")
+    return f"{detail}: {_hint_for(detail, cfg)}"
 
 
 def _hint_for(detail: str, cfg: AuthConfig) -> str:
@@ -475,11 +569,13 @@ def _hint_for(detail: str, cfg: AuthConfig) -> str:
 
 
 class _GSSFailure(Exception):
-    """A GSS step failed; ``detail`` is the GSS library's explanation (no token, ever)."""
+    """A GSS step failed; ``detail`` is the GSS library's explanation (no token, ever), and
+    ``principal`` the credential cache's principal when the ticket expired (for "run kinit ...")."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, principal: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.principal = principal
 
 
 def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
@@ -504,24 +600,40 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
                              delegate=cfg.delegate, opportunistic_auth=cfg.opportunistic)
             self._creds_lock = threading.Lock()
             self._creds_ready = not (cfg.principal and cfg.keytab)
+            #: how often credentials were acquired from the keytab (tests and diagnostics)
+            self.keytab_logins = 0
             #: idents of the threads the latest GSS calls ran in (bounded; tests and diagnostics)
             self.step_threads: collections.deque[int] = collections.deque(maxlen=256)
 
         # -- blocking helpers, run in a worker thread by the async flow ----------------------
 
         def _ensure_creds(self) -> None:
-            if self._creds_ready:
+            """Keytab login: acquire the TGT on first use, and again once it has (nearly) expired."""
+            if self._creds_ready and not self._creds_stale():
                 return
             with self._creds_lock:
-                if self._creds_ready:
+                if self._creds_ready and not self._creds_stale():
                     return
                 name = gssapi.Name(cfg.principal, gssapi.NameType.kerberos_principal)
                 store: dict[bytes | str, bytes | str] = {
                     "client_keytab": str(cfg.keytab),
                     "ccache": f"MEMORY:livyd-{id(self)}",
                 }
+                # With an expired TGT in the (same) private ccache, acquiring from the keytab
+                # fetches a new one; nothing else holds that ccache.
                 self.creds = gssapi.Credentials(name=name, usage="initiate", store=store)
+                self.keytab_logins += 1
                 self._creds_ready = True
+
+        def _creds_stale(self) -> bool:
+            """True when the keytab credential has expired or is about to (never for kinit's)."""
+            if self.creds is None or not (cfg.principal and cfg.keytab):
+                return False
+            try:
+                remaining = self.creds.lifetime
+            except GSSError:  # ExpiredCredentialsError, or the ccache is unusable: acquire again
+                return True
+            return remaining is not None and remaining < _KEYTAB_REFRESH_MARGIN
 
         def _step(self, request: httpx.Request, response: httpx.Response | None) -> Any:
             """Create a context, step it with the server's token (if any), set the header.
@@ -535,7 +647,9 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
                 token = _negotiate_value(response) if response is not None else None
                 out = ctx.step(token or None)
             except GSSError as exc:
-                raise _GSSFailure(self._diagnose(exc)) from None
+                detail = self._diagnose(exc)
+                expired_cache = _EXPIRED.search(detail) and not (cfg.principal and cfg.keytab)
+                raise _GSSFailure(detail, _ccache_principal() if expired_cache else None) from None
             request.headers["Authorization"] = f"Negotiate {base64.b64encode(out or b'').decode()}"
             return ctx
 
@@ -564,10 +678,11 @@ def _make_spnego_auth(cfg: AuthConfig, url: str) -> httpx.Auth:
         def _failure(self, exc: _GSSFailure, response: httpx.Response) -> AuthenticationError:
             detail = exc.detail
             where = redact_url(str(response.request.url))
-            log.warning("kerberos negotiation failed", url=where, detail=detail)
+            # debug only: the error raised next carries all of it, and the CLI prints that once
+            log.debug("kerberos negotiation failed", url=where, detail=detail)
             return AuthenticationError(
                 f"authentication failed for {response.request.method} {where} using "
-                f"{describe_auth(cfg)}: {detail}: {_hint_for(detail, cfg)}",
+                f"{describe_auth(cfg)}: {_explain(detail, cfg, exc.principal)}",
                 status=response.status_code, method=response.request.method, url=str(response.request.url))
 
         def _wants_opportunistic(self, request: httpx.Request) -> bool:
