@@ -14,7 +14,13 @@ wrote accept it. The parts that are easy to get wrong and are deliberately repro
 * the version switches of :mod:`livyd.sandbox._versions` (fields accepted and rendered, the
   ``Rejected, Reason: `` prefix, ``order=desc``);
 * requests addressing a session refresh its heartbeat; only the activity-recording ones
-  (statement, cancel, completion, connect, add/upload) reset the idle timer.
+  (statement, cancel, completion, connect, add/upload, jobs) reset the idle timer;
+* ``ensureActive`` (statement reads, add/upload, jobs: a starting session is waited for, an
+  inactive one is a 400) versus ``ensureRunning`` (statement, cancel, completion: 500).
+
+Not reproduced: the serialized-job API runs nothing. ``submit-job``/``run-job`` answer 201
+``SENT`` as Livy does and the job then reports ``FAILED`` with :data:`JOB_API_UNSUPPORTED`, so
+Livy's job clients raise a clear error (a 4xx would leave their job handles waiting forever).
 
 Gateway mode (Knox, section 19) is mostly done by :mod:`livyd.sandbox._server`; here it only
 decides ``owner``/``proxyUser`` (``forced_user``) and whether a create body must be a JSON object.
@@ -69,12 +75,20 @@ _CREATE_TYPES: dict[str, FieldType] = {
 _EXECUTE: Schema = {"code": "str", "kind": "kind"}
 _COMPLETION: Schema = {"code": "str", "kind": "str", "cursor": "int"}
 _ADD_RESOURCE: Schema = {"uri": "str"}
+_SERIALIZED_JOB: Schema = {"job": "str", "jobType": "str"}
 
 _INTERACTIVE_CLASS = "org.apache.livy.server.interactive.CreateInteractiveRequest"
 _BATCH_CLASS = "org.apache.livy.server.batch.CreateBatchRequest"
 _EXECUTE_CLASS = "org.apache.livy.ExecuteRequest"
 _COMPLETION_CLASS = "org.apache.livy.CompletionRequest"
 _ADD_CLASS = "org.apache.livy.server.interactive.AddResource"
+_JOB_CLASS = "org.apache.livy.client.common.HttpMessages$SerializedJob"
+#: The ``error`` of every job status: the sandbox has no remote Spark context to run Livy's
+#: serialized jobs in (the Java/Python job clients: ``HttpClient.submit``/``run``).
+JOB_API_UNSUPPORTED = (
+    "livyd sandbox: the serialized-job API (submit-job/run-job, used by Livy's Java and Python job "
+    "clients) is not supported; run code with POST /sessions/{id}/statements instead"
+)
 
 _TIME = re.compile(r"^(-?[0-9]+)([a-z]+)?$")
 _TIME_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
@@ -128,6 +142,17 @@ def _java_int(raw: str) -> int:
     except ValueError:
         raise msg(400, f'For input string: "{raw}"') from None
     if not -(2**31) <= value < 2**31:
+        raise msg(400, f'For input string: "{raw}"')
+    return value
+
+
+def _java_long(raw: str) -> int:
+    """*raw* as a Java long (job ids): anything else is NumberFormatException, 400 ``{"msg"}``."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise msg(400, f'For input string: "{raw}"') from None
+    if not -(2**63) <= value < 2**63:
         raise msg(400, f'For input string: "{raw}"')
     return value
 
@@ -193,6 +218,10 @@ class LivyApp:
         self.mode = mode
         self.forced_user = forced_user
         self.options = sessions.options
+        # Serialized jobs per session id: Livy's per-session operation counter (ids from 1) and
+        # the ids not cancelled yet. Session ids are never reused, so stale entries are harmless.
+        self._job_counters: dict[int, int] = {}
+        self._jobs: dict[int, set[int]] = {}
 
     # ------------------------------------------------------------------ app
 
@@ -222,6 +251,10 @@ class LivyApp:
             ("/sessions/{id}/add-jar", self.add_resource("jar"), ["POST"]),
             ("/sessions/{id}/add-pyfile", self.add_resource("pyfile"), ["POST"]),
             ("/sessions/{id}/add-file", self.add_resource("file"), ["POST"]),
+            ("/sessions/{id}/submit-job", self.submit_job, ["POST"]),
+            ("/sessions/{id}/run-job", self.submit_job, ["POST"]),
+            ("/sessions/{id}/jobs/{jobid}", self.job_status, ["GET"]),
+            ("/sessions/{id}/jobs/{jobid}/cancel", self.cancel_job, ["POST"]),
             ("/batches", self.list_batches, ["GET"]),
             ("/batches", self.create_batch, ["POST"]),
             ("/batches/{id}", self.get_batch, ["GET"]),
@@ -433,14 +466,23 @@ class LivyApp:
 
     # ------------------------------------------------------------------ statements
 
-    async def _statement_session(self, request: Request) -> Session:
-        session = self._session(request)
+    @staticmethod
+    async def _ensure_active(session: Session) -> None:
+        """Livy's ``ensureActive()`` followed by a call into the driver.
+
+        Statement reads, add/upload of files and jars and the job API accept a *starting*
+        session and block until the driver connects (livy-rest.md 7.4, inferred); an inactive one
+        is ``require``'s 400. Livy's Python job client uploads right after creating its session.
+        """
         if session.server_state == "starting":
-            # Statement reads block until the driver connects (livy-rest.md 7.4, inferred).
             with anyio.move_on_after(STARTING_WAIT):
                 await session.ready.wait()
         if not session.active or session.server_state != "running":
             raise msg(400, "requirement failed: Session isn't active.")
+
+    async def _statement_session(self, request: Request) -> Session:
+        session = self._session(request)
+        await self._ensure_active(session)
         return session
 
     async def list_statements(self, request: Request) -> Response:
@@ -510,7 +552,7 @@ class LivyApp:
             parts = _multipart_files(request.headers.get("content-type", ""), await request.body())
             if field not in parts:
                 raise bare(400, missing)
-            self._require_running(session)
+            await self._ensure_active(session)
             filename, data = parts[field]
             target_dir = session.cwd / "uploads"
             target = target_dir / (Path(filename).name or f"upload-{what}")
@@ -532,7 +574,7 @@ class LivyApp:
         async def handler(request: Request) -> Response:
             session = self._session(request)
             body = await self._body(request, _ADD_RESOURCE, _ADD_CLASS)
-            self._require_running(session)
+            await self._ensure_active(session)
             uri = body.get("uri")
             if not uri:
                 raise msg(400, "requirement failed: uri is required")
@@ -555,6 +597,49 @@ class LivyApp:
             target = session.cwd / path.name
             await anyio.to_thread.run_sync(_copy_unless_same, path, target)
         # jars: recorded only; a running SparkContext cannot load them in a plain-Python sandbox.
+
+    # ------------------------------------------------------------------ serialized jobs
+
+    async def submit_job(self, request: Request) -> Response:
+        """``submit-job`` / ``run-job``: 201 ``SENT`` as in Livy; the job then reports ``FAILED``.
+
+        Livy's job clients read only ``id`` here and learn the outcome by polling
+        ``GET .../jobs/{jobid}``; a 4xx would leave them waiting forever (the Python client's
+        job handle never completes), so the refusal travels as the job's ``error``.
+        """
+        session = self._session(request)
+        body = await self._body(request, _SERIALIZED_JOB, _JOB_CLASS)
+        if not body.get("job"):
+            raise msg(400, "requirement failed: no job provided.")
+        if not session.active:
+            raise msg(400, "requirement failed: Session isn't active.")
+        session.touch()
+        job_id = self._job_counters.get(session.id, 0) + 1
+        self._job_counters[session.id] = job_id
+        self._jobs.setdefault(session.id, set()).add(job_id)
+        log.warning("serialized job refused: the sandbox does not run Livy's job API",
+                    session=session.id, job=job_id)
+        return json_response({"id": job_id, "state": "SENT", "result": None, "error": None}, 201)
+
+    async def job_status(self, request: Request) -> Response:
+        """``GET /sessions/{id}/jobs/{jobid}``: ``FAILED`` with :data:`JOB_API_UNSUPPORTED`."""
+        session = self._session(request)
+        job_id = _java_long(request.path_params["jobid"])
+        await self._ensure_active(session)
+        if job_id not in self._jobs.get(session.id, set()):
+            raise bare(500, f"java.util.NoSuchElementException: key not found: {job_id}")
+        session.touch()
+        return json_response({"id": job_id, "state": "FAILED", "result": None, "error": JOB_API_UNSUPPORTED})
+
+    async def cancel_job(self, request: Request) -> Response:
+        """``POST .../jobs/{jobid}/cancel``: forgets the job, 200 with an empty body (Unit)."""
+        session = self._session(request)
+        job_id = _java_long(request.path_params["jobid"])
+        if not session.active:
+            raise msg(400, "requirement failed: Session isn't active.")
+        session.touch()
+        self._jobs.get(session.id, set()).discard(job_id)
+        return Response(status_code=200)
 
     # ------------------------------------------------------------------ batches
 
