@@ -26,9 +26,9 @@ fields within a major version, so clients must ignore fields they do not know.
    {"profile": null, "settings": {"url": "http://127.0.0.1:8998", "kind": "pyspark"}, "workspace": "/w"}
    ```
 
-   `profile` names a livyd profile (`livyd.toml`); `settings` (`DaemonSettings`) tune the
-   daemon; `settings.url` overrides the profile's Livy URL. With no URL anywhere, the daemon
-   starts the embedded sandbox. **Never put secrets here**: use `livy/setCredentials`.
+   `profile` names the active livyd profile (`livyd.toml`; null: the configured default);
+   `settings` (`DaemonSettings`) tune the daemon; `settings.url`, when set, overrides every
+   profile's Livy URL (like `--url`). With no URL anywhere, the daemon starts the embedded sandbox. **Never put secrets here**: use `livy/setCredentials`.
    Invalid options are answered with -32602 naming the field.
 2. The result is a normal LSP `InitializeResult` (`serverInfo` = `{"name": "livyd", "version"}`);
    livyd's own capabilities are at `capabilities.experimental.livyd` (`LivydCapabilities`):
@@ -64,12 +64,52 @@ first client to initialize on the workspace wins**: a later client's differing v
 and that client receives one `window/showMessage` (type Warning) naming each ignored field and the
 value in effect (URLs redacted). `showTracebacks` stays per client (it only shapes that client's
 error replies). `workspace/didChangeConfiguration` from any client is a deliberate change: it
-replaces the shared settings for every client of the workspace (the latest change wins); `url`
-and `stateDir` are read when the daemon first connects and change only with a new daemon.
+replaces the shared settings for every client of the workspace (the latest change wins). A new
+`url` applies at once to new connections (see "Profiles and several Livy servers"). `stateDir`
+changes only with a new daemon: a client that changes it gets one `window/showMessage` (type
+Warning) naming `stateDir` and the directory still in use.
 With `--standalone` there is one client per daemon, so its settings always apply.
 
 `workspace/didChangeConfiguration` with `{"settings": {...DaemonSettings...}}` (or
 `{"settings": {"livyd": {...}}}`) replaces the settings.
+
+## Profiles and several Livy servers
+
+One daemon talks to several Livy servers at once. A **connection** is a profile at its effective
+URL (`settings.url` if set, else the profile's); the daemon opens one per connection on first
+use, keeps it while sessions live on it, and closes them all on exit. Every session remembers its
+connection: its polling, statements, cancels, logs, kill, restart and completion all go there,
+whatever is selected later.
+
+* `livy/createSession {profile?, ...}` creates the session on `profile`'s Livy (default: the
+  active profile) from that profile's `[session]` defaults in `livyd.toml` (`driverMemory`,
+  `conf`, `pyFiles`, `queue`, `kind`, the name prefix, ...); fields of the request win, `conf`
+  is merged key by key (the request's value wins per key). The kind is the request's, else the
+  profile's, else `settings.kind`. An unknown profile is error `unknown-profile`
+  (-32052) naming it and the known profiles. `livy/execute` without `sessionId` and with no
+  attached session creates its session the same way, from the active profile.
+* `livy/selectProfile {profile}` makes the profile active: new sessions and `livy/execute`
+  without `sessionId` use it from now on. If the attached session belongs to another profile it
+  is detached (a `livy/sessionChanged` with `attached: false`): the next execute uses the new
+  profile's last attached session, or creates one. Nothing of the old profile stops: its sessions
+  keep polling, and their queued and running tasks finish and are delivered as usual. Selecting
+  the old profile again makes its last attached session the default again.
+* A changed `settings.url` (`workspace/didChangeConfiguration`) applies to new connections at
+  once; sessions on the old URL keep their connection until they end. An attached session not on
+  the new URL is detached, as above.
+* **Session ids are Livy's**, so two servers may both have session 0. Requests that take a
+  `sessionId` (`livy/execute`, `attachSession`, `killSession`, `sessionInfo`, `restartSession`,
+  `readLog`, `followLog`, `unfollowLog`, `listStatements`) accept an optional `profile`; the
+  session meant is that profile's; without `profile`, the only session with that id the daemon
+  knows (a live one before a dead one); else the active profile's. `livy/execute` with `profile`
+  and no `sessionId` runs on that profile's last attached session (or a new one) without changing
+  the attachment. Batch requests (`submitBatch`, `listBatches`, `batchInfo`, `killBatch`,
+  `readBatchLog`, and `readLog`/`followLog` with `batchId`) take `profile` too, default the
+  active one; `submitBatch` applies the profile's session defaults that batches accept.
+* Every `SessionInfo` (so every `livy/sessionChanged`), `TaskInfo`, `livy/taskChanged`,
+  `livy/output`, `livy/log`, `BatchInfo` and the `livy/execute` result carry `profile`, so a
+  client can tell session 0 of one server from session 0 of another. `livy/status` lists the
+  sessions of every profile and gives the active profile's URL as `livyUrl`.
 
 ## Cancelling a request
 
@@ -141,16 +181,18 @@ finished outputs, polls every `pollInterval` seconds while work is pending and e
 
 The daemon persists, per workspace (a platformdirs state dir, or `settings.stateDir`, locked
 against a second writer), the sessions it created and its in-flight statements. A new daemon on
-the same workspace reattaches: finished results are delivered as `livy/output`, running ones
-resume polling. Every completed output is appended to `outputs.jsonl` in that directory.
+the same workspace reattaches, each session on its own profile's connection (at the URL it was
+created on; URLs are stored redacted): finished results are delivered as `livy/output`, running
+ones resume polling. Sessions of the previous daemon's embedded sandbox died with it; their tasks
+end `failed`. Every completed output is appended to `outputs.jsonl` in that directory.
 
 ## Credentials
 
 `livy/setCredentials {profile?, username?, password?, token?}` hands the daemon secrets from the
 editor's secret store (a token is sent as `Authorization: Bearer`, a password as Basic auth). It
-takes effect at once: if the daemon already talks to that profile's Livy (`profile` null means
-the active one), it replaces its Livy client with one using the new credentials and closes the
-old one once its in-flight calls ended; sessions, tasks and pollers carry on. The params are
+takes effect at once: for every open connection of that profile (`profile` null means the
+active one), the daemon replaces its Livy client with one using the new credentials and closes
+the old one once its in-flight calls ended; sessions, tasks and pollers carry on. The params are
 never logged, echoed in errors, or persisted. Before that, a Livy that refuses the daemon (HTTP
 401) makes the request that needed it fail with a JSON-RPC error whose `data.code` is `auth` and
 whose message names authentication (and a task needing it ends `failed`, saying the same).
