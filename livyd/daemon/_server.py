@@ -804,33 +804,44 @@ def new_task_token() -> str:
 
 
 def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
-    """The configured profiles (URLs redacted)."""
-    names: list[str] = []
-    active = state.options.profile
-    url: str | None = state.settings.url
-    auth = "none"
-    try:
-        from livyd._config import load_config
+    """The configured profiles, each with the URL it connects to (``settings.url`` if set; redacted)
+    and its auth type; a profile that does not resolve (say, an undefined variable) shows no URL."""
+    from livyd._config import load_config
 
-        resolved = load_config(profile=state.options.profile, cwd=state.workspace)
+    sup = state.supervisor
+    chosen = sup.profile if sup is not None else state.options.profile
+    settings = sup.settings if sup is not None else state.settings
+    names: list[str] = []
+    active = chosen
+    try:
+        resolved = load_config(profile=chosen, url=settings.url, cwd=state.workspace)
         names = list(resolved.known_profiles)
-        active = active or resolved.profile_name
-        url = url or resolved.profile.url
-        auth = str(resolved.profile.auth.type)
+        active = chosen or resolved.profile_name
     except Exception as exc:
         log.info("could not load the configuration: %s", type(exc).__name__)
+        resolved = None
     if active and active not in names:
         names.append(active)
-    infos = [
-        ProfileInfo(
-            name=n,
-            url=redact_url(url) if (url and n == active) else None,
-            auth=auth if n == active else "none",
-            active=n == active,
-            has_credentials=n in state.credentials,
+    infos: list[ProfileInfo] = []
+    for n in names:
+        url: str | None = None
+        auth = "none"
+        try:
+            r = resolved if (resolved is not None and n == active) else load_config(
+                profile=n, url=settings.url, cwd=state.workspace
+            )
+            url, auth = r.profile.url, str(r.profile.auth.type)
+        except Exception as exc:
+            log.info("could not resolve profile %s: %s", n, type(exc).__name__)
+        infos.append(
+            ProfileInfo(
+                name=n,
+                url=redact_url(url) if url else None,
+                auth=auth,
+                active=n == active,
+                has_credentials=n in state.credentials,
+            )
         )
-        for n in names
-    ]
     return infos, active
 
 

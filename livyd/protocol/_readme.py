@@ -28,7 +28,8 @@ fields within a major version, so clients must ignore fields they do not know.
 
    `profile` names the active livyd profile (`livyd.toml`; null: the configured default);
    `settings` (`DaemonSettings`) tune the daemon; `settings.url`, when set, overrides every
-   profile's Livy URL (like `--url`). With no URL anywhere, the daemon starts the embedded sandbox. **Never put secrets here**: use `livy/setCredentials`.
+   profile's Livy URL (like `--url`). With no URL anywhere, the daemon starts the embedded
+   sandbox. **Never put secrets here**: use `livy/setCredentials`.
    Invalid options are answered with -32602 naming the field.
 2. The result is a normal LSP `InitializeResult` (`serverInfo` = `{"name": "livyd", "version"}`);
    livyd's own capabilities are at `capabilities.experimental.livyd` (`LivydCapabilities`):

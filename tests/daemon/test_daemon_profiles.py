@@ -133,6 +133,10 @@ async def test_create_session_on_a_profile_with_its_defaults(spawn_daemon: Any, 
         assert on_b_server[on_b["id"]]["driverMemory"] is None  # b has no session defaults
         assert not on_b_server[on_b["id"]]["name"].startswith("alpha-")
 
+        profiles = await client.request("livy/listProfiles", {})
+        assert profiles["active"] == "a"
+        assert {p["name"]: p["url"] for p in profiles["profiles"]} == {"a": livys.a, "b": livys.b}
+
         with pytest.raises(DaemonRequestError) as info:
             await client.request("livy/createSession", {"profile": "nope"})
         assert info.value.data["code"] == "unknown-profile"
