@@ -496,8 +496,23 @@ def register(
             for k, v in (("username", p.username), ("password", p.password), ("token", p.token))
             if v is not None
         }
-        state.credentials[p.profile] = creds
-        await state.apply_credentials(p.profile)
+        key = p.profile
+        if key is None:
+            # "The active profile" is fixed now: these credentials never go to another profile's
+            # server, even after livy/selectProfile.
+            from livyd._exceptions import LivydError
+
+            sup = state.supervisor_or_new()
+            active = sup.active_connection()
+            if active is not None:
+                key = active.profile
+            else:
+                try:
+                    key = (await state._resolve(sup.profile)).profile_name
+                except LivydError:
+                    key = sup.profile
+        state.credentials[key] = creds
+        await state.apply_credentials(key)
         return OkResult().wire()
 
     @rpc(server, "livy/status")

@@ -303,11 +303,8 @@ class DaemonState:
             return []
 
     def _credentials_for(self, resolved: Any) -> dict[str, str] | None:
-        for key in (resolved.profile_name, None):
-            creds = self.credentials.get(key)
-            if creds:
-                return creds
-        return None
+        """The editor's credentials for exactly this profile (never another profile's)."""
+        return self.credentials.get(resolved.profile_name) or None
 
     def _client_for(self, resolved: Any) -> Any:
         """A LivyClient for a configured URL, with the editor's credentials if it gave some."""
@@ -321,20 +318,17 @@ class DaemonState:
 
     async def apply_credentials(self, profile: str | None) -> bool:
         """After livy/setCredentials: replace the Livy client of every open connection of *profile*
-        (None: the active profile) by one with the new credentials, closing each old one once its
-        in-flight calls are done. Returns whether a client was replaced. The credentials themselves
-        are never logged."""
+        (a resolved profile name; None when no profile is configured) by one with the new
+        credentials, closing each old one once its in-flight calls are done. Returns whether a
+        client was replaced. The credentials themselves are never logged."""
         from livyd.daemon._livy import LivyAPI
 
         sup = self.supervisor
         if sup is None:
             return False
         replaced = False
+        name = profile
         async with sup.connect_lock:
-            name = profile
-            if name is None:
-                active = sup.active_connection()
-                name = active.profile if active is not None else sup.profile
             for conn in sup.connections:
                 if conn.embedded or conn.api is None or conn.resolved is None or conn.profile != name:
                     continue

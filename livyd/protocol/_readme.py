@@ -192,7 +192,8 @@ end `failed`. Every completed output is appended to `outputs.jsonl` in that dire
 `livy/setCredentials {profile?, username?, password?, token?}` hands the daemon secrets from the
 editor's secret store (a token is sent as `Authorization: Bearer`, a password as Basic auth). It
 takes effect at once: for every open connection of that profile (`profile` null means the
-active one), the daemon replaces its Livy client with one using the new credentials and closes
+profile active at that moment; credentials are only ever sent to their own profile's server, even
+after `livy/selectProfile`), the daemon replaces its Livy client with one using the new credentials and closes
 the old one once its in-flight calls ended; sessions, tasks and pollers carry on. The params are
 never logged, echoed in errors, or persisted. Before that, a Livy that refuses the daemon (HTTP
 401) makes the request that needed it fail with a JSON-RPC error whose `data.code` is `auth` and

@@ -8,8 +8,10 @@ where a session or statement really is is checked with raw HTTP GETs on each san
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,12 +36,12 @@ class Livys:
     b: str
 
 
-@pytest.fixture
-def livys(tmp_path: Path) -> Iterator[Livys]:
+@contextmanager
+def two_livys(workspace: Path, *sandbox_args: str) -> Iterator[Livys]:
     """Two fresh sandboxes and a workspace livyd.toml with profiles a (default) and b."""
-    started = [start_sandbox("--cancel-timeout", "3", "--batch-launcher", "python") for _ in range(2)]
+    started = [start_sandbox(*sandbox_args) for _ in range(2)]
     a, b = (str(sb.livy_url) for sb in started)
-    (tmp_path / "livyd.toml").write_text(
+    (workspace / "livyd.toml").write_text(
         f"""
 default_profile = "a"
 
@@ -64,6 +66,12 @@ url = "{b}"
         for sb in started:
             sb.stop()
             shutil.rmtree(sb.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def livys(tmp_path: Path) -> Iterator[Livys]:
+    with two_livys(tmp_path, "--cancel-timeout", "3", "--batch-launcher", "python") as pair:
+        yield pair
 
 
 async def get_json(url: str) -> Any:
@@ -305,3 +313,28 @@ async def test_batches_on_a_profile(spawn_daemon: Any, livys: Livys, tmp_path: P
         listed = await client.request("livy/listBatches", {"profile": "b"})
         assert [b["id"] for b in listed["batches"]] == [bid]
         assert (await client.request("livy/listBatches", {}))["batches"] == []  # the active profile: a
+
+
+async def test_credentials_of_one_profile_never_go_to_another(spawn_daemon: Any, tmp_path: Path) -> None:
+    """Both servers want the same token: credentials given for the active profile (a) are not sent
+    to b's server, not even after b was selected; b's own credentials are."""
+    token = "T-livyd-profiles-4711"
+    with two_livys(tmp_path, "--token", token):
+        async with spawn_daemon(env_extra=CLEAN_ENV, **NO_URL) as client:
+            assert (await client.request("livy/setCredentials", {"token": token}))["ok"] is True
+            on_a = (await client.request("livy/createSession", {"profile": "a"}))["session"]
+            assert on_a["profile"] == "a"
+            with pytest.raises(DaemonRequestError) as info:
+                await client.request("livy/createSession", {"profile": "b"})
+            assert info.value.data["code"] == "auth", info.value.data
+            await client.request("livy/selectProfile", {"profile": "b"})
+            with pytest.raises(DaemonRequestError) as info:
+                await client.request("livy/createSession", {})
+            assert info.value.data["code"] == "auth", info.value.data
+            await client.request("livy/setCredentials", {"profile": "b", "token": token})
+            on_b = (await client.request("livy/createSession", {}))["session"]
+            assert on_b["profile"] == "b"
+            profiles = await client.request("livy/listProfiles", {})
+            assert all(p["hasCredentials"] for p in profiles["profiles"])
+            sent_by_daemon = json.dumps([m.raw for m in client.messages])
+        assert token not in sent_by_daemon and token not in client.stderr
