@@ -9,12 +9,13 @@ EOF the supervisor's shutdown runs (shielded, time-limited) and the group is can
 request handlers as asyncio tasks on the same loop; they only *start* work in the root group.
 
 **Our own frame reader.** pygls' reader (``pygls.io_.run_async``) trusts its input: no error for
-a body that is not JSON, no size limit. :func:`_read_frames` replaces it: it parses headers
-itself, refuses a ``Content-Length`` above ``--max-frame-bytes`` by *discarding* the body in
-64 KiB chunks (never holding it), answers malformed frames with JSON-RPC errors (id null), and
-hands well-formed messages to ``protocol.handle_message``. Nothing but frames reaches stdout:
-``sys.stdout`` is pointed at stderr for the process's lifetime, and the only writer of the real
-stdout is the pygls protocol.
+a body that is not JSON, no size limit, and it loses its place for good after garbage.
+:func:`_read_frames` replaces it with the sans-IO parser of :mod:`livyd.daemon._framing`: a
+``Content-Length`` above ``--max-frame-bytes`` is refused by *discarding* the body as it arrives
+(never holding it), garbage and truncated frames are answered with JSON-RPC errors (id null) and
+skipped up to the next frame header, and well-formed messages go to ``protocol.handle_message``.
+Nothing but frames reaches stdout: ``sys.stdout`` is pointed at stderr for the process's
+lifetime, and the only writer of the real stdout is the pygls protocol.
 
 **Params as dicts.** The server uses ``lsprotocol.converters.get_converter``, so params of
 ``livy/*`` methods arrive as plain dicts; :func:`_rpc` validates them with the protocol's pydantic
@@ -648,65 +649,40 @@ def _send_error(writer: Any, msg_id: Any, code: int, message: str, data: Any = N
 async def _read_frames(
     reader: asyncio.StreamReader, server: LivydServer, writer: Any, max_frame: int
 ) -> None:
-    protocol = server.protocol
+    """Feed stdin (or a relay socket) through the sans-IO :class:`FrameParser` until EOF."""
+    from livyd.daemon._framing import BadHeader, FrameParser, TooLarge
+
+    parser = FrameParser(max_frame)
     while True:
-        headers: dict[str, str] = {}
-        bad_header = False
-        while True:
-            try:
-                line = await reader.readuntil(b"\n")
-            except asyncio.IncompleteReadError:
-                return  # EOF
-            except asyncio.LimitOverrunError as exc:
-                await reader.readexactly(exc.consumed)
-                bad_header = True
-                continue
-            if line in (b"\r\n", b"\n"):
-                if headers or bad_header:
-                    break
-                continue
-            name, sep, value = line.decode("latin-1").partition(":")
-            if not sep:
-                bad_header = True
-                continue
-            headers[name.strip().lower()] = value.strip()
-        length_text = headers.get("content-length", "")
-        if bad_header or not length_text.isdigit():
-            _send_error(
-                writer, None, PARSE_ERROR, "Parse error: malformed frame header (Content-Length needed)"
-            )
-            continue
-        length = int(length_text)
-        if length > max_frame:
-            remaining = length
-            while remaining:
-                chunk = await reader.read(min(_CHUNK, remaining))
-                if not chunk:
-                    return
-                remaining -= len(chunk)
-            _send_error(
-                writer,
-                None,
-                INVALID_REQUEST,
-                f"Invalid Request: frame of {length} bytes exceeds the limit of {max_frame} bytes",
-                {"code": "frame-too-large", "limit": max_frame},
-            )
-            continue
-        try:
-            body = await reader.readexactly(length)
-        except asyncio.IncompleteReadError:
-            return
-        _dispatch(body, server, protocol, writer)
-        if server.livyd.stop.is_set():
-            return
+        chunk = await reader.read(_CHUNK)
+        if not chunk:
+            return  # EOF
+        parser.feed(chunk)
+        while (event := parser.next_event()) is not None:
+            if isinstance(event, BadHeader):
+                reason = f"Parse error: malformed frame header ({event.reason})"
+                _send_error(writer, None, PARSE_ERROR, reason)
+            elif isinstance(event, TooLarge):
+                _send_error(
+                    writer,
+                    None,
+                    INVALID_REQUEST,
+                    f"Invalid Request: frame of {event.length} bytes exceeds the limit of {max_frame} bytes",
+                    {"code": "frame-too-large", "limit": max_frame},
+                )
+            elif not _dispatch(event.body, server, server.protocol, writer):
+                parser.resync(event.body)  # maybe a truncated frame glued to the next one
+            if server.livyd.stop.is_set():
+                return
 
 
-def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: Any) -> None:
+def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: Any) -> bool:
+    """Handle one frame body; False when it is not JSON at all."""
     try:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         _send_error(writer, None, PARSE_ERROR, "Parse error: the frame body is not valid JSON")
-        return
+        return False
     msg_id = raw.get("id") if isinstance(raw, dict) else None
     if not isinstance(msg_id, int | str):
         msg_id = None
@@ -718,7 +694,7 @@ def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: Any) -> N
         or ("params" in raw and not isinstance(raw["params"], dict | list | type(None)))
     ):
         _send_error(writer, msg_id, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
-        return
+        return True
     try:
         message = json.loads(body, object_hook=protocol.structure_message)
     except JsonRpcException as exc:
@@ -726,11 +702,11 @@ def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: Any) -> N
             _send_error(
                 writer, msg_id, exc.code, f"invalid params for {raw['method']}", {"code": "invalid-params"}
             )
-        return
+        return True
     except Exception:
         if "method" in raw and msg_id is not None:
             _send_error(writer, msg_id, INVALID_REQUEST, f"Invalid Request: cannot read {raw['method']}")
-        return
+        return True
     try:
         protocol.handle_message(message)
     except SystemExit:
@@ -739,6 +715,7 @@ def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: Any) -> N
         log.error("failed to handle a message", exc_info=True)
         if msg_id is not None and "method" in raw:
             _send_error(writer, msg_id, -32603, "Internal Error", {"code": "internal"})
+    return True
 
 
 async def _stdin_reader(tg: Any) -> asyncio.StreamReader:
