@@ -40,11 +40,13 @@ def _configure_logging(log_file: str | None, verbosity: int, *, relay: bool = Fa
     configure_logging(level, file=Path(log_file) if log_file else None)
     if relay:
         return  # the relay never imports pygls and only copies bytes
-    from livyd.daemon._server import _SecretFilter
+    from livyd.daemon._server import _OneLineLibraryErrors, _SecretFilter
 
     logging.getLogger("pygls").setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_SecretFilter())
+        if verbosity < 2:
+            handler.addFilter(_OneLineLibraryErrors())
 
 
 def main(argv: list[str]) -> int:

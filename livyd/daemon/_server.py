@@ -101,6 +101,33 @@ class _SecretFilter(logging.Filter):
         return True
 
 
+class _OneLineLibraryErrors(logging.Filter):
+    """pygls logs every message it cannot read with a full (exception-group) traceback: dozens of
+    lines per bad message in the editor's log. Keep one line naming the error; ``-vv`` keeps all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("pygls"):
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:
+            return True
+        summary = ""
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            summary = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+        elif "Traceback (most recent call last)" in text:  # a traceback formatted into the text
+            tail = [ln.strip(" |+-") for ln in text.splitlines() if ln.strip(" |+-")]
+            summary = next((ln for ln in reversed(tail) if not ln.startswith("Structuring ")), "")
+        else:
+            return True
+        record.msg = f"{text.splitlines()[0] if text else ''} ({summary})"
+        record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 class _Fanout:
     """The client connections that share one supervisor."""
 

@@ -206,6 +206,8 @@ class DaemonClient:
         try:
             while True:
                 self.stderr_chunks.append(await stream.receive(65536))
+                self._changed.set()  # wait_until predicates may look at stderr too
+                self._changed = anyio.Event()
         except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
             return
 
@@ -348,7 +350,7 @@ class DaemonClient:
         timeout: float = 30.0,  # noqa: ASYNC109
         what: str = "condition",
     ) -> None:
-        """Wait until *predicate()* holds (re-checked on every message)."""
+        """Wait until *predicate()* holds (re-checked on every message and stderr output)."""
         with anyio.move_on_after(timeout) as scope:
             while not predicate():
                 if self._eof:

@@ -46,3 +46,19 @@ async def test_the_daemon_answers_after_garbage(spawn_daemon: Any, case: str) ->
         assert parse_errors, "the garbage was not reported"
         assert client.stdout_violations == []
         assert await client.close() == 0
+
+
+async def test_a_message_pygls_cannot_read_costs_one_log_line(spawn_daemon: Any) -> None:
+    """pygls logs such messages with a whole exception-group traceback; the daemon keeps one line."""
+    from livyd.daemon.harness import DaemonRequestError
+
+    async with spawn_daemon() as client:
+        with pytest.raises(DaemonRequestError):
+            await client.request("textDocument/codeLens", {"bogus": 1})
+        await client.request("livy/status", {})
+        await client.wait_until(lambda: "Unable to deserialize message" in client.stderr,
+                                timeout=10, what="the log line")
+        line = next(ln for ln in client.stderr.splitlines() if "Unable to deserialize message" in ln)
+        assert "KeyError: 'textDocument'" in line
+        assert "Traceback" not in client.stderr
+        assert await client.close() == 0
