@@ -62,3 +62,64 @@ async def test_a_message_pygls_cannot_read_costs_one_log_line(spawn_daemon: Any)
         assert "KeyError: 'textDocument'" in line
         assert "Traceback" not in client.stderr
         assert await client.close() == 0
+
+
+_ODD_VALUES: list[Any] = [None, 0, -1, 2**63, 1.5, "", "x", "../../etc/passwd", [], {}, [1, "a"],
+                          {"a": None}, True, "\x00", "é" * 10, {"sessionId": -5}]
+_KEYS = ["sessionId", "taskId", "code", "profile", "kind", "batchId", "from", "size", "uri",
+         "range", "waitSeconds", "settings", "textDocument", "position", "command", "junk"]
+
+
+def _mutate(rng: random.Random, obj: Any, depth: int = 0) -> Any:
+    if rng.random() < 0.3 or depth > 3:
+        return rng.choice(_ODD_VALUES)
+    if isinstance(obj, dict):
+        out = {k: _mutate(rng, v, depth + 1) if rng.random() < 0.5 else v for k, v in obj.items()}
+        if rng.random() < 0.3:
+            out[rng.choice(_KEYS)] = rng.choice(_ODD_VALUES)
+        return out
+    return obj
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_fuzzed_requests_are_each_answered_once_and_the_daemon_lives(
+    spawn_daemon: Any, sandbox_factory: Any, seed: int
+) -> None:
+    """Every livy/* and LSP method with mangled params, interleaved with framing garbage: every
+    request gets exactly one answer (result or error), stdout holds nothing but frames, and the
+    daemon still works afterwards. Methods that end or reset the daemon are left out.
+
+    It gets a sandbox of its own: fuzzed kill/cancel requests must not touch other tests' sessions."""
+    from livyd.protocol import METHODS
+
+    rng = random.Random(seed)
+    methods = sorted({m.name for m in METHODS} - {"livy/killAllSessions"})
+    methods += ["textDocument/codeLens", "textDocument/completion", "workspace/executeCommand",
+                "workspace/didChangeConfiguration", "window/workDoneProgress/cancel",
+                "$/cancelRequest", "textDocument/didOpen", "nonsense/method"]
+    own = sandbox_factory("--session-timeout", "900")
+    async with spawn_daemon(url=own.livy_url) as client:
+        sent = []
+        for _ in range(120):
+            roll = rng.random()
+            if roll < 0.08:
+                await client.send_raw(bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 60))))
+            elif roll < 0.12:
+                await client.send_raw(b"Content-Length: 12\r\n\r\n{\"jsonrpc\":")  # cut short
+            else:
+                base = {"code": "1 + 1", "sessionId": 0, "taskId": "t1", "profile": None}
+                sent.append(await client.send_request(rng.choice(methods), _mutate(rng, base)))
+        answered = 0
+        for msg_id in sent:
+            try:
+                await client.response(msg_id, timeout=60)
+            except Exception as exc:  # an error answer is fine; no answer is not
+                assert "DaemonRequestError" in type(exc).__name__, (msg_id, exc)
+            answered += 1
+        assert answered == len(sent)
+        ids = [m.raw.get("id") for m in client.messages if "result" in m.raw or "error" in m.raw]
+        assert all(ids.count(i) == 1 for i in sent), "a request was answered twice"
+        status = await client.request("livy/status", {})
+        assert status["pid"] == client.process.pid
+        assert client.stdout_violations == []
+        assert await client.close() == 0
