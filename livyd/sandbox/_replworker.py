@@ -104,6 +104,8 @@ TABLE_MIME = "application/vnd.livy.table.v1+json"
 #: into stderr (so into text/plain), breaking every notebook's first query.
 PYSPARK4_ONLY_WARNINGS = (r"The return type of DataFrame\.toJSON will be changed",)
 LOG = logging.getLogger("livyd.replworker")
+#: What a pyspark session binds, made on first use (livy-rest.md 7.9: fake_shell's globals).
+SPARK_NAMES = ("spark", "sc", "sqlContext")
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -407,16 +409,17 @@ class Channel:
 # --------------------------------------------------------------------------- the worker
 
 class LazyBuiltins(dict[str, Any]):
-    """``__builtins__`` for the user namespace: ``spark`` / ``sc`` are made on first lookup."""
+    """``__builtins__`` for the user namespace: ``spark`` / ``sc`` / ``sqlContext`` are made on
+    first lookup."""
 
     def __init__(self, worker: Worker) -> None:
         super().__init__(builtins.__dict__)
         self._worker = worker
 
     def __missing__(self, name: str) -> Any:
-        if name in ("spark", "sc"):
-            spark = self._worker.ensure_spark(name)
-            return spark if name == "spark" else self._worker.sc
+        if name in SPARK_NAMES:
+            self._worker.ensure_spark(name)
+            return self._worker.spark_globals()[name]
         raise KeyError(name)
 
 
@@ -433,6 +436,7 @@ class Worker:
         self.ns["__builtins__"] = LazyBuiltins(self)
         self.spark: Any = None
         self.sc: Any = None
+        self.sql_context: Any = None
         self.spark_lock = threading.Lock()
         self.executing = False
         self.current_statement: int | None = None
@@ -476,10 +480,24 @@ class Worker:
                 sc.addPyFile(path)
             self.pending_pyfiles.clear()
             self.spark, self.sc = spark, sc
-            self.ns["spark"], self.ns["sc"] = spark, sc
+            self.sql_context = self._sql_context(spark)
+            self.ns.update(self.spark_globals())
             if self.current_statement is not None:
                 self.set_job_group(self.current_statement)
             return spark
+
+    def spark_globals(self) -> dict[str, Any]:
+        return {"spark": self.spark, "sc": self.sc, "sqlContext": self.sql_context}
+
+    @staticmethod
+    def _sql_context(spark: Any) -> Any:
+        """Livy's fake_shell also binds ``sqlContext`` (an SQLContext over the same session);
+        pyspark deprecates the class, so its warning is kept out of the user's output."""
+        from pyspark.sql import SQLContext
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return SQLContext(spark.sparkContext, spark)
 
     @staticmethod
     def _build_session() -> Any:

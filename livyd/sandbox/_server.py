@@ -12,7 +12,9 @@ Layout on the wire:
 Filters, outermost first: the bearer token (``--token``, every request on every port; required
 for a non-loopback ``--host`` because the sandbox runs arbitrary code), the gateway's XSRF check,
 then Livy's own: the Accept-header API version (406), Livy's CSRF filter (``--csrf``: non-GET
-without ``X-Requested-By`` gets Jetty's HTML 400 page), and 0.8+'s security headers.
+without ``X-Requested-By`` gets Jetty's HTML 400 page), Scalatra's method override, 0.8+'s
+security headers, and gzip/deflate of every response when the client accepts it (Scalatra's
+ContentEncodingSupport; gzip here).
 
 Embedding: :class:`Sandbox` is an async context manager that binds the sockets itself (so port 0
 works and the URLs are known before serving), runs uvicorn's ``Server`` in the caller's task
@@ -27,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import getpass
+import gzip
 import hmac
 import ipaddress
 import logging
@@ -155,6 +158,7 @@ class LivyFilters:
             await _send_simple(send, 400, page, b"text/html;charset=iso-8859-1",
                                [(b"cache-control", b"must-revalidate,no-cache,no-store")])
             return
+        scope = _method_override(scope)
         if not self.security_headers:
             await self.app(scope, receive, send)
             return
@@ -169,6 +173,68 @@ class LivyFilters:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class GzipFilter:
+    """Livy compresses every response whose client accepts gzip, however small (livy-rest.md 1.5),
+    so a client's decompression is exercised as against the real server. Livy's responses are
+    small and never streamed: the body is gathered, then sent compressed. Bodiless answers (204,
+    304, HEAD) go out untouched: a body there would break the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        accepts = (_header(scope, b"accept-encoding") or b"").lower()
+        if scope["type"] != "http" or b"gzip" not in accepts or scope["method"] == "HEAD":
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def gather(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            headers = [(k, v) for k, v in start.get("headers", [])
+                       if k.lower() not in (b"content-length", b"content-encoding")]
+            if start.get("status") in (204, 304) or not body or any(
+                    k.lower() == b"content-encoding" for k, _ in start.get("headers", [])):
+                await send(start)
+                await send({"type": "http.response.body", "body": body})
+                return
+            packed = gzip.compress(body, compresslevel=5)
+            headers += [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding"),
+                        (b"content-length", str(len(packed)).encode())]
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": packed})
+
+        await self.app(scope, receive, gather)
+
+
+def _method_override(scope: Scope) -> Scope:
+    """Scalatra's MethodOverride (livy-rest.md 1.7): a POST carrying ``X-HTTP-Method-Override``
+    or a ``_method`` query parameter is dispatched as that method (after the CSRF filter, which
+    saw a POST)."""
+    if scope["method"] != "POST":
+        return scope
+    override = _header(scope, b"x-http-method-override")
+    if override is None:
+        for pair in (scope.get("query_string") or b"").split(b"&"):
+            name, _, value = pair.partition(b"=")
+            if name == b"_method" and value:
+                override = value
+                break
+    if not override:
+        return scope
+    return {**scope, "method": override.decode("latin-1").strip().upper()}
 
 
 class PrefixRouter:
@@ -350,7 +416,7 @@ class Sandbox:
         self.batches = BatchManager(options, tg)
         livy = LivyApp(sessions=self.sessions, batches=self.batches, mode=self.mode,
                        forced_user=self.gateway_user if self.gateway else None).build()
-        livy_asgi: ASGIApp = LivyFilters(livy, csrf=self.csrf,
+        livy_asgi: ASGIApp = LivyFilters(GzipFilter(livy), csrf=self.csrf,
                                          security_headers=self.mode.extended_session_json)
         user = self.gateway_user or _os_user()
         if self.gateway:

@@ -6,6 +6,8 @@ All sessions here are plain-Python (no statement touches ``spark``), so no JVM s
 
 from __future__ import annotations
 
+import gzip
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -387,3 +389,28 @@ def test_upload_to_webhdfs_then_import_end_to_end(http: httpx.Client, sandbox: S
     out = run(http, sid, "import e2elib, urllib_e2e\n(e2elib.NAME, urllib_e2e.N)")["output"]
     assert out["data"] == {"text/plain": "('e2e', 2)"}
     http.delete(f"/sessions/{sid}")
+
+
+# ------------------------------------------------------------------ wire details (livy-rest.md 1.5, 1.7)
+
+def test_responses_are_gzipped_when_the_client_accepts_it(sandbox: SandboxProcess) -> None:
+    with httpx.Client(base_url=sandbox.livy_url) as http:
+        with http.stream("GET", "/sessions", headers={"Accept-Encoding": "gzip"}) as r:
+            assert r.headers["content-encoding"] == "gzip"
+            sent = b"".join(r.iter_raw())  # as sent: httpx would decompress .read()
+        assert json.loads(gzip.decompress(sent))["from"] == 0
+        plain = http.get("/version", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.json()["version"]
+
+
+def test_method_override_deletes_with_a_post(http: httpx.Client) -> None:
+    for how in ("header", "param"):
+        sid = new_session(http)
+        if how == "header":
+            r = http.post(f"/sessions/{sid}", headers={"X-HTTP-Method-Override": "DELETE"})
+        else:
+            r = http.post(f"/sessions/{sid}", params={"_method": "delete"})
+        assert r.status_code == 200 and r.json() == {"msg": "deleted"}, (how, r.text)
+        assert http.get(f"/sessions/{sid}").status_code == 404
+    # A plain POST to the same path is still a 405.
+    assert http.post("/sessions/0").status_code == 405

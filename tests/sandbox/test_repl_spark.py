@@ -197,6 +197,16 @@ async def test_pyfiles_reach_spark_workers(spark_repl: Repl, tmp_path: Path) -> 
     assert await text(spark_repl, 150, code) == "9"
 
 
+async def test_sql_context_is_bound_like_fake_shell(spark_repl: Repl) -> None:
+    """sparkmagic falls back to ``sqlContext`` when ``spark`` fails; Livy binds both."""
+    out = await text(spark_repl, 155, "sqlContext.sql('select 41 + 1 as x').collect()[0].x")
+    assert out == "42"
+    assert await text(spark_repl, 156, "type(sqlContext).__name__, sqlContext.sparkSession is spark") == \
+        "('SQLContext', True)"
+    # Deleted by the user, it comes back on the next lookup, like the other two.
+    assert await text(spark_repl, 157, "del sqlContext\nsqlContext is not None") == "True"
+
+
 async def test_each_statement_runs_in_its_own_job_group(spark_repl: Repl) -> None:
     assert await text(spark_repl, 160, "sc.getLocalProperty('spark.jobGroup.id')") == "'160'"
     assert await text(spark_repl, 161, "sc.getLocalProperty('spark.jobGroup.id')") == "'161'"
