@@ -56,6 +56,7 @@ import anyio
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from livyd._core.errors import extract_message
 from livyd._core.logcursor import LogCursor
 from livyd._core.matching import find_landed, newest_id
 from livyd._core.poll import PollPlanner, PollSettings
@@ -215,13 +216,25 @@ class LivyClient:
 
     @staticmethod
     def _parse(model: type[M], resp: httpx.Response) -> M:
+        where = f"{resp.request.method} {redact_url(str(resp.request.url))}"
         try:
             return model.model_validate_json(resp.content or b"{}")
         except ValidationError as exc:
+            first = exc.errors()[0]
+            if first["type"] == "json_invalid":
+                # Not Livy talking: typically a proxy's or gateway's HTML page answered with 200.
+                kind = (resp.headers.get("content-type") or "no content type").split(";")[0]
+                text, _ = extract_message(resp.content, resp.headers.get("content-type"))
+                sample = f": {text[:120]!r}" if text else ""
+                raise LivydError(
+                    f"{where}: the answer is not JSON ({resp.status_code}, {kind}{sample}); is the URL "
+                    "Livy's root (through Knox: .../gateway/<topology>/livy/v1)?"
+                ) from None
+            problems = exc.error_count()
             raise LivydError(
-                f"{resp.request.method} {redact_url(str(resp.request.url))}: unexpected answer for "
-                f"{model.__name__} ({exc.error_count()} problems, first: {exc.errors()[0]['msg']} at "
-                f"{'.'.join(str(x) for x in exc.errors()[0]['loc'])})"
+                f"{where}: unexpected answer for {model.__name__} ({problems} "
+                f"problem{'s' if problems != 1 else ''}, first: {first['msg']} at "
+                f"{'.'.join(str(x) for x in first['loc']) or 'the top level'})"
             ) from None
 
     async def _get(self, model: type[M], url: str, params: Mapping[str, Any] | None = None) -> M:

@@ -38,7 +38,7 @@ import anyio
 import httpx
 
 from livyd._core.backoff import RETRYABLE_STATUS, RetryPlan, is_idempotent
-from livyd._core.errors import map_http_error
+from livyd._core.errors import map_http_error, map_redirect
 from livyd._exceptions import (
     ConfigError,
     ConnectError,
@@ -217,7 +217,8 @@ class Transport:
         idempotent: bool | None = None,
         gone_ok: bool = False,
     ) -> httpx.Response:
-        """Send a request; return the response (status < 400) or raise a :class:`LivydError`.
+        """Send a request; return the response (2xx, 304) or raise a :class:`LivydError` (a 3xx too:
+        Livy's API never redirects, a gateway sending us to a sign-on page does).
 
         *idempotent* defaults from the method. With *gone_ok* (DELETE), a 404 after an earlier
         attempt failed ambiguously is returned as the response (the first attempt did the work).
@@ -268,8 +269,13 @@ class Transport:
             status = resp.status_code
             log.debug("http", method=method, url=shown, status=status, attempt=attempt,
                       elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
-            if status < 400:
+            if status < 300 or status == 304:
                 return resp
+            if status < 400:
+                self.stats.errors += 1
+                raise map_redirect(status, method=method, url=str(resp.request.url) if resp.request else url,
+                                   location=resp.headers.get("location"),
+                                   auth_description=self.auth_description)
             if gone_ok and status == 404 and ambiguous_before:
                 return resp
             if status in RETRYABLE_STATUS and repeatable:

@@ -42,7 +42,7 @@ from livyd._exceptions import (
     redact_url,
 )
 
-__all__ = ["extract_message", "map_http_error", "resource_of"]
+__all__ = ["extract_message", "map_http_error", "map_redirect", "resource_of"]
 
 _REASONS = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -181,3 +181,38 @@ def map_http_error(
     if status >= 500:
         return ServerError(detail, **common)  # type: ignore[arg-type]
     return LivyHTTPError(detail, **common)  # type: ignore[arg-type]
+
+
+_SIGN_ON = re.compile(r"login|logon|signin|sign-in|sso|oauth|saml|auth", re.I)
+
+
+def map_redirect(
+    status: int,
+    *,
+    method: str,
+    url: str,
+    location: str | None,
+    auth_description: str = "no authentication",
+) -> LivyHTTPError:
+    """Build the exception for a 3xx answer. Livy's API never redirects a client (only ``/`` to the
+    web UI); a gateway that does is usually sending an unauthenticated caller to a browser sign-on
+    page (Knox SSO, an OAuth proxy). livyd does not follow it: following would turn the login page
+    into an empty, "successful" answer."""
+    shown = redact_url(url)
+    target = redact_url(location) if location else "(no Location)"
+    common: dict[str, object] = {
+        "status": status, "method": method, "url": url, "livy_message": None, "body_kind": "empty",
+    }
+    if location and _SIGN_ON.search(location):
+        return AuthenticationError(
+            f"{method} {shown}: {status} redirect to a sign-on page ({target}) with {auth_description}: "
+            "this gateway wants a browser login; use a gateway topology (or URL) that accepts "
+            "Kerberos, Basic or a token for API calls, and configure that auth for the profile",
+            **common,  # type: ignore[arg-type]
+        )
+    return LivyHTTPError(
+        f"{method} {shown}: {status} redirect to {target}; livyd does not follow redirects: set the "
+        "profile's url to the Livy root (http://host:8998, or through Knox "
+        "https://host:8443/gateway/<topology>/livy/v1)",
+        **common,  # type: ignore[arg-type]
+    )

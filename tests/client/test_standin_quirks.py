@@ -22,6 +22,8 @@ from livyd import (
     ConfigError,
     ConnectError,
     LivyClient,
+    LivydError,
+    LivyHTTPError,
     PollSettings,
     SessionGoneError,
     SessionNotFoundError,
@@ -65,6 +67,53 @@ async def test_csrf_filter_html_400_is_explained() -> None:
             with pytest.raises(BadRequestError) as info:
                 await c.stop_session(1)
     assert "CSRF header was missing" in str(info.value) and info.value.body_kind == "html"
+
+
+@pytest.mark.anyio
+async def test_a_redirect_to_a_sign_on_page_is_an_auth_error_not_an_empty_answer() -> None:
+    """Knox SSO (or an OAuth proxy) sends an unauthenticated API call to a login page with a 302.
+    Followed, the page would parse as an empty session list; livyd stops and says why."""
+    def handler(req: Request) -> Reply:
+        return Reply(302, b"", headers={"Location": "https://sso.example/gateway/knoxsso/api/v1/websso"
+                                                    "?originalUrl=x&token=s3cret"}, content_type=None)
+
+    with StandIn(handler) as s:
+        async with LivyClient(s.url) as c:
+            with pytest.raises(AuthenticationError) as info:
+                await c.list_sessions()
+        assert len(s.requests) == 1  # the login page was not fetched
+    text = str(info.value)
+    assert "302 redirect to a sign-on page" in text and "sso.example" in text
+    assert "s3cret" not in text and info.value.status == 302
+
+
+@pytest.mark.anyio
+async def test_other_redirects_are_refused_with_the_url_to_use() -> None:
+    def handler(req: Request) -> Reply:
+        return Reply(301, b"", headers={"Location": "http://elsewhere.example:8998/sessions"},
+                     content_type=None)
+
+    with StandIn(handler) as s:
+        async with LivyClient(s.url) as c:
+            with pytest.raises(LivyHTTPError) as info:
+                await c.list_sessions()
+    assert not isinstance(info.value, AuthenticationError)
+    assert "livyd does not follow redirects" in str(info.value) and "elsewhere.example" in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_an_html_page_with_200_is_named_not_parsed() -> None:
+    """A proxy's page answered with 200 is not Livy: the error shows what came back."""
+    def handler(req: Request) -> Reply:
+        return Reply(200, "<html><head><title>Proxy sign-in</title></head><body>Please log in</body></html>",
+                     content_type="text/html")
+
+    with StandIn(handler) as s:
+        async with LivyClient(s.url) as c:
+            with pytest.raises(LivydError) as info:
+                await c.list_sessions()
+    assert "the answer is not JSON (200, text/html" in str(info.value)
+    assert "Proxy sign-in" in str(info.value)
 
 
 @pytest.mark.anyio
