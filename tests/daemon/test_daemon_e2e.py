@@ -489,3 +489,28 @@ async def test_two_editors_share_one_daemon_through_the_relay(spawn_daemon: Any,
     with anyio.fail_after(20):
         while sockets[0].exists():  # noqa: ASYNC110 - a file, no event to wait on; the daemon idles out
             await anyio.sleep(0.1)
+
+
+async def test_completion_of_a_scala_session_asks_livy(spawn_daemon: Any, tmp_path: Path) -> None:
+    """Scala sessions get Livy's own /completion (the sandbox has no Scala: a raw stand-in that
+    answers with livy-rest.md's shape plays the server)."""
+    from livy_standin import MiniLivy
+
+    livy = MiniLivy()
+    try:
+        sid = livy.add_session("idle")
+        livy.sessions[sid]["kind"] = "spark"
+        doc = tmp_path / "Job.scala"
+        doc.write_text("val x = 1\nspa")
+        async with spawn_daemon(url=livy.url) as client:
+            await client.request("livy/attachSession", {"sessionId": sid})
+            result = await client.request(
+                "textDocument/completion",
+                {"textDocument": {"uri": doc.as_uri()}, "position": {"line": 1, "character": 3}},
+            )
+        assert [item["label"] for item in result["items"]] == ["spark", "sparkContext"]
+        asked = [r for r in livy.server.requests if r.path.endswith("/completion")]
+        assert len(asked) == 1 and asked[0].json() == {"code": "spa", "kind": "spark", "cursor": 3}
+        assert not any(r.path.endswith("/statements") and r.method == "POST" for r in livy.server.requests)
+    finally:
+        livy.close()
