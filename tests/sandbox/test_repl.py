@@ -460,19 +460,25 @@ async def test_control_calls_work_while_a_statement_runs(repl: Repl, sink: LogSi
     assert await ok_text(repl, "import during\nduring.VALUE", 6) == "'added while busy'"
 
 
+async def interrupted(repl: Repl, sink: LogSink, code: str, marker: str) -> dict[str, Any]:
+    """Run *code* as statement 0, SIGINT the REPL once it printed *marker*; return the output."""
+    out: dict[str, Any] = {}
+
+    async def run() -> None:
+        out.update(await repl.execute(0, code, "pyspark"))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await sink.wait_for("stdout", marker)
+        repl.interrupt()
+    return out
+
+
 async def test_interrupt_raises_keyboard_interrupt_in_running_code(repl: Repl, sink: LogSink) -> None:
     code = ("import sys\n"
             "def spin():\n    sys.__stdout__.write('spinning\\n'); sys.__stdout__.flush()\n"
             "    while True:\n        pass\nspin()")
-    async with anyio.create_task_group() as tg:
-        out: dict[str, Any] = {}
-
-        async def run() -> None:
-            out.update(await repl.execute(0, code, "pyspark"))
-
-        tg.start_soon(run)
-        await sink.wait_for("stdout", "spinning")
-        repl.interrupt()
+    out = await interrupted(repl, sink, code, "spinning")
     assert out["status"] == "error"
     assert out["ename"] == "KeyboardInterrupt"
     assert out["traceback"][0] == TB
@@ -495,15 +501,7 @@ async def test_interrupt_is_reported_even_when_cleanup_fails_on_top(repl: Repl, 
             "def spin():\n    sys.__stdout__.write('spinning-in-with\\n'); sys.__stdout__.flush()\n"
             "    while True:\n        pass\n"
             "with Cleanup():\n    spin()")
-    async with anyio.create_task_group() as tg:
-        out: dict[str, Any] = {}
-
-        async def run() -> None:
-            out.update(await repl.execute(0, code, "pyspark"))
-
-        tg.start_soon(run)
-        await sink.wait_for("stdout", "spinning-in-with")
-        repl.interrupt()
+    out = await interrupted(repl, sink, code, "spinning-in-with")
     assert out["ename"] == "KeyboardInterrupt", out
     tb = "".join(out["traceback"])
     assert out["traceback"][1].startswith('  File "<stdin>", line ')
