@@ -7,7 +7,8 @@ the next frame by its ``Content-Length:`` header.
 * Garbage before a header (stray bytes, a half-written line) is skipped up to the next
   ``Content-Length:``; a header block that cannot be used yields :class:`BadHeader` once.
 * A ``Content-Length`` above the limit yields :class:`TooLarge`; its body is discarded as it
-  arrives, never buffered.
+  arrives, never buffered. An absurd length (more than :data:`MAX_LENGTH_DIGITS` digits: no real
+  frame is that big) is a malformed header instead, so the frame after it is still read.
 * A body that turns out not to be JSON may be the remains of a truncated frame glued to the
   next one; :meth:`FrameParser.resync` puts back what follows a ``Content-Length:`` inside it,
   so only the broken frame is lost.
@@ -20,13 +21,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["BadHeader", "Frame", "FrameParser", "TooLarge"]
+__all__ = ["MAX_HEADER_BYTES", "MAX_LENGTH_DIGITS", "BadHeader", "Frame", "FrameParser", "TooLarge"]
 
 _HEADER = re.compile(rb"content-length[ \t]*:", re.IGNORECASE)
 _NAME = b"content-length:"
 _HEADER_LINE = re.compile(rb"[A-Za-z0-9-]+[ \t]*:[^\r\n]*\r?")
 #: A header block longer than this without its blank line is garbage.
 MAX_HEADER_BYTES = 8 * 1024
+#: A Content-Length with more digits than this (a petabyte) is garbage, not a frame to discard.
+MAX_LENGTH_DIGITS = 15
 
 
 @dataclass(frozen=True)
@@ -188,5 +191,7 @@ def _content_length(block: bytes) -> int | None:
         name, sep, value = line.partition(b":")
         if sep and name.strip().lower() == b"content-length":
             text = value.strip()
-            return int(text) if text.isdigit() else None
+            if not text.isdigit() or len(text.lstrip(b"0")) > MAX_LENGTH_DIGITS:
+                return None
+            return int(text)
     return None

@@ -7,7 +7,14 @@ import random
 
 import pytest
 
-from livyd.daemon._framing import MAX_HEADER_BYTES, BadHeader, Frame, FrameParser, TooLarge
+from livyd.daemon._framing import (
+    MAX_HEADER_BYTES,
+    MAX_LENGTH_DIGITS,
+    BadHeader,
+    Frame,
+    FrameParser,
+    TooLarge,
+)
 
 
 def frame(obj: object) -> bytes:
@@ -66,6 +73,20 @@ def test_unusable_length_then_the_next_frame(header: bytes) -> None:
     data = header + b"\r\n\r\n{}" + frame({"id": 7})
     got = events(FrameParser(1 << 20), data)
     assert got == [BadHeader("Content-Length must be a non-negative integer"), {"id": 7}]
+
+
+@pytest.mark.parametrize("digits", [MAX_LENGTH_DIGITS + 1, 17, 40])
+def test_an_absurd_length_is_a_bad_header_not_a_frame_to_discard(digits: int) -> None:
+    header = b"Content-Length: " + b"9" * digits
+    got = events(FrameParser(1 << 20), header + b"\r\n\r\n" + frame({"id": 8}))
+    assert got == [BadHeader("Content-Length must be a non-negative integer"), {"id": 8}]
+
+
+def test_the_longest_plausible_length_is_still_too_large() -> None:
+    parser = FrameParser(1 << 20)
+    length = int("9" * MAX_LENGTH_DIGITS)
+    got = events(parser, b"Content-Length: 000%d\r\n\r\n" % length)
+    assert got == [TooLarge(length)]
 
 
 @pytest.mark.parametrize("cut", [1, 5, 10, 17, 21, 30])
