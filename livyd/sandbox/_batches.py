@@ -36,6 +36,7 @@ import structlog
 from anyio.abc import ByteReceiveStream, Process, TaskGroup
 
 from livyd.sandbox._logbuffer import LogBuffer
+from livyd.sandbox._resources import Staged
 from livyd.sandbox._sessions import SandboxOptions, find_by_key, prepare_workdir, run_all_shielded
 
 __all__ = ["Batch", "BatchManager", "find_spark_submit"]
@@ -63,7 +64,7 @@ class Batch:
     """One batch job and its process."""
 
     def __init__(self, *, id: int, request: dict[str, Any], owner: str | None, proxy_user: str | None,
-                 command: list[str], env: dict[str, str], cwd: Path, files: list[Path]) -> None:
+                 command: list[str], env: dict[str, str], cwd: Path, files: list[Staged]) -> None:
         self.id = id
         self.request = request
         self.name: str | None = request.get("name")
@@ -179,7 +180,7 @@ class BatchManager:
         return find_by_key(self.batches, key)
 
     def build_command(self, *, batch_id: int, file: Path, class_name: str | None, args: list[str],
-                      py_files: list[Path], files: list[Path], jars: list[Path],
+                      py_files: list[Path], files: list[Staged], jars: list[Path],
                       conf: dict[str, str], name: str | None) -> tuple[list[str], dict[str, str]]:
         """The argv and environment for a batch.
 
@@ -215,7 +216,7 @@ class BatchManager:
             if py_files:
                 cmd += ["--py-files", ",".join(map(str, py_files))]
             if files:
-                cmd += ["--files", ",".join(map(str, files))]
+                cmd += ["--files", ",".join(str(f.path) for f in files)]
             cmd += [str(file), *args]
             return cmd, env
         paths = [str(p) for p in py_files]

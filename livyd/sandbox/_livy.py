@@ -47,7 +47,7 @@ from starlette.routing import Route
 from livyd.sandbox._batches import Batch, BatchManager
 from livyd.sandbox._bodies import FieldType, JacksonError, Schema, decode
 from livyd.sandbox._logbuffer import LogBuffer, slice_log
-from livyd.sandbox._resources import ResourceError, resolve_resource
+from livyd.sandbox._resources import ResourceError, Staged, resolve_resource, split_alias
 from livyd.sandbox._sessions import Session, SessionManager, spark_submit_env
 from livyd.sandbox._versions import BATCH_FIELDS, VersionMode
 
@@ -313,9 +313,17 @@ class LivyApp:
         return info
 
     def _resolve_all(self, values: list[str], field: str) -> list[Path]:
+        return [staged.path for staged in self._resolve_staged(values, field)]
+
+    def _resolve_staged(self, values: list[str], field: str) -> list[Staged]:
+        """Resolve each URI, keeping YARN's ``#alias`` (meaningful for files and archives)."""
         try:
-            return [resolve_resource(v, field=field, data_dir=self.options.data_dir,
-                                     webhdfs_url=self.options.webhdfs_url) for v in values]
+            staged = []
+            for value in values:
+                uri, alias = split_alias(value, field=field)
+                staged.append(Staged(resolve_resource(uri, field=field, data_dir=self.options.data_dir,
+                                                      webhdfs_url=self.options.webhdfs_url), alias))
+            return staged
         except ResourceError as exc:
             raise self._rejected(str(exc)) from None
 
@@ -414,8 +422,8 @@ class LivyApp:
         self._common_validation(body, self.sessions.name_taken, new_id)
         jars = self._resolve_all(body.get("jars", []), "jars")
         py_files = self._resolve_all(body.get("pyFiles", []), "pyFiles")
-        files = self._resolve_all(body.get("files", []), "files")
-        archives = self._resolve_all(body.get("archives", []), "archives")
+        files = self._resolve_staged(body.get("files", []), "files")
+        archives = self._resolve_staged(body.get("archives", []), "archives")
         owner, proxy = self._owner_proxy(body)
         env_extra = spark_submit_env(jars, body.get("conf", {}), body.get("name") or f"livy-session-{new_id}")
         session = Session(id=new_id, request=body, kind=kind, owner=owner, proxy_user=proxy,
@@ -663,7 +671,7 @@ class LivyApp:
         file = self._resolve_all([body["file"]], "file")[0]
         jars = self._resolve_all(body.get("jars", []), "jars")
         py_files = self._resolve_all(body.get("pyFiles", []), "pyFiles")
-        files = self._resolve_all(body.get("files", []), "files")
+        files = self._resolve_staged(body.get("files", []), "files")
         self._resolve_all(body.get("archives", []), "archives")
         try:
             command, env = self.batches.build_command(

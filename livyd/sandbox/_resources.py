@@ -14,14 +14,44 @@ and as if its own WebHDFS (backed by ``--data-dir``) were the cluster file syste
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["ResourceError", "resolve_resource"]
+__all__ = ["ResourceError", "Staged", "resolve_resource", "split_alias"]
 
 
 class ResourceError(ValueError):
     """A URI the sandbox cannot serve; the message names the field and the URI."""
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A ``files`` / ``archives`` entry on this machine, with YARN's ``#alias``: the name it gets
+    in the working directory (``deps.zip#deps`` is extracted into ``./deps``)."""
+
+    path: Path
+    alias: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.alias or self.path.name
+
+    def spec(self) -> str:
+        """``path#alias`` (what the REPL worker's add_path takes)."""
+        return f"{self.path}#{self.alias}" if self.alias else str(self.path)
+
+
+def split_alias(uri: str, *, field: str) -> tuple[str, str | None]:
+    """``'hdfs:///x/deps.zip#deps'`` -> ``('hdfs:///x/deps.zip', 'deps')``.
+
+    :raises ResourceError: an empty alias, or one that is not a plain name."""
+    if "#" not in uri:
+        return uri, None
+    base, alias = uri.rsplit("#", 1)
+    if not alias or "/" in alias or "\\" in alias or alias in (".", ".."):
+        raise ResourceError(f"{field}: {uri!r}: the alias after '#' must be a plain file name")
+    return base, alias
 
 
 def resolve_resource(uri: str, *, field: str, data_dir: Path, webhdfs_url: str | None) -> Path:

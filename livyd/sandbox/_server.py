@@ -388,7 +388,12 @@ class Sandbox:
             self._temp_dirs.append(self.data_dir)
         else:
             self.data_dir = self._given_data_dir.resolve()
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                what = ("is not a directory" if self.data_dir.exists()
+                        else f"cannot be created ({exc.strerror})")
+                raise ValueError(f"--data-dir {self._given_data_dir}: {what}") from None
         work_dir = Path(tempfile.mkdtemp(prefix="livyd-sandbox-work-"))
         self._temp_dirs.append(work_dir)
 

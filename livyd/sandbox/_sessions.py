@@ -46,6 +46,7 @@ import structlog
 from anyio.abc import TaskGroup
 
 from livyd.sandbox._logbuffer import LogBuffer
+from livyd.sandbox._resources import Staged
 
 __all__ = ["SandboxOptions", "Session", "SessionManager", "Statement", "find_by_key", "now_ms",
            "prepare_workdir", "run_all_shielded"]
@@ -116,7 +117,7 @@ class Session:
 
     def __init__(self, *, id: int, request: dict[str, Any], kind: str, owner: str | None,
                  proxy_user: str | None, options: SandboxOptions, idle_timeout: float | None,
-                 sys_path: list[str], archives: list[Path], files: list[Path],
+                 sys_path: list[str], archives: list[Staged], files: list[Staged],
                  env_extra: dict[str, str]) -> None:
         self.id = id
         self.request = request
@@ -191,7 +192,7 @@ class Session:
                 self.repl = await Repl.start(python=self.options.python, cwd=self.cwd, env=env,
                                              on_log=self.on_log, sys_path=self._sys_path)
                 for archive in self._archives:
-                    await self.repl.add_path(str(archive), extract=True)
+                    await self.repl.add_path(archive.spec(), extract=True)
                 log.info("session ready", session=self.id, seconds=round(time.monotonic() - started, 3))
             except Exception as exc:
                 log.warning("session failed to start", session=self.id, error=str(exc))
@@ -419,12 +420,13 @@ class SessionManager:
         await run_all_shielded([session.stop for session in self.sessions.values()])
 
 
-def prepare_workdir(cwd: Path, files: list[Path]) -> None:
-    """Create a session's or batch's working directory and copy ``files`` into it (directories
-    recursively; a file that already is its own target is left alone)."""
+def prepare_workdir(cwd: Path, files: list[Staged]) -> None:
+    """Create a session's or batch's working directory and copy ``files`` into it under their
+    name or ``#alias`` (directories recursively; a file that already is its own target is left
+    alone)."""
     cwd.mkdir(parents=True, exist_ok=True)
-    for src in files:
-        target = cwd / src.name
+    for staged in files:
+        src, target = staged.path, cwd / staged.name
         if src.is_dir():
             shutil.copytree(src, target, dirs_exist_ok=True)
         elif src.resolve() != target.resolve():

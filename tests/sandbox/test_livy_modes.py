@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from livy_http import wait_statement, wait_until, zip_with_module
@@ -144,6 +145,16 @@ def test_bad_option_names_the_culprit() -> None:
     proc = subprocess.run([sys.executable, "-m", "livyd.sandbox", "--livy-version", "0.6"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2 and "--livy-version" in proc.stderr and proc.stdout == ""
+
+
+def test_a_data_dir_that_is_a_file_is_named(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "plain-file"
+    not_a_dir.write_text("x")
+    proc = subprocess.run([sys.executable, "-m", "livyd.sandbox", "--port", "0", "--webhdfs-port", "0",
+                           "--data-dir", str(not_a_dir)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"--data-dir {not_a_dir}: is not a directory" in proc.stderr
 
 
 def test_gateway_upload_then_import(sandbox_factory: Factory) -> None:

@@ -373,6 +373,22 @@ def test_pyfiles_and_archives_at_creation(http: httpx.Client, sandbox: SandboxPr
     assert r.status_code == 400 and "s3a://bucket/x.jar" in r.json()["msg"]
 
 
+def test_yarn_aliases_name_files_and_archives(http: httpx.Client, sandbox: SandboxProcess) -> None:
+    """``x.zip#deps`` is unpacked into ``./deps`` and ``a.txt#b.txt`` lands as ``./b.txt``, as YARN
+    localizes them for the driver."""
+    (sandbox.data_dir / "alias").mkdir(exist_ok=True)
+    (sandbox.data_dir / "alias" / "arch.zip").write_bytes(zip_with_module("aliasmod", "Z = 'aliased'"))
+    (sandbox.data_dir / "alias" / "settings.txt").write_text("renamed\n")
+    sid = new_session(http, archives=["hdfs:///alias/arch.zip#deps"],
+                      files=["hdfs:///alias/settings.txt#conf.txt"])
+    out = run(http, sid, "import os\nsorted(os.listdir('deps')), open('conf.txt').read().strip()")
+    assert out["output"]["data"] == {"text/plain": "(['aliasmod'], 'renamed')"}, out
+    assert run(http, sid, "import aliasmod\naliasmod.Z")["output"]["data"] == {"text/plain": "'aliased'"}
+    http.delete(f"/sessions/{sid}")
+    r = http.post("/sessions", json={"kind": "pyspark", "archives": ["hdfs:///alias/arch.zip#../up"]})
+    assert r.status_code == 400 and "archives" in r.json()["msg"] and "alias" in r.json()["msg"]
+
+
 def webhdfs_put(base: str, path: str, data: bytes, headers: dict[str, str] | None = None) -> None:
     """WebHDFS CREATE the real way: step 1 without data (307), step 2 the bytes to Location."""
     step1 = httpx.put(f"{base}{path}", params={"op": "CREATE", "overwrite": "true"}, headers=headers,
