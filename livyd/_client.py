@@ -70,6 +70,7 @@ from livyd._exceptions import (
     LivyHTTPError,
     NotFoundError,
     SessionGoneError,
+    SessionInactiveError,
     SessionNotFoundError,
     SessionNotReadyError,
     SubmissionUnknownError,
@@ -679,11 +680,9 @@ class LivyClient:
                 await anyio.sleep(planner.delay(anyio.current_time()))
                 try:
                     st = await self.get_statement(session_id, statement_id)
-                except BadRequestError as exc:
-                    if "isn't active" in (exc.livy_message or "") or "not active" in (exc.livy_message or ""):
-                        raise SessionGoneError(f"session {session_id} ended while statement {statement_id} "
-                                               "was running", session_id=session_id) from exc
-                    raise
+                except SessionInactiveError as exc:
+                    raise SessionGoneError(f"session {session_id} ended while statement {statement_id} "
+                                           "was running", session_id=session_id) from exc
                 self._stats.polls += 1
                 now = anyio.current_time()
                 planner.observe(now, state=str(st.state), progress=round(st.progress, 3))

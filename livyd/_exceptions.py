@@ -15,6 +15,7 @@ contain credentials: URLs are stripped of user info and secret-looking query par
      │    └── TransportTimeout                 "timeout"         (also a LivydTimeout)
      ├── LivyHTTPError                         "http"            an error status from Livy or a gateway
      │    ├── BadRequestError         400      "bad-request"
+     │    │    └── SessionInactiveError        "session-gone"  "Session isn't active" (a SessionGoneError)
      │    ├── AuthenticationError     401      "auth"
      │    ├── ForbiddenError          403      "forbidden"
      │    ├── NotFoundError           404      "not-found"
@@ -53,6 +54,7 @@ __all__ = [
     "NotFoundError",
     "ServerError",
     "SessionGoneError",
+    "SessionInactiveError",
     "SessionNotFoundError",
     "SessionNotReadyError",
     "StatementCancelledError",
@@ -239,6 +241,19 @@ class SessionNotFoundError(NotFoundError, SessionGoneError):
 
     def __init__(self, message: str, *, session_id: int | str | None = None, **kwargs: object) -> None:
         NotFoundError.__init__(self, message, **kwargs)  # type: ignore[arg-type]
+        self.session_id = session_id
+        self.state = None
+
+
+class SessionInactiveError(BadRequestError, SessionGoneError):
+    """400 ``{"msg": "requirement failed: Session isn't active."}``: statements were read or listed on
+    a session that ended (dead, killed, shutting down). It is a :class:`SessionGoneError` and keeps
+    that class's code."""
+
+    code = "session-gone"
+
+    def __init__(self, message: str, *, session_id: int | str | None = None, **kwargs: object) -> None:
+        BadRequestError.__init__(self, message, **kwargs)  # type: ignore[arg-type]
         self.session_id = session_id
         self.state = None
 

@@ -487,6 +487,9 @@ class MiniLivy:
     def _statements(self, session: dict[str, Any], req: Request, rest: list[str]) -> Reply | str:
         sid = session["id"]
         stmts = self.statements[sid]
+        if req.method == "GET" and session["state"] in ("dead", "killed", "shutting_down", "error"):
+            # statements live in the driver: Livy cannot read them once the session ended
+            return self._j(400, {"msg": "requirement failed: Session isn't active."})
         if not rest and req.method == "POST":
             fault = self._fault("statements")
             if fault == "drop-before":

@@ -11,7 +11,9 @@ Livy's error bodies come in several shapes (livy-rest.md §1.3, §14):
 :func:`extract_message` reduces any of them to ``(message, body_kind)`` and :func:`map_http_error`
 picks the class: 404 on a ``/sessions`` path is :class:`SessionNotFoundError` (also a
 :class:`SessionGoneError`), on ``/batches`` :class:`BatchNotFoundError`, the bare string
-``Statement not found`` is :class:`StatementNotFoundError`; 500 ``Session is in state X`` is
+``Statement not found`` is :class:`StatementNotFoundError`; 400 ``Session isn't active`` on a
+``/sessions`` path (statements read on a session that ended) is :class:`SessionInactiveError`
+(also a :class:`SessionGoneError`); 500 ``Session is in state X`` is
 :class:`SessionNotReadyError` with ``state=X``; the CSRF filter's HTML 400 says which header was
 missing; 401 names the authentication that was tried (and for Kerberos that a ticket is needed).
 
@@ -36,6 +38,7 @@ from livyd._exceptions import (
     LivyHTTPError,
     NotFoundError,
     ServerError,
+    SessionInactiveError,
     SessionNotFoundError,
     SessionNotReadyError,
     StatementNotFoundError,
@@ -51,6 +54,7 @@ _REASONS = {
     504: "Gateway Timeout",
 }
 _STATE = re.compile(r"Session is in state (\w+)")
+_INACTIVE = re.compile(r"session (isn't|is not|not) active", re.I)
 _PRE = re.compile(r"<pre>(.*?)</pre>", re.I | re.S)
 _TITLE = re.compile(r"<title>(.*?)</title>", re.I | re.S)
 _H = re.compile(r"<h[1-3][^>]*>(.*?)</h[1-3]>", re.I | re.S)
@@ -172,6 +176,9 @@ def map_http_error(
                 "X-XSRF-Header on writes; a proxy in between may strip them)",
                 **common,  # type: ignore[arg-type]
             )
+        if resource == "sessions" and _INACTIVE.search(message or ""):
+            return SessionInactiveError(f"{head}: session {ident} is not active (it ended: dead, killed or "
+                                        "shutting down)", session_id=ident, **common)
         return BadRequestError(detail, **common)  # type: ignore[arg-type]
     if status == 500:
         m = _STATE.search(message or "")

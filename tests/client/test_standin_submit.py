@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from livy_standin import MiniLivy
 
-from livyd import Batch, LivyClient, Session, SessionGoneError, SubmissionUnknownError
+from livyd import Batch, LivyClient, Session, SessionGoneError, SessionInactiveError, SubmissionUnknownError
 
 
 @pytest.fixture
@@ -193,3 +193,17 @@ async def test_user_named_duplicate_is_an_error_not_a_lookup(livy: MiniLivy) -> 
     async with client(livy) as c:
         with pytest.raises(Exception, match="Duplicate session name"):
             await c.create_session(name="taken")
+
+
+@pytest.mark.anyio
+async def test_reading_statements_of_an_ended_session_is_session_gone(livy: MiniLivy) -> None:
+    """Livy's 400 "Session isn't active" on statement GET/list becomes SessionGoneError."""
+    sid = livy.add_session()
+    async with client(livy) as c:
+        await c.submit_statement(sid, "1")
+        livy.sessions[sid]["state"] = "dead"
+        with pytest.raises(SessionGoneError) as got:
+            await c.get_statement(sid, 0)
+        assert isinstance(got.value, SessionInactiveError) and got.value.session_id == str(sid)
+        with pytest.raises(SessionGoneError):
+            await c.list_statements(sid)

@@ -14,6 +14,7 @@ from livyd._exceptions import (
     NotFoundError,
     ServerError,
     SessionGoneError,
+    SessionInactiveError,
     SessionNotFoundError,
     SessionNotReadyError,
     StatementNotFoundError,
@@ -194,3 +195,21 @@ def test_bodies_echoing_credentials_are_masked() -> None:
     err = m(400, f"{BASE}/sessions", body, "text/html", method="POST")
     text = str(err) + (err.livy_message or "")
     assert "YWxpY2U6czNjcmV0" not in text and "bob:pw" not in text and "token=abc" not in text
+
+
+def test_session_isnt_active_400_is_session_gone() -> None:
+    """Livy's 400 for statements of a session that ended is a SessionGoneError, still a 400."""
+    body = b'{"msg":"requirement failed: Session isn\'t active."}'
+    for url in (f"{BASE}/sessions/3/statements", f"{BASE}/sessions/3/statements/0"):
+        err = m(400, url, body)
+        assert isinstance(err, SessionInactiveError)
+        assert isinstance(err, SessionGoneError) and isinstance(err, BadRequestError)
+        assert err.session_id == "3" and err.code == "session-gone" and err.status == 400
+
+
+def test_other_400_is_not_session_gone() -> None:
+    """Only the 'isn't active' message on a session path is session-gone."""
+    err = m(400, f"{BASE}/sessions/3/statements/x", b'{"msg":"For input string: \\"x\\""}')
+    assert type(err) is BadRequestError
+    err = m(400, f"{BASE}/version", b'{"msg":"requirement failed: Session isn\'t active."}')
+    assert type(err) is BadRequestError
