@@ -76,6 +76,65 @@ def _one_id(params: FollowLogParams | ReadLogParams, method: str) -> None:
         )
 
 
+def _session_fields(fields: dict[str, Any]) -> None:
+    """Check livy/createSession's Livy session fields as the client sent them: InvalidParams naming
+    the field as sent (``driverMemory``) and what is expected, never a config error in snake_case."""
+    from pydantic import ValidationError
+
+    from livyd._models import BLACKLISTED_CONF_KEYS, CreateSessionRequest
+
+    errors = []
+    try:
+        CreateSessionRequest.model_validate(fields)
+    except ValidationError as exc:
+        for e in exc.errors():
+            field = ".".join(str(p) for p in e["loc"])
+            if e["type"] == "extra_forbidden":
+                message = f"{field} is not a Livy session field"
+            else:
+                message = f"{field}: {_expected(e['msg'])}"
+            errors.append({"field": field, "message": message})
+    conf = fields.get("conf")
+    for key in conf if isinstance(conf, dict) else ():
+        if key in BLACKLISTED_CONF_KEYS:
+            message = f"conf.{key}: Livy refuses this Spark property (spark-blacklist.conf: Livy decides it)"
+            errors.append({"field": f"conf.{key}", "message": message})
+    if errors:
+        raise JsonRpcInvalidParams(
+            f"invalid params for livy/createSession: {errors[0]['message']}",
+            data={"code": "invalid-params", "field": errors[0]["field"], "errors": errors},
+        )
+
+
+def _expected(msg: str) -> str:
+    """A pydantic message as "what is expected" (pydantic's messages do not echo the input)."""
+    msg = msg.removeprefix("Value error, ")
+    if not msg.startswith("Input should be "):
+        return msg
+    what = msg.removeprefix("Input should be ").split(", unable to", 1)[0]
+    what = what.replace("a valid integer", "an integer").replace("a valid ", "a ")
+    if what.startswith(("greater", "less")):
+        what = "a number " + what
+    return "expected " + what
+
+
+def settings_errors(exc: Exception) -> list[str]:
+    """One short line per bad setting of a ValidationError: its name and what is expected, never
+    its value (a URL may carry a password)."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return ["the settings are not an object"]
+    lines = []
+    for e in exc.errors():
+        name = ".".join(str(p) for p in e["loc"]) or "settings"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{name}: not a livyd setting")
+        else:
+            lines.append(f"{name}: {_expected(e['msg'])}")
+    return lines
+
+
 def _document_text(ls: LivydServer, uri: str) -> str:
     from livyd.daemon._server import uri_path
 
@@ -120,7 +179,27 @@ def register(
             from livyd.daemon._server import uri_path
 
             state.workspace = uri_path(params.workspace_folders[0].uri)
+        if options.profile is not None:
+            _check_initial_profile(ls, options.profile)
         state.initialized = True
+
+    def _check_initial_profile(ls: LivydServer, profile: str) -> None:
+        """An unknown initializationOptions.profile: initialize is still answered, the user is told
+        once (naming it and the known profiles) and the configured default profile is used."""
+        from livyd._exceptions import LivydError
+
+        try:
+            state.resolve_sync(profile, state.settings.url)
+        except LivydError as exc:
+            if exc.code != "unknown-profile":
+                return  # a known profile that does not resolve: its requests will say why
+            state.options = state.options.model_copy(update={"profile": None})
+            ls.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Error,
+                    message=f"livyd: initializationOptions.profile: {exc}; using the default profile",
+                )
+            )
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: LivydServer, params: Any) -> None:
@@ -160,9 +239,11 @@ def register(
         try:
             settings = DaemonSettings.model_validate({**base, **raw})
         except Exception as exc:
+            lines = settings_errors(exc)
             ls.window_show_message(
                 types.ShowMessageParams(
-                    type=types.MessageType.Error, message=f"livyd: invalid settings ignored: {exc}"
+                    type=types.MessageType.Error,
+                    message="livyd: settings not applied (the previous ones stay):\n" + "\n".join(lines),
                 )
             )
             return
@@ -201,9 +282,10 @@ def register(
     @rpc(server, "livy/createSession")
     async def create_session(ls: LivydServer, params: Any) -> Any:
         p = validate(CreateSessionParams, params, "livy/createSession")
+        fields = {k: v for k, v in (p.model_extra or {}).items()}
+        _session_fields({**fields, "kind": p.kind, "name": p.name})
         sup = await state.connected()
         conn = await sup.connection(p.profile)
-        fields = {k: v for k, v in (p.model_extra or {}).items()}
         if p.kind:
             fields["kind"] = p.kind
         if p.name:
@@ -497,10 +579,18 @@ def register(
             if v is not None
         }
         key = p.profile
+        from livyd._exceptions import LivydError
+
+        if key is not None:
+            try:
+                await state._resolve(key)
+            except LivydError as exc:
+                if exc.code == "unknown-profile":
+                    raise  # as selectProfile and createSession give it, naming the known ones
+                # A known profile that does not resolve yet (it may lack these very credentials).
         if key is None:
             # "The active profile" is fixed now: these credentials never go to another profile's
             # server, even after livy/selectProfile.
-            from livyd._exceptions import LivydError
 
             sup = state.supervisor_or_new()
             active = sup.active_connection()
@@ -602,7 +692,7 @@ def register(
         return lenses
 
     async def _run_range(uri: str, start: int, end: int) -> Any:
-        text = _document_text(server, uri)
+        text = _text_arg(server, uri)
         lines = text.splitlines()
         code = "\n".join(lines[start:end])
         return await execute(
@@ -616,6 +706,36 @@ def register(
             },
         )
 
+    def _text_arg(ls: LivydServer, uri: str) -> str:
+        try:
+            return _document_text(ls, uri)
+        except (OSError, ValueError) as exc:
+            from livyd.daemon._server import uri_path
+
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a UTF-8 text file"
+            raise JsonRpcInvalidParams(
+                f"cannot read {uri_path(uri)} ({why}); open it in the editor or pass the URI of a file",
+                data={"code": "invalid-params", "field": "arguments.0.uri", "errors": []},
+            ) from None
+
+    def _str_arg(args: tuple[Any, ...], name: str) -> str:
+        value = _arg(args, name)
+        if not isinstance(value, str):
+            raise JsonRpcInvalidParams(
+                f"argument {name} must be a string",
+                data={"code": "invalid-params", "field": f"arguments.0.{name}", "errors": []},
+            )
+        return value
+
+    def _line_arg(args: tuple[Any, ...], name: str) -> int:
+        value = _arg(args, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise JsonRpcInvalidParams(
+                f"argument {name} must be a zero-based line number (an integer >= 0)",
+                data={"code": "invalid-params", "field": f"arguments.0.{name}", "errors": []},
+            )
+        return value
+
     def _arg(args: tuple[Any, ...], name: str) -> Any:
         if not args or not isinstance(args[0], dict) or name not in args[0]:
             raise JsonRpcInvalidParams(
@@ -626,15 +746,15 @@ def register(
 
     @rpc(server, "livyd.runFile", command=True)
     async def run_file(ls: LivydServer, args: Any) -> Any:
-        uri = str(_arg(args, "uri"))
-        text = _document_text(ls, uri)
+        uri = _str_arg(args, "uri")
+        text = _text_arg(ls, uri)
         return await _run_range(uri, 0, len(text.splitlines()))
 
     @rpc(server, "livyd.runCell", command=True)
     async def run_cell(ls: LivydServer, args: Any) -> Any:
-        uri = str(_arg(args, "uri"))
-        line = int(_arg(args, "line"))
-        for start, end in cells(_document_text(ls, uri)):
+        uri = _str_arg(args, "uri")
+        line = _line_arg(args, "line")
+        for start, end in cells(_text_arg(ls, uri)):
             if start <= line < end:
                 return await _run_range(uri, start, end)
         raise JsonRpcInvalidParams(

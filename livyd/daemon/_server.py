@@ -82,6 +82,8 @@ DEFAULT_MAX_FRAME = 64 * 1024 * 1024
 #: Settings that stay per client on a shared daemon (stateDir selects the shared supervisor).
 PER_CLIENT_SETTINGS = frozenset({"showTracebacks", "stateDir"})
 _CHUNK = 64 * 1024
+#: livyd's own client-to-server methods (their params may be omitted).
+_OWN_METHODS = frozenset(m.name for m in METHODS if m.direction == "clientToServer")
 
 
 class _SecretFilter(logging.Filter):
@@ -302,21 +304,24 @@ class DaemonState:
         """Resolve *profile* (None: the configured default) with *url* (None: ``settings.url``) as
         ``--url``; an unknown profile is an ``unknown-profile`` error naming it and the known ones.
         The supervisor's settings are used (on a shared daemon: those in force for the workspace)."""
+        sup = self.supervisor_or_new()
+        target = url or sup.settings.url
+        return await anyio.to_thread.run_sync(lambda: self.resolve_sync(profile, target))
+
+    def resolve_sync(self, profile: str | None, url: str | None) -> Any:
+        """:meth:`_resolve` without the event loop (it reads files): *url* is the editor's ``url``
+        setting (errors about it name the setting, never a command-line flag)."""
         from livyd._config import load_config
         from livyd._exceptions import ConfigError
 
-        sup = self.supervisor_or_new()
-        target = url or sup.settings.url
         try:
-            return await anyio.to_thread.run_sync(
-                lambda: load_config(profile=profile, url=target, cwd=self.workspace)
-            )
+            return load_config(profile=profile, cwd=self.workspace, overrides=url_override(url))
         except ConfigError as exc:
             if profile is None or exc.key != "profile" or not str(exc).startswith("unknown profile"):
                 raise
             from livyd.daemon._supervisor import DaemonError
 
-            known = await anyio.to_thread.run_sync(self._known_profiles)
+            known = self._known_profiles()
             listed = ", ".join(known) if known else "none (no [profiles.<name>] table in any livyd.toml)"
             raise DaemonError(
                 f"unknown profile {profile!r}; known profiles: {listed}", "unknown-profile"
@@ -722,6 +727,10 @@ def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: Any) -> b
     ):
         _send_error(writer, msg_id, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
         return True
+    if "params" not in raw and raw.get("method") in _OWN_METHODS:
+        # JSON-RPC lets a request omit params (vscode-jsonrpc's sendRequest(method) does); pygls
+        # would refuse it, so it is read like params null (= {}: required fields are still named).
+        body = json.dumps({**raw, "params": None}).encode("utf-8")
     try:
         message = json.loads(body, object_hook=protocol.structure_message)
     except JsonRpcException as exc:
@@ -812,7 +821,7 @@ def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
     names: list[str] = []
     active = chosen
     try:
-        resolved = load_config(profile=chosen, url=settings.url, cwd=state.workspace)
+        resolved = load_config(profile=chosen, cwd=state.workspace, overrides=url_override(settings.url))
         names = list(resolved.known_profiles)
         active = chosen or resolved.profile_name
     except Exception as exc:
@@ -826,7 +835,7 @@ def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
         auth = "none"
         try:
             r = resolved if (resolved is not None and n == active) else load_config(
-                profile=n, url=settings.url, cwd=state.workspace
+                profile=n, cwd=state.workspace, overrides=url_override(settings.url)
             )
             url, auth = r.profile.url, str(r.profile.auth.type)
         except Exception as exc:
@@ -841,6 +850,12 @@ def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
             )
         )
     return infos, active
+
+
+def url_override(url: str | None) -> dict[str, Any] | None:
+    """``settings.url`` as a load_config override that acts like ``--url`` but is named for what it
+    is: an error about it says "the url setting", not a CLI flag an editor user never typed."""
+    return {"url": (url, "the url setting")} if url else None
 
 
 def uri_path(uri: str) -> str:

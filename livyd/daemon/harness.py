@@ -76,6 +76,13 @@ class Message:
         return self.raw.get("params")
 
 
+def _major(version: str) -> int | None:
+    """The major number of a ``"MAJOR.MINOR"`` protocol version (None when it has none): compared
+    as integers, so 10.0 is newer than 9.1."""
+    head = version.split(".", 1)[0].strip()
+    return int(head) if head.isdigit() else None
+
+
 @dataclass
 class DaemonClient:
     """A connection to one daemon process."""
@@ -312,8 +319,9 @@ class DaemonClient:
             },
         )
         theirs = str(result["capabilities"]["experimental"]["livyd"]["protocolVersion"])
-        if theirs.split(".")[0] != PROTOCOL_VERSION.split(".")[0]:
-            side = "livyd" if theirs < PROTOCOL_VERSION else "this client"
+        their_major, our_major = _major(theirs), _major(PROTOCOL_VERSION)
+        if their_major != our_major:
+            side = "livyd" if (their_major or 0) < (our_major or 0) else "this client"
             raise RuntimeError(
                 f"livyd speaks protocol {theirs}, this client {PROTOCOL_VERSION}: upgrade {side}"
             )

@@ -25,7 +25,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -245,6 +245,18 @@ class DaemonSettings(Params):
         None, description="Where per-workspace state lives (default: platformdirs)."
     )
     show_tracebacks: bool = Field(False, description="Include internal tracebacks in JSON-RPC error data.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        # Refused when given, not at the first request; the value is never echoed (a password).
+        if v:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(v.strip())
+            if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+                raise ValueError("expected an http:// or https:// URL")
+        return v
 
 
 class InitializationOptions(Params):
