@@ -54,6 +54,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from livyd._auth import AuthConfig
+from livyd._core.redact import redact, redact_conf, redact_text
 from livyd._exceptions import ConfigError, redact_url
 from livyd._models import BLACKLISTED_CONF_KEYS  # one list for config and client
 
@@ -578,8 +579,11 @@ def _env_layer(env: _Environment) -> tuple[Layer, Layer]:
                 )
             for key, item in conf.items():
                 if isinstance(item, dict | list) or item is None:
+                    # the type only, never the value: it may hold a credential
+                    got = ("a JSON object" if isinstance(item, dict) else
+                           "a JSON array" if isinstance(item, list) else "null")
                     raise ConfigError(
-                        f"{source}: LIVY_CONF key '{key}' must be a string, number or boolean, got {item!r}",
+                        f"{source}: LIVY_CONF key '{key}' must be a string, number or boolean, got {got}",
                         source=name, key=f"session.conf.{key}",
                     )
                 layer[("session", "conf", key)] = _Entry(_conf_value(item), source)
@@ -657,7 +661,8 @@ class ResolvedConfig:
             rows.append((key, shown, self.source_of(key)))
         for conf_key, conf_value in sorted(self.profile.session.conf.items()):
             key = f"session.conf.{conf_key}"
-            rows.append((f'session.conf."{conf_key}"', conf_value, self.source_of(key)))
+            rows.append((f'session.conf."{conf_key}"', str(redact_conf(conf_key, conf_value)),
+                         self.source_of(key)))
         return rows
 
 
@@ -676,12 +681,12 @@ def _show(path: Path_, value: Any) -> str:
     if value is None:
         return "(not set)"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) if value else "(none)"
+        return ", ".join(redact_text(str(v)) for v in value) if value else "(none)"
     if isinstance(value, bool):
         return "true" if value else "false"
     if path[-1] in ("url", "proxy"):
         return redact_url(str(value))
-    return str(value)
+    return redact_text(str(value))
 
 
 # --------------------------------------------------------------------------- load_config
@@ -861,6 +866,10 @@ def _explain(exc: ValidationError, merged: Layer) -> ConfigError:
             if loc[-1] in ("url", "proxy") and isinstance(value, str):
                 # never echo what might hold credentials in a form redact_url cannot parse
                 value = redact_url(value) if "://" in value and "@" not in value.split("://", 1)[0] else None
+            if loc[:2] == ("session", "conf") and len(loc) == 3:
+                value = redact_conf(loc[2], value)
+            elif isinstance(value, str | list | dict):
+                value = redact(value, loc[-1])
             shown = f" (got {value!r})" if value is not None else ""
         messages.append(f"{source}: {key}: {msg}{shown}")
         first_key = first_key or key

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MASK", "redact", "redact_text"]
+__all__ = ["MASK", "is_secret_conf_key", "redact", "redact_conf", "redact_text"]
 
 _SECRET_KEY = re.compile(
     r"(authorization|cookie|password|passwd|secret|token|api[_-]?key|keytab|credential|negotiate|"
@@ -54,3 +54,33 @@ def redact(value: Any, key: str | None = None) -> Any:
     if isinstance(value, bytes):
         return redact_text(value.decode("utf-8", "replace"))
     return value
+
+
+# Spark/Hadoop property names are dotted and camelCased: "spark.hadoop.fs.s3a.secret.key",
+# "spark.ssl.keyPassword", "fs.azure.account.key.<account>.blob.core.windows.net",
+# "spark.hadoop.fs.s3a.access.key". A part that is (or ends with) "key" counts as well, beyond the
+# words _SECRET_KEY knows; "spark.ssl.keyStore" or "keySizeBits" do not end with "key".
+_CONF_SECRET_PART = re.compile(r"(^|[_-])(key|keys|sas|signature|pass|pwd)$|[a-z](Key|Pwd|Sas)$")
+
+
+def is_secret_conf_key(key: str) -> bool:
+    """Whether a Spark/Hadoop property name looks like it holds a credential."""
+    if _SECRET_KEY.search(key):
+        return True
+    return any(_CONF_SECRET_PART.search(part) or part.lower() in ("key", "accesskey", "secretkey")
+               for part in key.split("."))
+
+
+def redact_conf(key: str, value: Any) -> Any:
+    """*value* of the Spark property *key* as it may be shown: ``"***"`` for a secret-looking
+    key, else with credentials inside it (URL user-info, ``password=`` parameters) masked."""
+    if is_secret_conf_key(key) and value not in (None, "", False):
+        return MASK
+    if isinstance(value, str):
+        return _CONF_INLINE_SECRET.sub(lambda m: m.group(1) + MASK, redact_text(value))
+    return redact(value)
+
+
+# JDBC URLs carry credentials as ";password=..." or after "?" / "&" (redact_text handles those two)
+_CONF_INLINE_SECRET = re.compile(
+    r"([;:](?:[a-z._-]*(?:password|passwd|pwd|secret|token)[a-z._-]*)=)[^;&\s\"']*", re.I)

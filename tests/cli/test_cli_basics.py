@@ -134,6 +134,27 @@ def test_doctor_shows_sources_and_masks_secrets(home: Path) -> None:
     assert "LIVY_PASSWORD" in people.stdout and "********" in people.stdout
 
 
+def test_doctor_masks_secret_looking_spark_conf(home: Path) -> None:
+    conf = {"spark.hadoop.fs.s3a.secret.key": "AKIASECRET1", "spark.ssl.keyPassword": "pwSECRET2",
+            "spark.jdbc.url": "jdbc:postgresql://db/x?password=pgSECRET4", "spark.executor.cores": "2"}
+    env = clean_env(home / "home", LIVY_CONF=json.dumps(conf))
+    report = livyd("doctor", "--json", cwd=home / "work", env=env)
+    people = livyd("doctor", cwd=home / "work", env=env)
+    for proc in (report, people):
+        assert proc.returncode == 0, proc.stderr
+        assert "SECRET" not in proc.stdout + proc.stderr
+    settings = {s["key"]: s["value"] for s in json.loads(report.stdout)["settings"]}
+    assert settings['session.conf."spark.ssl.keyPassword"'] == "***"
+    assert settings['session.conf."spark.jdbc.url"'] == "jdbc:postgresql://db/x?password=***"
+    assert settings['session.conf."spark.executor.cores"'] == "2"
+    assert "***" in people.stdout
+
+    bad = livyd("doctor", cwd=home / "work",
+                env=clean_env(home / "home", LIVY_CONF='{"spark.ssl.keyPassword": ["pwSECRET2"]}'))
+    assert bad.returncode == 2
+    assert "spark.ssl.keyPassword" in bad.stderr and "SECRET" not in bad.stdout + bad.stderr
+
+
 def test_run_missing_file_is_a_usage_error(home: Path) -> None:
     proc = livyd("run", "nope.py", cwd=home / "work", env=clean_env(home / "home", LIVY_URL="http://127.0.0.1:9"))
     assert proc.returncode == 2

@@ -459,3 +459,36 @@ def test_credentials_in_urls_are_masked_in_describe_and_errors(tree: Tree) -> No
     with pytest.raises(ConfigError) as err:
         tree.load()
     assert "pw-in-url" not in str(err.value) and "proxy" in str(err.value)
+
+
+SPARK_SECRETS = {
+    "spark.hadoop.fs.s3a.secret.key": "AKIASECRET1",
+    "spark.ssl.keyPassword": "pwSECRET2",
+    "spark.hadoop.fs.s3a.access.key": "AKIDSECRET3",
+    "spark.jdbc.url": "jdbc:postgresql://db:5432/x?user=etl&password=pgSECRET4",
+    "spark.mssql.url": "jdbc:sqlserver://db;user=etl;password=msSECRET5;databaseName=x",
+    "spark.sql.shuffle.partitions": "200",
+}
+
+
+def test_secret_looking_spark_conf_is_masked_in_describe(tree: Tree) -> None:
+    import json
+
+    cfg = tree.load({"LIVY_CONF": json.dumps(SPARK_SECRETS)})
+    rows = {key: value for key, value, _ in cfg.describe()}
+    assert rows['session.conf."spark.hadoop.fs.s3a.secret.key"'] == "***"
+    assert rows['session.conf."spark.ssl.keyPassword"'] == "***"
+    assert rows['session.conf."spark.hadoop.fs.s3a.access.key"'] == "***"
+    assert rows['session.conf."spark.jdbc.url"'] == "jdbc:postgresql://db:5432/x?user=etl&password=***"
+    assert rows['session.conf."spark.mssql.url"'] == "jdbc:sqlserver://db;user=etl;password=***;databaseName=x"
+    assert rows['session.conf."spark.sql.shuffle.partitions"'] == "200"
+    assert "SECRET" not in repr(cfg.describe())
+    # what is sent to Livy is untouched
+    assert cfg.profile.session.conf["spark.ssl.keyPassword"] == "pwSECRET2"
+
+
+def test_livy_conf_type_error_does_not_echo_the_value(tree: Tree) -> None:
+    with pytest.raises(ConfigError) as err:
+        tree.load({"LIVY_CONF": '{"spark.ssl.keyPassword": {"v": "pwSECRET2"}}'})
+    assert "spark.ssl.keyPassword" in str(err.value) and "a JSON object" in str(err.value)
+    assert "pwSECRET2" not in str(err.value)
