@@ -30,7 +30,10 @@ fields within a major version, so clients must ignore fields they do not know.
    `settings` (`DaemonSettings`) tune the daemon; `settings.url`, when set, overrides every
    profile's Livy URL (like `--url`). With no URL anywhere, the daemon starts the embedded
    sandbox. **Never put secrets here**: use `livy/setCredentials`.
-   Invalid options are answered with -32602 naming the field.
+   Invalid options are answered with -32602 naming the field (`settings.url` must be an
+   `http://` or `https://` URL). An unknown `profile` does not fail `initialize`: it is answered
+   normally, the client receives one `window/showMessage` (type Error) naming the profile and the
+   known ones, and the configured default profile is used.
 2. The result is a normal LSP `InitializeResult` (`serverInfo` = `{"name": "livyd", "version"}`);
    livyd's own capabilities are at `capabilities.experimental.livyd` (`LivydCapabilities`):
    `version`, `protocolVersion` (`MAJOR.MINOR`), `requests`, `notifications`, `commands`,
@@ -72,7 +75,11 @@ Warning) naming `stateDir` and the directory still in use.
 With `--standalone` there is one client per daemon, so its settings always apply.
 
 `workspace/didChangeConfiguration` with `{"settings": {...DaemonSettings...}}` (or
-`{"settings": {"livyd": {...}}}`) replaces the settings.
+`{"settings": {"livyd": {...}}}`) replaces the settings. A change with an invalid value (a
+`url` that is not `http://` or `https://`, `pollInterval: -1`, an unknown setting) is refused
+whole and the previous settings stay; the client receives one `window/showMessage` (type Error)
+with one line per bad setting, its name and what is expected (`pollInterval: expected a number
+greater than 0`), never its value.
 
 ## Profiles and several Livy servers
 
@@ -87,8 +94,11 @@ whatever is selected later.
   `conf`, `pyFiles`, `queue`, `kind`, the name prefix, ...); fields of the request win, `conf`
   is merged key by key (the request's value wins per key). The kind is the request's, else the
   profile's, else `settings.kind`. An unknown profile is error `unknown-profile`
-  (-32052) naming it and the known profiles. `livy/execute` without `sessionId` and with no
-  attached session creates its session the same way, from the active profile.
+  (-32052) naming it and the known profiles. A bad Livy session field is -32602 whose
+  `data.field` is the name as sent (`driverMemory: expected a string`; a field Livy does not
+  have: `foo is not a Livy session field`; a Spark property Livy refuses: `conf.spark.master`).
+  `livy/execute` without `sessionId` and with no attached session creates its session the same
+  way, from the active profile.
 * `livy/selectProfile {profile}` makes the profile active: new sessions and `livy/execute`
   without `sessionId` use it from now on. If the attached session belongs to another profile it
   is detached (a `livy/sessionChanged` with `attached: false`): the next execute uses the new
@@ -155,6 +165,8 @@ that line of the sent range in `uri`; the next run on that document clears it.
 * `textDocument/codeLens`: "Run file" on line 0 and "Run cell" on each `# %%` cell; they call
   `workspace/executeCommand` with `livyd.runFile` / `livyd.runCell` (command ids are prefixed
   `livyd.` so they never collide with an extension's own), which return what `livy/execute` does.
+  Bad arguments are -32602 with `data.field` `arguments.0.uri` / `arguments.0.line` (a line is a
+  zero-based integer; a file that cannot be read is named in the message).
 * `textDocument/completion`: from the attached live session. Scala sessions use Livy's
   `/completion`; Python sessions run a short `rlcompleter` statement, only when the session is
   idle and has no livyd task, cancelled after 2 s; it never appears as a task.
@@ -194,18 +206,23 @@ editor's secret store (a token is sent as `Authorization: Bearer`, a password as
 takes effect at once: for every open connection of that profile (`profile` null means the
 profile active at that moment; credentials are only ever sent to their own profile's server, even
 after `livy/selectProfile`), the daemon replaces its Livy client with one using the new credentials and closes
-the old one once its in-flight calls ended; sessions, tasks and pollers carry on. The params are
-never logged, echoed in errors, or persisted. Before that, a Livy that refuses the daemon (HTTP
-401) makes the request that needed it fail with a JSON-RPC error whose `data.code` is `auth` and
-whose message names authentication (and a task needing it ends `failed`, saying the same).
+the old one once its in-flight calls ended; sessions, tasks and pollers carry on. An unknown
+`profile` is error `unknown-profile` (-32052) naming it and the known profiles; nothing is stored.
+The params are never logged, echoed in errors, or persisted. Before that, a Livy that refuses
+the daemon (HTTP 401) makes the request that needed it fail with a JSON-RPC error whose
+`data.code` is `auth` and whose message names authentication (and a task needing it ends
+`failed`, saying the same).
 
 ## Robustness
 
 A frame whose body is not JSON gets -32700 (id null); a JSON value that is not a request or
 notification gets -32600; an unknown method -32601; invalid params -32602 with `error.data`
-`{"code": "invalid-params", "field": "range.start.line", "errors": [...]}`; a frame whose
-`Content-Length` exceeds the limit (`--max-frame-bytes`, default 64 MiB) is skipped without being
-read into memory and answered -32600 (id null). The daemon never exits on bad input. Errors from
+`{"code": "invalid-params", "field": "range.start.line", "errors": [...]}`. A `livy/*` request may
+omit `params` (as JSON-RPC allows): that reads like `{}`, so only a required field is then
+missing. A frame whose `Content-Length` exceeds the limit (`--max-frame-bytes`, default 64 MiB) is
+skipped without being read into memory and answered -32600 (id null); a `Content-Length` of more
+than 15 digits is not a frame at all: it is a malformed header (-32700, id null) and the next
+frame is read. The daemon never exits on bad input. Errors from
 Livy carry `error.data.code` (the stable livyd code, e.g. `session-gone`) and no traceback,
 unless `settings.showTracebacks` is true.
 """
