@@ -9,15 +9,23 @@ and duplicate-safe POSTs are the library's: a statement is never submitted twice
 closed with :meth:`LivyAPI.aclose_when_idle`, which waits for the calls it is serving (a statement
 POST must not be cut in the middle: its fate would be unknown) before closing the connections.
 Every call is counted in and out for that.
+
+**Inactive sessions.** Livy answers statement reads and writes on a session that is shutting down or
+dead (deleted outside livyd, timed out, killed by YARN) with 400 ``requirement failed: Session
+isn't active.`` (livy-rest.md 7.4). That is not a bad request but the session being gone, so these
+calls raise :class:`~livyd.SessionGoneError` for it, like a 404.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import anyio
+
+from livyd._exceptions import BadRequestError, SessionGoneError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -48,6 +56,26 @@ def _counted(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
                 api._idle = anyio.Event()
 
     return wrapper
+
+
+def inactive_session(exc: BadRequestError) -> bool:
+    """Whether a 400 is Livy's "requirement failed: Session isn't active." (livy-rest.md 7.4)."""
+    said = (exc.livy_message or str(exc)).lower()
+    return "isn't active" in said or "is not active" in said
+
+
+@contextlib.contextmanager
+def _inactive_is_gone(session_id: int) -> Iterator[None]:
+    """Turn Livy's 400 "Session isn't active." into :class:`SessionGoneError`."""
+    try:
+        yield
+    except BadRequestError as exc:
+        if inactive_session(exc):
+            raise SessionGoneError(
+                f"session {session_id} was deleted or is shutting down (Livy: Session isn't active)",
+                session_id=session_id,
+            ) from exc
+        raise
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
@@ -104,17 +132,20 @@ class LivyAPI:
     @_counted
     async def submit_statement(self, session_id: int, code: str, kind: str | None) -> dict[str, Any]:
         """POST /sessions/{id}/statements (never run twice)."""
-        return _dump(await self.client.submit_statement(session_id, code, kind=kind))
+        with _inactive_is_gone(session_id):
+            return _dump(await self.client.submit_statement(session_id, code, kind=kind))
 
     @_counted
     async def list_statements(self, session_id: int, from_: int, size: int) -> dict[str, Any]:
         """GET /sessions/{id}/statements?from=&size= (a positional window)."""
-        return _dump(await self.client.list_statements(session_id, from_=from_, size=size))
+        with _inactive_is_gone(session_id):
+            return _dump(await self.client.list_statements(session_id, from_=from_, size=size))
 
     @_counted
     async def get_statement(self, session_id: int, statement_id: int) -> dict[str, Any]:
         """GET /sessions/{id}/statements/{sid}."""
-        return _dump(await self.client.get_statement(session_id, statement_id))
+        with _inactive_is_gone(session_id):
+            return _dump(await self.client.get_statement(session_id, statement_id))
 
     @_counted
     async def cancel_statement(self, session_id: int, statement_id: int) -> None:

@@ -20,7 +20,14 @@ covers every unfinished task of the session (``from`` = oldest unfinished, ``siz
 finished ones again. Livy slices by *position in the retained list* (the last 100 statements), so
 the poller keeps an ``offset`` (first retained id) and corrects it from the ids it gets back.
 While work is pending it polls every ``pollInterval``; otherwise every ``idlePollInterval``, woken
-early by new work.
+early by new work. When the last pending task of a session finishes, the session is read at once
+(Livy is idle again, and completion waits for idle), then polled fast for a few rounds if Livy still
+says busy.
+
+**Failures.** A session that ended (404, a dead state, or Livy's 400 "Session isn't active." while
+it shuts down after someone deleted it) fails its pending tasks with that reason. Other Livy or
+gateway answers (5xx, 401 of an expired ticket, 403, no connection) keep the tasks: the poller
+backs off and tells the user once per streak. Only a bug in livyd takes the "poller crashed" path.
 
 **Finishing.** A finished task's output is appended to the workspace output log, *then*
 ``livy/taskChanged`` and ``livy/output`` are sent. Big outputs are written whole to a file (in a
@@ -61,6 +68,7 @@ import structlog
 
 from livyd._exceptions import (
     LivydError,
+    LivyHTTPError,
     SessionGoneError,
     SessionNotReadyError,
     StatementNotFoundError,
@@ -94,6 +102,19 @@ log = structlog.get_logger()
 
 _DEAD_STATES = frozenset({"dead", "killed", "shutting_down", "success", "error_gone"})
 _READY_STATES = frozenset({"idle", "busy", "error", "running"})
+#: After this many failed polls in a row the user is told (window/showMessage), once per streak.
+_POLL_ERRORS_SHOWN = 3
+#: How many polls at ``pollInterval`` (not ``idlePollInterval``) wait for a session that still says
+#: busy right after the daemon's last task on it finished (Livy's state push may trail the result).
+_SETTLE_POLLS = 10
+
+
+def _gone_reason(session_id: int, exc: SessionGoneError) -> str:
+    """Why a session's pending tasks failed: its final state when livyd read one, else that it was
+    deleted (404, or Livy's 400 "Session isn't active." while it shuts down)."""
+    if exc.state and exc.state != "shutting_down":
+        return f"session {session_id} is {exc.state}"
+    return f"session {session_id} was deleted or is shutting down"
 
 
 class DaemonError(LivydError):
@@ -252,6 +273,8 @@ class SessionWorker:
     following: bool = False
     gone: bool = False
     scope: anyio.CancelScope | None = None
+    #: Fast polls left while Livy still says busy after the daemon's last task finished.
+    settle: int = 0
 
     @property
     def profile(self) -> str | None:
@@ -854,15 +877,16 @@ class Supervisor:
             try:
                 await self._poll_loop(w)
             except SessionGoneError as exc:
-                self._session_gone(w, str(exc))
+                log.info("session gone", session_id=w.session_id, error=str(exc))
+                self._session_gone(w, _gone_reason(w.session_id, exc))
             except Exception as exc:
                 log.exception("poller crashed", session_id=w.session_id)
                 self._session_gone(w, f"livyd stopped polling session {w.session_id}: {type(exc).__name__}")
 
     def _session_gone(self, w: SessionWorker, reason: str) -> None:
         w.gone = True
-        if w.state not in _DEAD_STATES:
-            w.raw = {**w.raw, "state": "dead"}
+        if w.state not in _DEAD_STATES or w.state == "shutting_down":
+            w.raw = {**w.raw, "state": "dead"}  # nobody polls it any more: report where it ends
         self._fail_pending(w, reason)
         self._notify_session(w)
         if self.attached is w:
@@ -878,32 +902,44 @@ class Supervisor:
                 errors = 0
             except SessionGoneError:
                 raise
-            except TransportError as exc:
+            except (TransportError, LivyHTTPError) as exc:
+                # Expected answers that do not end the session: no network, a gateway's or Livy's
+                # 5xx, an expired Kerberos ticket (401) or a refused one (403), ... Keep the tasks and
+                # poll again, backing off; say so once per streak.
                 errors += 1
                 log.warning("poll failed", session_id=w.session_id, error=str(exc), attempt=errors)
+                if errors == _POLL_ERRORS_SHOWN:
+                    self.notifier.show_message(
+                        f"livyd cannot poll session {w.session_id} ({exc}); it keeps trying", 2
+                    )
             if w.gone:
                 return
             busy = bool(w.pending()) or w.state not in _READY_STATES
+            if not busy and w.settle > 0 and w.state == "busy":
+                w.settle -= 1
+                busy = True
             interval = self.settings.poll_interval if busy else self.settings.idle_poll_interval
             interval = min(interval * (2 ** min(errors, 5)), 60.0)
             w.wake = anyio.Event()
             with anyio.move_on_after(interval):
                 await w.wake.wait()
 
+    async def _read_state(self, api: LivyAPI, w: SessionWorker) -> None:
+        """GET the session; notify a change; raise SessionGoneError when it ended."""
+        before = w.state
+        w.raw = await api.get_session(w.session_id)
+        if w.state != before:
+            self._notify_session(w)
+        if w.state in _DEAD_STATES:
+            raise SessionGoneError(
+                f"session {w.session_id} is {w.state}", session_id=w.session_id, state=w.state
+            )
+
     async def _poll_once(self, api: LivyAPI, w: SessionWorker) -> None:
+        had_work = bool(w.pending())
         # 1. Session state (only while it is not known to be ready, or when nothing else tells us).
         if w.state not in _READY_STATES or not any(t.statement_id is not None for t in w.pending()):
-            before = w.state
-            try:
-                w.raw = await api.get_session(w.session_id)
-            except SessionGoneError:
-                raise
-            if w.state != before:
-                self._notify_session(w)
-            if w.state in _DEAD_STATES:
-                raise SessionGoneError(
-                    f"session {w.session_id} is {w.state}", session_id=w.session_id, state=w.state
-                )
+            await self._read_state(api, w)
         if w.state not in _READY_STATES:
             return
         # 2. Statements in flight: one windowed GET; then 3. the log (while something runs, or
@@ -925,6 +961,12 @@ class Supervisor:
                     # the statement writes from its first instant are new, hence streamed.
                     await self._pump_log(api, w)
                 await self._submit(api, w, head)
+        # 5. The session's last task just finished: Livy's session is idle again (or still busy
+        # with someone else's work). Read it now, not an idlePollInterval later: completion and
+        # editors wait for idle. If it still says busy, poll fast for a few rounds.
+        if had_work and not w.pending() and not w.gone:
+            await self._read_state(api, w)
+            w.settle = _SETTLE_POLLS if w.state == "busy" else 0
 
     async def _submit(self, api: LivyAPI, w: SessionWorker, task: Task) -> None:
         task.submitting = True
@@ -959,7 +1001,10 @@ class Supervisor:
         self.persist()
         if task.cancel_requested:
             with anyio.move_on_after(10, shield=True):
-                await api.cancel_statement(w.session_id, task.statement_id)
+                try:
+                    await api.cancel_statement(w.session_id, task.statement_id)
+                except LivydError as exc:
+                    log.warning("cancel failed", task_id=task.task_id, error=str(exc))
         if str(st.get("state")) in ("available", "cancelled", "error"):
             await self._pump_log(api, w)  # finished at once: its log lines still come first
         await self._apply_statement(w, task, st)

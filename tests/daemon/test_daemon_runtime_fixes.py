@@ -1,0 +1,207 @@
+"""Runtime behaviour of ``livyd --stdio`` found wanting by an audit, each driven end to end through a
+real daemon process: sessions that vanish under a running task, answers of Livy that are not a
+crash, the session's state right after a task, output truncation, and a shared daemon that never
+answers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from livyd.daemon.harness import DaemonClient
+
+pytestmark = pytest.mark.anyio
+
+
+def task_states(client: DaemonClient, task_id: str) -> list[str]:
+    return [p["state"] for p in client.notifications("livy/taskChanged") if p["taskId"] == task_id]
+
+
+async def output_of(client: DaemonClient, task_id: str, timeout: float = 60) -> dict[str, Any]:  # noqa: ASYNC109
+    out: dict[str, Any] = await client.wait_for_notification(
+        "livy/output", lambda p: p["taskId"] == task_id, timeout=timeout
+    )
+    return out
+
+
+def output_seq(client: DaemonClient, task_id: str) -> int:
+    return next(
+        m.seq for m in client.messages if m.method == "livy/output" and m.params["taskId"] == task_id
+    )
+
+
+async def idle_session(client: DaemonClient) -> int:
+    created = await client.request("livy/createSession", {"kind": "pyspark"})
+    sid = int(created["session"]["id"])
+    await client.wait_for_notification(
+        "livy/sessionChanged",
+        lambda p: p["session"]["id"] == sid and p["session"]["state"] == "idle",
+        timeout=60,
+    )
+    return sid
+
+
+async def wait_for(predicate: Any, what: str, timeout: float = 30) -> None:  # noqa: ASYNC109
+    """Wait for a condition outside the daemon's messages (a stand-in's state), with a deadline."""
+    with anyio.fail_after(timeout):
+        while not predicate():  # noqa: ASYNC110 - another thread's state, no event to wait on
+            await anyio.sleep(0.02)
+
+
+def assert_no_crash(client: DaemonClient) -> None:
+    assert "poller crashed" not in client.stderr, client.stderr
+    assert "Traceback" not in client.stderr, client.stderr
+
+
+@pytest.fixture
+def mini_livy() -> Iterator[Any]:
+    """A raw Livy stand-in (tests/livy_standin.py) answering with livy-rest.md's literal bodies."""
+    from livy_standin import MiniLivy
+
+    livy = MiniLivy()
+    try:
+        yield livy
+    finally:
+        livy.close()
+
+
+# --------------------------------------------------------------------------- sessions that vanish
+
+
+async def test_session_deleted_outside_livyd_fails_its_tasks_with_the_reason(
+    spawn_daemon: Any, livy_url: str
+) -> None:
+    """DELETE /sessions/N by someone else while a task runs: the running and the queued task end
+    `failed` saying the session was deleted, sessionChanged says dead, no traceback; the next
+    execute gets a new session."""
+    async with spawn_daemon() as client:
+        sid = await idle_session(client)
+        running = await client.request("livy/execute", {"code": "import time\ntime.sleep(30)"})
+        queued = await client.request("livy/execute", {"code": "2"})
+        await client.wait_until(
+            lambda: "running" in task_states(client, running["taskId"]),
+            timeout=30,
+            what="the first task running",
+        )
+        async with httpx.AsyncClient() as http:
+            assert (await http.delete(f"{livy_url}/sessions/{sid}", timeout=30)).status_code == 200
+        reason = f"session {sid} was deleted or is shutting down"
+        for task in (running, queued):
+            out = await output_of(client, task["taskId"], timeout=30)
+            assert out["status"] == "failed" and out["evalue"] == reason, out
+            final = [p for p in client.notifications("livy/taskChanged") if p["taskId"] == task["taskId"]]
+            assert final[-1]["state"] == "failed" and final[-1]["message"] == reason
+        await client.wait_for_notification(
+            "livy/sessionChanged", lambda p: p["session"]["id"] == sid and p["session"]["state"] == "dead"
+        )
+        assert_no_crash(client)
+        again = await client.request("livy/execute", {"code": "3"})
+        assert again["sessionId"] != sid
+        assert (await output_of(client, again["taskId"]))["data"]["text/plain"] == "3"
+
+
+async def test_livys_session_isnt_active_400_is_the_session_gone(spawn_daemon: Any, mini_livy: Any) -> None:
+    """Livy's literal 400 ``requirement failed: Session isn't active.`` on the statements of a
+    session that shuts down (livy-rest.md 7.4) ends the tasks like a deleted session, not a crash."""
+    from livy_standin import Reply
+
+    livy = mini_livy
+    sid = livy.add_session("idle")
+    inactive = threading.Event()
+    answer = livy.server.handler
+
+    def handler(req: Any) -> Any:
+        if inactive.is_set() and req.method == "GET" and req.path.startswith(f"/sessions/{sid}/statements"):
+            return Reply(400, '{"msg":"requirement failed: Session isn\'t active."}')
+        return answer(req)
+
+    livy.server.handler = handler
+    async with spawn_daemon(url=livy.url, deleteSessionsOnExit=False) as client:
+        await client.request("livy/attachSession", {"sessionId": sid})
+        started = await client.request("livy/execute", {"code": "import time; time.sleep(60)"})
+        await client.wait_until(
+            lambda: any(
+                p["statementId"] is not None
+                for p in client.notifications("livy/taskChanged")
+                if p["taskId"] == started["taskId"]
+            ),
+            what="the statement submitted",
+        )
+        with livy.lock:
+            livy.sessions[sid]["state"] = "shutting_down"
+        inactive.set()
+        out = await output_of(client, started["taskId"], timeout=30)
+        assert out["status"] == "failed"
+        assert out["evalue"] == f"session {sid} was deleted or is shutting down"
+        await client.wait_for_notification(
+            "livy/sessionChanged", lambda p: p["session"]["id"] == sid and p["session"]["state"] == "dead"
+        )
+        assert_no_crash(client)
+
+
+async def test_5xx_and_401_while_polling_are_retried_not_a_crash(spawn_daemon: Any, mini_livy: Any) -> None:
+    """A driver-side 500, a gateway's 500 and an expired ticket's 401 on the statement poll are
+    expected answers: the task survives them, the user is told once, and the result is delivered."""
+    livy = mini_livy
+    sid = livy.add_session("idle")
+    path = f"/sessions/{sid}/statements"
+    async with spawn_daemon(url=livy.url, deleteSessionsOnExit=False, pollInterval=0.05) as client:
+        await client.request("livy/attachSession", {"sessionId": sid})
+        started = await client.request("livy/execute", {"code": "6 * 7"})
+        await client.wait_until(
+            lambda: any(
+                p["statementId"] is not None
+                for p in client.notifications("livy/taskChanged")
+                if p["taskId"] == started["taskId"]
+            ),
+            what="the statement submitted",
+        )
+        livy.get_faults[path] = [500, 401, 500]
+        await wait_for(lambda: not livy.get_faults[path], "the faults consumed")
+        with livy.lock:
+            livy.statements[sid][0].update(
+                state="available",
+                progress=1.0,
+                output={"status": "ok", "execution_count": 0, "data": {"text/plain": "42"}},
+            )
+        out = await output_of(client, started["taskId"], timeout=30)
+        assert out["status"] == "ok" and out["data"]["text/plain"] == "42"
+        shown = [m["message"] for m in client.notifications("window/showMessage")]
+        assert sum(f"cannot poll session {sid}" in m for m in shown) == 1, shown
+        assert_no_crash(client)
+
+
+# --------------------------------------------------------------------------- idle right after a task
+
+
+async def test_session_is_reported_idle_right_after_its_last_task(spawn_daemon: Any, tmp_path: Any) -> None:
+    """When a session's last task finishes, the daemon reads the session at once: sessionChanged
+    idle follows the output without waiting for the slow idle poll (60 s here), and completion
+    (which needs an idle session) works right away."""
+    doc = tmp_path / "c.py"
+    doc.write_text("runtime_fix_vari")
+    async with spawn_daemon(idlePollInterval=60) as client:
+        sid = await idle_session(client)
+        started = await client.request("livy/execute", {"code": "runtime_fix_variable = 1", "sessionId": sid})
+        await output_of(client, started["taskId"])
+        after = output_seq(client, started["taskId"])
+        await client.wait_until(
+            lambda: any(
+                m.seq > after and m.params["session"]["id"] == sid and m.params["session"]["state"] == "idle"
+                for m in client.messages
+                if m.method == "livy/sessionChanged"
+            ),
+            timeout=10,
+            what="sessionChanged idle after the output (well before the 60 s idle poll)",
+        )
+        result = await client.request(
+            "textDocument/completion",
+            {"textDocument": {"uri": doc.as_uri()}, "position": {"line": 0, "character": 16}},
+        )
+        assert "runtime_fix_variable" in [item["label"] for item in result["items"]]
