@@ -24,6 +24,15 @@ from typing import IO, Any
 
 __all__ = ["Progress", "Renderer"]
 
+_UNLIMITED_WIDTH = 1_000_000
+
+
+def _isatty(file: IO[str]) -> bool:
+    try:
+        return bool(file.isatty())
+    except (AttributeError, ValueError):
+        return False
+
 
 def _sql_fields(value: Any) -> list[str] | None:
     """Column names when *value* is Livy's SQL output: ``{"schema": <StructType>, "data": rows}``."""
@@ -102,7 +111,10 @@ class Renderer:
     def _console(self, file: IO[str]) -> Any:
         from rich.console import Console
 
-        return Console(file=file, highlight=False, soft_wrap=True)
+        # Not a terminal (a pipe, a file, CI): nobody's screen to fit, so nothing is cropped or
+        # wrapped (rich would assume 80 columns and cut cells to "aaa…").
+        width = None if _isatty(file) else _UNLIMITED_WIDTH
+        return Console(file=file, highlight=False, soft_wrap=True, width=width)
 
     def table(
         self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None
@@ -110,7 +122,9 @@ class Renderer:
         """A table on stdout (rich for people)."""
         from rich.table import Table
 
-        table = Table(*columns, title=title, show_lines=False)
+        table = Table(title=title, show_lines=False)
+        for column in columns:  # on a terminal too narrow, long values wrap whole: never "aaa…"
+            table.add_column(str(column), overflow="fold")
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
         self._console(self.stdout).print(table)

@@ -165,6 +165,21 @@ def test_rich_outputs_table_json_and_image(sandbox: SandboxProcess, shared: str,
     assert path.read_bytes() == b"\x89PNG\r\n\x1a\n-livyd-test-image"
 
 
+def test_tables_are_not_cropped_when_stdout_is_not_a_terminal(
+    sandbox: SandboxProcess, shared: str, work: Path
+) -> None:
+    """Piped output is for grep and files: no 80-column default, no "aaa…" cells."""
+    proc = run(work, "exec", "--url", sandbox.livy_url, "--session", shared, "-",
+               input='wide = [["a" * 50, "b" * 50, 1]]\n%table wide\n', COLUMNS="80")
+    assert proc.returncode == 0, proc.stderr
+    assert "a" * 50 in proc.stdout and "b" * 50 in proc.stdout
+    assert "…" not in proc.stdout
+    long_url = sandbox.livy_url.rstrip("/") + "?" + "&".join(f"p{i}=v" for i in range(20))
+    doctor = run(work, "doctor", "--url", long_url, COLUMNS="80")
+    assert long_url in doctor.stdout, doctor.stdout
+    assert "…" not in doctor.stdout
+
+
 def test_run_file_with_argv(sandbox: SandboxProcess, shared: str, work: Path) -> None:
     script = work / "work" / "job.py"
     script.write_text(textwrap.dedent("""\
