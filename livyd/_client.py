@@ -12,15 +12,17 @@ Quick start::
 The hard parts, and how they are handled:
 
 **A statement must never run twice by accident.** ``POST .../statements`` is not idempotent and
-is never retried blindly. When it fails ambiguously (connection dropped after sending, read
-timeout, gateway 502/503/504), :meth:`LivyClient.submit_statement` lists the statements newer
-than the last id it knew *before* this submission and matches the code (after line-ending
-normalisation, :mod:`livyd._core.matching`). Found: that statement is returned. Not found (also
-on a second look a moment later): the POST is re-sent. Cannot tell (the listing fails too):
-:class:`SubmissionUnknownError`. A cell deliberately run twice still runs twice, because the
-window starts after the previous run. Sessions and batches get a unique name
-(``<name_prefix>-<random>`` unless the caller named them) and are looked up by name instead;
-a re-sent creation that Livy refuses as a duplicate name is resolved the same way.
+is never re-sent after an ambiguous failure (connection dropped after sending, read timeout,
+gateway 502/503/504): the POST may still be in flight inside Livy and land seconds later. Right
+before each submission :meth:`LivyClient.submit_statement` asks for the session's newest statement
+id (a remembered one goes stale when other clients run statements); after an ambiguous failure it
+lists the statements newer than that id and matches the code (after line-ending normalisation,
+:mod:`livyd._core.matching`), again and again with back-off for ``landing_timeout`` seconds (the
+request timeout plus 5 s). Found: that statement is returned. Not found in time, or the listing
+fails: :class:`SubmissionUnknownError`, and nothing is re-sent. A cell deliberately run twice
+still runs twice, because the window starts after the previous run. Sessions and batches get a
+unique name (``<name_prefix>-<random>`` unless the caller named them) and are looked up by name
+instead; a re-sent creation that Livy refuses as a duplicate name is resolved the same way.
 
 **Session not ready.** Livy answers a statement POST on a starting session with 500 ``Session is
 in state starting``: it did not run, so the client waits for the session and then posts again.
@@ -107,9 +109,12 @@ OnUpdate = Callable[[Any], Awaitable[None] | None]
 
 #: How long cleanup that must reach the server (cancel a statement) may take when shielded.
 CLEANUP_TIMEOUT = 5.0
-#: Pause before the second look for an ambiguously-submitted object (a slow server may still
+#: Pause before the second look for an ambiguously-created session/batch (a slow server may still
 #: be processing the first POST).
 RECHECK_DELAY = 0.5
+#: How much longer than the request timeout the client keeps looking for a statement whose POST
+#: failed ambiguously before it gives up with SubmissionUnknownError (it never re-sends it).
+LANDING_MARGIN = 5.0
 
 
 async def _notify(callback: OnUpdate | None, value: Any) -> None:
@@ -176,9 +181,12 @@ class LivyClient:
         self.name_prefix = name_prefix
         self._version: VersionInfo | None = None
         self._version_lock: anyio.Lock | None = None
-        self._last_statement_id: dict[str, int] = {}
-        #: Pause before the second look for an ambiguously-submitted object.
+        self._accepting: set[str] = set()  # sessions seen past "starting" (statements can be listed)
+        #: Pause before the second look for an ambiguously-created session or batch.
         self.recheck_delay = RECHECK_DELAY
+        #: Seconds to keep looking for a statement whose POST failed ambiguously (a slow Livy, or one
+        #: behind a gateway that gave up, may still store it) before SubmissionUnknownError.
+        self.landing_timeout = timeout + LANDING_MARGIN
 
     @classmethod
     def from_config(cls, resolved: Any, *, url: str | None = None, interactive: bool = False) -> LivyClient:
@@ -363,7 +371,7 @@ class LivyClient:
     async def delete_session(self, session_id: SessionRef) -> None:
         """``DELETE /sessions/{id}`` (waits until Livy stopped it)."""
         await self._transport.request("DELETE", self._u("sessions", session_id), gone_ok=True)
-        self._last_statement_id.pop(str(session_id), None)
+        self._accepting.discard(str(session_id))
 
     async def stop_session(self, session_id: SessionRef) -> None:
         """``POST /sessions/{id}/stop``: stop, keep the record (dead) until Livy forgets it."""
@@ -409,20 +417,27 @@ class LivyClient:
         if state.is_starting:
             await self._wait_session(session_id, accept_busy=True)
 
-    async def _known_last_id(self, session_id: SessionRef) -> int:
+    async def _newest_statement_id(self, session_id: SessionRef) -> int:
+        """The newest statement id in the session right now (-1: none), asked before every submission.
+
+        Only statements newer than this can be the one about to be sent. A remembered id would go
+        stale as soon as another client runs a statement in the same session, and that statement
+        could then be mistaken for ours after an ambiguous failure.
+        """
         key = str(session_id)
-        if key not in self._last_statement_id:
-            await self._ensure_accepting(session_id)
+        if key not in self._accepting:
+            await self._ensure_accepting(session_id)  # listing blocks while the session starts
+            self._accepting.add(key)
+        try:
             if (await self.server_version()).supports_order_desc:
                 page = await self.list_statements(session_id, size=1, order="desc")
             else:
                 page = await self.list_statements(session_id)
-            self._last_statement_id[key] = newest_id(page.statements)
-        return self._last_statement_id[key]
-
-    def _remember(self, session_id: SessionRef, statement_id: int) -> None:
-        key = str(session_id)
-        self._last_statement_id[key] = max(self._last_statement_id.get(key, -1), statement_id)
+        except SessionInactiveError as exc:
+            state = await self.session_state(session_id)
+            raise SessionGoneError(f"session {session_id} at {redact_url(self.url)} is {state}",
+                                   session_id=session_id, state=str(state)) from exc
+        return newest_id(page.statements)
 
     async def _statements_after(self, session_id: SessionRef, after_id: int) -> list[Statement]:
         if not (await self.server_version()).supports_order_desc:
@@ -448,7 +463,7 @@ class LivyClient:
         body: dict[str, Any] = {"code": code}
         if kind is not None:
             body["kind"] = kind
-        after_id = await self._known_last_id(session_id)
+        after_id = await self._newest_statement_id(session_id)
         try:
             return await self._submit(session_id, url, body, code, after_id)
         except anyio.get_cancelled_exc_class():
@@ -466,11 +481,8 @@ class LivyClient:
 
     async def _submit(self, session_id: SessionRef, url: str, body: dict[str, Any], code: str,
                       after_id: int) -> Statement:
-        attempts = self._transport.plan.retries + 1
         not_ready = 0
-        attempt = 0
-        while attempt < attempts:
-            attempt += 1
+        while True:
             try:
                 resp = await self._transport.request("POST", url, json=body, idempotent=False)
             except SessionNotReadyError as exc:
@@ -480,30 +492,28 @@ class LivyClient:
                                            state=str(state)) from exc
                 if not_ready >= 3:
                     raise
-                not_ready += 1
-                attempt -= 1  # Livy refused it: nothing ran, this was not a real attempt
+                not_ready += 1  # Livy refused it: nothing ran, posting again is safe
                 await self._wait_session(session_id, accept_busy=True)
                 continue
             except AmbiguousFailure as amb:
                 log.warning("statement.ambiguous", session=str(session_id), error=amb.error.code)
-                landed = await self._find_statement(session_id, code, after_id, amb.error)
-                if landed is not None:
-                    self._stats.duplicates_avoided += 1
-                    self._remember(session_id, landed.id)
-                    return landed
-                self._stats.resubmissions += 1
-                continue
-            st = self._parse(Statement, resp)
-            self._remember(session_id, st.id)
-            return st
-        raise SubmissionUnknownError(
-            f"POST {redact_url(url)}: {attempts} attempts failed ambiguously and the statement was not "
-            f"found after id {after_id}; list the session's statements before running it again"
-        )
+                landed = await self._await_landing(session_id, url, code, after_id, amb.error)
+                self._stats.duplicates_avoided += 1
+                return landed
+            return self._parse(Statement, resp)
 
-    async def _find_statement(self, session_id: SessionRef, code: str, after_id: int,
-                              cause: LivydError) -> Statement | None:
-        for look in range(2):
+    async def _await_landing(self, session_id: SessionRef, url: str, code: str, after_id: int,
+                             cause: LivydError) -> Statement:
+        """The statement an ambiguous POST created, looked for until ``landing_timeout`` has passed.
+
+        Never re-sends: a POST that timed out (or that a gateway answered 502/503/504) may still be
+        in flight inside Livy and land later, so a second POST could run the code twice. Not found
+        in time, or the statements cannot be listed: :class:`SubmissionUnknownError`.
+        """
+        now = anyio.current_time()
+        deadline = now + self.landing_timeout
+        planner = PollPlanner(self.poll_settings, now=now)
+        while True:
             try:
                 found = find_landed(await self._statements_after(session_id, after_id), code, after_id)
             except LivydError as exc:
@@ -514,9 +524,14 @@ class LivyClient:
                 ) from exc
             if found is not None:
                 return found
-            if look == 0:
-                await anyio.sleep(self.recheck_delay)
-        return None
+            now = anyio.current_time()
+            if now >= deadline:
+                raise SubmissionUnknownError(
+                    f"POST {redact_url(url)} failed ambiguously ({cause}) and no statement with this code "
+                    f"appeared after id {after_id} within {self.landing_timeout:g} s; it was not re-sent "
+                    f"(Livy may still run it): list the session's statements before running it again"
+                )
+            await anyio.sleep(min(planner.observe(now, state="landing"), deadline - now))
 
     async def cancel_statement(self, session_id: SessionRef, statement_id: int) -> None:
         """``POST .../statements/{sid}/cancel`` (Livy always answers ``{"msg": "canceled"}``)."""

@@ -237,6 +237,10 @@ class MiniLivy:
       drop the connection), ``"drop-before"`` (drop without applying), ``502``/``503``/``504``
       after applying (``("after", 502)``) or before (``("before", 503)``).
       ``("slow", seconds)`` applies the POST and delays the answer.
+      ``("late", seconds)``: Livy is slow to accept it: the POST is applied (and answered) only
+      after *seconds*, so a client with a shorter timeout gives up while it is still in flight.
+      ``("gateway-late", status, seconds)``: a gateway answers *status* (e.g. 504) at once while
+      Livy applies the POST *seconds* later. :meth:`wait_late` waits until late POSTs landed.
     - ``get_faults[path]``: ``503`` or ``"drop"`` for GETs of that exact path.
     """
 
@@ -262,6 +266,8 @@ class MiniLivy:
         self.next_session = 0
         self.next_batch = 0
         self.lock = threading.Lock()
+        self._no_fault = False  # set (under lock) while a "late" POST is applied
+        self._late: list[threading.Event] = []
         self.server = StandIn(self.handle)
         self.url = self.server.url + prefix
 
@@ -297,8 +303,45 @@ class MiniLivy:
         return st
 
     def _fault(self, kind: str) -> Any:
+        if self._no_fault:
+            return None
         faults = self.post_faults.get(kind)
         return faults.pop(0) if faults else None
+
+    def wait_late(self, timeout: float = 10.0) -> None:
+        """Wait until every "late" / "gateway-late" POST so far has been applied."""
+        for done in list(self._late):
+            assert done.wait(timeout), "a late POST did not land"
+
+    def _apply_late(self, req: Request, path: str, done: threading.Event) -> Reply | str:
+        with self.lock:
+            self._no_fault = True
+            try:
+                return self._route(req, path)
+            finally:
+                self._no_fault = False
+                done.set()
+
+    def _late_fault(self, req: Request, path: str) -> Reply | str | None:
+        parts = [p for p in path.split("/") if p]
+        kind = parts[-1] if parts and parts[-1] in ("sessions", "batches", "statements") else None
+        with self.lock:
+            faults = self.post_faults.get(kind or "")
+            if not faults or not isinstance(faults[0], tuple) or faults[0][0] not in ("late", "gateway-late"):
+                return None
+            fault = faults.pop(0)
+            done = threading.Event()
+            self._late.append(done)
+        if fault[0] == "late":
+            time.sleep(fault[1])
+            return self._apply_late(req, path, done)
+
+        def land() -> None:
+            time.sleep(fault[2])
+            self._apply_late(req, path, done)
+
+        threading.Thread(target=land, daemon=True).start()
+        return Reply(fault[1], "<html><title>Gateway Timeout</title></html>", content_type="text/html")
 
     @staticmethod
     def _j(status: int, obj: Any, **headers: str) -> Reply:
@@ -321,6 +364,10 @@ class MiniLivy:
             return Reply(
                 int(fault), "<html><title>Service Unavailable</title></html>", content_type="text/html"
             )
+        if req.method == "POST":
+            late = self._late_fault(req, path)
+            if late is not None:
+                return late
         with self.lock:
             return self._route(req, path)
 

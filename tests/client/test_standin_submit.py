@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from livy_standin import MiniLivy
+from livy_standin import MiniLivy, Reply, Request
 
 from livyd import Batch, LivyClient, Session, SessionGoneError, SessionInactiveError, SubmissionUnknownError
 
@@ -22,9 +22,14 @@ def livy() -> Iterator[MiniLivy]:
     server.close()
 
 
-def client(livy: MiniLivy, **kw: object) -> LivyClient:
-    c = LivyClient(livy.url, timeout=5, **kw)  # type: ignore[arg-type]
+def client(
+    livy: MiniLivy, landing_timeout: float | None = 0.3, timeout: float = 5, **kw: object
+) -> LivyClient:
+    c = LivyClient(livy.url, timeout=timeout, **kw)  # type: ignore[arg-type]
     c.recheck_delay = 0.05  # the second look for a POST that may still be in flight (0.5 s by default)
+    if landing_timeout is not None:
+        # how long a statement whose POST failed ambiguously is looked for (timeout + 5 s by default)
+        c.landing_timeout = landing_timeout
     return c
 
 
@@ -47,17 +52,65 @@ async def test_landed_statement_is_found_not_resent(livy: MiniLivy, fault: objec
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("fault", ["drop-before", ("before", 502), ("before", 504)])
-async def test_statement_that_did_not_land_is_sent_again_once(livy: MiniLivy, fault: object) -> None:
+async def test_statement_not_seen_landing_is_unknown_and_not_resent(livy: MiniLivy, fault: object) -> None:
+    """A statement that does not appear within the landing window is reported, never re-sent."""
     sid = livy.add_session()
     livy.add_statement(sid, "x = 1")
     livy.post_faults["statements"] = [fault]
     async with client(livy) as c:
-        st = await c.submit_statement(sid, "x = 1")
+        with pytest.raises(SubmissionUnknownError, match="not re-sent"):
+            await c.submit_statement(sid, "x = 1")
         stats = c.statistics()
-    assert st.id == 1
-    assert [s["code"] for s in livy.statements[sid]] == ["x = 1", "x = 1"]
-    assert livy.server.count("POST", STMTS) == 2
-    assert stats.resubmissions == 1 and stats.duplicates_avoided == 0
+    assert [s["code"] for s in livy.statements[sid]] == ["x = 1"]
+    assert livy.server.count("POST", STMTS) == 1
+    assert stats.resubmissions == 0 and stats.duplicates_avoided == 0
+
+
+@pytest.mark.anyio
+async def test_statement_that_lands_after_the_client_timed_out_is_followed_not_resent(
+    livy: MiniLivy,
+) -> None:
+    """Livy stores the statement only after the client's read timeout: it is found, not re-sent."""
+    sid = livy.add_session()
+    livy.post_faults["statements"] = [("late", 0.6)]
+    async with client(livy, timeout=0.2, landing_timeout=None) as c:  # gives up before Livy answers
+        st = await c.submit_statement(sid, "counter += 1")
+        stats = c.statistics()
+    livy.wait_late()
+    assert st.id == 0 and st.code == "counter += 1"
+    assert [s["code"] for s in livy.statements[sid]] == ["counter += 1"]
+    assert livy.server.count("POST", STMTS) == 1
+    assert stats.duplicates_avoided == 1
+
+
+@pytest.mark.anyio
+async def test_gateway_504_then_late_landing_is_followed_not_resent(livy: MiniLivy) -> None:
+    """A gateway answers 504 at once while Livy stores the statement later: it runs once."""
+    sid = livy.add_session()
+    livy.post_faults["statements"] = [("gateway-late", 504, 0.5)]
+    async with client(livy, landing_timeout=10) as c:
+        st = await c.submit_statement(sid, "counter += 1")
+    livy.wait_late()
+    assert st.id == 0
+    assert [s["code"] for s in livy.statements[sid]] == ["counter += 1"]
+    assert livy.server.count("POST", STMTS) == 1
+
+
+@pytest.mark.anyio
+async def test_statements_run_by_another_client_meanwhile_are_not_taken_for_ours(livy: MiniLivy) -> None:
+    """The last id is asked before every submission: another client's run of the same cell is
+    older than ours and cannot be mistaken for it."""
+    sid = livy.add_session()
+    async with client(livy) as mine, client(livy) as other:
+        assert (await mine.submit_statement(sid, "counter += 1")).id == 0
+        assert (await other.submit_statement(sid, "counter += 1")).id == 1
+        livy.post_faults["statements"] = ["drop-after"]  # our run landed, the answer was lost
+        again = await mine.submit_statement(sid, "counter += 1")
+        assert again.id == 2
+        livy.post_faults["statements"] = [("before", 502)]  # our run never reached Livy
+        with pytest.raises(SubmissionUnknownError):
+            await mine.submit_statement(sid, "counter += 1")
+    assert len(livy.statements[sid]) == 3
 
 
 @pytest.mark.anyio
@@ -69,7 +122,7 @@ async def test_a_cell_run_twice_on_purpose_runs_twice_even_when_the_second_post_
         first = await c.submit_statement(sid, "counter += 1")
         livy.post_faults["statements"] = ["drop-after"]
         second = await c.submit_statement(sid, "counter += 1")
-        livy.post_faults["statements"] = ["drop-before"]
+        livy.post_faults["statements"] = [("after", 504)]
         third = await c.submit_statement(sid, "counter += 1")
     assert (first.id, second.id, third.id) == (0, 1, 2)
     assert len(livy.statements[sid]) == 3
@@ -79,7 +132,7 @@ async def test_a_cell_run_twice_on_purpose_runs_twice_even_when_the_second_post_
 async def test_statements_by_others_before_us_do_not_match(livy: MiniLivy) -> None:
     sid = livy.add_session()
     livy.add_statement(sid, "df.show()")  # someone ran it before: id 0
-    livy.post_faults["statements"] = ["drop-before"]
+    livy.post_faults["statements"] = ["drop-after"]
     async with client(livy) as c:
         st = await c.submit_statement(sid, "df.show()")
     assert st.id == 1 and len(livy.statements[sid]) == 2
@@ -98,10 +151,17 @@ async def test_crlf_code_matches_what_livy_stored(livy: MiniLivy) -> None:
 async def test_unknown_fate_raises_and_does_not_resend(livy: MiniLivy) -> None:
     sid = livy.add_session()
     livy.post_faults["statements"] = ["drop-after"]
+    route = livy.server.handler
+
+    def unlistable_after_the_post(req: Request) -> Reply | str:
+        if req.method == "POST" and req.path == STMTS and req.json()["code"] == "big_job()":
+            livy.get_faults[STMTS] = [503] * 20  # the listing that would tell fails from now on
+        return route(req)
+
+    livy.server.handler = unlistable_after_the_post
     async with client(livy, retries=1) as c:
-        await c.submit_statement(sid, "warm = 1")  # learn the last id (and find the landed one)
+        await c.submit_statement(sid, "warm = 1")  # (finds the landed one)
         livy.post_faults["statements"] = ["drop-after"]
-        livy.get_faults[STMTS] = [503] * 20
         with pytest.raises(SubmissionUnknownError) as info:
             await c.submit_statement(sid, "big_job()")
     assert "not re-sent" in str(info.value)
