@@ -336,6 +336,76 @@ def batch_info(raw: dict[str, Any], profile: str | None = None) -> BatchInfo:
     )
 
 
+def wire_size(value: Any) -> int:
+    """Bytes of *value* as JSON on the wire: pygls serializes with ``json.dumps`` (non-ASCII escaped
+    as ``\\uXXXX``), which is never less than its plain UTF-8 encoding."""
+    return len(json.dumps(value).encode("utf-8"))
+
+
+def _surely_fits(data: dict[str, Any], limit: int) -> bool:
+    """A cheap test that a bundle of short strings is within *limit* (no serialization)."""
+    if not all(isinstance(v, str) for v in data.values()):
+        return False
+    # At most 12 bytes per character (an escaped surrogate pair for 1), plus quotes and separators.
+    return sum(12 * (len(k) + len(v)) + 6 for k, v in data.items()) + 2 <= limit
+
+
+def _cut_text(text: str, budget: int) -> str:
+    """The longest prefix of *text* (whole characters) whose JSON string takes at most *budget* bytes."""
+    if wire_size(text) <= budget:
+        return text
+    lo, hi = 0, min(len(text), budget)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if wire_size(text[:mid]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo]
+
+
+def fit_output(data: dict[str, Any], limit: int, where: str) -> dict[str, Any]:
+    """A mime bundle cut to at most *limit* bytes of JSON (:func:`wire_size`), keeping its keys:
+    values that fit stay whole (smallest first), ``text/plain`` is cut at a character boundary and
+    ends with a note, and a value too big to show whole (``application/json``, ``image/png``, a
+    table, ...) is left out, named in a ``text/plain`` note. *where* says where the whole output is.
+    """
+    text = data.get("text/plain") if isinstance(data.get("text/plain"), str) else None
+    others = {k: v for k, v in data.items() if not (k == "text/plain" and text is not None)}
+    sizes = {k: wire_size({k: v}) for k, v in others.items()}
+
+    def left_out(key: str) -> str:
+        return f"[{key} output of {sizes[key]} bytes left out: too big to show; {where}]\n"
+
+    marker = f"\n... [output truncated to {limit} bytes; {where}]"
+    # Room the notes may need whatever is left out, then keep whole values, smallest first.
+    notes_room = wire_size("".join(left_out(k) for k in others) + marker) + wire_size({"text/plain": ""})
+    kept: dict[str, Any] = {}
+    for key in sorted(others, key=sizes.__getitem__):
+        if wire_size({**kept, key: others[key]}) + notes_room <= limit:
+            kept[key] = others[key]
+    notes = "".join(left_out(k) for k in others if k not in kept)
+
+    def bundle(plain: str | None) -> dict[str, Any]:
+        """*plain* as text/plain (None: none) with the kept values, in the original key order."""
+        return {
+            k: plain if k == "text/plain" else v
+            for k, v in {"text/plain": None, **data}.items()
+            if (k == "text/plain" and plain is not None) or k in kept
+        }
+
+    plain = notes + text if text is not None else (notes.rstrip("\n") or None)
+    result = bundle(plain)
+    if wire_size(result) > limit and text:
+        # JSON escapes character by character, so the cut text adds exactly its own size less the
+        # quotes it shares with the rest of the string.
+        room = limit - wire_size(bundle(notes + marker)) + 2
+        result = bundle(notes + _cut_text(text, max(0, room)) + marker)
+    if wire_size(result) > limit:  # pathological (a tiny limit, many keys): only say where it is
+        result = {"text/plain": _cut_text(f"[output too big to show; {where}]", limit - 20)}
+    return result
+
+
 _TB_LINE = re.compile(r'File "<(?:stdin|string|console)>", line (\d+)|^\s*line (\d+)', re.M)
 
 
@@ -843,20 +913,11 @@ class Supervisor:
         task.state = state
         task.progress = 1.0
         note = self._output(task, status, output)
-        size = len(json.dumps(note.data))
-        if size > self.settings.max_output_bytes:
-            full = note.wire()
-            path: str | None = None
-            if self.store is not None:
-                store = self.store
-                written = await anyio.to_thread.run_sync(store.write_full_output, task.task_id, full)
-                path = str(written)
-            text = note.data.get("text/plain")
-            keep = max(256, self.settings.max_output_bytes // 2)
-            preview = text[:keep] if isinstance(text, str) else json.dumps(note.data)[:keep]
-            note = note.model_copy(
-                update={"data": {"text/plain": preview}, "truncated": True, "full_output_path": path}
-            )
+        limit = self.settings.max_output_bytes
+        if not _surely_fits(note.data, limit):
+            # Measuring, saving and cutting a big output runs in a worker thread: the event loop
+            # keeps answering requests meanwhile.
+            note = await anyio.to_thread.run_sync(self._truncate, task, note, limit)
         if self.store is not None:
             store = self.store
             try:
@@ -868,6 +929,21 @@ class Supervisor:
         self.notifier.notify("livy/output", note.wire())
         self.notifier.diagnostics(task, note)
         self.persist()
+
+    def _truncate(self, task: Task, note: OutputNotification, limit: int) -> OutputNotification:
+        """*note* with its data cut to *limit* bytes (see :func:`fit_output`), the whole output
+        written to a file first. Runs in a worker thread."""
+        if wire_size(note.data) <= limit:
+            return note
+        path: str | None = None
+        if self.store is not None:
+            try:
+                path = str(self.store.write_full_output(task.task_id, note.wire()))
+            except OSError as exc:
+                log.warning("could not write the whole output", task_id=task.task_id, error=str(exc))
+        where = f"the whole output is in {path}" if path else "livyd could not save the whole output"
+        data = fit_output(note.data, limit, where)
+        return note.model_copy(update={"data": data, "truncated": True, "full_output_path": path})
 
     # ---------------------------------------------------------------- the poller
 

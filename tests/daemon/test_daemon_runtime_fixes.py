@@ -6,6 +6,7 @@ answers.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -205,3 +206,66 @@ async def test_session_is_reported_idle_right_after_its_last_task(spawn_daemon: 
             {"textDocument": {"uri": doc.as_uri()}, "position": {"line": 0, "character": 16}},
         )
         assert "runtime_fix_variable" in [item["label"] for item in result["items"]]
+
+
+# --------------------------------------------------------------------------- truncation
+
+
+def wire_bytes(data: Any) -> int:
+    """The larger of the two ways to count: JSON as sent (non-ASCII escaped) and plain UTF-8."""
+    return max(len(json.dumps(data).encode()), len(json.dumps(data, ensure_ascii=False).encode()))
+
+
+async def test_truncation_counts_encoded_bytes_and_keeps_mime_keys(spawn_daemon: Any) -> None:
+    """maxOutputBytes bounds the encoded bytes of the notification's data (non-ASCII text is cut at
+    a character boundary), and a too-big application/json is named in a text/plain note pointing at
+    the file holding it whole, instead of becoming a text/plain dump of the bundle."""
+    async with spawn_daemon(maxOutputBytes=2000) as client:
+        started = await client.request("livy/execute", {"code": "x = 'é😀' * 2000\nx"})
+        out = await output_of(client, started["taskId"])
+        assert out["truncated"] is True and out["status"] == "ok"
+        assert wire_bytes(out["data"]) <= 2000, wire_bytes(out["data"])
+        text = out["data"]["text/plain"]
+        assert text.startswith("'é😀é😀") and out["fullOutputPath"] in text
+        shown = text.split("\n... [output truncated", 1)[0]
+        assert len(shown) > 50  # the budget is used, not wasted
+        full = json.loads(await anyio.Path(out["fullOutputPath"]).read_text())
+        assert full["data"]["text/plain"] == "'" + "é😀" * 2000 + "'"
+        assert full["data"]["text/plain"].startswith(shown)
+
+        started = await client.request("livy/execute", {"code": "y = {'a': 'z' * 50000}\n%json y"})
+        out = await output_of(client, started["taskId"])
+        assert out["truncated"] is True and wire_bytes(out["data"]) <= 2000
+        assert list(out["data"]) == ["text/plain"]
+        note = out["data"]["text/plain"]
+        assert note.startswith("[application/json output of") and out["fullOutputPath"] in note
+        full = json.loads(await anyio.Path(out["fullOutputPath"]).read_text())
+        assert full["data"] == {"application/json": {"a": "z" * 50000}}
+
+        started = await client.request("livy/execute", {"code": "z = {'small': True}\n%json z"})
+        out = await output_of(client, started["taskId"])  # what fits is untouched
+        assert out["truncated"] is False and out["data"] == {"application/json": {"small": True}}
+
+
+def test_fit_output_never_exceeds_the_limit_nor_splits_a_character() -> None:
+    """fit_output over seeded random bundles of awkward text (escapes, astral characters, control
+    characters) and JSON values: always within the limit, text/plain a prefix of the original."""
+    import random
+
+    from livyd.daemon._supervisor import fit_output
+
+    rng = random.Random(20261124)
+    where = "the whole output is in /state/outputs/t-0123456789ab.json"
+    for _ in range(400):
+        limit = rng.randint(1024, 3000)
+        text = "".join(rng.choice("aé😀\n\"\\\x01") for _ in range(rng.randint(0, 3000)))
+        data: dict[str, Any] = {"text/plain": text}
+        if rng.random() < 0.5:
+            data["application/json"] = {"k": "v" * rng.randint(0, 3000)}
+        fitted = fit_output(data, limit, where)
+        assert wire_bytes(fitted) <= limit
+        body = fitted.get("text/plain", "")
+        if body.startswith("[application/json output of"):
+            assert where in body
+            body = body.split("]\n", 1)[1] if "]\n" in body else ""
+        assert text.startswith(body.split("\n... [output truncated", 1)[0])
