@@ -248,6 +248,9 @@ _ALIASES = {
     "web_hdfs": "webhdfs",
 }
 _SECRET_KEYS = frozenset({("auth", "password"), ("auth", "token")})
+#: Local files named in livyd.toml: relative to the livyd.toml they are written in.
+_FILE_PATH_KEYS = frozenset({("tls", "ca_bundle"), ("tls", "client_cert"), ("tls", "client_key"),
+                             ("auth", "keytab")})
 
 Path_ = tuple[str, ...]
 
@@ -442,7 +445,12 @@ def _flatten_table(
             _flatten_table(cfg, value, raw_path, env, layer, norm_prefix=norm_path,
                            model=sub_model or SessionDefaults)
             continue
-        layer[norm_path] = _Entry(_interpolate_value(value, env, where, _dotted(norm_path)), where)
+        value = _interpolate_value(value, env, where, _dotted(norm_path))
+        if norm_path in _FILE_PATH_KEYS and isinstance(value, str) and value.strip():
+            # a relative path in a livyd.toml means "next to this file", wherever livyd runs
+            local = Path(value.strip()).expanduser()
+            value = str(local if local.is_absolute() else cfg.path.parent / local)
+        layer[norm_path] = _Entry(value, where)
 
 
 def _conf_value(value: Any) -> Any:

@@ -18,6 +18,7 @@ Imports of the client, auth and sandbox modules happen inside the functions so t
 
 from __future__ import annotations
 
+import ssl
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -56,9 +57,32 @@ def tls_settings(resolved: ResolvedConfig) -> tuple[bool | str, str | tuple[str,
                 "is not a readable file",
                 source=resolved.source_of("tls.ca_bundle"), key="tls.ca_bundle",
             )
+        try:  # a file that holds no certificate is a configuration error, not an ssl.SSLError
+            ssl.create_default_context(cafile=str(tls.ca_bundle))
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise ConfigError(
+                f"{resolved.source_of('tls.ca_bundle')}: tls.ca_bundle {tls.ca_bundle} holds no usable "
+                f"PEM certificate ({_ssl_reason(exc)})",
+                source=resolved.source_of("tls.ca_bundle"), key="tls.ca_bundle",
+            ) from None
         verify = str(tls.ca_bundle)
     cert: str | tuple[str, str] | None = None
     if tls.client_cert is not None:
+        for key, path in (("tls.client_cert", tls.client_cert), ("tls.client_key", tls.client_key)):
+            if path is not None and not path.is_file():
+                raise ConfigError(f"{resolved.source_of(key)}: {key} {path} is not a readable file",
+                                  source=resolved.source_of(key), key=key)
+        try:
+            ssl.create_default_context().load_cert_chain(
+                str(tls.client_cert), str(tls.client_key) if tls.client_key else None)
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            key = "tls.client_key" if tls.client_key is not None else "tls.client_cert"
+            raise ConfigError(
+                f"{resolved.source_of('tls.client_cert')}: tls.client_cert {tls.client_cert}"
+                + (f" with tls.client_key {tls.client_key}" if tls.client_key else "")
+                + f" is not a usable certificate and key ({_ssl_reason(exc)})",
+                source=resolved.source_of("tls.client_cert"), key=key,
+            ) from None
         cert = (str(tls.client_cert), str(tls.client_key)) if tls.client_key else str(tls.client_cert)
     elif tls.client_key is not None:
         raise ConfigError(
@@ -66,6 +90,12 @@ def tls_settings(resolved: ResolvedConfig) -> tuple[bool | str, str | tuple[str,
             source=resolved.source_of("tls.client_key"), key="tls.client_cert",
         )
     return verify, cert
+
+
+def _ssl_reason(exc: BaseException) -> str:
+    """OpenSSL's reason (``NO_CERTIFICATE_OR_CRL_FOUND``, ``PEM_LIB``), never file contents."""
+    reason = getattr(exc, "reason", None)
+    return str(reason) if reason else type(exc).__name__
 
 
 def _auth(resolved: ResolvedConfig, url: str, interactive: bool) -> tuple[Any, str]:

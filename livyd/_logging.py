@@ -24,8 +24,14 @@ from typing import Any, TextIO
 import structlog
 
 from livyd._core.redact import redact, redact_text
+from livyd._exceptions import ConfigError
 
-__all__ = ["configure_logging", "get_logger", "redact", "redact_processor", "redact_text"]
+__all__ = ["LogLevelError", "configure_logging", "get_logger", "redact", "redact_processor", "redact_text"]
+
+
+class LogLevelError(ConfigError, ValueError):
+    """An unknown log level (from ``LIVYD_LOG_LEVEL`` or the *level* argument): a configuration
+    error naming where it came from (still a ``ValueError`` for callers that catch that)."""
 
 
 _THIRD_PARTY = ("httpx", "httpcore", "pygls", "httpx_gssapi", "gssapi", "uvicorn", "asyncio")
@@ -107,10 +113,16 @@ def configure_logging(level: str = "warning", *, file: Path | None = None, json:
     *level* is overridden by ``LIVYD_LOG_LEVEL`` when set. *json* defaults to JSON lines for a
     file or a non-terminal stderr, a console renderer otherwise. Never writes to stdout.
     """
-    name = (os.environ.get("LIVYD_LOG_LEVEL") or level or "warning").strip().lower()
+    from_env = os.environ.get("LIVYD_LOG_LEVEL")
+    name = (from_env or level or "warning").strip().lower()
     if name not in _LEVELS:
-        raise ValueError(f"log level {name!r} (LIVYD_LOG_LEVEL or --log-level) must be one of "
-                         f"{', '.join(sorted(_LEVELS))}")
+        valid = ", ".join(sorted(_LEVELS))
+        if from_env:
+            raise LogLevelError(f"LIVYD_LOG_LEVEL (environment): {from_env.strip()!r} is not a log level; "
+                                f"use one of {valid}", source="LIVYD_LOG_LEVEL (environment)",
+                                key="LIVYD_LOG_LEVEL")
+        raise LogLevelError(f"log level {name!r} is not one of {valid} (LIVYD_LOG_LEVEL overrides it)",
+                            key="level")
     lvl = _LEVELS[name]
     stream = _stream(file)
     use_json = json if json is not None else (file is not None or not stream.isatty())

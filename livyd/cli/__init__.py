@@ -92,7 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_CONFIG
-    _configure_logging(bool(args.verbose))
+    try:
+        _configure_logging(bool(args.verbose))
+    except ValueError as exc:  # LIVYD_LOG_LEVEL=verbose: a configuration error, not a traceback
+        sys.stderr.write(f"livyd: error: {exc}\n")
+        return EXIT_CONFIG
 
     from livyd.cli._commands import run_command
     from livyd.cli._render import Renderer

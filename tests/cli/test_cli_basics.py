@@ -181,3 +181,42 @@ def test_missing_ca_bundle_names_the_setting_and_its_source(home: Path) -> None:
     assert proc.returncode == 2
     expected = f"{home / 'work' / 'livyd.toml'}:3: tls.ca_bundle /nonexistent/ca.pem is not a readable file"
     assert expected in proc.stderr
+
+
+def test_bad_tls_files_are_configuration_errors_naming_the_key(home: Path) -> None:
+    project = home / "work"
+    (project / "junk.pem").write_text("this is not a certificate\n")
+    toml = project / "livyd.toml"
+    toml.write_text('url = "https://127.0.0.1:9"\n[tls]\nca_bundle = "junk.pem"\n')
+    proc = livyd("sessions", cwd=project, env=clean_env(home / "home"))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{toml}:3: tls.ca_bundle {project / 'junk.pem'} holds no usable PEM certificate" in proc.stderr
+
+    toml.write_text('url = "https://127.0.0.1:9"\n[tls]\nclient_cert = "junk.pem"\n')
+    proc = livyd("sessions", cwd=project, env=clean_env(home / "home"))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and f"{toml}:3: tls.client_cert" in proc.stderr
+
+
+def test_relative_tls_paths_are_relative_to_their_livyd_toml(home: Path) -> None:
+    import certifi
+
+    project = home / "work"
+    (project / "certs").mkdir()
+    (project / "certs" / "ca.pem").write_bytes(Path(certifi.where()).read_bytes())
+    (project / "livyd.toml").write_text('url = "https://127.0.0.1:9"\n[tls]\nca_bundle = "certs/ca.pem"\n')
+    deeper = project / "jobs" / "daily"
+    deeper.mkdir(parents=True)
+    proc = livyd("doctor", "--json", cwd=deeper, env=clean_env(home / "home"))
+    settings = {s["key"]: s["value"] for s in json.loads(proc.stdout)["settings"]}
+    assert settings["tls.ca_bundle"] == str(project / "certs" / "ca.pem")
+    assert proc.returncode == 3  # the bundle loads; only the connection fails
+    assert "tls.ca_bundle" not in proc.stderr
+
+
+def test_bad_log_level_variable_is_a_configuration_error(home: Path) -> None:
+    proc = livyd("sessions", cwd=home / "work", env=clean_env(home / "home", LIVYD_LOG_LEVEL="verbose"))
+    assert proc.returncode == 2
+    assert proc.stderr == ("livyd: error: LIVYD_LOG_LEVEL (environment): 'verbose' is not a log level; "
+                           "use one of critical, debug, error, info, warn, warning\n")

@@ -492,3 +492,14 @@ def test_livy_conf_type_error_does_not_echo_the_value(tree: Tree) -> None:
         tree.load({"LIVY_CONF": '{"spark.ssl.keyPassword": {"v": "pwSECRET2"}}'})
     assert "spark.ssl.keyPassword" in str(err.value) and "a JSON object" in str(err.value)
     assert "pwSECRET2" not in str(err.value)
+
+
+def test_relative_file_paths_are_relative_to_the_livyd_toml_they_are_in(tree: Tree) -> None:
+    tree.write_user('[auth]\nkeytab = "me.keytab"\n')
+    tree.write_project('[tls]\nca_bundle = "certs/ca.pem"\nclient_cert = "/abs/c.pem"\n'
+                       '[profiles.p.tls]\nclient_key = "k.pem"\n')
+    cfg = tree.load(profile="p")
+    assert cfg.profile.tls.ca_bundle == tree.project / "certs" / "ca.pem"
+    assert cfg.profile.tls.client_cert == Path("/abs/c.pem")
+    assert cfg.profile.tls.client_key == tree.project / "k.pem"
+    assert cfg.profile.auth.keytab == tree.user.parent / "me.keytab"

@@ -129,3 +129,14 @@ def test_httpcore_header_tuples_are_redacted() -> None:
     assert "dXNlcjpwYXNzd29yZA" not in out
     assert "(b'Content-Length', b'12')" in out
     assert "(b'Set-Cookie', b'***')" in out
+
+
+def test_bad_level_variable_is_a_config_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from livyd._exceptions import ConfigError
+    from livyd._logging import configure_logging
+
+    monkeypatch.setenv("LIVYD_LOG_LEVEL", "verbose")
+    expected = r"^LIVYD_LOG_LEVEL \(environment\): 'verbose' is not a log level"
+    with pytest.raises(ConfigError, match=expected) as err:
+        configure_logging("warning")
+    assert "--log-level" not in str(err.value)
