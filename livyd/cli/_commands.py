@@ -10,6 +10,7 @@ Nothing here prints: all output goes through :class:`~livyd.cli._render.Renderer
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -167,7 +168,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
 
     resolved = _resolve(args, kind=True)
     if getattr(args, "image_dir", None):
-        r.image_dir = Path(args.image_dir)
+        r.image_dir = _image_dir(args.image_dir)  # checked before anything is sent
     interactive = sys.stdin.isatty() and args.code != "-" if hasattr(args, "code") else sys.stdin.isatty()
     async with open_connection(resolved, interactive=interactive, announce=r.notice) as conn:
         client = conn.client
@@ -219,6 +220,21 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             )
         r.statement_output(output.data or {}, session_id=sid, statement_id=statement.id)
     return EXIT_OK
+
+
+def _image_dir(text: str) -> Path:
+    """``--image-dir``: an existing writable directory, or one livyd can create (0700)."""
+    directory = Path(text).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--image-dir {text} exists and is not a directory", key="--image-dir")
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--image-dir {text} cannot be created: {exc.strerror or exc}",
+                         key="--image-dir") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"--image-dir {text} is not writable", key="--image-dir")
+    return directory
 
 
 async def cmd_exec(args: argparse.Namespace, r: Renderer) -> int:

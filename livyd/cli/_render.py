@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -180,12 +181,30 @@ class Renderer:
             self.text(str(text))
 
     def _write_image(self, b64: Any, session_id: int | str, statement_id: int) -> Path:
-        directory = self.image_dir or Path(tempfile.gettempdir()) / "livyd-images"
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"session-{session_id}-statement-{statement_id}.png"
+        """Write the PNG to a new file (0600) and return its path.
+
+        Without an image_dir, a private directory of this run (``mkdtemp``: 0700, unpredictable)
+        is made on first use, never a shared fixed one. The file is created with
+        ``O_CREAT | O_EXCL | O_NOFOLLOW``: an existing file or a planted symlink is never written
+        through; the next free name (``...-1.png``) is used instead.
+        """
         raw = b64 if isinstance(b64, str) else str(b64)
-        path.write_bytes(base64.b64decode("".join(raw.split())))
-        return path.resolve()
+        content = base64.b64decode("".join(raw.split()))
+        if self.image_dir is None:
+            self.image_dir = Path(tempfile.mkdtemp(prefix="livyd-images-"))
+        stem = f"session-{session_id}-statement-{statement_id}"
+        flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                 | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        for n in range(1000):
+            path = self.image_dir / (f"{stem}.png" if n == 0 else f"{stem}-{n}.png")
+            try:
+                fd = os.open(path, flags, 0o600)
+            except FileExistsError:
+                continue
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+            return path.resolve()
+        raise FileExistsError(f"no free file name for {stem}.png in {self.image_dir}")
 
     def statement_error(
         self, *, ename: str, evalue: str, traceback: Sequence[str], session_id: int | str | None,

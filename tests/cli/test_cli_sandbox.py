@@ -165,6 +165,19 @@ def test_rich_outputs_table_json_and_image(sandbox: SandboxProcess, shared: str,
     assert path.read_bytes() == b"\x89PNG\r\n\x1a\n-livyd-test-image"
 
 
+def test_bad_image_dir_is_refused_before_the_code_is_sent(
+    sandbox: SandboxProcess, shared: str, work: Path
+) -> None:
+    blocker = work / "not-a-dir"
+    blocker.write_text("")
+    before = server_get(sandbox, f"/sessions/{shared}/statements").json()["total_statements"]
+    proc = run(work, "exec", "--url", sandbox.livy_url, "--session", shared, "--image-dir", str(blocker),
+               "print('ran')")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == f"livyd: error: --image-dir {blocker} exists and is not a directory\n"
+    assert server_get(sandbox, f"/sessions/{shared}/statements").json()["total_statements"] == before
+
+
 def test_tables_are_not_cropped_when_stdout_is_not_a_terminal(
     sandbox: SandboxProcess, shared: str, work: Path
 ) -> None:

@@ -53,10 +53,43 @@ def test_image_goes_to_a_file_and_json_mode_names_it(tmp_path: Path) -> None:
     path = Path(out.strip())
     assert path == (tmp_path / "session-3-statement-7.png").resolve()
     assert path.read_bytes() == png
+    assert path.stat().st_mode & 0o777 == 0o600
     out, _ = render(data, json_mode=True, image_dir=tmp_path)
     doc = json.loads(out)
+    again = (tmp_path / "session-3-statement-7-1.png").resolve()  # never overwrites
     assert doc == {"status": "ok", "session_id": 3, "statement_id": 7, "data": {"text/plain": ""},
-                   "image_path": str(path)}
+                   "image_path": str(again)}
+    assert path.read_bytes() == png and again.read_bytes() == png
+
+
+def test_image_never_follows_a_planted_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "session-3-statement-7.png").symlink_to(victim)
+    out, _ = render({"image/png": base64.b64encode(b"\x89PNG-x").decode()}, image_dir=images)
+    assert victim.read_text() == "keep me"
+    assert Path(out.strip()) == (images / "session-3-statement-7-1.png").resolve()
+
+
+def test_default_image_dir_is_private_and_per_run() -> None:
+    import stat
+
+    data = {"image/png": base64.b64encode(b"\x89PNG-y").decode()}
+    first, _ = render(data)
+    second, _ = render(data)
+    a, b = Path(first.strip()), Path(second.strip())
+    try:
+        assert a.parent != b.parent  # one directory per run, not a shared /tmp/livyd-images
+        for path in (a, b):
+            assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            assert path.read_bytes() == b"\x89PNG-y"
+    finally:
+        for path in (a, b):
+            path.unlink()
+            path.parent.rmdir()
 
 
 def test_statement_error_goes_to_stderr() -> None:
