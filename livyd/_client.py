@@ -22,7 +22,9 @@ request timeout plus 5 s). Found: that statement is returned. Not found in time,
 fails: :class:`SubmissionUnknownError`, and nothing is re-sent. A cell deliberately run twice
 still runs twice, because the window starts after the previous run. Sessions and batches get a
 unique name (``<name_prefix>-<random>`` unless the caller named them) and are looked up by name
-instead; a re-sent creation that Livy refuses as a duplicate name is resolved the same way.
+instead; a re-sent creation that Livy refuses as a duplicate name is resolved the same way. A name
+the caller chose is not unique: the object that had it before the POST is never taken for ours
+(Livy refuses the POST as a duplicate, and that error is raised).
 
 **Session not ready.** Livy answers a statement POST on a starting session with 500 ``Session is
 in state starting``: it did not run, so the client waits for the session and then posts again.
@@ -310,16 +312,25 @@ class LivyClient:
         camelCase). Without a ``name``, a unique ``<name_prefix>-<random>`` is used.
         """
         req = _request(CreateSessionRequest, request, fields)
+        generated = req.name is None
         if req.name is None:
             req = req.model_copy(update={"name": self._new_name()})
         assert req.name is not None
         payload = req.to_payload(await self.server_version())
-        data = await self._create_named("sessions", payload, req.name)
+        data = await self._create_named("sessions", payload, req.name, generated=generated)
         return Session.model_validate(data)
 
-    async def _create_named(self, collection: str, payload: dict[str, Any], name: str) -> Any:
-        """POST a named session/batch, resolving ambiguous failures by looking the name up."""
+    async def _create_named(self, collection: str, payload: dict[str, Any], name: str, *,
+                            generated: bool) -> Any:
+        """POST a named session/batch, resolving ambiguous failures by looking the name up.
+
+        A *generated* name (``<name_prefix>-<random>``) is ours alone. A name the caller chose
+        (``session.name``, ``LIVY_NAME``) may already belong to someone's session: its id is noted
+        before the POST and that object is never taken for the one this POST created (adopting it
+        would run code in it, and a caller cleaning up would delete it).
+        """
         url = self._u(collection)
+        taken_by: int | None = None if generated else await self._id_of_name(collection, name)
         attempts = self._transport.plan.retries + 1
         for attempt in range(attempts):
             try:
@@ -331,7 +342,7 @@ class LivyClient:
                 return _json(resp)
             except AmbiguousFailure as amb:
                 log.warning("create.ambiguous", collection=collection, name=name, error=amb.error.code)
-                found = await self._lookup_name(collection, name, amb.error)
+                found = await self._lookup_name(collection, name, amb.error, taken_by)
                 if found is not None:
                     self._stats.duplicates_avoided += 1
                     return found
@@ -339,7 +350,7 @@ class LivyClient:
                 continue
             except BadRequestError as exc:
                 if attempt > 0 and "duplicate" in (exc.livy_message or "").lower():
-                    found = await self._lookup_name(collection, name, exc)
+                    found = await self._lookup_name(collection, name, exc, taken_by)
                     if found is not None:
                         self._stats.duplicates_avoided += 1
                         return found
@@ -349,13 +360,28 @@ class LivyClient:
             f"ambiguously; look for it with GET {redact_url(self._u(collection, name))}"
         )
 
-    async def _lookup_name(self, collection: str, name: str, cause: LivydError) -> Any | None:
-        """The object named *name*, or ``None`` when it surely does not exist (two looks)."""
+    async def _id_of_name(self, collection: str, name: str) -> int | None:
+        """The id of the session/batch named *name* now, or ``None`` when there is none."""
+        try:
+            found = _json(await self._transport.request("GET", self._u(collection, name)))
+        except (SessionNotFoundError, BatchNotFoundError):
+            return None
+        ident = found.get("id") if isinstance(found, dict) else None
+        return ident if isinstance(ident, int) else None
+
+    async def _lookup_name(self, collection: str, name: str, cause: LivydError,
+                           taken_by: int | None = None) -> Any | None:
+        """The object named *name* that this POST created, or ``None`` when it surely does not
+        exist (two looks). The object *taken_by* (it had the name before the POST) is never it."""
         url = self._u(collection, name)
         for look in range(2):
             try:
                 resp = await self._transport.request("GET", url)
-                return _json(resp)
+                found = _json(resp)
+                if taken_by is not None and isinstance(found, dict) and found.get("id") == taken_by:
+                    log.warning("create.name_taken", collection=collection, name=name, id=taken_by)
+                    return None  # someone else's: Livy refuses our POST as a duplicate name
+                return found
             except (SessionNotFoundError, BatchNotFoundError):
                 if look == 0:
                     await anyio.sleep(self.recheck_delay)
@@ -605,11 +631,13 @@ class LivyClient:
     async def create_batch(self, request: CreateBatchRequest | None = None, **fields: Any) -> Batch:
         """``POST /batches``, duplicate-safe by unique name like :meth:`create_session`."""
         req = _request(CreateBatchRequest, request, fields)
+        generated = req.name is None
         if req.name is None:
             req = req.model_copy(update={"name": self._new_name()})
         assert req.name is not None
         payload = req.to_payload(await self.server_version())
-        return Batch.model_validate(await self._create_named("batches", payload, req.name))
+        return Batch.model_validate(await self._create_named("batches", payload, req.name,
+                                                             generated=generated))
 
     async def get_batch(self, batch_id: SessionRef) -> Batch:
         """``GET /batches/{id}``."""

@@ -12,7 +12,15 @@ from collections.abc import Iterator
 import pytest
 from livy_standin import MiniLivy, Reply, Request
 
-from livyd import Batch, LivyClient, Session, SessionGoneError, SessionInactiveError, SubmissionUnknownError
+from livyd import (
+    BadRequestError,
+    Batch,
+    LivyClient,
+    Session,
+    SessionGoneError,
+    SessionInactiveError,
+    SubmissionUnknownError,
+)
 
 
 @pytest.fixture
@@ -267,3 +275,40 @@ async def test_reading_statements_of_an_ended_session_is_session_gone(livy: Mini
         assert isinstance(got.value, SessionInactiveError) and got.value.session_id == str(sid)
         with pytest.raises(SessionGoneError):
             await c.list_statements(sid)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("coll", ["sessions", "batches"])
+@pytest.mark.parametrize("fault", [("before", 502), "drop-before"])
+async def test_a_chosen_name_never_adopts_the_object_that_already_had_it(
+    livy: MiniLivy, coll: str, fault: object
+) -> None:
+    """LIVY_NAME=etl-job while someone's etl-job exists: an ambiguous create is refused as a
+    duplicate name; the existing object is never returned as ours."""
+    if coll == "sessions":
+        kept = livy.add_session(name="etl-job")
+    else:
+        livy.batches[0] = {"id": 0, "name": "etl-job", "state": "running", "appId": None,
+                           "appInfo": {}, "log": []}
+        livy.next_batch, kept = 1, 0
+    livy.post_faults[coll] = [fault]
+    async with client(livy) as c:
+        with pytest.raises(BadRequestError, match="Duplicate session name"):
+            if coll == "sessions":
+                await c.create_session(kind="pyspark", name="etl-job")
+            else:
+                await c.create_batch(file="hdfs:///x.py", name="etl-job")
+    store = livy.sessions if coll == "sessions" else livy.batches
+    assert list(store) == [kept]
+    assert livy.server.count("DELETE", f"/{coll}/{kept}") == 0
+
+
+@pytest.mark.anyio
+async def test_a_chosen_name_that_landed_is_still_found(livy: MiniLivy) -> None:
+    """A name the caller chose that nobody had: the landed session is found by it, not re-created."""
+    livy.add_session(name="other")
+    livy.post_faults["sessions"] = [("after", 504)]
+    async with client(livy) as c:
+        s = await c.create_session(kind="pyspark", name="etl-job")
+    assert s.id == 1 and s.name == "etl-job"
+    assert len(livy.sessions) == 2 and livy.server.count("POST", "/sessions") == 1
