@@ -10,18 +10,27 @@ daemon on demand (``python -m livyd.daemon --serve-socket PATH``, in its own ses
   created 0700 and must be owned by the user and not accessible to others; the socket is 0600.
 * **Version check.** The version is in the socket's name: a relay only ever talks to a daemon of
   its own livyd version; an older daemon keeps serving its own relays until it idles out.
+* **Handshake.** Accepting a connection proves little (a hung daemon's or any stranger's listening
+  socket accepts too), so before it copies a byte of the editor's, the relay sends one LSP-framed
+  request, ``$/livyd/relayHello``, and waits a few seconds (``LIVYD_DAEMON_HANDSHAKE_TIMEOUT``,
+  default 5) for the answer: the daemon's livyd and protocol versions and pid. The daemon answers
+  it before its LSP server sees the connection (a first frame that is not the hello goes to the
+  server untouched); a daemon without the handshake answers it with a JSON-RPC error, which proves
+  it alive too.
 * **Lifetime.** The daemon exits ``--idle-exit`` seconds (default 600, ``LIVYD_DAEMON_IDLE_EXIT``)
   after its last connection closed, keeping (or, if configured, deleting) its sessions.
 * **Per connection.** Each connection is one LSP client with its own initialize/shutdown/exit;
   connections on the same workspace state directory share one supervisor.
-* **Fallback.** If the relay cannot reach or start the daemon, ``livyd --stdio`` runs standalone
-  and says why on stderr.
+* **Fallback.** If the relay cannot reach or start the daemon, or the daemon does not answer the
+  handshake, ``livyd --stdio`` runs standalone and says why on stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import math
 import os
 import signal
@@ -69,6 +78,96 @@ def _private_dir(directory: Path) -> None:
         )
 
 
+# --------------------------------------------------------------------------- the handshake
+
+#: The relay's first request on a connection, and its id.
+HELLO_METHOD = "$/livyd/relayHello"
+HELLO_ID = "livyd-relay-hello"
+#: Seconds the relay waits for the daemon's answer to the hello.
+DEFAULT_HANDSHAKE_TIMEOUT = 5.0
+_HELLO_MAX = 64 * 1024
+
+
+def _frame(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message).encode("utf-8")
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _handshake_timeout() -> float:
+    """``LIVYD_DAEMON_HANDSHAKE_TIMEOUT`` (seconds), else the default (with a warning naming the
+    variable when its value is not a positive number)."""
+    raw = os.environ.get("LIVYD_DAEMON_HANDSHAKE_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_HANDSHAKE_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        logging.getLogger("livyd.daemon").warning(
+            "LIVYD_DAEMON_HANDSHAKE_TIMEOUT must be a positive number of seconds, not %r; using %g",
+            raw,
+            DEFAULT_HANDSHAKE_TIMEOUT,
+        )
+        return DEFAULT_HANDSHAKE_TIMEOUT
+    return value
+
+
+async def _first_frame(stream: SocketStream, raw: bytearray) -> tuple[dict[str, Any] | None, int]:
+    """Read until the stream's first LSP frame is complete, keeping every byte read in *raw*.
+    Returns the frame's JSON object (None if what came first is not a small JSON frame, or the
+    peer left) and how many bytes of *raw* it took."""
+    from livyd.daemon._framing import Frame, FrameParser
+
+    parser = FrameParser(_HELLO_MAX)
+    while True:
+        event = parser.next_event()
+        if event is not None:
+            if not isinstance(event, Frame):
+                return None, 0
+            try:
+                message = json.loads(event.body)
+            except ValueError:
+                return None, 0
+            return (message if isinstance(message, dict) else None), len(raw) - parser.buffered
+        if len(raw) > _HELLO_MAX + 1024:
+            return None, 0
+        try:
+            chunk = await stream.receive()
+        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return None, 0
+        raw += chunk
+        parser.feed(chunk)
+
+
+async def _answer_hello(stream: SocketStream) -> bytes:
+    """Daemon side: answer the relay's hello if it comes first. Returns the bytes that belong to
+    the LSP server (everything read, when the first frame was not the hello)."""
+    raw = bytearray()
+    message, used = await _first_frame(stream, raw)
+    if message is None or message.get("method") != HELLO_METHOD or message.get("id") != HELLO_ID:
+        return bytes(raw)
+    answer = {"livyd": __version__, "protocol": PROTOCOL_VERSION, "pid": os.getpid()}
+    await stream.send(_frame({"jsonrpc": "2.0", "id": HELLO_ID, "result": answer}))
+    return bytes(raw[used:])
+
+
+async def _say_hello(stream: SocketStream, wait_s: float) -> bytes:
+    """Relay side: send the hello and wait *wait_s* seconds for the daemon's answer. Returns any
+    bytes the daemon sent after it (they are the editor's); raises an OSError (the caller runs
+    standalone) when nothing, or something other than an answer, comes back."""
+    await stream.send(
+        _frame({"jsonrpc": "2.0", "id": HELLO_ID, "method": HELLO_METHOD, "params": {"livyd": __version__}})
+    )
+    raw = bytearray()
+    with anyio.move_on_after(wait_s):
+        message, used = await _first_frame(stream, raw)
+        if message is None or message.get("id") != HELLO_ID:
+            raise ConnectionError("what listens there did not answer like a livyd daemon")
+        return bytes(raw[used:])  # an "error" answer: a daemon without the handshake, but alive
+    raise TimeoutError(f"it accepted the connection but did not answer livyd's handshake within {wait_s:g} s")
+
+
 # --------------------------------------------------------------------------- the shared daemon
 
 
@@ -110,6 +209,25 @@ async def serve_socket(path: Path, max_frame: int, idle_exit: float) -> int:
             active += 1
             changed.set()
             changed = anyio.Event()
+            try:
+                first = await _answer_hello(stream)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                await _forget(stream)
+                return  # the peer left mid-handshake
+            except BaseException:
+                await _forget(stream)
+                raise
+            await _serve_connection(stream, first)
+
+        async def _forget(stream: SocketStream) -> None:
+            nonlocal active, changed
+            with anyio.CancelScope(shield=True):
+                await stream.aclose()
+            active -= 1
+            changed.set()
+            changed = anyio.Event()
+
+        async def _serve_connection(stream: SocketStream, first: bytes) -> None:
             server = build_server()
             writer = _SocketWriter()
             server.protocol.set_writer(writer)
@@ -118,6 +236,8 @@ async def serve_socket(path: Path, max_frame: int, idle_exit: float) -> int:
             state.tg = root
             state.registry = registry
             reader = asyncio.StreamReader(limit=64 * 1024)
+            if first:
+                reader.feed_data(first)  # what came with (or instead of) the hello
             try:
                 async with anyio.create_task_group() as conn:
 
@@ -156,11 +276,7 @@ async def serve_socket(path: Path, max_frame: int, idle_exit: float) -> int:
                     conn.cancel_scope.cancel()
             finally:
                 state.detach()
-                with anyio.CancelScope(shield=True):
-                    await stream.aclose()
-                active -= 1
-                changed.set()
-                changed = anyio.Event()
+                await _forget(stream)
 
         async with anyio.create_task_group() as root:
             root.start_soon(listener.serve, handle, root)
@@ -263,10 +379,22 @@ async def _stdin_stream(tg: Any) -> asyncio.StreamReader:
 async def relay_stdio(path: Path, idle_exit: float) -> int:
     """Copy stdin to the shared daemon's socket and its answers to stdout, until either ends.
 
-    The relay never imports pygls (its import is most of the daemon's start-up time)."""
+    The relay never imports pygls (its import is most of the daemon's start-up time). Raises an
+    OSError, before reading stdin, when the daemon cannot be reached or does not answer the
+    handshake (see the module docstring)."""
+    wait_s = _handshake_timeout()
     stream = await _connect(path, start=True, idle_exit=idle_exit)
+    try:
+        early = await _say_hello(stream, wait_s)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await stream.aclose()
+        raise
     out = sys.stdout.buffer
     sys.stdout = sys.stderr
+    if early:
+        out.write(early)
+        out.flush()
     async with anyio.create_task_group() as tg:
         reader = await _stdin_stream(tg)
 

@@ -269,3 +269,100 @@ def test_fit_output_never_exceeds_the_limit_nor_splits_a_character() -> None:
             assert where in body
             body = body.split("]\n", 1)[1] if "]\n" in body else ""
         assert text.startswith(body.split("\n... [output truncated", 1)[0])
+
+
+# --------------------------------------------------------------- a shared daemon that never answers
+
+
+async def test_relay_runs_standalone_when_the_shared_daemon_never_answers(
+    spawn_daemon: Any, tmp_path: Any
+) -> None:
+    """Something listens at the shared daemon's socket but never answers (a hung daemon): the relay
+    gives up after its handshake timeout, runs standalone and says why on stderr."""
+    import socket
+
+    from livyd._version import __version__
+    from livyd.protocol import PROTOCOL_VERSION
+
+    run_dir = tmp_path / "run"
+    sock_dir = run_dir / "livyd"
+    sock_dir.mkdir(parents=True, mode=0o700)
+    path = sock_dir / f"daemon-{__version__}-p{PROTOCOL_VERSION.split('.')[0]}.sock"
+    env = {"XDG_RUNTIME_DIR": str(run_dir), "LIVYD_DAEMON_HANDSHAKE_TIMEOUT": "0.5"}
+    with socket.socket(socket.AF_UNIX) as silent:
+        silent.bind(str(path))
+        silent.listen(5)  # accepts (in the kernel's backlog), never answers
+        with anyio.fail_after(20):
+            async with spawn_daemon(standalone=False, env_extra=env) as client:
+                assert client.initialize_result is not None
+                assert client.initialize_result["capabilities"]["experimental"]["livyd"]["shared"] is False
+                status = await client.request("livy/status", {})
+                assert status["pid"] == client.process.pid  # this process serves: standalone
+                assert "did not answer livyd's handshake within 0.5 s" in client.stderr
+                assert "running standalone" in client.stderr
+
+
+async def test_shared_daemon_answers_the_hello_and_still_serves_a_plain_lsp_client(tmp_path: Any) -> None:
+    """The shared daemon answers the relay's hello with its versions and pid; a client whose first
+    frame is not the hello (initialize straight away) is served as before."""
+    import os
+    import sys
+
+    from livyd._version import __version__
+    from livyd.daemon._framing import Frame, FrameParser
+    from livyd.daemon._relay import HELLO_ID, HELLO_METHOD
+    from livyd.protocol import PROTOCOL_VERSION
+
+    sock_dir = tmp_path / "run"
+    sock_dir.mkdir(mode=0o700)
+    path = sock_dir / "d.sock"
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "xdg-state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+    }
+
+    def frame(message: dict[str, Any]) -> bytes:
+        body = json.dumps(message).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    async def answer(stream: Any, parser: FrameParser) -> dict[str, Any]:
+        while True:
+            event = parser.next_event()
+            if isinstance(event, Frame):
+                message: dict[str, Any] = json.loads(event.body)
+                return message
+            parser.feed(await stream.receive())
+
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"processId": None, "rootUri": None, "capabilities": {}, "initializationOptions": {}},
+    }
+    cmd = [sys.executable, "-m", "livyd.daemon", "--serve-socket", str(path), "--idle-exit", "1"]
+    async with await anyio.open_process(cmd, env=env, cwd=str(tmp_path)) as proc:
+        try:
+            with anyio.fail_after(30):
+                while not path.exists():  # noqa: ASYNC110 - a file appearing, no event to wait on
+                    await anyio.sleep(0.05)
+                async with await anyio.connect_unix(path) as stream:
+                    parser = FrameParser(1 << 20)
+                    await stream.send(frame({"jsonrpc": "2.0", "id": HELLO_ID, "method": HELLO_METHOD}))
+                    hello = await answer(stream, parser)
+                    assert hello["result"] == {
+                        "livyd": __version__,
+                        "protocol": PROTOCOL_VERSION,
+                        "pid": proc.pid,
+                    }
+                    await stream.send(frame(initialize))
+                    assert "capabilities" in (await answer(stream, parser))["result"]
+                async with await anyio.connect_unix(path) as plain:
+                    parser = FrameParser(1 << 20)
+                    await plain.send(frame(initialize))
+                    reply = await answer(plain, parser)
+                    assert reply["id"] == 1
+                    assert reply["result"]["capabilities"]["experimental"]["livyd"]["shared"] is True
+        finally:
+            proc.terminate()
+            await proc.wait()
