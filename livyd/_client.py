@@ -117,6 +117,9 @@ RECHECK_DELAY = 0.5
 #: How much longer than the request timeout the client keeps looking for a statement whose POST
 #: failed ambiguously before it gives up with SubmissionUnknownError (it never re-sends it).
 LANDING_MARGIN = 5.0
+#: New log lines in one read that make a log follower read again at once (a quarter of the 200
+#: lines per stream Livy keeps): a fast writer would otherwise wrap the buffer between two reads.
+FOLLOW_BURST = 50
 
 
 async def _notify(callback: OnUpdate | None, value: Any) -> None:
@@ -803,8 +806,10 @@ class LivyClient:
         """Yield new log lines as they appear, until the session ends (or is gone).
 
         Survives Livy's rolling 200-line buffers (:class:`~livyd._core.logcursor.LogCursor`).
-        Polls every *poll_interval* seconds at most while something happens; an idle session with
-        nothing new is polled less often (up to 5 x *poll_interval*).
+        Polls every *poll_interval* seconds at most while something happens, at once again while
+        many lines arrive; an idle session with nothing new is polled less often (up to 5 x
+        *poll_interval*). Where lines were lost because more were written between two reads than
+        Livy keeps, a line from :func:`~livyd._core.logcursor.gap_line` says so.
         """
         async for lines in self._follow("sessions", session_id, poll_interval, start, tail):
             yield lines
@@ -824,6 +829,7 @@ class LivyClient:
         settings = PollSettings(initial=min(self.poll_settings.initial, poll_interval), maximum=maximum,
                                 quiet_maximum=5 * maximum)
         planner = PollPlanner(settings, now=anyio.current_time())
+        gaps = 0
         while True:
             try:
                 info = await self._get(StateInfo, self._u(collection, ident, "state"))
@@ -841,7 +847,13 @@ class LivyClient:
             # line or state change makes it fast again
             quiet = not lines and info.state == "idle"
             now = anyio.current_time()
-            await anyio.sleep(planner.observe(now, state=info.state, progress=cursor.delivered, quiet=quiet))
+            delay = planner.observe(now, state=info.state, progress=cursor.delivered, quiet=quiet)
+            if len(lines) >= FOLLOW_BURST or cursor.gaps > gaps:
+                # lines are pouring in: read again at once, before Livy's buffer wraps (a gap)
+                planner = PollPlanner(settings, now=now)
+                delay = planner.delay(now)
+            gaps = cursor.gaps
+            await anyio.sleep(delay)
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -18,6 +18,14 @@ Limit (inherent, documented): when a buffer is full and the new lines are identi
 ones that fell out (a log repeating one line), the overlap is ambiguous; the cursor then
 prefers not to repeat lines.
 
+Gaps: when more lines were written between two reads than a buffer holds, the ones in between
+are gone from Livy and no client can get them. The cursor sees this as a full stdout/stderr
+buffer that no longer holds any line it delivered (no overlap) and puts :func:`gap_line` in the
+output at that place, so a reader knows lines may be missing there instead of losing them
+silently (Livy's ``total`` counts only the lines held, so how many were lost cannot be known; when
+exactly a buffer's worth was written, none were). A follower avoids gaps by polling fast while
+lines flow.
+
 Start modes: ``"beginning"`` (everything held now), ``"tail"`` (the last ``tail`` lines held
 now), or an integer offset into the first page (``from`` offset semantics of Livy).
 """
@@ -27,13 +35,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["MARKERS", "LogCursor", "split_sections"]
+__all__ = ["BUFFER_LINES", "MARKERS", "LogCursor", "gap_line", "split_sections"]
 
 #: Marker lines Livy puts in front of each buffer.
 MARKERS = ("stdout: ", "\nstderr: ", "\nYARN Diagnostics: ")
 
 #: ``size`` to ask for: larger than Livy ever holds (2 x 200 lines + markers + diagnostics).
 FETCH_SIZE = 100_000
+
+#: Lines per stream Livy keeps (``livy.cache-log.size``, 200 by default).
+BUFFER_LINES = 200
+
+#: The sections whose buffers wrap (YARN diagnostics is rewritten whole, not appended to).
+_STREAMS = {"stdout: ": "stdout", "\nstderr: ": "stderr"}
+
+
+def gap_line(stream: str, held: int) -> str:
+    """The line a :class:`LogCursor` delivers where *stream*'s lines are missing."""
+    return f"[livyd: {stream} lines may be missing here: Livy's {held}-line buffer wrapped between two reads]"
 
 
 def split_sections(lines: Sequence[str]) -> list[tuple[str, list[str]]]:
@@ -69,9 +88,14 @@ class LogCursor:
 
     start: str | int = "beginning"
     tail: int = 100
+    #: Lines per stream the server keeps: a full buffer with no overlap is a gap.
+    buffer_lines: int = BUFFER_LINES
     _seen: dict[str, list[str]] = field(default_factory=dict)
     _started: bool = False
+    #: Log lines delivered so far (gap lines not counted).
     delivered: int = 0
+    #: How many gaps were reported with :func:`gap_line`.
+    gaps: int = 0
 
     def params(self) -> dict[str, int]:
         """Query parameters for the next ``/log`` request: always the whole buffer."""
@@ -103,7 +127,12 @@ class LogCursor:
                     if marker:
                         out.append(marker)
                 else:
-                    fresh = list(body[_overlap(old, body):])
+                    kept = _overlap(old, body)
+                    fresh = list(body[kept:])
+                    if kept == 0 and old and marker in _STREAMS and len(body) >= self.buffer_lines:
+                        self.gaps += 1
+                        self.delivered -= 1  # the gap line is not a log line
+                        out.append(gap_line(_STREAMS[marker], len(body)))
                 out.extend(fresh)
                 self._seen[marker] = list(body)
         self.delivered += len(out)

@@ -7,7 +7,7 @@ from collections import deque
 
 import pytest
 
-from livyd._core.logcursor import FETCH_SIZE, LogCursor, split_sections
+from livyd._core.logcursor import FETCH_SIZE, LogCursor, gap_line, split_sections
 
 
 class FakeLivyLog:
@@ -136,11 +136,21 @@ def test_pages_without_markers_are_one_stream() -> None:
 
 
 @pytest.mark.parametrize("burst", [250, 1000])
-def test_more_new_lines_than_the_buffer_holds_are_not_repeated(burst: int) -> None:
+def test_more_new_lines_than_the_buffer_holds_are_not_repeated_and_the_gap_is_marked(burst: int) -> None:
+    """Lines lost between two reads are marked where they were, and nothing is repeated."""
     log, cursor = FakeLivyLog(), LogCursor()
     log.err.extend(f"a{i}" for i in range(50))
     poll(cursor, log)
     log.err.extend(f"b{i}" for i in range(burst))
     got = body(poll(cursor, log))
-    assert got == [f"b{i}" for i in range(burst - 200, burst)]  # what Livy still holds, once
-    assert len(set(got)) == len(got)
+    # what Livy still holds, once, after the gap line
+    assert got == [gap_line("stderr", 200), *[f"b{i}" for i in range(burst - 200, burst)]]
+    assert cursor.gaps == 1 and cursor.delivered == 50 + 2 + 200
+
+
+def test_no_gap_line_without_a_wrap_or_for_rewritten_diagnostics() -> None:
+    """A buffer that is not full, or YARN's rewritten diagnostics, never gets a gap line."""
+    cursor = LogCursor()
+    cursor.feed(["stdout: ", "x", "\nstderr: ", "e", "\nYARN Diagnostics: ", "accepted"])
+    got = cursor.feed(["stdout: ", "y", "\nstderr: ", "e", "\nYARN Diagnostics: ", "running"])
+    assert got == ["y", "running"] and cursor.gaps == 0
