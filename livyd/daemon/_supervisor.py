@@ -25,9 +25,10 @@ early by new work. When the last pending task of a session finishes, the session
 says busy.
 
 **Failures.** A session that ended (404, a dead state, or Livy's 400 "Session isn't active." while
-it shuts down after someone deleted it) fails its pending tasks with that reason. Other Livy or
-gateway answers (5xx, 401 of an expired ticket, 403, no connection) keep the tasks: the poller
-backs off and tells the user once per streak. Only a bug in livyd takes the "poller crashed" path.
+it shuts down after someone deleted it) fails its pending tasks with that reason. Any other
+failure livyd knows (a :class:`~livyd.LivydError`: 5xx, 401 of an expired ticket, 403, a proxy's
+page instead of JSON, no connection) keeps the tasks: the poller backs off and tells the user once
+per streak. Only a bug in livyd takes the "poller crashed" path.
 
 **Finishing.** A finished task's output is appended to the workspace output log, *then*
 ``livy/taskChanged`` and ``livy/output`` are sent. Big outputs are written whole to a file (in a
@@ -68,7 +69,6 @@ import structlog
 
 from livyd._exceptions import (
     LivydError,
-    LivyHTTPError,
     SessionGoneError,
     SessionNotReadyError,
     StatementNotFoundError,
@@ -978,10 +978,10 @@ class Supervisor:
                 errors = 0
             except SessionGoneError:
                 raise
-            except (TransportError, LivyHTTPError) as exc:
-                # Expected answers that do not end the session: no network, a gateway's or Livy's
-                # 5xx, an expired Kerberos ticket (401) or a refused one (403), ... Keep the tasks and
-                # poll again, backing off; say so once per streak.
+            except LivydError as exc:
+                # Expected failures that do not end the session: no network, a gateway's or Livy's
+                # 5xx, an expired Kerberos ticket (401) or a refused one (403), a proxy's page instead
+                # of JSON, ... Keep the tasks and poll again, backing off; say so once per streak.
                 errors += 1
                 log.warning("poll failed", session_id=w.session_id, error=str(exc), attempt=errors)
                 if errors == _POLL_ERRORS_SHOWN:
