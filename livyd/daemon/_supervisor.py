@@ -31,8 +31,10 @@ page instead of JSON, no connection) keeps the tasks: the poller backs off and t
 per streak. Only a bug in livyd takes the "poller crashed" path.
 
 **Finishing.** A finished task's output is appended to the workspace output log, *then*
-``livy/taskChanged`` and ``livy/output`` are sent. Big outputs are written whole to a file (in a
-worker thread) and truncated in the notification.
+``livy/taskChanged`` and ``livy/output`` are sent. An output whose ``data`` takes more than
+``maxOutputBytes`` as JSON on the wire is written whole to a file and cut in the notification, in a
+worker thread (:func:`fit_output`: ``text/plain`` cut at a character boundary, a too-big
+``application/json`` or ``image/png`` named in a ``text/plain`` note, whatever fits kept).
 
 **Unsafe cancel.** Livy's cancel of a running statement may end ``cancelled`` while the code is
 still running (livy-rest.md 7.5: forced after a timeout, output null). The supervisor then sets
