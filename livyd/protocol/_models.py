@@ -231,7 +231,8 @@ class DaemonSettings(Params):
     max_output_bytes: int = Field(
         1_000_000,
         ge=1024,
-        description="Outputs larger than this are truncated in livy/output and written whole to a file.",
+        description="Outputs whose data takes more bytes than this as JSON are truncated in "
+        "livy/output and written whole to a file.",
     )
     delete_sessions_on_exit: bool = Field(
         False, description="Delete the sessions this daemon created on exit."

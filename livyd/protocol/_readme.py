@@ -57,8 +57,8 @@ pollers; clients on the same workspace receive each other's `livy/taskChanged` /
 task). Each client still does its own `initialize` ... `exit`. The shared daemon exits
 `LIVYD_DAEMON_IDLE_EXIT` seconds (default 600) after its last client left. `livyd --stdio
 --standalone` keeps everything in the editor's process; if the shared daemon cannot be reached or
-started, the relay falls back to that and says why on stderr. The wire protocol is the same either
-way.
+started, or does not answer the relay's handshake within 5 s (`LIVYD_DAEMON_HANDSHAKE_TIMEOUT`),
+the relay falls back to that and says why on stderr. The wire protocol is the same either way.
 
 **Settings of clients sharing a workspace.** Clients whose `settings.stateDir` resolves to the
 same directory (by default: the same workspace) share one supervisor, and with it one set of
@@ -146,8 +146,16 @@ the client receives, in this order:
   `ename`, `evalue`, `traceback`), `cancelled` or `failed`; `data` is the mime bundle
   (`text/plain`, `application/json`, `image/png`, ...). The output is appended to the
   workspace's output log *before* it is notified, so nothing is lost if the client is gone.
-  Outputs larger than `settings.maxOutputBytes` (default 1 MB) are cut: `truncated` is true and
-  `fullOutputPath` names a file holding the whole output.
+  Outputs whose `data` takes more than `settings.maxOutputBytes` (default 1 MB) as JSON on the
+  wire are cut to that size: `text/plain` at a character boundary, ending with a note; a value
+  too big to keep whole (`application/json`, `image/png`, a table) is left out and named in a
+  `text/plain` note; values that fit are kept. `truncated` is true and `fullOutputPath` names a
+  file holding the whole output.
+
+A session that was deleted or ended fails its pending tasks (`failed`, "session N was deleted or
+is shutting down" / "session N is dead") and `livy/sessionChanged` reports it `dead`. Errors while
+polling do not fail tasks: they are retried with backoff, with one `window/showMessage` per streak
+of failures. `livy/sessionChanged` follows right after a session's last task finishes.
 
 Tasks of one session run strictly in order; the daemon submits the next only when the previous
 one finished. While a statement runs, its progress is also reported as LSP work-done progress

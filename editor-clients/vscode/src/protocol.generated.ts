@@ -93,7 +93,7 @@ export interface DaemonSettings {
   pollInterval?: number;
   /** Seconds between polls of an idle session. */
   idlePollInterval?: number;
-  /** Outputs larger than this are truncated in livy/output and written whole to a file. */
+  /** Outputs whose data takes more bytes than this as JSON are truncated in livy/output and written whole to a file. */
   maxOutputBytes?: number;
   /** Delete the sessions this daemon created on exit. */
   deleteSessionsOnExit?: boolean;

@@ -59,7 +59,7 @@ M.PROTOCOL_VERSION = "1.1"
 ---@field kind? string Session kind for sessions the daemon creates.
 ---@field pollInterval? number Seconds between polls of a busy session.
 ---@field idlePollInterval? number Seconds between polls of an idle session.
----@field maxOutputBytes? integer Outputs larger than this are truncated in livy/output and written whole to a file.
+---@field maxOutputBytes? integer Outputs whose data takes more bytes than this as JSON are truncated in livy/output and written whole to a file.
 ---@field deleteSessionsOnExit? boolean Delete the sessions this daemon created on exit.
 ---@field heartbeatTimeout? integer heartbeatTimeoutInSecond of created sessions, so Livy reaps them if no daemon returns.
 ---@field stateDir? string|nil Where per-workspace state lives (default: platformdirs).
