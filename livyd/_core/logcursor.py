@@ -21,7 +21,8 @@ prefers not to repeat lines.
 Gaps: when more lines were written between two reads than a buffer holds, the ones in between
 are gone from Livy and no client can get them. The cursor sees this as a full stdout/stderr
 buffer that no longer holds any line it delivered (no overlap) and puts :func:`gap_line` in the
-output at that place, so a reader knows lines may be missing there instead of losing them
+output at that place (also at the start of a buffer that is already full when following from the
+beginning), so a reader knows lines may be missing there instead of losing them
 silently (Livy's ``total`` counts only the lines held, so how many were lost cannot be known; when
 exactly a buffer's worth was written, none were). A follower avoids gaps by polling fast while
 lines flow.
@@ -118,7 +119,14 @@ class LogCursor:
             elif isinstance(self.start, int):
                 out = flat[max(0, self.start - page_from):]
             else:
-                out = flat
+                for marker, body in sections:  # = flat, with a gap line where a full buffer begins
+                    if marker:
+                        out.append(marker)
+                    if marker in _STREAMS and len(body) >= self.buffer_lines:
+                        self.gaps += 1
+                        self.delivered -= 1
+                        out.append(gap_line(_STREAMS[marker], len(body)))
+                    out.extend(body)
         else:
             for marker, body in sections:
                 old = self._seen.get(marker)
@@ -127,12 +135,12 @@ class LogCursor:
                     if marker:
                         out.append(marker)
                 else:
-                    kept = _overlap(old, body)
-                    fresh = list(body[kept:])
-                    if kept == 0 and old and marker in _STREAMS and len(body) >= self.buffer_lines:
-                        self.gaps += 1
-                        self.delivered -= 1  # the gap line is not a log line
-                        out.append(gap_line(_STREAMS[marker], len(body)))
+                    fresh = list(body[_overlap(old, body):])
+                if marker in _STREAMS and len(fresh) >= self.buffer_lines:
+                    # a full buffer of lines all new since the last read: older ones may be gone
+                    self.gaps += 1
+                    self.delivered -= 1  # the gap line is not a log line
+                    out.append(gap_line(_STREAMS[marker], len(fresh)))
                 out.extend(fresh)
                 self._seen[marker] = list(body)
         self.delivered += len(out)

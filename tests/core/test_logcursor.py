@@ -154,3 +154,23 @@ def test_no_gap_line_without_a_wrap_or_for_rewritten_diagnostics() -> None:
     cursor.feed(["stdout: ", "x", "\nstderr: ", "e", "\nYARN Diagnostics: ", "accepted"])
     got = cursor.feed(["stdout: ", "y", "\nstderr: ", "e", "\nYARN Diagnostics: ", "running"])
     assert got == ["y", "running"] and cursor.gaps == 0
+
+
+def test_following_from_the_beginning_of_a_full_buffer_marks_its_start() -> None:
+    """A buffer already full at the first read may have lost its oldest lines: marked once."""
+    log = FakeLivyLog()
+    log.out.extend(f"o{i}" for i in range(500))
+    log.err.append("e")
+    got = poll(LogCursor(), log)
+    assert got[:3] == ["stdout: ", gap_line("stdout", 200), "o300"]
+    assert got[-2:] == ["\nstderr: ", "e"]
+    assert poll(LogCursor(start="tail", tail=5), log) == ["o497", "o498", "o499", "\nstderr: ", "e"]
+
+
+def test_a_full_buffer_after_an_empty_read_is_marked() -> None:
+    """Nothing at the first read, then more than a buffer's worth: the start is marked."""
+    log, cursor = FakeLivyLog(), LogCursor()
+    assert poll(cursor, log) == ["stdout: ", "\nstderr: "]
+    log.err.extend(f"e{i}" for i in range(300))
+    got = poll(cursor, log)
+    assert got[:2] == [gap_line("stderr", 200), "e100"] and len(got) == 201 and cursor.gaps == 1
