@@ -312,3 +312,21 @@ async def test_a_chosen_name_that_landed_is_still_found(livy: MiniLivy) -> None:
         s = await c.create_session(kind="pyspark", name="etl-job")
     assert s.id == 1 and s.name == "etl-job"
     assert len(livy.sessions) == 2 and livy.server.count("POST", "/sessions") == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("coll", ["sessions", "batches"])
+async def test_a_create_that_lands_after_the_resend_is_refused_by_its_unique_name(
+    livy: MiniLivy, coll: str
+) -> None:
+    """A gateway 504 while Livy creates it later: the re-sent POST carries the same unique name, so
+    whichever arrives second is refused as a duplicate and exactly one object exists."""
+    livy.post_faults[coll] = [("gateway-late", 504, 0.3)]
+    async with client(livy) as c:
+        obj: Session | Batch = await (
+            c.create_session(kind="pyspark") if coll == "sessions" else c.create_batch(file="hdfs:///x.py")
+        )
+    livy.wait_late()
+    store = livy.sessions if coll == "sessions" else livy.batches
+    assert [x["name"] for x in store.values()] == [obj.name]
+    assert livy.server.count("POST", f"/{coll}") == 2
