@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -39,7 +39,6 @@ __all__ = ["UsageError", "run_command"]
 log = structlog.get_logger()
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SERVER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-_BATCH_DONE = {"success", "dead", "killed", "error"}
 
 Command = Callable[[argparse.Namespace, Renderer], Awaitable[int]]
 
@@ -323,36 +322,91 @@ async def cmd_logs(args: argparse.Namespace, r: Renderer) -> int:
             sid = max(s.id for s in sessions)
             if not r.json_mode:
                 r.notice(f"session {sid}")
-        await _show_log(r, client.session_log, sid, args.tail, args.follow,
-                        interval=resolved.profile.poll.maximum)
+        if not args.follow:
+            await _show_log(r, client.session_log, sid, args.tail)
+            return EXIT_OK
+        final = await _follow_log(r, client, "sessions", sid, 100 if args.tail is None else args.tail,
+                                  resolved)
+        r.notice(f"session {sid}: {_state(final) if final is not None else 'gone'}")
         return EXIT_OK
 
 
-async def _show_log(
-    r: Renderer, read: Callable[..., Awaitable[Any]], ident: int, tail: int | None, follow: bool,
-    done: Callable[[], Awaitable[bool]] | None = None, interval: float = 1.0,
-) -> bool:
-    """Print a session's or batch's log; with *follow*, keep printing new lines (a
-    :class:`~livyd._core.logcursor.LogCursor` de-duplicates across Livy's wrapping buffers) until
-    ``done()`` says the job ended (or forever, until Ctrl-C). Returns whether it ended."""
-    from livyd._core.logcursor import LogCursor
+async def _show_log(r: Renderer, read: Callable[..., Awaitable[Any]], ident: int, tail: int | None) -> None:
+    """Print a session's or batch's log once (the last *tail* lines, Livy's default 100)."""
+    page = await read(ident, size=tail)
+    if r.json_mode:
+        r.json({"id": ident, "from": page.from_, "total": page.total, "log": list(page.log)})
+    else:
+        r.log_lines(list(page.log))
 
-    if not follow:
-        page = await read(ident, size=tail)
-        if r.json_mode:
-            r.json({"id": ident, "from": page.from_, "total": page.total, "log": list(page.log)})
-        else:
-            r.log_lines(list(page.log))
-        return False
-    cursor = LogCursor(start="tail", tail=100 if tail is None else tail)
+
+#: Lines a stream may gain between two reads while following: a quarter of the 200 lines Livy
+#: keeps per stream (``livy.cache-log.size``), so a log flowing faster is read sooner.
+_LINES_PER_READ = 50
+
+
+def _continues(old: Sequence[str], new: Sequence[str]) -> bool:
+    """Whether *new* starts with an end piece of *old* (so nothing between them was lost)."""
+    return any(old[len(old) - k:] == new[:k] for k in range(min(len(old), len(new)), 0, -1))
+
+
+async def _follow_log(r: Renderer, client: LivyClient, collection: str, ident: int, tail: int,
+                      resolved: ResolvedConfig) -> Any:
+    """Print a session's or batch's log as it grows until it ends; return its last state (the
+    :class:`Batch` for batches), or ``None`` when it is gone (404).
+
+    Each round reads the state, then the whole log (a :class:`~livyd._core.logcursor.LogCursor`
+    de-duplicates across Livy's wrapping 200-line buffers). The poll planner spaces the reads;
+    while lines flow, the next read comes before about 50 more lines can arrive at the rate just
+    seen (a quarter of Livy's 200-line buffer per stream). When a stream's buffer holds nothing of
+    what was read before, it wrapped between two reads: a warning on stderr says that lines are
+    missing there (Livy does not say how many).
+    """
+    from livyd._core.logcursor import LogCursor, split_sections
+    from livyd._core.poll import PollPlanner, PollSettings
+    from livyd._exceptions import BatchNotFoundError, SessionNotFoundError
+
+    is_batch = collection == "batches"
+    read = client.batch_log if is_batch else client.session_log
+    poll = resolved.profile.poll
+    settings = PollSettings(initial=poll.initial, maximum=max(poll.maximum, poll.initial))
+    planner = PollPlanner(settings, now=anyio.current_time())
+    cursor = LogCursor(start="tail", tail=tail)
+    held: dict[str, list[str]] | None = None
+    label = "batch" if is_batch else "session"
+    read_at = anyio.current_time()
     while True:
-        finished = await done() if done is not None else False
-        params = cursor.params()
-        page = await read(ident, from_=params["from"], size=params["size"])
-        r.log_lines(cursor.feed(list(page.log), page_from=page.from_), to_stderr=r.json_mode)
-        if finished:
-            return True
-        await anyio.sleep(max(0.05, interval))
+        try:
+            last: Any = await (client.get_batch(ident) if is_batch else client.session_state(ident))
+            params = cursor.params()
+            page = await read(ident, from_=params["from"], size=params["size"])
+        except (SessionNotFoundError, BatchNotFoundError):
+            return None
+        now, previous_read = anyio.current_time(), read_at
+        read_at = now
+        sections = split_sections(list(page.log))
+        wrapped = [] if held is None else [
+            (marker, len(body)) for marker, body in sections
+            if held.get(marker) and body and not _continues(held[marker], body)]
+        held = {marker: list(body) for marker, body in sections}
+        lines = cursor.feed(list(page.log), page_from=page.from_)
+        for marker, size in wrapped:
+            stream = marker.strip().rstrip(":") or "log"
+            r.warn(f"{label} {ident}: {stream} lines were lost here: more than the {size} lines "
+                   "Livy keeps per stream arrived between two reads")
+        r.log_lines(lines, to_stderr=r.json_mode)
+        state_obj = last.state if is_batch else last
+        state = _state(state_obj)
+        if state_obj.is_terminal or (not is_batch and state == "error"):
+            return last  # the log was read after this state: nothing more will come
+        delay = planner.observe(now, state=state, progress=cursor.delivered,
+                                quiet=not lines and state == "idle")
+        if wrapped:
+            delay = settings.initial
+        elif lines:
+            rate = len(lines) / max(now - previous_read, 1e-3)  # lines per second, all streams
+            delay = max(settings.initial, min(delay, _LINES_PER_READ / rate))
+        await anyio.sleep(delay)
 
 
 # --------------------------------------------------------------------------- batches
@@ -390,7 +444,7 @@ async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
                 else:
                     r.text(f"batch {batch.id}: {_state(batch.state)}")
                 return EXIT_OK
-            return await _follow_batch(r, client, batch.id, resolved.profile.poll.maximum)
+            return await _follow_batch(r, client, batch.id, resolved)
         if args.action == "list":
             batches = (await client.list_batches()).sessions
             if r.json_mode:
@@ -411,8 +465,8 @@ async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
             return EXIT_OK
         if args.action == "logs":
             if args.follow:
-                return await _follow_batch(r, client, args.id, resolved.profile.poll.maximum, tail=args.tail)
-            await _show_log(r, client.batch_log, args.id, args.tail, False)
+                return await _follow_batch(r, client, args.id, resolved, tail=args.tail)
+            await _show_log(r, client.batch_log, args.id, args.tail)
             return EXIT_OK
         # kill
         await client.delete_batch(args.id)
@@ -423,19 +477,12 @@ async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
         return EXIT_OK
 
 
-async def _follow_batch(r: Renderer, client: LivyClient, batch_id: int, interval: float,
+async def _follow_batch(r: Renderer, client: LivyClient, batch_id: int, resolved: ResolvedConfig,
                         tail: int | None = None) -> int:
     """Print the batch's log as it grows until the batch ends; 0 for success, 1 otherwise."""
-    final: list[Any] = []
-
-    async def done() -> bool:
-        batch = await client.get_batch(batch_id)
-        final[:] = [batch]
-        return _state(batch.state) in _BATCH_DONE
-
-    await _show_log(r, client.batch_log, batch_id, 10**9 if tail is None else tail, True, done,
-                    interval=min(interval, 1.0))
-    batch = final[0]
+    batch = await _follow_log(r, client, "batches", batch_id, 10**9 if tail is None else tail, resolved)
+    if batch is None:
+        raise SessionGoneError(f"batch {batch_id} is gone (Livy no longer knows it)")
     state = _state(batch.state)
     if r.json_mode:
         r.json(_dump(batch))

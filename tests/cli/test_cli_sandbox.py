@@ -336,6 +336,83 @@ def test_batch_submit_follow_local_python_file(sandbox: SandboxProcess, work: Pa
     assert killed.returncode == 0, killed.stderr
 
 
+def fast_poll(work: Path) -> None:
+    """A project livyd.toml with short poll intervals, so the follow tests stay short."""
+    (work / "work" / "livyd.toml").write_text("[poll]\ninitial = 0.01\nmaximum = 0.1\n")
+
+
+@pytest.fixture
+def py_batches(sandbox_factory: Callable[..., SandboxProcess]) -> SandboxProcess:
+    """A sandbox that runs .py batches with python (no JVM start), for the log-following tests."""
+    return sandbox_factory("--batch-launcher", "python")
+
+
+def test_batch_follow_keeps_up_with_a_fast_log(py_batches: SandboxProcess, work: Path) -> None:
+    """A job that logs slowly, then 600 lines at ~400 lines/s: Livy's 200-line buffer wraps twice
+    a second, so a follower that reads once a second loses lines; reading sooner while lines flow
+    (at the rate just seen) does not."""
+    job = work / "work" / "chatty.py"
+    job.write_text(textwrap.dedent("""\
+        import time
+        for i in range(10):
+            print(f"warming up {i}", flush=True)
+            time.sleep(0.05)
+        for i in range(600):
+            print(f"n {i}", flush=True)
+            if i % 20 == 19:
+                time.sleep(0.05)
+    """))
+    proc = run(work, "batch", "submit", "chatty.py", "--follow", "--url", py_batches.livy_url)
+    assert proc.returncode == 0, proc.stderr
+    got = [int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("n ")]
+    assert got == list(range(600)), f"{len(got)} of 600 lines; stderr: {proc.stderr}"
+    assert "lost" not in proc.stderr
+
+
+def test_batch_follow_says_where_lines_were_lost(py_batches: SandboxProcess, work: Path) -> None:
+    fast_poll(work)
+    job = work / "work" / "burst.py"
+    job.write_text(textwrap.dedent("""\
+        import sys, time
+        print("start", flush=True)
+        time.sleep(0.6)
+        sys.stdout.write("".join(f"n {i}\\n" for i in range(1000)))
+        sys.stdout.flush()
+        time.sleep(0.3)
+    """))
+    proc = run(work, "batch", "submit", "burst.py", "--follow", "--url", py_batches.livy_url)
+    assert proc.returncode == 0, proc.stderr
+    assert "stdout lines were lost here: more than the 200 lines Livy keeps per stream" in proc.stderr
+    got = [int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("n ")]
+    assert got == list(range(800, 1000))
+
+
+def test_logs_follow_ends_when_the_session_dies(sandbox: SandboxProcess, work: Path) -> None:
+    fast_poll(work)
+    created = httpx.post(sandbox.livy_url.rstrip("/") + "/sessions", json={"kind": "pyspark"},
+                         headers={"X-Requested-By": "test"}, timeout=10)
+    sid = created.json()["id"]
+    try:
+        wait_for(lambda: server_get(sandbox, f"/sessions/{sid}").json()["state"] == "idle", "an idle session")
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "livyd", "logs", str(sid), "--follow", "--url", sandbox.livy_url],
+            cwd=work / "work", env=clean_env(work / "home"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        try:
+            code = "import sys, os\nprint('bye', file=sys.__stderr__, flush=True)\nos._exit(1)"
+            httpx.post(f"{sandbox.livy_url.rstrip('/')}/sessions/{sid}/statements", json={"code": code},
+                       headers={"X-Requested-By": "test"}, timeout=10)
+            out, err = follower.communicate(timeout=30)
+        finally:
+            if follower.poll() is None:
+                follower.kill()
+        assert follower.returncode == 0, err
+        assert "bye" in out
+        assert err.strip().splitlines()[-1] in (f"session {sid}: dead", f"session {sid}: error")
+    finally:
+        httpx.delete(f"{sandbox.livy_url.rstrip('/')}/sessions/{sid}", headers={"X-Requested-By": "t"})
+
+
 class RecordingLivy(http.server.ThreadingHTTPServer):
     """A named fake (not a Livy): records POST /batches bodies and answers 201 like Livy 0.9.
 
