@@ -28,6 +28,7 @@ from livyd._exceptions import (
     SessionGoneError,
     StatementCancelledError,
     StatementFailedError,
+    redact_url,
 )
 from livyd.cli._render import Renderer
 
@@ -185,9 +186,15 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
                 created = session.id
                 progress.update(f"session {session.id}: starting")
         sid = session.id
+        died_starting = False
         try:
             with r.progress(f"session {sid}: waiting for it to be ready") as progress:
-                await client.wait_session_ready(sid, timeout=args.timeout)
+                try:
+                    await client.wait_session_ready(sid, timeout=args.timeout)
+                except SessionGoneError as exc:
+                    # keep a session that died starting: its log says why (and it holds nothing)
+                    died_starting = created is not None
+                    raise await _startup_failure(client, sid, exc, kept=died_starting) from exc
 
                 def on_update(st: Any) -> None:
                     done = getattr(st, "progress", None) or 0.0
@@ -196,7 +203,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
                 statement = await client.run_statement(sid, code, kind=statement_kind, on_update=on_update,
                                                        timeout=args.timeout)
         finally:
-            if created is not None and not args.keep:
+            if created is not None and not args.keep and not died_starting:
                 with anyio.move_on_after(15, shield=True):
                     try:
                         await client.delete_session(created)
@@ -219,6 +226,33 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             )
         r.statement_output(output.data or {}, session_id=sid, statement_id=statement.id)
     return EXIT_OK
+
+
+_STARTUP_LOG_LINES = 20
+
+
+async def _startup_failure(
+    client: LivyClient, sid: int, exc: SessionGoneError, *, kept: bool
+) -> SessionGoneError:
+    """The error for a session that died before it was ready, with the end of its log (secrets
+    masked): the log says why, and reading it later may be impossible."""
+    from livyd._core.logcursor import MARKERS
+    from livyd._core.redact import redact_text
+
+    try:
+        page = await client.session_log(sid, size=_STARTUP_LOG_LINES)
+        lines = [redact_text(line.strip("\n")) for line in page.log if line not in MARKERS]
+    except LivydError:
+        lines = []
+    state = exc.state or "gone"
+    message = f"session {sid} at {redact_url(client.url)} is {state}: it did not start"
+    shown = [f"  {line}" for line in lines if line.strip()]
+    if shown:
+        message += "; the last lines of its log:\n" + "\n".join(shown)
+    if kept:
+        message += (f"\n(the session is kept so its log can be read: livyd logs {sid}; "
+                    f"livyd sessions kill {sid} removes it)")
+    return SessionGoneError(message, session_id=sid, state=exc.state)
 
 
 def _image_dir(text: str) -> Path:

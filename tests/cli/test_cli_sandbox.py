@@ -639,3 +639,26 @@ def test_doctor_checks_livy_and_webhdfs(sandbox: SandboxProcess, work: Path) -> 
     broken = run(work, "doctor", "--url", "http://127.0.0.1:9")
     assert broken.returncode == 3
     assert "FAILED" in broken.stdout
+
+
+@pytest.fixture(scope="module")
+def broken_python(tmp_path_factory: pytest.TempPathFactory,
+                  sandbox_factory: Callable[..., SandboxProcess]) -> SandboxProcess:
+    """A sandbox whose session interpreter cannot start (a stand-in "python" that fails)."""
+    script = tmp_path_factory.mktemp("broken") / "python"
+    script.write_text("#!/bin/sh\necho 'ModuleNotFoundError: No module named site_custom_xyz' >&2\nexit 3\n")
+    script.chmod(0o755)
+    return sandbox_factory("--python", str(script))
+
+
+def test_session_that_dies_starting_shows_its_log_and_is_kept(
+    broken_python: SandboxProcess, work: Path
+) -> None:
+    proc = run(work, "exec", "--url", broken_python.livy_url, "print(1)")
+    assert proc.returncode == 3, proc.stderr
+    assert "it did not start; the last lines of its log:" in proc.stderr
+    assert "No module named site_custom_xyz" in proc.stderr
+    sid = re.search(r"livyd logs (\d+)", proc.stderr).group(1)  # type: ignore[union-attr]
+    logs = run(work, "logs", sid, "--url", broken_python.livy_url)
+    assert logs.returncode == 0, logs.stderr
+    assert "No module named site_custom_xyz" in logs.stdout
