@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -181,8 +182,17 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         else:
             fields = resolved.profile.session.session_fields()
             fields["kind"] = fields.get("kind") or "pyspark"
+            # A unique name chosen here, so an interrupted create can still be found and deleted
+            # (a name the user chose may belong to someone else's session: never deleted by name).
+            unique = "name" not in fields
+            if unique:
+                fields["name"] = f"{resolved.profile.session.name_prefix}-{secrets.token_hex(4)}"
             with r.progress("creating a Livy session") as progress:
-                session = await client.create_session(**fields)
+                try:
+                    session = await client.create_session(**fields)
+                except (anyio.get_cancelled_exc_class(), KeyboardInterrupt):
+                    await _abandon_create(client, r, fields["name"], unique=unique)
+                    raise
                 created = session.id
                 progress.update(f"session {session.id}: starting")
         sid = session.id
@@ -229,6 +239,42 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
 
 
 _STARTUP_LOG_LINES = 20
+#: How long an interrupted create looks for the session it may have made (the POST may land late).
+_ABANDON_LOOK_SECONDS = 5.0
+
+
+async def _abandon_create(client: LivyClient, r: Renderer, name: str, *, unique: bool) -> None:
+    """The create-session POST was interrupted (Ctrl-C): find the session it may have made by its
+    unique name and delete it, shielded and bounded, so nothing is left running."""
+    from livyd._exceptions import SessionNotFoundError
+
+    if not unique:
+        r.warn(f"the session named {name!r} may have been created; check with: livyd sessions info {name}")
+        return
+    r.notice(f"interrupted while creating session {name}: looking for it to delete it "
+             f"(up to {_ABANDON_LOOK_SECONDS:g} s; Ctrl-C again to skip)")
+    with anyio.move_on_after(_ABANDON_LOOK_SECONDS, shield=True) as scope:
+        delay = 0.1
+        while True:
+            try:
+                found = await client.get_session(name)
+            except SessionNotFoundError:
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
+            except LivydError as exc:
+                r.warn(f"could not look for the session named {name!r} ({exc}); "
+                       f"check with: livyd sessions info {name}")
+                return
+            try:
+                await client.delete_session(found.id)
+            except LivydError as exc:
+                r.warn(f"could not delete session {found.id} ({name}): {exc}")
+            else:
+                r.notice(f"deleted session {found.id} ({name}), created while livyd was interrupted")
+            return
+    if scope.cancelled_caught:
+        log.debug("interrupted create: no session appeared", name=name)
 
 
 async def _startup_failure(

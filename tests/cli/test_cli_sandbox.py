@@ -662,3 +662,37 @@ def test_session_that_dies_starting_shows_its_log_and_is_kept(
     logs = run(work, "logs", sid, "--url", broken_python.livy_url)
     assert logs.returncode == 0, logs.stderr
     assert "No module named site_custom_xyz" in logs.stdout
+
+
+def test_ctrl_c_while_creating_the_session_deletes_it(work: Path) -> None:
+    """Livy applies the create at once but answers late (a slow gateway): Ctrl-C in between must
+    not leave the session running. A raw stand-in, because the sandbox answers creates at once."""
+    from livy_standin import MiniLivy, Reply, Request
+
+    livy = MiniLivy()
+    applied = livy.handle
+
+    def answer_creates_late(req: Request) -> Any:
+        reply = applied(req)  # the session exists from now on
+        if req.method == "POST" and req.path == "/sessions" and isinstance(reply, Reply):
+            reply.delay = 20.0
+        return reply
+
+    livy.server.handler = answer_creates_late
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "livyd", "exec", "--url", livy.url, "print(1)"],
+                                cwd=work / "work", env=clean_env(work / "home"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: livy.sessions, "the session to exist on the server")
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 130, err
+        deletes = [r.path for r in livy.server.requests if r.method == "DELETE"]
+        assert deletes == ["/sessions/0"], err
+        assert "deleted session 0 (livyd-" in err
+    finally:
+        livy.close()
