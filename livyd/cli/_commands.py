@@ -24,7 +24,9 @@ import structlog
 
 from livyd._config import ResolvedConfig, load_config
 from livyd._exceptions import (
+    AuthenticationError,
     ConfigError,
+    ForbiddenError,
     LivydError,
     SessionGoneError,
     StatementCancelledError,
@@ -174,11 +176,13 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
     async with open_connection(resolved, interactive=interactive, announce=r.notice) as conn:
         client = conn.client
         created: int | None = None
-        statement_kind: str | None = args.kind
+        # "shared" is a session kind only: its statements say what they are (pyspark by default)
+        statement_kind: str | None = "pyspark" if (args.kind or "").lower() == "shared" else args.kind
         if args.session:
             session = await _find_session(client, args.session)
             if statement_kind is None and _state(session.kind) == "shared":
-                statement_kind = resolved.profile.session.kind or "pyspark"
+                configured = resolved.profile.session.kind
+                statement_kind = configured if configured not in (None, "shared") else "pyspark"
         else:
             fields = resolved.profile.session.session_fields()
             fields["kind"] = fields.get("kind") or "pyspark"
@@ -187,6 +191,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             unique = "name" not in fields
             if unique:
                 fields["name"] = f"{resolved.profile.session.name_prefix}-{secrets.token_hex(4)}"
+            await _warn_unsupported_fields(client, r, resolved, fields)
             with r.progress("creating a Livy session") as progress:
                 try:
                     session = await client.create_session(**fields)
@@ -195,6 +200,8 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
                     raise
                 created = session.id
                 progress.update(f"session {session.id}: starting")
+            if statement_kind is None and fields["kind"] == "shared":
+                statement_kind = "pyspark"
         sid = session.id
         died_starting = False
         try:
@@ -239,6 +246,22 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
 
 
 _STARTUP_LOG_LINES = 20
+
+
+async def _warn_unsupported_fields(client: LivyClient, r: Renderer, resolved: ResolvedConfig,
+                                   fields: dict[str, Any]) -> None:
+    """Say (once) which configured session fields this Livy does not know: the client leaves them
+    out of the request (older Livy answers 400 to them), which must not pass unnoticed."""
+    wanted = [key for key in ("ttl", "idle_timeout") if fields.get(key) is not None]
+    if not wanted:
+        return
+    version = await client.server_version()
+    for key in wanted:
+        supported, since = ((version.supports_ttl, "0.8") if key == "ttl"
+                            else (version.supports_idle_timeout, "0.9"))
+        if not supported:
+            r.warn(f"session.{key} ({resolved.source_of(f'session.{key}')}) is not sent: Livy {version} "
+                   f"does not know it (Livy {since}+ does)")
 #: How long an interrupted create looks for the session it may have made (the POST may land late).
 _ABANDON_LOOK_SECONDS = 5.0
 
@@ -599,6 +622,11 @@ async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
                 version = str(getattr(info, "version", info))
                 checks.append({"check": "reachable", "ok": True, "detail": f"{client.url} answered"})
                 checks.append({"check": "version", "ok": True, "detail": f"Livy {version}"})
+            except (AuthenticationError, ForbiddenError) as exc:
+                # an answer, so the server is reachable: it is the credentials that failed
+                checks.append({"check": "reachable", "ok": True,
+                               "detail": f"{client.url} answered {exc.status}"})
+                checks.append({"check": "auth", "ok": False, "detail": str(exc)})
             except LivydError as exc:
                 checks.append({"check": "reachable", "ok": False, "detail": str(exc)})
             else:

@@ -696,3 +696,40 @@ def test_ctrl_c_while_creating_the_session_deletes_it(work: Path) -> None:
         assert "deleted session 0 (livyd-" in err
     finally:
         livy.close()
+
+
+def test_kind_shared_runs_pyspark_statements(sandbox: SandboxProcess, work: Path) -> None:
+    """`shared` is a session kind; its statements need pyspark/spark/sql (Livy refuses "shared")."""
+    proc = run(work, "exec", "--url", sandbox.livy_url, "--kind", "shared", "--json", "print(6 * 7)")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["data"]["text/plain"] == "42"
+    env_kind = run(work, "exec", "--url", sandbox.livy_url, "sum(range(4))", LIVY_KIND="shared")
+    assert (env_kind.returncode, env_kind.stdout) == (0, "6\n"), env_kind.stderr
+
+
+def test_ttl_and_idle_timeout_unknown_to_old_livy_are_named(
+    sandbox_factory: Callable[..., SandboxProcess], work: Path
+) -> None:
+    old = sandbox_factory("--livy-version", "0.7", "--cancel-timeout", "3")
+    toml = work / "work" / "livyd.toml"
+    toml.write_text('[session]\nttl = "2h"\nidle_timeout = "30m"\n')
+    proc = run(work, "exec", "--url", old.livy_url, "1 + 1")
+    assert (proc.returncode, proc.stdout) == (0, "2\n"), proc.stderr
+    assert f"livyd: warning: session.ttl ({toml}:2) is not sent: Livy 0.7" in proc.stderr
+    assert f"livyd: warning: session.idle_timeout ({toml}:3) is not sent: Livy 0.7" in proc.stderr
+    assert proc.stderr.count("session.ttl") == 1
+
+
+def test_doctor_with_rejected_credentials_is_reachable_but_auth_fails(
+    sandbox_factory: Callable[..., SandboxProcess], work: Path
+) -> None:
+    guarded = sandbox_factory("--token", "tok-doctor-9")
+    proc = run(work, "doctor", "--json", "--url", guarded.livy_url)
+    assert proc.returncode == 3, proc.stderr
+    checks = {c["check"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["reachable"]["ok"] is True and "401" in checks["reachable"]["detail"]
+    assert checks["auth"]["ok"] is False
+    good = run(work, "doctor", "--json", "--url", guarded.livy_url, LIVY_AUTH="bearer",
+               LIVY_TOKEN="tok-doctor-9")
+    assert good.returncode == 0, good.stdout
