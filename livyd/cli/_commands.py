@@ -14,7 +14,7 @@ import os
 import secrets
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -443,73 +443,26 @@ async def _show_log(r: Renderer, read: Callable[..., Awaitable[Any]], ident: int
         r.log_lines(list(page.log))
 
 
-#: Lines a stream may gain between two reads while following: a quarter of the 200 lines Livy
-#: keeps per stream (``livy.cache-log.size``), so a log flowing faster is read sooner.
-_LINES_PER_READ = 50
-
-
-def _continues(old: Sequence[str], new: Sequence[str]) -> bool:
-    """Whether *new* starts with an end piece of *old* (so nothing between them was lost)."""
-    return any(old[len(old) - k:] == new[:k] for k in range(min(len(old), len(new)), 0, -1))
-
-
 async def _follow_log(r: Renderer, client: LivyClient, collection: str, ident: int, tail: int,
                       resolved: ResolvedConfig) -> Any:
     """Print a session's or batch's log as it grows until it ends; return its last state (the
     :class:`Batch` for batches), or ``None`` when it is gone (404).
 
-    Each round reads the state, then the whole log (a :class:`~livyd._core.logcursor.LogCursor`
-    de-duplicates across Livy's wrapping 200-line buffers). The poll planner spaces the reads;
-    while lines flow, the next read comes before about 50 more lines can arrive at the rate just
-    seen (a quarter of Livy's 200-line buffer per stream). When a stream's buffer holds nothing of
-    what was read before, it wrapped between two reads: a warning on stderr says that lines are
-    missing there (Livy does not say how many).
+    The library's follower does the work: the poll planner spaces the reads (at once again while
+    lines pour in), a :class:`~livyd._core.logcursor.LogCursor` de-duplicates across Livy's
+    wrapping 200-line buffers and puts a ``[livyd: ... lines may be missing here ...]`` line where
+    the buffer wrapped between two reads, and it stops when the session or batch ends.
     """
-    from livyd._core.logcursor import LogCursor, split_sections
-    from livyd._core.poll import PollPlanner, PollSettings
     from livyd._exceptions import BatchNotFoundError, SessionNotFoundError
 
     is_batch = collection == "batches"
-    read = client.batch_log if is_batch else client.session_log
-    poll = resolved.profile.poll
-    settings = PollSettings(initial=poll.initial, maximum=max(poll.maximum, poll.initial))
-    planner = PollPlanner(settings, now=anyio.current_time())
-    cursor = LogCursor(start="tail", tail=tail)
-    held: dict[str, list[str]] | None = None
-    label = "batch" if is_batch else "session"
-    read_at = anyio.current_time()
-    while True:
-        try:
-            last: Any = await (client.get_batch(ident) if is_batch else client.session_state(ident))
-            params = cursor.params()
-            page = await read(ident, from_=params["from"], size=params["size"])
-        except (SessionNotFoundError, BatchNotFoundError):
-            return None
-        now, previous_read = anyio.current_time(), read_at
-        read_at = now
-        sections = split_sections(list(page.log))
-        wrapped = [] if held is None else [
-            (marker, len(body)) for marker, body in sections
-            if held.get(marker) and body and not _continues(held[marker], body)]
-        held = {marker: list(body) for marker, body in sections}
-        lines = cursor.feed(list(page.log), page_from=page.from_)
-        for marker, size in wrapped:
-            stream = marker.strip().rstrip(":") or "log"
-            r.warn(f"{label} {ident}: {stream} lines were lost here: more than the {size} lines "
-                   "Livy keeps per stream arrived between two reads")
+    follow = client.follow_batch_log if is_batch else client.follow_session_log
+    async for lines in follow(ident, poll_interval=resolved.profile.poll.maximum, start="tail", tail=tail):
         r.log_lines(lines, to_stderr=r.json_mode)
-        state_obj = last.state if is_batch else last
-        state = _state(state_obj)
-        if state_obj.is_terminal or (not is_batch and state == "error"):
-            return last  # the log was read after this state: nothing more will come
-        delay = planner.observe(now, state=state, progress=cursor.delivered,
-                                quiet=not lines and state == "idle")
-        if wrapped:
-            delay = settings.initial
-        elif lines:
-            rate = len(lines) / max(now - previous_read, 1e-3)  # lines per second, all streams
-            delay = max(settings.initial, min(delay, _LINES_PER_READ / rate))
-        await anyio.sleep(delay)
+    try:
+        return await (client.get_batch(ident) if is_batch else client.session_state(ident))
+    except (SessionNotFoundError, BatchNotFoundError):
+        return None
 
 
 # --------------------------------------------------------------------------- batches

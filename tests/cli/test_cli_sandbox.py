@@ -366,7 +366,7 @@ def test_batch_follow_keeps_up_with_a_fast_log(py_batches: SandboxProcess, work:
     assert proc.returncode == 0, proc.stderr
     got = [int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("n ")]
     assert got == list(range(600)), f"{len(got)} of 600 lines; stderr: {proc.stderr}"
-    assert "lost" not in proc.stderr
+    assert "may be missing" not in proc.stdout
 
 
 def test_batch_follow_says_where_lines_were_lost(py_batches: SandboxProcess, work: Path) -> None:
@@ -382,35 +382,12 @@ def test_batch_follow_says_where_lines_were_lost(py_batches: SandboxProcess, wor
     """))
     proc = run(work, "batch", "submit", "burst.py", "--follow", "--url", py_batches.livy_url)
     assert proc.returncode == 0, proc.stderr
-    assert "stdout lines were lost here: more than the 200 lines Livy keeps per stream" in proc.stderr
-    got = [int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("n ")]
+    out = proc.stdout.splitlines()
+    gap = "[livyd: stdout lines may be missing here: Livy's 200-line buffer wrapped between two reads]"
+    assert gap in out, proc.stdout[:300]
+    assert out[out.index(gap) - 1] == "start" and out[out.index(gap) + 1] == "n 800"
+    got = [int(line.split()[1]) for line in out if line.startswith("n ")]
     assert got == list(range(800, 1000))
-
-
-def test_logs_follow_ends_when_the_session_dies(sandbox: SandboxProcess, work: Path) -> None:
-    fast_poll(work)
-    created = httpx.post(sandbox.livy_url.rstrip("/") + "/sessions", json={"kind": "pyspark"},
-                         headers={"X-Requested-By": "test"}, timeout=10)
-    sid = created.json()["id"]
-    try:
-        wait_for(lambda: server_get(sandbox, f"/sessions/{sid}").json()["state"] == "idle", "an idle session")
-        follower = subprocess.Popen(
-            [sys.executable, "-m", "livyd", "logs", str(sid), "--follow", "--url", sandbox.livy_url],
-            cwd=work / "work", env=clean_env(work / "home"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
-        try:
-            code = "import sys, os\nprint('bye', file=sys.__stderr__, flush=True)\nos._exit(1)"
-            httpx.post(f"{sandbox.livy_url.rstrip('/')}/sessions/{sid}/statements", json={"code": code},
-                       headers={"X-Requested-By": "test"}, timeout=10)
-            out, err = follower.communicate(timeout=30)
-        finally:
-            if follower.poll() is None:
-                follower.kill()
-        assert follower.returncode == 0, err
-        assert "bye" in out
-        assert err.strip().splitlines()[-1] in (f"session {sid}: dead", f"session {sid}: error")
-    finally:
-        httpx.delete(f"{sandbox.livy_url.rstrip('/')}/sessions/{sid}", headers={"X-Requested-By": "t"})
 
 
 class RecordingLivy(http.server.ThreadingHTTPServer):
@@ -733,3 +710,15 @@ def test_doctor_with_rejected_credentials_is_reachable_but_auth_fails(
     good = run(work, "doctor", "--json", "--url", guarded.livy_url, LIVY_AUTH="bearer",
                LIVY_TOKEN="tok-doctor-9")
     assert good.returncode == 0, good.stdout
+
+
+def test_logs_follow_ends_when_the_session_is_dead(broken_python: SandboxProcess, work: Path) -> None:
+    created = httpx.post(broken_python.livy_url.rstrip("/") + "/sessions", json={"kind": "pyspark"},
+                         headers={"X-Requested-By": "test"}, timeout=10)
+    sid = created.json()["id"]
+    wait_for(lambda: server_get(broken_python, f"/sessions/{sid}").json()["state"] == "dead",
+             "a dead session")
+    proc = run(work, "logs", str(sid), "--follow", "--url", broken_python.livy_url, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert "No module named site_custom_xyz" in proc.stdout
+    assert proc.stderr.splitlines()[-1] == f"session {sid}: dead"
