@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from daemon_helpers import output_of
 from support import start_sandbox
 
 from livyd.daemon.harness import DaemonClient, DaemonRequestError
@@ -88,13 +89,6 @@ async def server_sessions(livy: str) -> dict[int, dict[str, Any]]:
 async def server_codes(livy: str, sid: int) -> list[str]:
     """The code of every statement of session *sid* on *livy*."""
     return [s["code"] for s in (await get_json(f"{livy}/sessions/{sid}/statements"))["statements"]]
-
-
-async def output_of(client: DaemonClient, task_id: str, timeout: float = 60) -> dict[str, Any]:  # noqa: ASYNC109
-    out: dict[str, Any] = await client.wait_for_notification(
-        "livy/output", lambda p: p["taskId"] == task_id, timeout=timeout
-    )
-    return out
 
 
 async def wait_submitted(client: DaemonClient, task_id: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_helpers import idle_session, output_of
 
 from livyd.daemon.harness import DaemonClient, DaemonRequestError
 
@@ -23,24 +24,6 @@ STDERR_LINES = (
     "for i in range(5):\n"
     '    print(f"livyd-log-line {i}", file=sys.__stderr__, flush=True); time.sleep(0.3)'
 )
-
-
-async def idle_session(client: DaemonClient) -> int:
-    created = await client.request("livy/createSession", {"kind": "pyspark"})
-    sid = int(created["session"]["id"])
-    await client.wait_for_notification(
-        "livy/sessionChanged",
-        lambda p: p["session"]["id"] == sid and p["session"]["state"] == "idle",
-        timeout=60,
-    )
-    return sid
-
-
-async def output_of(client: DaemonClient, task_id: str, timeout: float = 60) -> dict[str, Any]:  # noqa: ASYNC109
-    out: dict[str, Any] = await client.wait_for_notification(
-        "livy/output", lambda p: p["taskId"] == task_id, timeout=timeout
-    )
-    return out
 
 
 def answered(client: DaemonClient, msg_id: int | str) -> bool:

@@ -14,38 +14,11 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from daemon_helpers import idle_session, output_of, output_seq, task_states
 
 from livyd.daemon.harness import DaemonClient
 
 pytestmark = pytest.mark.anyio
-
-
-def task_states(client: DaemonClient, task_id: str) -> list[str]:
-    return [p["state"] for p in client.notifications("livy/taskChanged") if p["taskId"] == task_id]
-
-
-async def output_of(client: DaemonClient, task_id: str, timeout: float = 60) -> dict[str, Any]:  # noqa: ASYNC109
-    out: dict[str, Any] = await client.wait_for_notification(
-        "livy/output", lambda p: p["taskId"] == task_id, timeout=timeout
-    )
-    return out
-
-
-def output_seq(client: DaemonClient, task_id: str) -> int:
-    return next(
-        m.seq for m in client.messages if m.method == "livy/output" and m.params["taskId"] == task_id
-    )
-
-
-async def idle_session(client: DaemonClient) -> int:
-    created = await client.request("livy/createSession", {"kind": "pyspark"})
-    sid = int(created["session"]["id"])
-    await client.wait_for_notification(
-        "livy/sessionChanged",
-        lambda p: p["session"]["id"] == sid and p["session"]["state"] == "idle",
-        timeout=60,
-    )
-    return sid
 
 
 async def wait_for(predicate: Any, what: str, timeout: float = 30) -> None:  # noqa: ASYNC109
