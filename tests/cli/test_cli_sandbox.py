@@ -535,13 +535,10 @@ def test_profile_from_livyd_toml_and_dotenv(sandbox: SandboxProcess, work: Path)
 
 def test_first_command_on_a_fresh_machine_uses_an_embedded_sandbox(work: Path) -> None:
     """The README's first command: nothing configured anywhere, and it still prints 5050."""
-    started = time.monotonic()
     proc = run(work, "exec", "sum(range(101))", timeout=120)
-    elapsed = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "5050\n"
     assert re.search(r"no Livy configured: using an embedded sandbox at http://127\.0\.0\.1:\d+", proc.stderr)
-    assert elapsed < 60
 
 
 def test_progress_shows_on_a_terminal_and_never_on_stdout(

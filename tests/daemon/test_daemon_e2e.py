@@ -7,15 +7,15 @@ well-formed frame, and the spawner asserts there were none).
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+from daemon_helpers import idle_session, output_of, output_seq, task_states
 
-from livyd.daemon.harness import DaemonClient, DaemonRequestError
+from livyd.daemon.harness import DaemonRequestError
 from livyd.protocol import METHODS, PROTOCOL_VERSION
 
 pytestmark = pytest.mark.anyio
@@ -23,35 +23,11 @@ pytestmark = pytest.mark.anyio
 FINAL = {"available", "cancelled", "failed"}
 
 
-def task_states(client: DaemonClient, task_id: str) -> list[str]:
-    return [p["state"] for p in client.notifications("livy/taskChanged") if p["taskId"] == task_id]
-
-
-async def output_of(client: DaemonClient, task_id: str, timeout: float = 60) -> dict[str, Any]:  # noqa: ASYNC109
-    out: dict[str, Any] = await client.wait_for_notification(
-        "livy/output", lambda p: p["taskId"] == task_id, timeout=timeout
-    )
-    return out
-
-
-async def idle_session(client: DaemonClient) -> int:
-    created = await client.request("livy/createSession", {"kind": "pyspark"})
-    sid = int(created["session"]["id"])
-    assert created["session"]["state"] in ("starting", "idle", "not_started")
-    await client.wait_for_notification(
-        "livy/sessionChanged",
-        lambda p: p["session"]["id"] == sid and p["session"]["state"] == "idle",
-        timeout=60,
-    )
-    return sid
-
-
-async def test_initialize_is_fast_and_advertises_the_protocol(spawn_daemon: Any) -> None:
-    """initialize is answered quickly, with livyd's version, protocol version and method lists."""
+async def test_initialize_advertises_the_protocol(spawn_daemon: Any) -> None:
+    """initialize is answered with livyd's version, protocol version and method lists (how fast is
+    measured by a benchmark, not asserted here)."""
     async with spawn_daemon(initialize=False) as client:
-        t0 = time.monotonic()
         result = await client.initialize({"settings": {"url": "http://127.0.0.1:9"}})
-        elapsed = time.monotonic() - t0
         caps = result["capabilities"]["experimental"]["livyd"]
         assert caps["protocolVersion"] == PROTOCOL_VERSION
         assert set(caps["requests"]) == {m.name for m in METHODS if m.kind == "request"}
@@ -62,7 +38,6 @@ async def test_initialize_is_fast_and_advertises_the_protocol(spawn_daemon: Any)
         assert result["capabilities"]["codeLensProvider"] is not None
         # Spawn-to-answer is dominated by pygls' import (~0.5 s measured idle); the bound is loose
         # because CI shares 2 cores. The deterministic check is the next test.
-        assert elapsed < 15, elapsed
         assert await client.close() == 0
 
 
@@ -109,11 +84,15 @@ async def test_execute_streams_notifications_in_order(spawn_daemon: Any, tmp_pat
     """execute returns at once; taskChanged goes queued..available, then one livy/output, logged first."""
     async with spawn_daemon() as client:
         sid = await idle_session(client)
-        t0 = time.monotonic()
-        started = await client.request("livy/execute", {"code": "1 + 1", "sessionId": sid})
-        assert time.monotonic() - t0 < 2
+        msg_id = await client.send_request("livy/execute", {"code": "1 + 1", "sessionId": sid})
+        started = await client.response(msg_id)
         assert started["sessionId"] == sid
         out = await output_of(client, started["taskId"])
+        # It answered at once: before the statement's result, never after waiting for it.
+        answer_seq = next(
+            m.seq for m in client.messages if m.raw.get("id") == msg_id and "method" not in m.raw
+        )
+        assert answer_seq < output_seq(client, started["taskId"])
         assert out["status"] == "ok" and out["data"]["text/plain"] == "2"
         assert out["statementId"] is not None and out["truncated"] is False
         states = task_states(client, started["taskId"])
