@@ -366,6 +366,47 @@ def _cut_text(text: str, budget: int) -> str:
     return text[:lo]
 
 
+def _error_fits(evalue: str | None, traceback: list[str], limit: int) -> bool:
+    """A cheap test that an error's ``evalue`` and ``traceback`` stay within half of *limit*."""
+    chars = len(evalue or "") + sum(len(line) + 4 for line in traceback)
+    return 12 * chars + 4 <= limit // 2
+
+
+def fit_error(
+    evalue: str | None, traceback: list[str], limit: int, where: str
+) -> tuple[str | None, list[str]]:
+    """``evalue`` and ``traceback`` cut to at most half of *limit* bytes of JSON together: the
+    message keeps its start, the traceback its first two lines (the header and the user's
+    ``<stdin>`` frame, which diagnostics map) and its end (where the error is), with a line saying
+    what was left out and *where* the whole output is."""
+    budget = limit // 2
+    if wire_size(evalue) + wire_size(traceback) <= budget:
+        return evalue, traceback
+    if evalue is not None and wire_size(evalue) > budget // 4:
+        evalue = _cut_text(evalue, budget // 4) + " ..."
+    room = budget - wire_size(evalue)
+    head = traceback[:2]
+    note = f"  ... [{{n}} traceback lines left out; {where}]\n"
+    body = traceback[len(head):]
+    if body and wire_size(body[-1]) > budget // 4:  # the exception line repeats the huge message
+        body = [*body[:-1], _cut_text(body[-1], budget // 4) + " ...\n"]
+    tail: list[str] = []
+    for line in reversed(body):
+        trial = [*head, note.format(n=len(body) - len(tail) - 1), line, *tail]
+        if wire_size(trial) > room:
+            break
+        tail.insert(0, line)
+    left = len(body) - len(tail)
+    if left == 0 and wire_size([*head, *tail]) <= room:
+        return evalue, [*head, *tail]
+    cut = [*head, note.format(n=left), *tail]
+    if wire_size(cut) > room:  # the head itself is too long: its header line and the note
+        cut = [traceback[0], note.format(n=len(traceback) - 1)] if traceback else []
+    if wire_size(cut) > room:
+        cut = [_cut_text(note.format(n=len(traceback)), max(0, room - 4))]
+    return evalue, cut
+
+
 def fit_output(data: dict[str, Any], limit: int, where: str) -> dict[str, Any]:
     """A mime bundle cut to at most *limit* bytes of JSON (:func:`wire_size`), keeping its keys:
     values that fit stay whole (smallest first), ``text/plain`` is cut at a character boundary and
@@ -916,7 +957,7 @@ class Supervisor:
         task.progress = 1.0
         note = self._output(task, status, output)
         limit = self.settings.max_output_bytes
-        if not _surely_fits(note.data, limit):
+        if not _surely_fits(note.data, limit) or not _error_fits(note.evalue, note.traceback, limit):
             # Measuring, saving and cutting a big output runs in a worker thread: the event loop
             # keeps answering requests meanwhile.
             note = await anyio.to_thread.run_sync(self._truncate, task, note, limit)
@@ -935,7 +976,9 @@ class Supervisor:
     def _truncate(self, task: Task, note: OutputNotification, limit: int) -> OutputNotification:
         """*note* with its data cut to *limit* bytes (see :func:`fit_output`), the whole output
         written to a file first. Runs in a worker thread."""
-        if wire_size(note.data) <= limit:
+        data_fits = wire_size(note.data) <= limit
+        error_fits = wire_size(note.evalue) + wire_size(note.traceback) <= limit // 2
+        if data_fits and error_fits:
             return note
         path: str | None = None
         if self.store is not None:
@@ -944,8 +987,10 @@ class Supervisor:
             except OSError as exc:
                 log.warning("could not write the whole output", task_id=task.task_id, error=str(exc))
         where = f"the whole output is in {path}" if path else "livyd could not save the whole output"
-        data = fit_output(note.data, limit, where)
-        return note.model_copy(update={"data": data, "truncated": True, "full_output_path": path})
+        data = note.data if data_fits else fit_output(note.data, limit, where)
+        evalue, traceback = fit_error(note.evalue, note.traceback, limit, where)
+        return note.model_copy(update={"data": data, "evalue": evalue, "traceback": traceback,
+                                       "truncated": True, "full_output_path": path})
 
     # ---------------------------------------------------------------- the poller
 

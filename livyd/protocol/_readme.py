@@ -149,8 +149,10 @@ the client receives, in this order:
   Outputs whose `data` takes more than `settings.maxOutputBytes` (default 1 MB) as JSON on the
   wire are cut to that size: `text/plain` at a character boundary, ending with a note; a value
   too big to keep whole (`application/json`, `image/png`, a table) is left out and named in a
-  `text/plain` note; values that fit are kept. `truncated` is true and `fullOutputPath` names a
-  file holding the whole output.
+  `text/plain` note; values that fit are kept. An error's `evalue` and `traceback` are bounded
+  to half of it: the message keeps its start, the traceback its first two lines (header and the
+  `<stdin>` frame) and its end, with a line saying how many were left out. `truncated` is true and
+  `fullOutputPath` names a file holding the whole output.
 
 A session that was deleted or ended fails its pending tasks (`failed`, "session N was deleted or
 is shutting down" / "session N is dead") and `livy/sessionChanged` reports it `dead`. Errors while

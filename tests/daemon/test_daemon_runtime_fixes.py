@@ -220,6 +220,49 @@ async def test_truncation_counts_encoded_bytes_and_keeps_mime_keys(spawn_daemon:
         assert out["truncated"] is False and out["data"] == {"application/json": {"small": True}}
 
 
+async def test_a_huge_error_is_bounded_too(spawn_daemon: Any) -> None:
+    """An exception with a huge message and a deep traceback: evalue and traceback stay within half
+    of maxOutputBytes, keeping the traceback's head (the <stdin> frame) and its end."""
+    # Two functions calling each other: Python does not fold alternating frames into a
+    # "[Previous line repeated]" line, so the traceback is really 1500 frames long.
+    code = ("import sys\nsys.setrecursionlimit(5000)\n"
+            "def ping(n):\n    if n == 0:\n        raise ValueError('v' * 100000)\n    pong(n - 1)\n"
+            "def pong(n):\n    ping(n - 1)\n"
+            "ping(1500)")
+    async with spawn_daemon(maxOutputBytes=4000) as client:
+        started = await client.request("livy/execute", {"code": code})
+        out = await output_of(client, started["taskId"])
+        assert out["status"] == "error" and out["ename"] == "ValueError"
+        assert out["truncated"] is True
+        assert wire_bytes(out["evalue"]) + wire_bytes(out["traceback"]) <= 2000
+        assert out["evalue"].startswith("vvvv") and out["evalue"].endswith(" ...")
+        tb = out["traceback"]
+        assert tb[0].startswith("Traceback") and '"<stdin>"' in tb[1]
+        assert any("traceback lines left out" in line and out["fullOutputPath"] in line for line in tb), tb
+        assert tb[-1].startswith("ValueError: vvv")
+        full = json.loads(await anyio.Path(out["fullOutputPath"]).read_text())
+        assert full["evalue"] == "v" * 100000 and len(full["traceback"]) > 1500
+
+
+def test_fit_error_never_exceeds_its_budget() -> None:
+    import random
+
+    from livyd.daemon._supervisor import fit_error
+
+    rng = random.Random(11)
+    for _ in range(300):
+        limit = rng.randint(1024, 6000)
+        frames = range(rng.randint(0, 400))
+        tb = ["Traceback (most recent call last):\n"] + [
+            f"  File \"x\", line {i}, in f\n" + "é" * rng.randint(0, 80) for i in frames]
+        tb.append("ValueError: " + "v" * rng.randint(0, 5000) + "\n")
+        evalue = "😀" * rng.randint(0, 3000)
+        ev, cut = fit_error(evalue, tb, limit, "the whole output is in /tmp/x.json")
+        assert wire_bytes(ev) + wire_bytes(cut) <= limit // 2 or (ev, cut) == (evalue, tb)
+        assert evalue.startswith((ev or "").removesuffix(" ..."))
+        assert cut[0] == tb[0] or "traceback lines left out" in cut[0]
+
+
 def test_fit_output_never_exceeds_the_limit_nor_splits_a_character() -> None:
     """fit_output over seeded random bundles of awkward text (escapes, astral characters, control
     characters) and JSON values: always within the limit, text/plain a prefix of the original."""
