@@ -54,7 +54,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import anyio
 import httpx
@@ -106,6 +106,7 @@ __all__ = ["ClientStatistics", "LivyClient", "PollSettings"]
 log = get_logger("livyd.client")
 
 M = TypeVar("M", bound=BaseModel)
+_Item = TypeVar("_Item")
 SessionRef = int | str
 OnUpdate = Callable[[Any], Awaitable[None] | None]
 
@@ -290,14 +291,8 @@ class LivyClient:
 
     async def iter_sessions(self, *, page_size: int = 100) -> AsyncIterator[Session]:
         """All sessions, page by page."""
-        start = 0
-        while True:
-            page = await self.list_sessions(from_=start, size=page_size)
-            for s in page.sessions:
-                yield s
-            start += len(page.sessions)
-            if not page.sessions or start >= page.total:
-                return
+        async for s in _all_pages(self.list_sessions, page_size):
+            yield s
 
     async def get_session(self, session_id: SessionRef) -> Session:
         """``GET /sessions/{id}`` (id or name)."""
@@ -622,14 +617,8 @@ class LivyClient:
 
     async def iter_batches(self, *, page_size: int = 100) -> AsyncIterator[Batch]:
         """All batches, page by page."""
-        start = 0
-        while True:
-            page = await self.list_batches(from_=start, size=page_size)
-            for b in page.sessions:
-                yield b
-            start += len(page.sessions)
-            if not page.sessions or start >= page.total:
-                return
+        async for b in _all_pages(self.list_batches, page_size):
+            yield b
 
     async def create_batch(self, request: CreateBatchRequest | None = None, **fields: Any) -> Batch:
         """``POST /batches``, duplicate-safe by unique name like :meth:`create_session`."""
@@ -854,6 +843,25 @@ class LivyClient:
                 delay = planner.delay(now)
             gaps = cursor.gaps
             await anyio.sleep(delay)
+
+
+class _Page(Protocol[_Item]):
+    total: int
+    sessions: list[_Item]  # Livy names the list "sessions" for batches too
+
+
+async def _all_pages(
+    list_page: Callable[..., Awaitable[_Page[_Item]]], page_size: int
+) -> AsyncIterator[_Item]:
+    """Every item of a paginated Livy listing (``from`` / ``size``, ``total`` counting all)."""
+    start = 0
+    while True:
+        page = await list_page(from_=start, size=page_size)
+        for item in page.sessions:
+            yield item
+        start += len(page.sessions)
+        if not page.sessions or start >= page.total:
+            return
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

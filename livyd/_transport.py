@@ -140,6 +140,34 @@ def _classify(exc: httpx.HTTPError) -> tuple[type[TransportError], bool, str]:
     return TransportError, True, "the connection failed"
 
 
+def new_http_client(
+    *,
+    auth: httpx.Auth | None,
+    verify: bool | str,
+    cert: str | tuple[str, str] | None,
+    proxy: str | None,
+    timeout: float,
+    headers: Mapping[str, str],
+    transport: httpx.AsyncBaseTransport | None,
+    limits: httpx.Limits | None = None,
+) -> httpx.AsyncClient:
+    """The one way livyd builds an httpx client (Livy and WebHDFS alike): its TLS context, the
+    proxy (a profile's, else ``HTTP(S)_PROXY`` / ``NO_PROXY``), ``User-Agent: livyd/<version>``
+    plus *headers*, one timeout for every request, and redirects never followed. With a test
+    *transport*, TLS and proxy do not apply."""
+    return httpx.AsyncClient(
+        auth=auth,
+        verify=build_ssl_context(verify, cert) if transport is None else True,
+        proxy=proxy if transport is None else None,
+        timeout=httpx.Timeout(timeout),
+        limits=limits or httpx.Limits(),
+        headers={"User-Agent": f"livyd/{__version__}", **headers},
+        transport=transport,
+        trust_env=True,
+        follow_redirects=False,
+    )
+
+
 class Transport:
     """An httpx client with livyd's headers, limits, retries and error mapping."""
 
@@ -175,24 +203,11 @@ class Transport:
         if verify is False:
             log.warning("TLS certificate verification is DISABLED: anyone on the network path can read "
                         "and change this traffic, credentials included. Use a CA bundle instead.")
-        ssl_ctx = build_ssl_context(verify, cert) if transport is None else True
-        base_headers = {
-            "User-Agent": f"livyd/{__version__}",
-            "X-Requested-By": "livyd",
-            "Accept": "application/json",
-        }
-        base_headers.update(headers or {})
-        self._http = httpx.AsyncClient(
-            auth=auth,
-            verify=ssl_ctx,
-            proxy=proxy if transport is None else None,
-            timeout=httpx.Timeout(timeout),
+        self._http = new_http_client(
+            auth=auth, verify=verify, cert=cert, proxy=proxy, timeout=timeout, transport=transport,
+            headers={"X-Requested-By": "livyd", "Accept": "application/json", **(headers or {})},
             limits=httpx.Limits(max_connections=max_connections_per_host * 4,
                                 max_keepalive_connections=max_connections_per_host),
-            headers=base_headers,
-            transport=transport,
-            trust_env=True,
-            follow_redirects=False,
         )
 
     async def aclose(self) -> None:

@@ -66,8 +66,7 @@ from livyd._exceptions import (
     redact_url,
 )
 from livyd._logging import get_logger
-from livyd._transport import build_ssl_context
-from livyd._version import __version__
+from livyd._transport import new_http_client
 
 __all__ = ["FileStatus", "WebHDFSClient"]
 
@@ -224,18 +223,8 @@ class WebHDFSClient:
         if verify is False:
             log.warning("TLS certificate verification is DISABLED for WebHDFS: anyone on the network path "
                         "can read and change this traffic, credentials included. Use a CA bundle instead.")
-        ssl_ctx = build_ssl_context(verify, cert) if transport is None else True
-        base_headers = {"User-Agent": f"livyd/{__version__}"}
-        base_headers.update(headers or {})
-        self._http = httpx.AsyncClient(
-            auth=auth,
-            verify=ssl_ctx,
-            proxy=proxy if transport is None else None,
-            timeout=httpx.Timeout(timeout),
-            headers=base_headers,
-            transport=transport,
-            follow_redirects=False,
-        )
+        self._http = new_http_client(auth=auth, verify=verify, cert=cert, proxy=proxy, timeout=timeout,
+                                     headers=dict(headers or {}), transport=transport)
 
     async def __aenter__(self) -> WebHDFSClient:
         return self

@@ -441,11 +441,7 @@ def register(
                 while not page.get("log"):
                     await anyio.sleep(sup.settings.poll_interval)
                     page = await fetch()
-        return LogResult(
-            lines=list(page.get("log") or []),
-            from_=int(page.get("from") or 0),
-            total=int(page.get("total") or 0),
-        ).wire()
+        return _log_result(page)
 
     @rpc(server, "livy/readBatchLog")
     async def read_batch_log(ls: LivydServer, params: Any) -> Any:
@@ -453,11 +449,7 @@ def register(
         sup = await state.connected()
         conn = await sup.connection(p.profile)
         page = await conn.require_api().batch_log(p.batch_id, p.from_, p.size)
-        return LogResult(
-            lines=list(page.get("log") or []),
-            from_=int(page.get("from") or 0),
-            total=int(page.get("total") or 0),
-        ).wire()
+        return _log_result(page)
 
     @rpc(server, "livy/followLog")
     async def follow_log(ls: LivydServer, params: Any) -> Any:
@@ -769,3 +761,12 @@ def register(
     @rpc(server, "livyd.restartSession", command=True)
     async def restart_cmd(ls: LivydServer, args: Any) -> Any:
         return await restart_session(ls, {"sessionId": _arg(args, "sessionId")})
+
+
+def _log_result(page: dict[str, Any]) -> Any:
+    """A Livy log page (``{id, from, total, log}``) as the wire ``LogResult``."""
+    return LogResult(
+        lines=list(page.get("log") or []),
+        from_=int(page.get("from") or 0),
+        total=int(page.get("total") or 0),
+    ).wire()
