@@ -128,6 +128,9 @@ export class Daemon implements vscode.Disposable {
         outputChannel: this.log,
         revealOutputChannelOn: RevealOutputChannelOn.Never,
         middleware: {
+          // Notebook cells get completion, but not the daemon's file-level "Run file"/"Run cell"
+          // lenses (the notebook has its own run buttons).
+          provideCodeLenses: (document, token, next) => (document.uri.scheme === 'vscode-notebook-cell' ? [] : next(document, token)),
           executeCommand: (command, args, next): unknown => {
             const handled = this.serverCommand(command, args);
             return handled !== undefined ? handled : (next(command, args) as unknown);

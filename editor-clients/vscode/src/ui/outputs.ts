@@ -113,7 +113,11 @@ export class SessionOutputs implements vscode.Disposable {
       this.showImage(t);
     }
     if (o.status === 'error') {
-      ch.appendLine(`${o.ename ?? 'Error'}: ${o.evalue ?? ''}`);
+      const summary = `${o.ename ?? 'Error'}: ${o.evalue ?? ''}`;
+      const tb = o.traceback ?? [];
+      if (!tb.length || !tb[tb.length - 1].startsWith(summary)) {
+        ch.appendLine(summary);
+      }
       const locs = new Map(tracebackLocations(o.traceback, t.range).map((l) => [l.index, l.documentLine]));
       const path = t.uri ? vscode.Uri.parse(t.uri).fsPath : undefined;
       (o.traceback ?? []).forEach((line, i) => {
