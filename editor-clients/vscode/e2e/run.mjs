@@ -5,7 +5,8 @@
 //      check that exact pid shows in the session's output channel (and that it is the sandbox's
 //      child process, a value only the server knows);
 //   2. run a long statement and cancel it with the Cancel button of its progress notification;
-//   3. run a notebook cell with the "Livy" kernel and see its native output.
+//   3. run a notebook cell with the "Livy" kernel and see its native output;
+//   4. reload the window: the session is reattached (the same REPL pid again).
 // A screenshot is kept in LIVY_E2E_ARTIFACTS (default test-artifacts/). Prints one JSON line
 // `LIVY_E2E_RESULT {...}` and exits 0 when every check passed.
 //
@@ -98,7 +99,7 @@ async function main() {
   mkdirSync(join(T, 'ud', 'Machine'), { recursive: true });
   writeFileSync(join(T, 'ud', 'Machine', 'settings.json'), JSON.stringify({
     'livy.daemonPath': livyd, 'livy.daemonArgs': ['--standalone'], 'livy.url': sandbox.url,
-    'livy.pollInterval': 0.2, 'livy.deleteSessionsOnExit': true,
+    'livy.pollInterval': 0.2, 'livy.deleteSessionsOnExit': false, // the session must survive the reload
   }, null, 2));
   writeFileSync(join(W, 'demo.py'), [
     'import os, time',
@@ -164,8 +165,13 @@ async function main() {
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').waitFor();
     await page.keyboard.type(name);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+    // Quick open lists recent files before it filters: wait until the typed text is in the box
+    // and the focused row is the file, then open it.
+    await page.waitForFunction((n) => document.querySelector('.quick-input-widget input')?.value === n, name);
+    await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).waitFor();
     await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await page.locator('.tab.active', { hasText: name }).waitFor();
   };
   const gotoLine = async (n) => {
     await page.keyboard.press('Control+G');
@@ -247,6 +253,28 @@ async function main() {
   mark('notebook');
   log('notebook cell ran');
   await page.screenshot({ path: join(ARTIFACTS, 'vscode.png') });
+
+  // 4. The attached session survives a window reload: the new daemon reattaches, and a statement
+  //    runs in the same REPL process as before.
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.type('Developer: Reload Window');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.waitForEvent('load');
+  await page.locator('.monaco-workbench').waitFor();
+  await page.locator('.statusbar', { hasText: /Livy:\sdefault\s·\ssession\s\d+\sidle/ }).waitFor();
+  await openFile('demo.py');
+  await page.locator('.editor-group-container .monaco-editor .view-lines', { hasText: 'LIVY-PID' }).first().click();
+  await gotoLine(1);
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+ArrowDown');
+  await page.keyboard.press('Shift+End');
+  await page.keyboard.press('Control+Enter');
+  const again = Number((await waitPanel(/LIVY-PID\s(\d+)/))[1]);
+  assert.equal(again, pid, 'after a reload the statement ran in another process: the session was not reattached');
+  mark('reload');
+  log('reattached after reload');
   return { pid, sandboxPid: sandbox.pid, timings };
 }
 
