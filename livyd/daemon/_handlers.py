@@ -635,7 +635,7 @@ def register(
             return empty
         try:
             lines = _document_text(ls, params.text_document.uri).splitlines()
-        except OSError:
+        except (OSError, ValueError):  # unreadable, or not UTF-8 text
             return empty
         line_no = params.position.line
         line = lines[line_no] if line_no < len(lines) else ""
@@ -658,7 +658,7 @@ def register(
         uri = params.text_document.uri
         try:
             text = _document_text(ls, uri)
-        except OSError:
+        except (OSError, ValueError):  # unreadable, or not UTF-8 text
             return []
         lenses = [
             types.CodeLens(

@@ -525,12 +525,34 @@ class LivydProtocol(LanguageServerProtocol):
         result.capabilities.experimental = {"livyd": caps.wire()}
         return result
 
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        """pygls answers an unexpected exception in a handler it runs itself (initialize, codeLens,
+        a message its converter chokes on) with ``data.traceback``: local paths, maybe secrets in
+        frames. Unless ``showTracebacks`` is set, such an error says only what failed."""
+        if error is not None:
+            error = _scrub_error(error, self._server)
+        super()._send_response(msg_id, result, error)
+
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args: Any) -> Any:
         server = self._server
         assert isinstance(server, LivydServer)
         server.livyd.exit_code = 0 if self._shutdown else 1
         server.livyd.stop.set()
+
+
+def _scrub_error(error: Any, server: Any) -> Any:
+    """*error* (an lsprotocol ResponseError) without pygls' traceback, its message redacted."""
+    data = getattr(error, "data", None)
+    if not (isinstance(data, dict) and "traceback" in data):
+        return error
+    livyd_state = getattr(server, "livyd", None)
+    if livyd_state is not None and livyd_state.settings.show_tracebacks:
+        return error
+    from livyd._core.redact import redact_text
+
+    message = redact_text(str(error.message or "Internal Error").splitlines()[0])[:300]
+    return types.ResponseError(code=error.code, message=message, data={"code": "internal"})
 
 
 class LivydServer(LanguageServer):
@@ -709,24 +731,20 @@ async def _read_frames(
 
 
 def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: Any) -> bool:
-    """Handle one frame body; False when it is not JSON at all."""
+    """Handle one frame body; False when it is not JSON at all. Whatever the body (nested a
+    thousand deep, an id that is an array), it is answered or handed to pygls; nothing raises."""
+    from livyd.daemon._jsonrpc import Undecodable, decode, problem
+
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        _send_error(writer, None, PARSE_ERROR, "Parse error: the frame body is not valid JSON")
+        raw = decode(body)
+    except Undecodable as exc:
+        _send_error(writer, None, PARSE_ERROR, f"Parse error: {exc}")
         return False
-    msg_id = raw.get("id") if isinstance(raw, dict) else None
-    if not isinstance(msg_id, int | str):
-        msg_id = None
-    if (
-        not isinstance(raw, dict)
-        or raw.get("jsonrpc") != "2.0"
-        or ("method" in raw and not isinstance(raw["method"], str))
-        or ("method" not in raw and "id" not in raw)
-        or ("params" in raw and not isinstance(raw["params"], dict | list | type(None)))
-    ):
-        _send_error(writer, msg_id, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+    refused = problem(raw)
+    if refused is not None:
+        _send_error(writer, refused.msg_id, refused.code, refused.message, refused.data)
         return True
+    msg_id = raw.get("id")
     if "params" not in raw and raw.get("method") in _OWN_METHODS:
         # JSON-RPC lets a request omit params (vscode-jsonrpc's sendRequest(method) does); pygls
         # would refuse it, so it is read like params null (= {}: required fields are still named).
