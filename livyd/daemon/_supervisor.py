@@ -683,17 +683,35 @@ class Supervisor:
         owned: bool,
         create_body: dict[str, Any] | None = None,
     ) -> SessionWorker:
-        """Register a session of *conn* and start its poller (once)."""
+        """Register a session of *conn* and start its poller (once per live session).
+
+        A worker already under this key is reused only while it is alive and is not being
+        replaced by a session we just created (*create_body* given). Livy numbers sessions from 0
+        again after a restart: a dead worker for id 0 (its poller ended) must not swallow the new
+        session 0, or no poller runs and its tasks stay queued forever (issue 11, 3); and a live
+        worker whose id Livy hands out again to a session we created can only be an old session
+        of a server that restarted, so it ends and its tasks fail saying so."""
         sid = int(raw["id"])
         w = self.sessions.get((conn.cid, sid))
-        if w is not None:
+        if w is not None and not w.gone and create_body is None:
             w.raw = raw
             return w
+        if w is not None:
+            if not w.gone:
+                self._retire(w, f"session {sid} is gone: the Livy server restarted and gave its id to "
+                                "a new session")
+            self.sessions.pop(w.key, None)
         w = SessionWorker(sid, raw, conn, owned, dict(create_body or {}))
         self.sessions[w.key] = w
         self._start_poller(w)
         self.persist()
         return w
+
+    def _retire(self, w: SessionWorker, reason: str) -> None:
+        """End a worker whose session no longer exists: its poller stops, its tasks fail."""
+        if w.scope is not None:
+            w.scope.cancel()
+        self._session_gone(w, reason)
 
     def _set_attached(self, w: SessionWorker) -> None:
         before = self.attached
