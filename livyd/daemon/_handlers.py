@@ -54,6 +54,7 @@ from livyd.protocol import (
     SessionInfoResult,
     SessionResult,
     SetCredentialsParams,
+    StatementParams,
     StatusResult,
     SubmitBatchParams,
 )
@@ -413,6 +414,22 @@ def register(
             and (p.profile is None or t.profile == p.profile)
         ]
         return ListStatementsResult(tasks=[sup.task_info(t) for t in tasks]).wire()
+
+    @rpc(server, "livy/statement")
+    async def statement(ls: LivydServer, params: Any) -> Any:
+        p = validate(StatementParams, params, "livy/statement")
+        if (p.task_id is None) == (p.session_id is None and p.statement_id is None) or (
+            p.task_id is None and (p.session_id is None or p.statement_id is None)
+        ):
+            raise JsonRpcInvalidParams(
+                "invalid params for livy/statement: give taskId, or sessionId and statementId",
+                data={"code": "invalid-params", "field": "taskId", "errors": []},
+            )
+        sup = await state.connected()
+        found = await sup.statement(
+            task_id=p.task_id, session_id=p.session_id, statement_id=p.statement_id, profile=p.profile
+        )
+        return found.wire()
 
     # ---------------------------------------------------------------- logs
 

@@ -315,7 +315,10 @@ class DaemonState:
         from livyd._exceptions import ConfigError
 
         try:
-            return load_config(profile=profile, cwd=self.workspace, overrides=url_override(url))
+            settings = self.supervisor.settings if self.supervisor is not None else self.settings
+            return load_config(
+                profile=profile, cwd=self.workspace, overrides=config_overrides(url, settings, self.workspace)
+            )
         except ConfigError as exc:
             if profile is None or exc.key != "profile" or not str(exc).startswith("unknown profile"):
                 raise
@@ -340,14 +343,14 @@ class DaemonState:
         return self.credentials.get(resolved.profile_name) or None
 
     def _client_for(self, resolved: Any) -> Any:
-        """A LivyClient for a configured URL, with the editor's credentials if it gave some."""
+        """A LivyClient for a configured URL, with the editor's credentials if it gave some: the
+        profile's auth with those secrets in it, built by the library (``livyd._auth``)."""
         from livyd._connect import build_livy_client
 
         creds = self._credentials_for(resolved)
-        auth = _credentials_auth(creds) if creds else None
-        if auth is None:
-            return build_livy_client(resolved)
-        return build_livy_client(resolved, auth=(auth, "credentials from the editor"))
+        if creds:
+            resolved = with_credentials(resolved, creds)
+        return build_livy_client(resolved)
 
     async def apply_credentials(self, profile: str | None) -> bool:
         """After livy/setCredentials: replace the Livy client of every open connection of *profile*
@@ -444,27 +447,20 @@ class DaemonState:
             self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=task.state.value))
 
     def _diagnostics(self, task: Task, out: OutputNotification) -> None:
-        from livyd.daemon._supervisor import traceback_line
-
         if not task.uri or task.range is None:
             return
         diags: list[types.Diagnostic] = []
         if out.status.value == "error":
             # Livy drops the top-level `File "<stdin>", line N` frame (livy-rest.md 7.9): a line is
-            # known only from inner frames and syntax errors; otherwise the whole sent range is marked.
-            line = traceback_line(out.traceback)
-            if line is not None:
-                doc_line = task.range.start.line + line - 1
-                start, end = (
-                    types.Position(line=doc_line, character=0),
-                    types.Position(line=doc_line + 1, character=0),
-                )
-            else:
-                start = types.Position(line=task.range.start.line, character=task.range.start.character)
-                end = types.Position(line=task.range.end.line, character=task.range.end.character)
+            # known only from inner frames and syntax errors (livy/output's errorRange, the same
+            # range); otherwise the whole sent range is marked.
+            where = out.error_range or task.range
             diags.append(
                 types.Diagnostic(
-                    range=types.Range(start=start, end=end),
+                    range=types.Range(
+                        start=types.Position(line=where.start.line, character=where.start.character),
+                        end=types.Position(line=where.end.line, character=where.end.character),
+                    ),
                     message=f"{out.ename}: {out.evalue}",
                     severity=types.DiagnosticSeverity.Error,
                     source="livyd",
@@ -488,22 +484,27 @@ class DaemonState:
             )
 
 
-def _credentials_auth(creds: dict[str, str]) -> Any:
-    """An httpx auth for credentials from livy/setCredentials (token beats password)."""
-    import httpx
+def with_credentials(resolved: Any, creds: dict[str, str]) -> Any:
+    """*resolved* with the editor's credentials (livy/setCredentials) as its auth: a token is
+    bearer auth, a password basic auth (with the given username, else the profile's); the token
+    wins when both are given."""
+    import dataclasses
 
+    from pydantic import SecretStr
+
+    from livyd._auth import AuthConfig
+
+    current = resolved.profile.auth
     if creds.get("token"):
-        token = creds["token"]
-
-        class _Bearer(httpx.Auth):
-            def auth_flow(self, request: httpx.Request) -> Any:
-                request.headers["Authorization"] = f"Bearer {token}"
-                yield request
-
-        return _Bearer()
-    if creds.get("password") is not None:
-        return httpx.BasicAuth(creds.get("username") or "", creds["password"])
-    return None
+        auth = AuthConfig(type="bearer", token=SecretStr(creds["token"]))
+    elif creds.get("password") is not None:
+        auth = AuthConfig(
+            type="basic", username=creds.get("username") or current.username or "",
+            password=SecretStr(creds["password"]),
+        )
+    else:
+        return resolved
+    return dataclasses.replace(resolved, profile=resolved.profile.model_copy(update={"auth": auth}))
 
 
 class LivydProtocol(LanguageServerProtocol):
@@ -839,7 +840,8 @@ def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
     names: list[str] = []
     active = chosen
     try:
-        resolved = load_config(profile=chosen, cwd=state.workspace, overrides=url_override(settings.url))
+        overrides = config_overrides(settings.url, settings, state.workspace)
+        resolved = load_config(profile=chosen, cwd=state.workspace, overrides=overrides)
         names = list(resolved.known_profiles)
         active = chosen or resolved.profile_name
     except Exception as exc:
@@ -853,7 +855,7 @@ def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
         auth = "none"
         try:
             r = resolved if (resolved is not None and n == active) else load_config(
-                profile=n, cwd=state.workspace, overrides=url_override(settings.url)
+                profile=n, cwd=state.workspace, overrides=overrides
             )
             url, auth = r.profile.url, str(r.profile.auth.type)
         except Exception as exc:
@@ -870,10 +872,20 @@ def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
     return infos, active
 
 
-def url_override(url: str | None) -> dict[str, Any] | None:
-    """``settings.url`` as a load_config override that acts like ``--url`` but is named for what it
-    is: an error about it says "the url setting", not a CLI flag an editor user never typed."""
-    return {"url": (url, "the url setting")} if url else None
+def config_overrides(url: str | None, settings: DaemonSettings, workspace: str) -> dict[str, Any]:
+    """The editor's settings as load_config overrides that act like ``--url``, ``--auth`` and
+    ``--ca-bundle`` but are named for what they are: an error about one says "the url setting", not
+    a CLI flag an editor user never typed. *url* is the effective URL (a restored session's, or
+    ``settings.url``); a relative ``caBundle`` is relative to the workspace."""
+    overrides: dict[str, Any] = {}
+    if url:
+        overrides["url"] = (url, "the url setting")
+    if settings.auth:
+        overrides["auth.type"] = (settings.auth, "the auth setting")
+    if settings.ca_bundle:
+        bundle = Path(settings.ca_bundle).expanduser()
+        overrides["tls.ca_bundle"] = (str(Path(workspace) / bundle), "the caBundle setting")
+    return overrides
 
 
 def uri_path(uri: str) -> str:
