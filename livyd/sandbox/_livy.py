@@ -49,6 +49,7 @@ from livyd.sandbox._bodies import FieldType, JacksonError, Schema, decode
 from livyd.sandbox._logbuffer import LogBuffer, slice_log
 from livyd.sandbox._resources import ResourceError, Staged, resolve_resource, split_alias
 from livyd.sandbox._sessions import Session, SessionManager, spark_submit_env
+from livyd.sandbox._ui import ui_routes
 from livyd.sandbox._versions import BATCH_FIELDS, VersionMode
 
 __all__ = ["LivyApp", "parse_time_string"]
@@ -273,6 +274,7 @@ class LivyApp:
             routes.append(Route(path, endpoint, methods=list(handlers)))
             if path != "/":
                 routes.append(Route(path + "/", endpoint, methods=list(handlers)))
+        routes += ui_routes()  # Livy's web UI at /ui (GET / redirects there)
         app = Starlette(routes=routes, exception_handlers={Exception: _unexpected})
         app.router.redirect_slashes = False
         return app
