@@ -29,8 +29,11 @@ from livyd._exceptions import (
     ForbiddenError,
     LivydError,
     SessionGoneError,
+    SessionReplacedError,
+    SessionUnverifiedError,
     StatementCancelledError,
     StatementFailedError,
+    SubmissionUnknownError,
     redact_url,
 )
 from livyd.cli._render import Renderer
@@ -163,7 +166,7 @@ async def _find_session(client: LivyClient, ref: str) -> Any:
     async for session in client.iter_sessions():
         if session.name == ref:
             return session
-    raise SessionGoneError(f"no session named {ref!r} at {client.url}", session_id=ref)
+    raise SessionGoneError(f"no session named {ref!r} at {redact_url(client.url)}", session_id=ref)
 
 
 async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
@@ -180,9 +183,11 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         statement_kind: str | None = "pyspark" if (args.kind or "").lower() == "shared" else args.kind
         if args.session:
             session = await _find_session(client, args.session)
+            client.track_session(session)  # every later read of it is compared with this one
             if statement_kind is None and _state(session.kind) == "shared":
                 configured = resolved.profile.session.kind
                 statement_kind = configured if configured not in (None, "shared") else "pyspark"
+            await _say_what_it_waits_for(client, r, session)
         else:
             fields = resolved.profile.session.session_fields()
             fields["kind"] = fields.get("kind") or "pyspark"
@@ -199,31 +204,51 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
                     await _abandon_create(client, r, fields["name"], unique=unique)
                     raise
                 created = session.id
+                # the name is livyd's own: it proves the session is ours on every later read
+                client.track_session(session, unique_name=unique)
                 progress.update(f"session {session.id}: starting")
             if statement_kind is None and fields["kind"] == "shared":
                 statement_kind = "pyspark"
         sid = session.id
-        died_starting = False
+        keep = created is not None and args.keep
+        seen: list[Any] = []  # the statement, as last read (its id once submitted)
         try:
             with r.progress(f"session {sid}: waiting for it to be ready") as progress:
                 try:
                     await client.wait_session_ready(sid, timeout=args.timeout)
+                except (SessionReplacedError, SessionUnverifiedError):
+                    raise
                 except SessionGoneError as exc:
                     # keep a session that died starting: its log says why (and it holds nothing)
-                    died_starting = created is not None
-                    raise await _startup_failure(client, sid, exc, kept=died_starting) from exc
+                    keep = keep or created is not None
+                    raise await _startup_failure(client, sid, exc, kept=created is not None) from exc
 
                 def on_update(st: Any) -> None:
+                    seen[:] = [st]
                     done = getattr(st, "progress", None) or 0.0
                     progress.update(f"session {sid}, statement {st.id}: {_state(st.state)} {done:.0%}")
 
-                statement = await client.run_statement(sid, code, kind=statement_kind, on_update=on_update,
-                                                       timeout=args.timeout)
+                try:
+                    statement = await client.run_statement(sid, code, kind=statement_kind,
+                                                           on_update=on_update, timeout=args.timeout)
+                except (anyio.get_cancelled_exc_class(), KeyboardInterrupt):
+                    await _report_interrupted(client, r, sid, seen, deleting=created is not None and not keep)
+                    raise
+                except SubmissionUnknownError:
+                    # it may be running: deleting the session would kill it unseen
+                    keep = keep or created is not None
+                    if created is not None:
+                        r.warn(f"session {sid} is kept: the statement may be running in it "
+                               f"(livyd sessions info {sid}; livyd sessions kill {sid} stops it)")
+                    raise
         finally:
-            if created is not None and not args.keep and not died_starting:
+            if created is not None and not keep:
                 with anyio.move_on_after(15, shield=True):
                     try:
                         await client.delete_session(created)
+                    except (SessionReplacedError, SessionUnverifiedError):
+                        r.warn(f"session {created} was not deleted: it is no longer shown to be the one "
+                               "livyd created")
                     except LivydError as exc:
                         r.warn(f"could not delete session {created}: {exc}")
         if created is not None and args.keep:
@@ -243,6 +268,53 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             )
         r.statement_output(output.data or {}, session_id=sid, statement_id=statement.id)
     return EXIT_OK
+
+
+async def _say_what_it_waits_for(client: LivyClient, r: Renderer, session: Any) -> None:
+    """``exec --session N`` into a busy session: say which statement this one waits behind
+    (Livy runs one at a time; one that ignored a cancel may run on), instead of waiting silently."""
+    if _state(session.state) not in ("busy", "running"):
+        return
+    try:
+        page = await client.list_statements(session.id, size=5, order="desc")
+    except LivydError:
+        return
+    running = [st for st in page.statements if _state(st.state) in ("running", "cancelling", "waiting")]
+    if running:
+        first = min(running, key=lambda st: st.id)
+        r.notice(f"session {session.id} is busy with statement {first.id} ({_state(first.state)}); this one "
+                 "waits until it ends (livyd sessions kill "
+                 f"{session.id} stops everything)")
+    else:
+        r.notice(f"session {session.id} is busy; this statement waits until it is idle")
+
+
+async def _report_interrupted(client: LivyClient, r: Renderer, sid: int, seen: list[Any], *,
+                              deleting: bool) -> None:
+    """After Ctrl-C / SIGTERM: say whether the statement was cancelled, may still be running, or
+    never started (shielded, bounded: the client already asked Livy to cancel it)."""
+    if not seen:
+        r.notice(f"interrupted before the statement was accepted by session {sid}: it did not start "
+                 "(or was cancelled as soon as it landed)")
+        return
+    stid = seen[0].id
+    state = _state(seen[0].state)
+    with anyio.move_on_after(3, shield=True):
+        try:
+            state = _state((await client.get_statement(sid, stid)).state)
+        except LivydError:
+            pass
+    if deleting:
+        r.notice(f"statement {stid} was {state} when interrupted; deleting session {sid} stops it")
+    elif state == "cancelled":
+        r.notice(f"statement {stid} in session {sid} was cancelled")
+    elif state in ("running", "cancelling"):
+        r.notice(f"statement {stid} in session {sid} may still be running: Livy's cancel stops its Spark "
+                 f"jobs, and plain Python code ignores it (livyd sessions kill {sid} stops it)")
+    elif state == "waiting":
+        r.notice(f"statement {stid} in session {sid} had not started")
+    else:
+        r.notice(f"statement {stid} in session {sid} is {state}")
 
 
 _STARTUP_LOG_LINES = 20
@@ -377,7 +449,7 @@ async def cmd_sessions(args: argparse.Namespace, r: Renderer) -> int:
             if r.json_mode:
                 r.json([_dump(s) for s in sessions])
             elif not sessions:
-                r.notice(f"no sessions at {client.url}")
+                r.notice(f"no sessions at {redact_url(client.url)}")
             else:
                 r.table(_SESSION_COLUMNS, [_session_row(s) for s in sessions])
             return EXIT_OK
@@ -401,7 +473,7 @@ async def cmd_sessions(args: argparse.Namespace, r: Renderer) -> int:
         if r.json_mode:
             r.json({"killed": targets})
         elif not targets:
-            r.notice(f"no sessions at {client.url}")
+            r.notice(f"no sessions at {redact_url(client.url)}")
         return EXIT_OK
 
 
@@ -421,7 +493,7 @@ async def cmd_logs(args: argparse.Namespace, r: Renderer) -> int:
         else:
             sessions = [s async for s in client.iter_sessions()]
             if not sessions:
-                raise SessionGoneError(f"no sessions at {client.url}")
+                raise SessionGoneError(f"no sessions at {redact_url(client.url)}")
             sid = max(s.id for s in sessions)
             if not r.json_mode:
                 r.notice(f"session {sid}")
@@ -506,7 +578,7 @@ async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
             if r.json_mode:
                 r.json([_dump(b) for b in batches])
             elif not batches:
-                r.notice(f"no batches at {client.url}")
+                r.notice(f"no batches at {redact_url(client.url)}")
             else:
                 r.table(("id", "name", "state", "proxyUser", "appId"),
                         [[b.id, b.name, _state(b.state), getattr(b, "proxy_user", None),
@@ -573,12 +645,13 @@ async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
             try:
                 info = await client.version()
                 version = str(getattr(info, "version", info))
-                checks.append({"check": "reachable", "ok": True, "detail": f"{client.url} answered"})
+                checks.append({"check": "reachable", "ok": True,
+                               "detail": f"{redact_url(client.url)} answered"})
                 checks.append({"check": "version", "ok": True, "detail": f"Livy {version}"})
             except (AuthenticationError, ForbiddenError) as exc:
                 # an answer, so the server is reachable: it is the credentials that failed
                 checks.append({"check": "reachable", "ok": True,
-                               "detail": f"{client.url} answered {exc.status}"})
+                               "detail": f"{redact_url(client.url)} answered {exc.status}"})
                 checks.append({"check": "auth", "ok": False, "detail": str(exc)})
             except LivydError as exc:
                 checks.append({"check": "reachable", "ok": False, "detail": str(exc)})

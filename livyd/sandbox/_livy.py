@@ -376,7 +376,7 @@ class LivyApp:
     def session_json(self, session: Session) -> dict[str, Any]:
         """The Session object in the field order and field set of the version mode (4.1, 16)."""
         out: dict[str, Any] = {
-            "id": session.id, "name": session.name, "appId": None, "owner": session.owner,
+            "id": session.id, "name": session.name, "appId": session.app_id, "owner": session.owner,
             "proxyUser": session.proxy_user, "state": session.state, "kind": session.kind,
             "appInfo": self._app_info(), "log": session.log.tail(10),
         }
