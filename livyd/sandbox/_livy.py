@@ -482,7 +482,7 @@ class LivyApp:
         session and block until the driver connects (livy-rest.md 7.4, inferred); an inactive one
         is ``require``'s 400. Livy's Python job client uploads right after creating its session.
         """
-        if session.server_state == "starting":
+        if session.server_state in ("starting", "recovering"):  # recovering: --recovery
             with anyio.move_on_after(STARTING_WAIT):
                 await session.ready.wait()
         if not session.active or session.server_state != "running":
