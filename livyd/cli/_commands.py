@@ -10,8 +10,10 @@ Nothing here prints: all output goes through :class:`~livyd.cli._render.Renderer
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import secrets
+import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -67,7 +69,10 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
         args.action = "list"
     verbose = bool(getattr(args, "verbose", False))
     try:
-        return anyio.run(command, args, renderer)
+        return anyio.run(_until_signalled, command, args, renderer)
+    except Terminated as exc:
+        renderer.error(f"terminated by {exc.name}")
+        return 128 + exc.signum
     except KeyboardInterrupt:
         renderer.error("interrupted")
         return EXIT_INTERRUPTED
@@ -91,10 +96,53 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
         return EXIT_CONFIG if isinstance(leaf, ConfigError) else EXIT_SERVER
 
 
+class Terminated(Exception):
+    """SIGTERM or SIGHUP ended the command (after the same clean-up as Ctrl-C)."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(self.name)
+
+
+#: SIGTERM (``timeout``, a CI cancel, ``kill``) and SIGHUP (the terminal went away) are handled
+#: like Ctrl-C: the command is cancelled, so the statement is cancelled on the server and the
+#: session livyd created is deleted (shielded, bounded: 5 s for the cancel, 15 s for the delete),
+#: then livyd exits 128 + the signal number. A second signal while that runs kills at once.
+_TERMINATING = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
+
+
+async def _until_signalled(command: Command, args: argparse.Namespace, renderer: Renderer) -> int:
+    received: list[int] = []
+    result = EXIT_FAILED
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(*_TERMINATING) as signals:
+                async for signum in signals:
+                    received.append(int(signum))
+                    renderer.notice(f"livyd: {signal.Signals(signum).name}: cancelling, then cleaning up "
+                                    "(send it again to stop at once)")
+                    break
+            tg.cancel_scope.cancel()  # the handlers are gone: a second signal ends the process
+
+        async def main() -> None:
+            nonlocal result
+            result = await command(args, renderer)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch)
+        tg.start_soon(main)
+    if received:
+        raise Terminated(received[0])
+    return result
+
+
 def _leaf(exc: BaseException) -> BaseException:
     """The exception that matters inside (possibly nested) exception groups."""
     while isinstance(exc, BaseExceptionGroup):
-        inner = [e for e in exc.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
+        # anyio.run uses asyncio here; outside the loop anyio cannot name its cancellation class
+        inner = [e for e in exc.exceptions if not isinstance(e, asyncio.CancelledError)]
         exc = (inner or list(exc.exceptions))[0]
     return exc
 
@@ -120,13 +168,40 @@ def _state(value: Any) -> str:
 
 def _read_code(arg: str) -> str:
     if arg == "-":
-        code = sys.stdin.read()
+        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        try:
+            code = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"CODE (from stdin) is not UTF-8 text: byte 0x{raw[exc.start]:02x} at "
+                             f"{_position(raw.decode('utf-8', 'replace'), exc.start)} cannot be decoded; "
+                             "save the code as UTF-8", key="CODE") from None
         if not code.strip():
             raise UsageError("no code on stdin (CODE was '-')", key="CODE")
         return code
     if not arg.strip():
         raise UsageError("CODE is empty", key="CODE")
+    _check_text(arg, "CODE")
     return arg
+
+
+def _position(text: str, index: int) -> str:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _check_text(text: str, what: str) -> None:
+    """Code must be sendable as UTF-8: an argument with bytes that are not UTF-8 (Python keeps
+    them as lone surrogates) or a lone surrogate is named, not a UnicodeEncodeError traceback
+    that reads like "your code raised"."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(text[exc.start])
+        kind = (f"byte 0x{char - 0xDC00:02x} that is not UTF-8" if 0xDC80 <= char <= 0xDCFF
+                else f"a lone surrogate U+{char:04X}")
+        where = _position(text, exc.start)
+        raise UsageError(f"{what} is not valid text: {kind} at {where}", key=what) from None
 
 
 def _run_file_code(path: str, argv: list[str]) -> str:
@@ -138,10 +213,13 @@ def _run_file_code(path: str, argv: list[str]) -> str:
     """
     local = Path(path)
     try:
-        source = local.read_text(encoding="utf-8")
+        source = local.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"FILE {path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start} cannot be decoded", key="FILE") from None
     except FileNotFoundError:
         raise UsageError(f"FILE {path} does not exist", key="FILE") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise UsageError(f"cannot read FILE {path}: {exc}", key="FILE") from None
     return "\n".join([
         "import sys as _livyd_sys",
@@ -666,8 +744,8 @@ async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
         checks.append(await _check_webhdfs(resolved))
     ok = all(c["ok"] for c in checks)
     if r.json_mode:
-        r.json({"profile": resolved.profile_name, "profile_source": resolved.profile_source,
-                "known_profiles": list(resolved.known_profiles), "files": [str(f) for f in resolved.files],
+        r.json({"profile": resolved.profile_name, "profileSource": resolved.profile_source,
+                "knownProfiles": list(resolved.known_profiles), "files": [str(f) for f in resolved.files],
                 "settings": [{"key": k, "value": v, "source": s} for k, v, s in rows],
                 "checks": checks, "ok": ok})
     else:
