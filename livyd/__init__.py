@@ -28,6 +28,7 @@ from livyd._version import __version__
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
     from livyd._client import LivyClient
+    from livyd._core.identity import IdentityCheck, IdentityVerdict, SessionIdentity
     from livyd._core.poll import PollSettings
     from livyd._core.versions import LivyVersion
     from livyd._exceptions import (
@@ -47,6 +48,8 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         SessionInactiveError,
         SessionNotFoundError,
         SessionNotReadyError,
+        SessionReplacedError,
+        SessionUnverifiedError,
         StatementCancelledError,
         StatementFailedError,
         StatementNotFoundError,
@@ -96,6 +99,8 @@ __all__ = (
     "FileStatus",
     "ForbiddenError",
     "JobState",
+    "IdentityCheck",
+    "IdentityVerdict",
     "LivyClient",
     "LivyHTTPError",
     "LivyVersion",
@@ -109,12 +114,15 @@ __all__ = (
     "Session",
     "SessionEngine",
     "SessionGoneError",
+    "SessionIdentity",
     "SessionInactiveError",
     "SessionKind",
     "SessionList",
     "SessionNotFoundError",
     "SessionNotReadyError",
+    "SessionReplacedError",
     "SessionState",
+    "SessionUnverifiedError",
     "Statement",
     "StatementCancelledError",
     "StatementFailedError",
@@ -151,6 +159,8 @@ _LAZY: dict[str, str] = {
     "FileStatus": "livyd._webhdfs",
     "ForbiddenError": "livyd._exceptions",
     "JobState": "livyd._engine",
+    "IdentityCheck": "livyd._core.identity",
+    "IdentityVerdict": "livyd._core.identity",
     "LivyClient": "livyd._client",
     "LivyHTTPError": "livyd._exceptions",
     "LivyVersion": "livyd._core.versions",
@@ -164,11 +174,14 @@ _LAZY: dict[str, str] = {
     "Session": "livyd._models",
     "SessionEngine": "livyd._engine",
     "SessionGoneError": "livyd._exceptions",
+    "SessionIdentity": "livyd._core.identity",
     "SessionInactiveError": "livyd._exceptions",
     "SessionKind": "livyd._models",
     "SessionList": "livyd._models",
     "SessionNotFoundError": "livyd._exceptions",
     "SessionNotReadyError": "livyd._exceptions",
+    "SessionReplacedError": "livyd._exceptions",
+    "SessionUnverifiedError": "livyd._exceptions",
     "SessionState": "livyd._models",
     "Statement": "livyd._models",
     "StatementCancelledError": "livyd._exceptions",

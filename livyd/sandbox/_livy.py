@@ -378,7 +378,7 @@ class LivyApp:
     def session_json(self, session: Session) -> dict[str, Any]:
         """The Session object in the field order and field set of the version mode (4.1, 16)."""
         out: dict[str, Any] = {
-            "id": session.id, "name": session.name, "appId": None, "owner": session.owner,
+            "id": session.id, "name": session.name, "appId": session.app_id, "owner": session.owner,
             "proxyUser": session.proxy_user, "state": session.state, "kind": session.kind,
             "appInfo": self._app_info(), "log": session.log.tail(10),
         }
@@ -484,7 +484,7 @@ class LivyApp:
         session and block until the driver connects (livy-rest.md 7.4, inferred); an inactive one
         is ``require``'s 400. Livy's Python job client uploads right after creating its session.
         """
-        if session.server_state == "starting":
+        if session.server_state in ("starting", "recovering"):  # recovering: --recovery
             with anyio.move_on_after(STARTING_WAIT):
                 await session.ready.wait()
         if not session.active or session.server_state != "running":
