@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,58 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     # 7. statusline: the attached session, idle again; no daemon message was refused
     assert re.match(rf"^livy #{r['restarted_id']} idle", r["status_after"]), r["status_after"]
     assert r["refused_messages"] == [] or r["refused_messages"] == {}
+
+
+def test_sessions_logs_profiles_and_batches(
+    nvim: str, tmp_path: Path, sandbox_factory: Callable[..., SandboxProcess]
+) -> None:
+    """:Livy session new/info/attach/kill/killall, logs follow, profile, batch submit, completion
+    and the errors a user gets for bad input (one run: each costs a session start)."""
+    sb = sandbox_factory("--cancel-timeout", "3", "--batch-launcher", "python")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "livyd.toml").write_text(
+        f'default_profile = "alpha"\n[profiles.alpha]\nurl = "{sb.livy_url}"\n'
+        f'[profiles.beta]\nurl = "{sb.livy_url}"\n'
+    )
+    (work / "batch.py").write_text('import sys\nprint("batch says", *sys.argv[1:])\n')
+    r = run_script(nvim, tmp_path, "sessions", sys.executable, str(work))
+
+    assert {"run", "cell", "file", "cancel", "session", "history", "logs", "batch", "profile",
+            "restart"} <= set(r["completion_top"]), r["completion_top"]
+    assert r["completion_session"] == ["new", "attach", "kill", "killall", "info"]
+    assert r["completion_logs"] == ["follow"]
+
+    first = r["first"]
+    assert first["profile"] == "alpha" and first["name"] == "nvim-test-a"
+    assert r["info_float"][0] == f"Session {first['id']} (nvim-test-a)", r["info_float"]
+    assert any(line.split() == ["state", "idle"] for line in r["info_float"]), r["info_float"]
+    assert any(line.split() == ["profile", "alpha"] for line in r["info_float"]), r["info_float"]
+    assert r["log_name"] == f"livy://log/alpha/{first['id']}"
+
+    assert r["detached_after_switch"], "selecting another profile detaches the old profile's session"
+    picker = r["profile_picker"]
+    assert picker["prompt"] == "Livy profile" and len(picker["items"]) == 2, picker
+    assert any(i.startswith("beta") and "(active)" in i for i in picker["items"]), picker
+    assert sorted(r["completion_profile"]) == ["alpha", "beta"]
+
+    assert re.match(r"^livy://batch/alpha/\d+$", r["batch_name"]), r["batch_name"]
+    batch = "\n".join(r["batch_lines"])
+    assert "batch says one two" in batch and re.search(r"is success$", batch, re.M), batch
+
+    assert r["killall_note"] == f"Livy: killed session {r['second']}", r["notes_all"]
+    errors = r["errors"]
+    assert any("session attach: expected a session id" in e and '"x1"' in e for e in errors), errors
+    assert any('unknown subcommand "frobnicate"' in e for e in errors), errors
+
+    assert r["bad_setup"] is False and r["bad_setup_type"] is False and r["bad_settings"] is False
+    after = r["errors_after_setup"]
+    assert any("unknown option outptu" in e for e in after), after
+    assert "Livy: setup(): virtual_text.max_width: expected a number >= 1, got wide" in after, after
+    assert any("settings.pollInterval: must be > 0" in e for e in after), after
+    assert r["mismatch"] == ("livyd 9.0 speaks protocol 2.0, this plugin 1.1: "
+                             "upgrade the Neovim plugin (editor-clients/nvim)")
+    assert "without capabilities.experimental.livyd" in r["not_livyd"]
 
 
 def _health_lines(lines: list[str]) -> list[tuple[str, str]]:

@@ -153,7 +153,8 @@ function M.resolve(opts)
     vim.validate("protocol_dir", o.protocol_dir, "string", true)
   end)
   if not ok then
-    error("livy.setup: " .. tostring(err), 0)
+    -- vim.validate's message, without the "file.lua:N: " where it was raised
+    error("livy.setup: " .. tostring(err):gsub("^[^\n]-%.lua:%d+: ", ""), 0)
   end
   return o
 end

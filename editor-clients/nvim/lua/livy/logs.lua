@@ -107,6 +107,31 @@ function M.on_batch(b)
   end
   local buf = M.buffer("batch", b.profile, b.id, true)
   output.append(buf, { "── " .. msg })
+  if final then
+    M.reload_batch(b, msg)
+  end
+end
+
+--- When a batch ended: its whole log as Livy holds it replaces the streamed lines (Livy's batch log
+--- is "stdout: ..." then "stderr: ...", so lines can land above lines already shown).
+---@param b livy.BatchInfo
+---@param title string
+function M.reload_batch(b, title)
+  local params = { batchId = b.id, from = 0, size = 10000 }
+  if b.profile then
+    params.profile = b.profile
+  end
+  client.request("livy/readBatchLog", params, function(err, page)
+    local buf = M.buffer("batch", b.profile, b.id, false)
+    if err or not buf then
+      return
+    end
+    local lines = M.split(page.lines)
+    table.insert(lines, "── " .. title)
+    vim.bo[buf].modifiable = true
+    vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+    vim.bo[buf].modifiable = false
+  end)
 end
 
 --- :Livy logs [follow]: the attached session's log tail in a buffer; with *follow*, new lines
