@@ -274,3 +274,16 @@ def test_luacheck() -> None:
     proc = subprocess.run([exe, "--no-color", "--formatter", "plain", ".", str(SCRIPTS)], cwd=str(PLUGIN),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_stylua_formatting() -> None:
+    """The plugin's Lua is formatted by StyLua (its npm WebAssembly build; stylua.toml)."""
+    npm = shutil.which("npm")
+    require(npm, "npm (node; Debian: nodejs npm)")
+    assert npm is not None
+    if not (PLUGIN / "node_modules" / "@johnnymorganz" / "stylua").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=str(PLUGIN), check=True,
+                       timeout=300, stdin=subprocess.DEVNULL)
+    proc = subprocess.run([npm, "run", "-s", "format:check"], cwd=str(PLUGIN), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
