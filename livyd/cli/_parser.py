@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from livyd._version import __version__
+from livyd.cli._devloop_args import add_parsers, batch_submit_options, statement_options
 
 __all__ = ["build_parser"]
 
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--follow", "-f", action="store_true",
                         help="stream the log and wait: exit 0 on success, 1 dead/killed")
     submit.add_argument("args", nargs="*", metavar="ARGS", help="after --: the job's arguments")
+    batch_submit_options(submit)
     bs.add_parser("list", parents=[common], help="list batches")
     status = bs.add_parser("status", parents=[common], help="show one batch")
     status.add_argument("id", type=int, metavar="ID")
@@ -98,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", parents=[common],
                    help="show the resolved configuration and where each value came from; check Livy")
+    add_parsers(sub, common)  # hdfs, deploy, reload, build-standalone
     sub.add_parser("sandbox", help="run the local Livy/WebHDFS-compatible server (livyd sandbox --help)",
                    add_help=False)
     return parser
@@ -111,6 +114,7 @@ def _statement_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", action="store_true", help="keep the session livyd created (prints its id)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after SECONDS")
     p.add_argument("--image-dir", metavar="DIR", help="where images are written (default: a temp dir)")
+    statement_options(p)
 
 
 def _non_negative(text: str) -> int:
