@@ -58,6 +58,14 @@ def _local_path(text: str) -> Path:
     return Path(urlsplit(text).path if text.startswith("file:") else text).expanduser()
 
 
+async def _staged_uri(workspace: RemoteWorkspace, local: Path) -> str:
+    """Where :func:`_stage` would put *local* (hashing it locally; nothing is sent)."""
+    import anyio
+
+    sha = await anyio.to_thread.run_sync(file_sha256, local)
+    return "hdfs://" + posixpath.join(await workspace.resolve("batches"), sha[:12], local.name)
+
+
 async def _stage(workspace: RemoteWorkspace, local: Path, *, force: bool = False) -> UploadResult:
     import anyio
 
@@ -105,8 +113,7 @@ async def plan_batch(resolved: ResolvedConfig, file: str, *, client: LivyClient,
                     "configured: set webhdfs.url (LIVY_WEBHDFS_URL), give an hdfs:// FILE, or set "
                     "batch.stage = \"never\" if the server can read this machine's files", key="webhdfs.url")
             if dry_run:
-                remote = posixpath.join(await workspace.resolve("batches"), "<sha256>", path.name)
-                plan.fields["file"] = "hdfs://" + remote
+                plan.fields["file"] = await _staged_uri(workspace, path)
             else:
                 put = await _stage(workspace, path)
                 plan.staged.append(put)
@@ -128,7 +135,7 @@ async def plan_batch(resolved: ResolvedConfig, file: str, *, client: LivyClient,
                     continue
                 assert workspace is not None
                 if dry_run:
-                    uri = "hdfs://" + posixpath.join(await workspace.resolve("batches"), "<sha256>", dep.name)
+                    uri = await _staged_uri(workspace, dep)
                 else:
                     put = await _stage(workspace, dep)
                     plan.staged.append(put)
