@@ -386,9 +386,76 @@ async def plan_batch_submit(args: argparse.Namespace, r: Renderer, resolved: Res
     return None
 
 
+# --------------------------------------------------------------------------- fetch / deps
+
+
+async def _session_arg(client: LivyClient, ref: str | None, r: Renderer) -> int:
+    from livyd.cli._commands import _find_session
+
+    if ref:
+        return int((await _find_session(client, ref)).id)
+    sid = await _newest_session(client)
+    if not r.json_mode:
+        r.notice(f"session {sid}")
+    return sid
+
+
+async def cmd_fetch(args: argparse.Namespace, r: Renderer) -> int:
+    import csv
+    import io
+
+    from livyd._fetch import fetch_rows
+    from livyd.cli._commands import _client_for
+
+    _, client = await _client_for(args)
+    async with client:
+        sid = await _session_arg(client, args.session, r)
+        columns, rows = await fetch_rows(client, sid, args.what, limit=args.limit, page=args.page)
+    if r.json_mode and not args.output:
+        r.json({"columns": columns, "rows": rows})
+        return EXIT_OK
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    if args.output:
+        await anyio.Path(args.output).write_text(buffer.getvalue(), encoding="utf-8")
+        r.notice(f"wrote {len(rows)} row(s) to {args.output}")
+    else:
+        r.stdout.write(buffer.getvalue())
+        r.stdout.flush()
+    return EXIT_OK
+
+
+async def cmd_deps(args: argparse.Namespace, r: Renderer) -> int:
+    from livyd._deps import dependency_report, refresh_session
+    from livyd.cli._commands import _client_for
+
+    resolved, client = await _client_for(args)
+    project = await anyio.to_thread.run_sync(_project, resolved)
+    async with client, _workspace(resolved, required=False) as ws:
+        sid = await _session_arg(client, args.session, r)
+        session = await client.get_session(sid)
+        if args.refresh:
+            new = await refresh_session(resolved, project, client, session, ws)
+            if not r.json_mode:
+                r.notice(f"session {sid} replaced by session {new.id} with the current dependencies")
+            session, sid = new, new.id
+        rows = await dependency_report(resolved, project, session, ws)
+    if r.json_mode:
+        r.json({"session": sid, "dependencies": [d.as_dict() for d in rows]})
+    elif rows:
+        r.table(("field", "status", "uri", "source"), [(d.field, d.status, d.uri, d.source) for d in rows])
+    else:
+        r.notice("no dependencies configured or deployed")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Renderer], Awaitable[int]]] = {
     "hdfs": cmd_hdfs,
     "deploy": cmd_deploy,
     "reload": cmd_reload,
     "build-standalone": cmd_build_standalone,
+    "fetch": cmd_fetch,
+    "deps": cmd_deps,
 }

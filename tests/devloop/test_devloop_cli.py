@@ -92,6 +92,21 @@ def test_exec_auto_deploys_then_reload(batch_sandbox: Any, tmp_path: Path) -> No
         assert "demopkg.core" in json.loads(reloaded.stdout)["results"][0]["reloaded"]
         check = livyd("exec", "--session", sid, "demopkg.f()", cwd=root, env=env)
         assert check.stdout.strip() == "4"
+        livyd("exec", "--session", sid, "rows = [(i, i * i) for i in range(1500)]", cwd=root, env=env)
+        fetched = livyd("fetch", "--session", sid, "--limit", "1200", "rows", cwd=root, env=env)
+        lines = fetched.stdout.splitlines()
+        assert len(lines) == 1201 and lines[-1] == "1199,1437601", fetched.stderr  # past the 1000 cap
+        # the session's package zip on HDFS is older than the local code: "changed"; refresh fixes it
+        deps = json.loads(livyd("--json", "deps", "--session", sid, cwd=root, env=env).stdout)
+        status = {Path(d["uri"]).name: d["status"] for d in deps["dependencies"]}
+        assert status == {"job.py": "active", "demopkg.zip": "changed"}
+        refreshed = livyd("--json", "deps", "--refresh", "--session", sid, cwd=root, env=env)
+        assert refreshed.returncode == 0, refreshed.stderr
+        doc = json.loads(refreshed.stdout)
+        assert {d["status"] for d in doc["dependencies"]} == {"active"}
+        sid = str(doc["session"])
+        assert livyd("exec", "--session", sid, "import demopkg; demopkg.f()", cwd=root, env=env
+                     ).stdout.strip() == "4"
     finally:
         livyd("sessions", "kill", sid, cwd=root, env=env)
 
