@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -172,3 +173,45 @@ def test_large_upload_keeps_memory_bounded(sandbox: Any, tmp_path: Path) -> None
     assert report["last"] == [size, size] and report["calls"] >= size // (512 * 1024)
     print(f"RSS growth for a {size >> 20} MiB upload: {report['growth'] / 2**20:.1f} MiB")
     assert report["growth"] < 64 * 1024 * 1024, report
+
+
+async def test_through_a_knox_like_gateway(sandbox_factory: Any, tmp_path: Path) -> None:
+    """Deploy and a large reload through the gateway's WebHDFS data route and Livy's add-pyfile;
+    the sandbox is still recognised by what it reports, not by its address."""
+    sb = sandbox_factory("--gateway", "/gateway/sandbox", "--gateway-user", "alice")
+    root = make_project(tmp_path / "proj", value=1)
+    project = discover_project(DeployConfig(), cwd=root)
+    async with WebHDFSClient(sb.webhdfs_url) as hdfs, LivyClient(sb.livy_url) as client:
+        assert await client.is_livyd_sandbox()
+        ws = RemoteWorkspace(hdfs, base_dir=f"t-{secrets.token_hex(3)}",
+                             cache=UploadCache(tmp_path / "c.json"))
+        result = await deploy_project(project, workspace=ws)
+        assert result.remote_dir is not None and result.remote_dir.startswith("/user/alice/")
+        session = await client.create_session(kind="pyspark", py_files=result.py_files)
+        try:
+            await client.wait_session_ready(session.id)
+            assert await _value(client, session.id, "import demopkg; demopkg.f()") == "1"
+            set_value(root, 2)
+            res = await Reloader(client, session.id, project, workspace=ws, inline_limit=0).reload_package(
+                "demopkg")
+            assert res.via == "webhdfs"
+            assert await _value(client, session.id, "demopkg.helpers.doubled()") == "4"
+        finally:
+            await client.delete_session(session.id)
+
+
+async def test_progress_callbacks_for_uploads_and_downloads(hdfs: WebHDFSClient, tmp_path: Path) -> None:
+    data = os.urandom(3 * 512 * 1024 + 17)
+    sent: list[tuple[int, int | None]] = []
+    path = f"/user/{USER}/progress-{secrets.token_hex(3)}.bin"
+    await hdfs.upload(path, data, progress=lambda done, total: sent.append((done, total)))
+    assert [d for d, _ in sent] == [512 * 1024, 1024 * 1024, 1536 * 1024, len(data)]
+    assert {t for _, t in sent} == {len(data)}
+    got: list[tuple[int, int | None]] = []
+    dest = await hdfs.download(path, tmp_path / "back.bin", progress=lambda d, t: got.append((d, t)))
+    assert isinstance(dest, Path) and dest.read_bytes() == data
+    assert got[-1] == (len(data), len(data)) and all(a[0] < b[0] for a, b in itertools.pairwise(got))
+    in_memory: list[int] = []
+    assert await hdfs.download(path, progress=lambda d, t: in_memory.append(d)) == data
+    assert in_memory[-1] == len(data)
+    await hdfs.delete(path)
