@@ -28,9 +28,11 @@ from livyd._version import __version__
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
     from livyd._client import LivyClient
+    from livyd._config import Profile, ResolvedConfig, load_config
     from livyd._core.identity import IdentityCheck, IdentityVerdict, SessionIdentity
     from livyd._core.poll import PollSettings
     from livyd._core.versions import LivyVersion
+    from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._exceptions import (
         AuthenticationError,
         BadRequestError,
@@ -59,8 +61,8 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         WaitTimeout,
         WebHDFSError,
     )
+    from livyd._hdfs import RemoteWorkspace, UnsafeRemotePathError, UploadCache
     from livyd._logging import configure_logging
-    from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._models import (
         AppInfo,
         Batch,
@@ -79,6 +81,9 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         StatementState,
         VersionInfo,
     )
+    from livyd._project import Project, discover_project
+    from livyd._reload import Reloader, ReloadResult
+    from livyd._standalone import build_standalone
     from livyd._transport import ClientStatistics
     from livyd._webhdfs import FileStatus, WebHDFSClient
 
@@ -110,6 +115,12 @@ __all__ = (
     "MissingExtraError",
     "NotFoundError",
     "PollSettings",
+    "Profile",
+    "Project",
+    "ReloadResult",
+    "Reloader",
+    "RemoteWorkspace",
+    "ResolvedConfig",
     "ServerError",
     "Session",
     "SessionEngine",
@@ -134,12 +145,17 @@ __all__ = (
     "SubmissionUnknownError",
     "TransportError",
     "TransportTimeout",
+    "UnsafeRemotePathError",
+    "UploadCache",
     "VersionInfo",
     "WaitTimeout",
     "WebHDFSClient",
     "WebHDFSError",
     "__version__",
+    "build_standalone",
     "configure_logging",
+    "discover_project",
+    "load_config",
 )
 
 _LAZY: dict[str, str] = {
@@ -170,6 +186,12 @@ _LAZY: dict[str, str] = {
     "MissingExtraError": "livyd._exceptions",
     "NotFoundError": "livyd._exceptions",
     "PollSettings": "livyd._core.poll",
+    "Profile": "livyd._config",
+    "Project": "livyd._project",
+    "ReloadResult": "livyd._reload",
+    "Reloader": "livyd._reload",
+    "RemoteWorkspace": "livyd._hdfs",
+    "ResolvedConfig": "livyd._config",
     "ServerError": "livyd._exceptions",
     "Session": "livyd._models",
     "SessionEngine": "livyd._engine",
@@ -194,11 +216,16 @@ _LAZY: dict[str, str] = {
     "SubmissionUnknownError": "livyd._exceptions",
     "TransportError": "livyd._exceptions",
     "TransportTimeout": "livyd._exceptions",
+    "UnsafeRemotePathError": "livyd._hdfs",
+    "UploadCache": "livyd._hdfs",
     "VersionInfo": "livyd._models",
     "WaitTimeout": "livyd._exceptions",
     "WebHDFSClient": "livyd._webhdfs",
     "WebHDFSError": "livyd._exceptions",
     "configure_logging": "livyd._logging",
+    "build_standalone": "livyd._standalone",
+    "discover_project": "livyd._project",
+    "load_config": "livyd._config",
 }
 
 

@@ -191,6 +191,7 @@ class LivyClient:
         self.keepalive_interval = keepalive_interval
         self.name_prefix = name_prefix
         self._version: VersionInfo | None = None
+        self._sandbox: bool | None = None
         self._version_lock: anyio.Lock | None = None
         self._accepting: set[str] = set()  # sessions seen past "starting" (statements can be listed)
         #: Pause before the second look for an ambiguously-created session or batch.
@@ -293,8 +294,19 @@ class LivyClient:
                 self._version_lock = anyio.Lock()
             async with self._version_lock:
                 if self._version is None:
-                    self._version = await self._get(VersionInfo, self._u("version"))
+                    resp = await self._transport.request("GET", self._u("version"))
+                    self._sandbox = resp.headers.get("x-livyd-sandbox") is not None
+                    self._version = self._parse(VersionInfo, resp)
         return self._version
+
+    async def is_livyd_sandbox(self) -> bool:
+        """True when the server says it is livyd's own sandbox (an ``X-Livyd-Sandbox`` header on
+        ``GET /version``), whatever its address: an SSH tunnel to a real cluster is loopback too."""
+        try:
+            await self.version()
+        except NotFoundError:
+            return False
+        return bool(self._sandbox)
 
     async def server_version(self) -> LivyVersion:
         """The server's version, parsed for numeric comparison.

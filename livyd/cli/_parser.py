@@ -11,6 +11,7 @@ import argparse
 import math
 
 from livyd._version import __version__
+from livyd.cli._devloop_args import add_parsers, batch_submit_options, statement_options
 
 __all__ = ["build_parser"]
 
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--follow", "-f", action="store_true",
                         help="stream the log and wait: exit 0 on success, 1 dead/killed")
     submit.add_argument("args", nargs="*", metavar="ARGS", help="after --: the job's arguments")
+    batch_submit_options(submit)
     bs.add_parser("list", parents=[common], help="list batches")
     status = bs.add_parser("status", parents=[common], help="show one batch")
     status.add_argument("id", type=int, metavar="ID")
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", parents=[common],
                    help="show the resolved configuration and where each value came from; check Livy")
+    add_parsers(sub, common)  # hdfs, deploy, reload, build-standalone
     sub.add_parser("sandbox", help="run the local Livy/WebHDFS-compatible server (livyd sandbox --help)",
                    add_help=False)
     return parser
@@ -113,6 +116,7 @@ def _statement_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=_timeout, metavar="SECONDS",
                    help="give up waiting after SECONDS (and cancel the statement)")
     p.add_argument("--image-dir", metavar="DIR", help="where images are written (default: a temp dir)")
+    statement_options(p)
 
 
 #: The longest --timeout accepted (31 days): beyond that a timer is meaningless (and 1e308 breaks it).

@@ -147,6 +147,33 @@ class Renderer:
         with console.status(message) as status:
             yield Progress(status)
 
+    @contextmanager
+    def transfer(self, description: str, total: int | None = None) -> Iterator[Any]:
+        """A byte-transfer progress bar on stderr (rich; only when stderr is a terminal). Yields
+        ``update(done, total)`` for :data:`livyd._webhdfs.ProgressCallback`."""
+        if self.json_mode or not _isatty(self.stderr):
+            yield lambda done, total=None: None
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        bar = RichProgress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                           TransferSpeedColumn(), TimeRemainingColumn(), console=self._console(self.stderr),
+                           transient=True)
+        with bar:
+            task = bar.add_task(description, total=total)
+
+            def update(done: int, new_total: int | None = None) -> None:
+                bar.update(task, completed=done, total=new_total if new_total is not None else total)
+
+            yield update
+
     # ------------------------------------------------------------------ statement output
 
     def statement_output(

@@ -371,7 +371,8 @@ class LivyApp:
         """``GET /version``."""
         return json_response({"version": self.mode.version, "user": "livy", "revision": self.mode.revision,
                               "branch": f"branch-{self.mode.short}", "date": self.mode.date,
-                              "url": "https://github.com/apache/incubator-livy"})
+                              "url": "https://github.com/apache/incubator-livy"},
+                             headers={"X-Livyd-Sandbox": "1"})  # how livyd tells it from a real Livy
 
     # ------------------------------------------------------------------ sessions
 
