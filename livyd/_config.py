@@ -55,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from livyd._auth import AuthConfig
 from livyd._core.redact import redact, redact_conf, redact_text
+from livyd._core.sparkinsight import InsightSettings
 from livyd._exceptions import ConfigError, redact_url
 from livyd._models import BLACKLISTED_CONF_KEYS  # one list for config and client
 
@@ -216,6 +217,8 @@ class Profile(_Model):
     session: SessionDefaults = Field(default_factory=SessionDefaults)
     webhdfs: WebHDFSConfig = Field(default_factory=WebHDFSConfig)
     poll: PollConfig = Field(default_factory=PollConfig)
+    #: Watching Spark while statements run: the Spark UI / log URL templates and warning thresholds.
+    spark_ui: InsightSettings = Field(default_factory=InsightSettings)
 
     @field_validator("url", "proxy")
     @classmethod
@@ -240,6 +243,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "session": SessionDefaults,
     "webhdfs": WebHDFSConfig,
     "poll": PollConfig,
+    "spark_ui": InsightSettings,
 }
 _FILE_KEYS = ("default_profile", "profile_variable", "profiles")
 _ALIASES = {

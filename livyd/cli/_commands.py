@@ -205,19 +205,18 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         sid = session.id
         died_starting = False
         try:
-            with r.progress(f"session {sid}: waiting for it to be ready") as progress:
+            from livyd.cli._progress import spark_progress
+
+            # live bars of what Spark does (a terminal only); with --json the events go into the result
+            with spark_progress(r, f"session {sid}") as view:
                 try:
-                    await client.wait_session_ready(sid, timeout=args.timeout)
+                    await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
                 except SessionGoneError as exc:
                     # keep a session that died starting: its log says why (and it holds nothing)
                     died_starting = created is not None
                     raise await _startup_failure(client, sid, exc, kept=died_starting) from exc
-
-                def on_update(st: Any) -> None:
-                    done = getattr(st, "progress", None) or 0.0
-                    progress.update(f"session {sid}, statement {st.id}: {_state(st.state)} {done:.0%}")
-
-                statement = await client.run_statement(sid, code, kind=statement_kind, on_update=on_update,
+                statement = await client.run_statement(sid, code, kind=statement_kind,
+                                                       on_update=view.on_update, on_progress=view.on_event,
                                                        timeout=args.timeout)
         finally:
             if created is not None and not args.keep and not died_starting:
@@ -425,6 +424,14 @@ async def cmd_logs(args: argparse.Namespace, r: Renderer) -> int:
             sid = max(s.id for s in sessions)
             if not r.json_mode:
                 r.notice(f"session {sid}")
+        if getattr(args, "driver", False) or getattr(args, "executors", False):
+            from livyd.cli._sparklogs import show_spark_logs
+
+            if args.follow:
+                raise UsageError("--follow reads Livy's log; it does not go with --driver/--executors",
+                                 key="--follow")
+            await show_spark_logs(args, r, client, sid)
+            return EXIT_OK
         if not args.follow:
             await _show_log(r, client.session_log, sid, args.tail)
             return EXIT_OK
