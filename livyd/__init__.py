@@ -27,8 +27,18 @@ import typing as _typing
 from livyd._version import __version__
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
-    from livyd._client import LivyClient
+    from livyd._client import LivyClient, StatementEvents
     from livyd._core.poll import PollSettings
+    from livyd._core.sparkinsight import (
+        InsightSettings,
+        InsightWarning,
+        JobEvent,
+        LivyProgressEvent,
+        PhaseEvent,
+        ProgressEvent,
+        SparkUIEvent,
+        StageEvent,
+    )
     from livyd._core.versions import LivyVersion
     from livyd._exceptions import (
         AuthenticationError,
@@ -56,6 +66,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         WaitTimeout,
         WebHDFSError,
     )
+    from livyd._insight import SparkUIClient
     from livyd._logging import configure_logging
     from livyd._models import (
         AppInfo,
@@ -93,15 +104,21 @@ __all__ = (
     "CreateSessionRequest",
     "FileStatus",
     "ForbiddenError",
+    "InsightSettings",
+    "InsightWarning",
+    "JobEvent",
     "LivyClient",
     "LivyHTTPError",
+    "LivyProgressEvent",
     "LivyVersion",
     "LivydError",
     "LivydTimeout",
     "LogPage",
     "MissingExtraError",
     "NotFoundError",
+    "PhaseEvent",
     "PollSettings",
+    "ProgressEvent",
     "ServerError",
     "Session",
     "SessionGoneError",
@@ -111,8 +128,12 @@ __all__ = (
     "SessionNotFoundError",
     "SessionNotReadyError",
     "SessionState",
+    "SparkUIClient",
+    "SparkUIEvent",
+    "StageEvent",
     "Statement",
     "StatementCancelledError",
+    "StatementEvents",
     "StatementFailedError",
     "StatementList",
     "StatementNotFoundError",
@@ -144,15 +165,21 @@ _LAZY: dict[str, str] = {
     "CreateSessionRequest": "livyd._models",
     "FileStatus": "livyd._webhdfs",
     "ForbiddenError": "livyd._exceptions",
+    "InsightSettings": "livyd._core.sparkinsight",
+    "InsightWarning": "livyd._core.sparkinsight",
+    "JobEvent": "livyd._core.sparkinsight",
     "LivyClient": "livyd._client",
     "LivyHTTPError": "livyd._exceptions",
+    "LivyProgressEvent": "livyd._core.sparkinsight",
     "LivyVersion": "livyd._core.versions",
     "LivydError": "livyd._exceptions",
     "LivydTimeout": "livyd._exceptions",
     "LogPage": "livyd._models",
     "MissingExtraError": "livyd._exceptions",
     "NotFoundError": "livyd._exceptions",
+    "PhaseEvent": "livyd._core.sparkinsight",
     "PollSettings": "livyd._core.poll",
+    "ProgressEvent": "livyd._core.sparkinsight",
     "ServerError": "livyd._exceptions",
     "Session": "livyd._models",
     "SessionGoneError": "livyd._exceptions",
@@ -162,8 +189,12 @@ _LAZY: dict[str, str] = {
     "SessionNotFoundError": "livyd._exceptions",
     "SessionNotReadyError": "livyd._exceptions",
     "SessionState": "livyd._models",
+    "SparkUIClient": "livyd._insight",
+    "SparkUIEvent": "livyd._core.sparkinsight",
+    "StageEvent": "livyd._core.sparkinsight",
     "Statement": "livyd._models",
     "StatementCancelledError": "livyd._exceptions",
+    "StatementEvents": "livyd._client",
     "StatementFailedError": "livyd._exceptions",
     "StatementList": "livyd._models",
     "StatementNotFoundError": "livyd._exceptions",

@@ -309,7 +309,7 @@ async def read_log(client: LivyClient, url: str, *, what: str, key: str = LOG_KE
     try:
         resp = await client._transport.request("GET", url, headers={"Accept": "text/plain, text/html, */*"})
     except LivydError as exc:
-        hint = ("" if templated else
+        hint = (f"; the URL comes from {key} in livyd.toml: check that template" if templated else
                 f"; if it is a cluster-internal address, set {key} in livyd.toml to a URL template "
                 "through your gateway, e.g. "
                 "'{gateway}/yarn/nodemanager{path}?scheme={scheme}&host={host}&port={port}'")
