@@ -1,11 +1,15 @@
 """Seeing what Spark does, for real: the sandbox's local SparkSession, its real Spark UI, livyd's
 event stream, the CLI's --json events and `logs --driver`, all on ONE shared Spark session.
 
-A JVM costs seconds and ~400 MB, so the module starts one session (in the suite's shared direct
-sandbox) and every test runs its statements there. The numbers livyd reports are checked against
-Spark's own status tracker, read by a statement in the same session. Nothing here sleeps or times
-anything: the running-stage test gates the stage's tasks on a file the test creates only after
-livyd reported the stage running.
+A JVM costs seconds and ~400 MB, so the module starts one session and every test runs its
+statements there. That session lives in a sandbox in gateway mode (Knox-like: one port, a path
+prefix, XSRF header on writes), so everything here also goes through the gateway: the Spark UI
+is reached at the sandbox's YARN-proxy-like route under the prefix (direct mode, where
+sparkUiUrl is Spark's own address, is checked in tests/sandbox/test_livy_spark.py).
+
+The numbers livyd reports are checked against Spark's own status tracker, read by a statement in the
+same session. Nothing here sleeps or times anything: the running-stage test gates the stage's tasks
+on a file the test creates only after livyd reported the stage running.
 """
 
 from __future__ import annotations
@@ -36,8 +40,15 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-async def client(sandbox: SandboxProcess) -> AsyncIterator[livyd.LivyClient]:
-    async with livyd.LivyClient(sandbox.livy_url, timeout=60) as c:
+def gateway(sandbox_factory: Any) -> SandboxProcess:
+    """The gateway-mode sandbox (the same arguments as tests/sandbox's, so it is shared)."""
+    sb: SandboxProcess = sandbox_factory("--gateway", "/gateway/sandbox", "--gateway-user", "alice")
+    return sb
+
+
+@pytest.fixture(scope="module")
+async def client(gateway: SandboxProcess) -> AsyncIterator[livyd.LivyClient]:
+    async with livyd.LivyClient(gateway.livy_url, timeout=60) as c:
         yield c
 
 
@@ -88,16 +99,34 @@ def final_stages(events: list[Any]) -> dict[int, Any]:
     return {e.stage_id: e for e in events if e.kind == "stage"}
 
 
-async def test_the_sandbox_reports_app_id_spark_ui_and_driver_log(client: livyd.LivyClient,
-                                                                    spark_session: int) -> None:
+async def test_the_sandbox_reports_app_id_spark_ui_and_driver_log(
+        client: livyd.LivyClient, spark_session: int, gateway: SandboxProcess) -> None:
+    from livyd import InsightSettings
+    from livyd._insight import read_log
+
     session = await client.get_session(spark_session)
     assert session.app_id and session.app_id.startswith("local-")
+    prefix = gateway.livy_url.removesuffix("/livy/v1")
     ui = session.app_info.spark_ui_url
-    assert ui and ui.startswith("http://127.0.0.1:")
-    # Spark's real monitoring REST API answers there, for this application
+    assert ui == f"{prefix}/yarn/proxy/{session.app_id}"
+    # Spark's real monitoring REST API answers there, for this application, through the gateway
     async with httpx.AsyncClient(timeout=30) as http:
         apps = (await http.get(f"{ui}/api/v1/applications")).json()
-    assert [a["id"] for a in apps] == [session.app_id]
+        assert [a["id"] for a in apps] == [session.app_id]
+        # the gateway's rules hold on that route too: only GET is forwarded
+        refused = await http.post(f"{ui}/api/v1/applications", headers={"X-XSRF-Header": "x"})
+        assert refused.status_code == 405
+    # a profile's URL template builds the same address from the gateway URL and the app id
+    template = InsightSettings(url="{gateway}/yarn/proxy/{app_id}")
+    async with livyd.LivyClient(gateway.livy_url, insight=template) as c:
+        spark_ui = await c.spark_ui(spark_session)
+        assert spark_ui.ui_url == ui and spark_ui.app_id == session.app_id
+        assert isinstance(await spark_ui.jobs(), list)
+    # the driver log: the whole REPL log, through the gateway too
+    log_url = session.app_info.driver_log_url
+    assert log_url and log_url.startswith(gateway.livy_url)
+    text = await read_log(client, log_url, what="driver")
+    assert f"SparkSession {session.app_id} started" in text
     # The phases of the first Spark statement: the local JVM started, then the statement ran
     phases = [e.phase for e in spark_start_phases]
     assert "spark_starting" in phases and phases[-1] == "running", spark_start_phases
@@ -123,7 +152,7 @@ async def test_a_shuffle_job_matches_sparks_own_numbers(client: livyd.LivyClient
     assert sorted(s.num_tasks for s in stages.values()) == [2, 4]
     job = jobs[job_id]
     assert job.status == "SUCCEEDED" and job.num_tasks == job.completed_tasks == 6
-    assert job.url and job.url.endswith(f"/jobs/job/?id={job_id}")
+    assert job.url and job.url.endswith(f"/jobs/job/?id={job_id}") and "/yarn/proxy/" in job.url
     # the shuffle is visible in the stage metrics
     assert max(s.shuffle_write_bytes for s in stages.values()) > 0
     assert max(s.shuffle_read_bytes for s in stages.values()) > 0
@@ -174,11 +203,11 @@ async def test_a_running_stage_is_reported_while_it_runs(client: livyd.LivyClien
 
 
 async def test_an_unreachable_spark_ui_is_said_once_then_livys_progress(
-        client: livyd.LivyClient, spark_session: int, sandbox: SandboxProcess) -> None:
+        client: livyd.LivyClient, spark_session: int, gateway: SandboxProcess) -> None:
     from livyd import InsightSettings
 
     dead = "http://127.0.0.1:9/nothing-here"  # port 9 (discard): nothing listens on loopback
-    async with livyd.LivyClient(sandbox.livy_url, timeout=30, retries=0,
+    async with livyd.LivyClient(gateway.livy_url, timeout=30, retries=0,
                                 insight=InsightSettings(url=dead + "/{app_id}", start_delay=0)) as other:
         runs: list[list[Any]] = []
         for _ in range(2):
@@ -206,9 +235,9 @@ def cli(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=180)
 
 
-async def test_cli_json_has_the_events_and_stderr_stays_clean(sandbox: SandboxProcess, spark_session: int,
+async def test_cli_json_has_the_events_and_stderr_stays_clean(gateway: SandboxProcess, spark_session: int,
                                                               tmp_path: Path) -> None:
-    proc = cli("exec", "--url", sandbox.livy_url, "--session", str(spark_session), "--json",
+    proc = cli("exec", "--url", gateway.livy_url, "--session", str(spark_session), "--json",
                "import time\nsc.parallelize(range(8), 4).map(lambda x: time.sleep(0.2) or x).count()",
                home=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -221,7 +250,7 @@ async def test_cli_json_has_the_events_and_stderr_stays_clean(sandbox: SandboxPr
     assert proc.stderr == ""  # no bars and no spinner when stderr is not a terminal
 
 
-async def test_cli_logs_driver_beyond_livys_200_lines(client: livyd.LivyClient, sandbox: SandboxProcess,
+async def test_cli_logs_driver_beyond_livys_200_lines(client: livyd.LivyClient, gateway: SandboxProcess,
                                                       spark_session: int, tmp_path: Path) -> None:
     code = ("import sys\nfor i in range(500):\n    print(f'driver-line-{i}', file=sys.__stderr__)\n"
             "sys.__stderr__.flush()")
@@ -229,20 +258,61 @@ async def test_cli_logs_driver_beyond_livys_200_lines(client: livyd.LivyClient, 
     assert st.output is not None and st.output.status == "ok"
     livy_log = (await client.session_log(spark_session, size=-1)).log
     assert "driver-line-0" not in "\n".join(livy_log)  # Livy keeps 200 lines per stream
-    proc = cli("logs", str(spark_session), "--driver", "--url", sandbox.livy_url, home=tmp_path)
+    proc = cli("logs", str(spark_session), "--driver", "--url", gateway.livy_url, home=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert "stderr: driver-line-0" in lines and "stderr: driver-line-499" in lines
     assert any("SparkSession" in line and "started" in line for line in lines)
-    proc = cli("logs", str(spark_session), "--executors", "--url", sandbox.livy_url, home=tmp_path)
+    proc = cli("logs", str(spark_session), "--executors", "--url", gateway.livy_url, home=tmp_path)
     assert proc.returncode == 3 and "executorLogUrls is null" in proc.stderr and "--driver" in proc.stderr
 
 
-async def test_cli_logs_driver_unreachable_names_url_and_key(sandbox: SandboxProcess, spark_session: int,
+async def test_cli_logs_driver_unreachable_names_url_and_key(gateway: SandboxProcess, spark_session: int,
                                                              tmp_path: Path) -> None:
     (tmp_path / "livyd.toml").write_text(
-        f'url = "{sandbox.livy_url}"\nretries = 0\n[spark_ui]\nlog_url = "http://127.0.0.1:9/logs{{path}}"\n')
+        f'url = "{gateway.livy_url}"\nretries = 0\n[spark_ui]\nlog_url = "http://127.0.0.1:9/logs{{path}}"\n')
     proc = cli("logs", str(spark_session), "--driver", home=tmp_path)
     assert proc.returncode == 3, proc.stderr
-    assert f"http://127.0.0.1:9/logs/livyd-sandbox/sessions/{spark_session}/driver.log" in proc.stderr
+    path = gateway.livy_url.split("127.0.0.1", 1)[1].split("/", 1)[1]
+    assert f"http://127.0.0.1:9/logs/{path}/livyd-sandbox/sessions/{spark_session}/driver.log" in proc.stderr
     assert "cannot be read" in proc.stderr and "spark_ui.log_url" in proc.stderr
+
+
+def test_cli_draws_progress_bars_on_a_terminal(gateway: SandboxProcess, spark_session: int,
+                                              tmp_path: Path) -> None:
+    """stderr a real pseudo-terminal: rich draws the job's and stage's bars there; stdout (a pipe)
+    gets the result only."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVY", "PROXY_USER", "AD_USER"))}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / ".config"), TERM="xterm-256color",
+               COLUMNS="150", LINES="40",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    code = "import time\nsc.parallelize(range(12), 6).map(lambda x: time.sleep(0.25) or x).count()"
+    proc = subprocess.run([sys.executable, "-m", "livyd", "exec", "--url", gateway.livy_url, "--session",
+                           str(spark_session), code], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=slave, cwd=tmp_path, env=env, text=True, timeout=180)
+    os.close(slave)
+    reader.join(10)
+    os.close(master)
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, shown
+    assert proc.stdout == "12\n"
+    assert "tasks" in shown and "job " in shown and "stage " in shown, shown
+    assert "/jobs/job/?id=" in shown  # the summary line links each job to its Spark UI page
