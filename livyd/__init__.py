@@ -27,10 +27,20 @@ import typing as _typing
 from livyd._version import __version__
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
-    from livyd._client import LivyClient
+    from livyd._client import LivyClient, StatementEvents
     from livyd._config import Profile, ResolvedConfig, load_config
     from livyd._core.identity import IdentityCheck, IdentityVerdict, SessionIdentity
     from livyd._core.poll import PollSettings
+    from livyd._core.sparkinsight import (
+        InsightSettings,
+        InsightWarning,
+        JobEvent,
+        LivyProgressEvent,
+        PhaseEvent,
+        ProgressEvent,
+        SparkUIEvent,
+        StageEvent,
+    )
     from livyd._core.versions import LivyVersion
     from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._exceptions import (
@@ -62,6 +72,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         WebHDFSError,
     )
     from livyd._hdfs import RemoteWorkspace, UnsafeRemotePathError, UploadCache
+    from livyd._insight import SparkUIClient
     from livyd._logging import configure_logging
     from livyd._models import (
         AppInfo,
@@ -105,17 +116,23 @@ __all__ = (
     "ForbiddenError",
     "IdentityCheck",
     "IdentityVerdict",
+    "InsightSettings",
+    "InsightWarning",
+    "JobEvent",
     "JobState",
     "LivyClient",
     "LivyHTTPError",
+    "LivyProgressEvent",
     "LivyVersion",
     "LivydError",
     "LivydTimeout",
     "LogPage",
     "MissingExtraError",
     "NotFoundError",
+    "PhaseEvent",
     "PollSettings",
     "Profile",
+    "ProgressEvent",
     "Project",
     "ReloadResult",
     "Reloader",
@@ -134,8 +151,12 @@ __all__ = (
     "SessionReplacedError",
     "SessionState",
     "SessionUnverifiedError",
+    "SparkUIClient",
+    "SparkUIEvent",
+    "StageEvent",
     "Statement",
     "StatementCancelledError",
+    "StatementEvents",
     "StatementFailedError",
     "StatementJob",
     "StatementList",
@@ -176,17 +197,23 @@ _LAZY: dict[str, str] = {
     "ForbiddenError": "livyd._exceptions",
     "IdentityCheck": "livyd._core.identity",
     "IdentityVerdict": "livyd._core.identity",
+    "InsightSettings": "livyd._core.sparkinsight",
+    "InsightWarning": "livyd._core.sparkinsight",
+    "JobEvent": "livyd._core.sparkinsight",
     "JobState": "livyd._engine",
     "LivyClient": "livyd._client",
     "LivyHTTPError": "livyd._exceptions",
+    "LivyProgressEvent": "livyd._core.sparkinsight",
     "LivyVersion": "livyd._core.versions",
     "LivydError": "livyd._exceptions",
     "LivydTimeout": "livyd._exceptions",
     "LogPage": "livyd._models",
     "MissingExtraError": "livyd._exceptions",
     "NotFoundError": "livyd._exceptions",
+    "PhaseEvent": "livyd._core.sparkinsight",
     "PollSettings": "livyd._core.poll",
     "Profile": "livyd._config",
+    "ProgressEvent": "livyd._core.sparkinsight",
     "Project": "livyd._project",
     "ReloadResult": "livyd._reload",
     "Reloader": "livyd._reload",
@@ -203,10 +230,14 @@ _LAZY: dict[str, str] = {
     "SessionNotFoundError": "livyd._exceptions",
     "SessionNotReadyError": "livyd._exceptions",
     "SessionReplacedError": "livyd._exceptions",
-    "SessionUnverifiedError": "livyd._exceptions",
     "SessionState": "livyd._models",
+    "SessionUnverifiedError": "livyd._exceptions",
+    "SparkUIClient": "livyd._insight",
+    "SparkUIEvent": "livyd._core.sparkinsight",
+    "StageEvent": "livyd._core.sparkinsight",
     "Statement": "livyd._models",
     "StatementCancelledError": "livyd._exceptions",
+    "StatementEvents": "livyd._client",
     "StatementFailedError": "livyd._exceptions",
     "StatementJob": "livyd._engine",
     "StatementList": "livyd._models",
@@ -222,8 +253,8 @@ _LAZY: dict[str, str] = {
     "WaitTimeout": "livyd._exceptions",
     "WebHDFSClient": "livyd._webhdfs",
     "WebHDFSError": "livyd._exceptions",
-    "configure_logging": "livyd._logging",
     "build_standalone": "livyd._standalone",
+    "configure_logging": "livyd._logging",
     "discover_project": "livyd._project",
     "load_config": "livyd._config",
 }

@@ -55,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from livyd._auth import AuthConfig
 from livyd._core.redact import redact, redact_conf, redact_text
+from livyd._core.sparkinsight import InsightSettings
 from livyd._exceptions import ConfigError, redact_url
 from livyd._models import BLACKLISTED_CONF_KEYS  # one list for config and client
 
@@ -252,6 +253,8 @@ class Profile(_Model):
     poll: PollConfig = Field(default_factory=PollConfig)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
     batch: BatchConfig = Field(default_factory=BatchConfig)
+    #: Watching Spark while statements run: the Spark UI / log URL templates and warning thresholds.
+    spark_ui: InsightSettings = Field(default_factory=InsightSettings)
 
     @field_validator("url", "proxy")
     @classmethod
@@ -280,6 +283,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "poll": PollConfig,
     "deploy": DeployConfig,
     "batch": BatchConfig,
+    "spark_ui": InsightSettings,
 }
 _FILE_KEYS = ("default_profile", "profile_variable", "profiles")
 _ALIASES = {

@@ -298,9 +298,12 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         keep = created is not None and args.keep
         seen: list[Any] = []  # the statement, as last read (its id once submitted)
         try:
-            with r.progress(f"session {sid}: waiting for it to be ready") as progress:
+            from livyd.cli._progress import spark_progress
+
+            # live bars of what Spark does (a terminal only); with --json the events go into the result
+            with spark_progress(r, f"session {sid}") as view:
                 try:
-                    await client.wait_session_ready(sid, timeout=args.timeout)
+                    await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
                 except (SessionReplacedError, SessionUnverifiedError):
                     raise
                 except SessionGoneError as exc:
@@ -311,12 +314,12 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
 
                 def on_update(st: Any) -> None:
                     seen[:] = [st]
-                    done = getattr(st, "progress", None) or 0.0
-                    progress.update(f"session {sid}, statement {st.id}: {_state(st.state)} {done:.0%}")
+                    view.on_update(st)
 
                 try:
                     statement = await client.run_statement(sid, code, kind=statement_kind,
-                                                           on_update=on_update, timeout=args.timeout)
+                                                           on_update=on_update, on_progress=view.on_event,
+                                                           timeout=args.timeout)
                 except (anyio.get_cancelled_exc_class(), KeyboardInterrupt):
                     await _report_interrupted(client, r, sid, seen, deleting=created is not None and not keep)
                     raise
@@ -583,6 +586,14 @@ async def cmd_logs(args: argparse.Namespace, r: Renderer) -> int:
             sid = max(s.id for s in sessions)
             if not r.json_mode:
                 r.notice(f"session {sid}")
+        if getattr(args, "driver", False) or getattr(args, "executors", False):
+            from livyd.cli._sparklogs import show_spark_logs
+
+            if args.follow:
+                raise UsageError("--follow reads Livy's log; it does not go with --driver/--executors",
+                                 key="--follow")
+            await show_spark_logs(args, r, client, sid)
+            return EXIT_OK
         if not args.follow:
             await _show_log(r, client.session_log, sid, args.tail)
             return EXIT_OK

@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until Ctrl-C")
     p.add_argument("--tail", "-n", type=_non_negative, metavar="N",
                    help="only the last N lines (default 100)")
+    p.add_argument("--driver", action="store_true",
+                   help="the Spark driver's whole log (appInfo.driverLogUrl), not Livy's last 200 lines")
+    p.add_argument("--executors", action="store_true",
+                   help="every executor's log (appInfo.executorLogUrls, Livy 0.9+)")
 
     p = sub.add_parser("batch", parents=[common], help="submit and manage batch jobs")
     bs = p.add_subparsers(dest="action", metavar="ACTION")

@@ -77,6 +77,8 @@ class Renderer:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.image_dir = image_dir
+        #: extra keys of a statement's JSON document (``events``: what Spark did, see _progress.py)
+        self.json_extra: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ plain channels
 
@@ -187,7 +189,7 @@ class Renderer:
                                        "data": {k: v for k, v in data.items() if k != "image/png"}}
             if image_path is not None:
                 payload["imagePath"] = str(image_path)
-            self.json(payload)
+            self.json({**payload, **self.json_extra})
             return
         if image_path is not None:
             self.text(str(image_path))
@@ -243,7 +245,7 @@ class Renderer:
         """The code raised: the traceback then ``ename: evalue`` on stderr (and a JSON result in --json)."""
         if self.json_mode:
             self.json({"status": "error", "sessionId": session_id, "statementId": statement_id,
-                       "ename": ename, "evalue": evalue, "traceback": list(traceback)})
+                       "ename": ename, "evalue": evalue, "traceback": list(traceback), **self.json_extra})
         tb = "".join(line if line.endswith("\n") else line + "\n" for line in traceback)
         if tb:
             self.stderr.write(tb)
