@@ -8,7 +8,9 @@
 //   3. a %table result in the grid webview: sort, filter, copy as CSV;
 //   4. run a notebook cell with the "Livy" kernel and see its native output;
 //   5. reload the window: the session is reattached (the same REPL pid again);
-//   6. the Sessions view shows the session and its statement history.
+//   6. the Sessions view shows the session and its statement history;
+//   0./7. the sandbox needs a bearer token, given through Livy: Set Password or Token, and found
+//      afterwards in no file under the test's directory.
 // A screenshot is kept in LIVY_E2E_ARTIFACTS (default test-artifacts/). Prints one JSON line
 // `LIVY_E2E_RESULT {...}` and exits 0 when every check passed.
 //
@@ -17,7 +19,8 @@
 //      LIVY_E2E_CHROMIUM (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -58,6 +61,9 @@ function ppidOf(pid) {
 }
 
 const T = mkdtempSync(join(tmpdir(), 'livy-e2e-'));
+// The sandbox requires this bearer token; it reaches livyd only through Livy: Set Password or
+// Token (SecretStorage, livy/setCredentials), and must not appear in any file code-server writes.
+const TOKEN = `tok-${randomBytes(12).toString('hex')}`;
 const W = join(T, 'workspace');
 mkdirSync(join(T, 'ud', 'User'), { recursive: true });
 mkdirSync(W);
@@ -85,7 +91,7 @@ async function cleanup() {
 }
 
 async function main() {
-  sandbox = await startSandbox('--cancel-timeout', '3', '--interrupt-on-cancel');
+  sandbox = await startSandbox('--cancel-timeout', '3', '--interrupt-on-cancel', { LIVYD_SANDBOX_TOKEN: TOKEN });
   log(`sandbox ${sandbox.url} pid ${sandbox.pid}`);
   const python = livydPython();
   const livyd = join(dirname(python), 'livyd');
@@ -101,7 +107,7 @@ async function main() {
   // livy.daemonPath are taken from the remote machine's settings, as with Remote-SSH.
   mkdirSync(join(T, 'ud', 'Machine'), { recursive: true });
   writeFileSync(join(T, 'ud', 'Machine', 'settings.json'), JSON.stringify({
-    'livy.daemonPath': livyd, 'livy.daemonArgs': ['--standalone'], 'livy.url': sandbox.url,
+    'livy.daemonPath': livyd, 'livy.daemonArgs': ['--standalone'], 'livy.url': sandbox.url, 'livy.auth': 'bearer',
     'livy.pollInterval': 0.2, 'livy.deleteSessionsOnExit': false, // the session must survive the reload
   }, null, 2));
   writeFileSync(join(W, 'demo.py'), [
@@ -217,9 +223,20 @@ async function main() {
     return re.exec(await panelText());
   };
 
-  // 1. A selection (lines 1-2) runs on the server: the REPL's pid comes back.
+  // 0. The token, typed into the extension's password box (the sandbox refuses everything without it).
   await openFile('demo.py');
   await page.locator('.monaco-editor .view-lines', { hasText: 'LIVY-PID' }).first().waitFor();
+  await palette('Livy: Set Password or Token...');
+  const bearer = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Bearer token' });
+  await bearer.waitFor();
+  await bearer.click();
+  await page.locator('.quick-input-widget input[type="password"]').waitFor();
+  await page.keyboard.type(TOKEN);
+  await page.keyboard.press('Enter');
+  await page.locator('.notifications-toasts .notification-toast', { hasText: 'stored in VS Code\'s secret storage and in use' }).waitFor();
+  mark('credentials');
+
+  // 1. A selection (lines 1-2) runs on the server: the REPL's pid comes back.
   await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
   await gotoLine(1);
   await page.keyboard.press('Home');
@@ -320,6 +337,21 @@ async function main() {
   await view.locator('.monaco-list-row', { hasText: /for _ in range\(3000\).*cancelled/ }).waitFor();
   await page.screenshot({ path: join(ARTIFACTS, 'vscode-sessions.png') });
   mark('sessions view');
+
+  // 7. The token is in no file code-server, the extension or livyd wrote (logs, state, settings).
+  const leaks = [];
+  const scan = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        scan(p);
+      } else if (e.isFile() && readFileSync(p).includes(TOKEN)) {
+        leaks.push(p);
+      }
+    }
+  };
+  scan(T);
+  assert.deepEqual(leaks, [], 'the token was written to these files');
   return { pid, sandboxPid: sandbox.pid, timings };
 }
 

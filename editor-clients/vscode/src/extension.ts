@@ -54,8 +54,10 @@ export function activate(context: vscode.ExtensionContext): LivyExtensionApi {
   const status = new StatusBar(model, () => readSettings().profile);
   const tree = new SessionsTree(model);
   const notebooks = new LivyNotebooks(model, {
-    execute: async (code, uri) => {
-      const t = await runCode(ctx, code, uri, undefined);
+    execute: async (doc) => {
+      // The whole cell as the range, so the daemon's diagnostics and errorRange land in the cell.
+      const last = doc.lineAt(doc.lineCount - 1);
+      const t = await runCode(ctx, doc.getText(), doc.uri, new vscode.Range(0, 0, last.lineNumber, last.text.length));
       if (!t) {
         throw new Error('The statement was not sent (see the notification).');
       }
