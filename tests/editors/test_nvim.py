@@ -114,11 +114,19 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     assert re.match(r"^✓ ok in \d+", lines[4]), lines
     assert r["output_window_open"], "the output buffer opened in a split on the first result"
 
+    # the daemon's code lenses: "Run file" on line 0, "Run cell" on each # %% cell
+    lenses = sorted((x["line"], x["title"]) for x in r["lenses"])
+    assert lenses == [(0, "Run cell"), (0, "Run file"), (2, "Run cell"), (5, "Run cell"), (9, "Run cell"),
+                      (15, "Run cell")], lenses
+
     # 2. the cell at the cursor (lines 3-5, up to the next # %%), result as virtual text on its last line
     assert r["cell_code"] == "# %%\nx = 6 * 7\nx"
     assert r["cell_range"] == {"start": {"line": 2, "character": 0}, "end": {"line": 5, "character": 0}}
     vt = r["virtual_texts"]
     assert any(v["row"] == 4 and v["text"].strip().startswith("→ 42") for v in vt), vt
+
+    # completion from the live session, through Neovim's LSP client
+    assert "nvim_livy_variable" in r["completion"], r["completion"]
 
     final = "\n".join(r["output_final"])
     # 3. the table is aligned (numbers right-aligned), the image was saved and its path shown
@@ -152,8 +160,9 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     # with its code and output
     picker, actions = r["history"][0], r["history"][1]
     assert picker["items"][-1] == "#0  ok         import os", picker
-    assert any(i.startswith("#4  cancelled") and "# %%" in i for i in picker["items"]), picker
-    assert len(picker["items"]) == 5, picker
+    # six tasks (the completion statement in between is no task of the daemon's)
+    assert re.match(r"^#\d+  cancelled  # %%$", picker["items"][0]), picker
+    assert len(picker["items"]) == 6 and any("nvim_livy_variable = 7" in i for i in picker["items"]), picker
     assert actions["items"] == ["Open code and output", "Run again"]
     assert r["history_opened"][1:3] == ["  import os", '  print("pid", os.getpid())'], r["history_opened"]
 
@@ -215,20 +224,29 @@ def test_sessions_logs_profiles_and_batches(
 
 
 def _health_lines(lines: list[str]) -> list[tuple[str, str]]:
-    """(level, text) of each OK / WARNING / ERROR / INFO line of a :checkhealth buffer."""
+    """(level, text) of each report line of a :checkhealth buffer: OK / WARNING / ERROR, and INFO
+    for vim.health.info's unlabelled lines."""
     found = []
     for line in lines:
-        m = re.match(r"^- (?:\S+ )?(OK|WARNING|ERROR|INFO)\s+(.*)$", line.strip())
+        m = re.match(r"^- (?:\S+ )?(OK|WARNING|ERROR)\s+(.*)$", line)
         if m:
             found.append((m.group(1), m.group(2)))
+        elif line.startswith("- "):
+            found.append(("INFO", line[2:]))
     return found
 
 
 def test_checkhealth(nvim: str, tmp_path: Path, sandbox: SandboxProcess) -> None:
     """:checkhealth livy: OK with a working livyd (version, profile, Livy reachable); ERROR naming
     the missing executable otherwise."""
+    require(shutil.which("klist"), "klist (Debian: krb5-user)")
     missing = str(tmp_path / "nope" / "livyd")
-    r = run_script(nvim, tmp_path, "health", sandbox.livy_url, sys.executable, missing)
+    kerberos = tmp_path / "kerberos"
+    kerberos.mkdir()
+    (kerberos / "livyd.toml").write_text(
+        f'[profiles.kerb]\nurl = "{sandbox.livy_url}"\n[profiles.kerb.auth]\ntype = "kerberos"\n')
+    r = run_script(nvim, tmp_path, "health", sandbox.livy_url, sys.executable, missing, str(kerberos),
+                   env_extra={"KRB5CCNAME": f"FILE:{tmp_path / 'no-such-ccache'}"})
     good = _health_lines(r["good"])
     assert not [t for lvl, t in good if lvl == "ERROR"], r["good"]
     oks = [t for lvl, t in good if lvl == "OK"]
@@ -241,6 +259,12 @@ def test_checkhealth(nvim: str, tmp_path: Path, sandbox: SandboxProcess) -> None
     bad = _health_lines(r["missing"])
     errors = [t for lvl, t in bad if lvl == "ERROR"]
     assert any("livyd not found" in t and "nope/livyd" in t for t in errors), r["missing"]
+
+    kerb = _health_lines(r["kerberos"])
+    assert ("OK", "active profile: kerb (from --profile)") in kerb, r["kerberos"]
+    assert any(lvl == "INFO" and t.endswith("authentication: kerberos") for lvl, t in kerb), r["kerberos"]
+    no_ticket = ("ERROR", "Kerberos: no valid ticket in the credential cache (klist -s failed)")
+    assert no_ticket in kerb, r["kerberos"]
 
 
 def test_golden_examples_through_the_handlers(nvim: str, tmp_path: Path) -> None:

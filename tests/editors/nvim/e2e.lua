@@ -70,6 +70,12 @@ H.run(function()
     pid = tonumber(f:read("*a"):match("%)%s+%S+%s+(%d+)"))
     f:close()
   end
+  H.wait("the daemon's code lenses", function()
+    return #vim.lsp.codelens.get(job) > 0
+  end, 10000)
+  R.lenses = vim.tbl_map(function(l)
+    return { line = l.range.start.line, title = l.command and l.command.title }
+  end, vim.lsp.codelens.get(job))
   H.step("selection")
 
   -- 2. no range: the cell at the cursor (cells come from the daemon's code lenses)
@@ -88,6 +94,30 @@ H.run(function()
   end, 5000)
   R.virtual_texts = H.virtual_texts(job)
   H.step("cell")
+
+  -- 2b. completion from the live session, through Neovim's LSP client (unsaved buffer text)
+  vim.cmd("edit " .. workdir .. "/complete.py")
+  local comp = vim.api.nvim_get_current_buf()
+  vim.api.nvim_buf_set_lines(comp, 0, -1, false, { "nvim_livy_variable = 7", "nvim_livy_vari" })
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  vim.cmd("Livy line")
+  output_of("nvim_livy_variable = 7")
+  H.wait("the session idle again", function()
+    local s = state.attached_session()
+    return s ~= nil and s.state == "idle" and #state.unfinished() == 0
+  end, 30000)
+  local res = vim.lsp.buf_request_sync(comp, "textDocument/completion", {
+    textDocument = { uri = vim.uri_from_bufnr(comp) },
+    position = { line = 1, character = 14 },
+  }, 20000)
+  R.completion = {}
+  for _, r in pairs(res or {}) do
+    for _, item in ipairs((r.result or {}).items or {}) do
+      table.insert(R.completion, item.label)
+    end
+  end
+  vim.cmd("buffer " .. job)
+  H.step("completion")
 
   -- 3. a table and an image
   vim.api.nvim_win_set_cursor(0, { 9, 0 })

@@ -532,8 +532,63 @@ end
 --- What to do with one past statement (vim.ui.select).
 ---@param info livy.TaskInfo
 function M.history_action(info)
-  local known = state.data.tasks[info.taskId]
   vim.ui.select({ "Open code and output", "Run again" }, { prompt = info.codePreview or info.taskId }, function(choice)
+    if choice then
+      M.statement(info, function(known)
+        M._history_do(info, known, choice)
+      end)
+    end
+  end)
+end
+
+--- A past statement in full: from the daemon (livy/statement, protocol 1.2) when it has the
+--- request, else what this editor saw of it. *fn(task|nil)* gets a livy.Task-like table.
+---@param info livy.TaskInfo
+---@param fn fun(t: livy.Task|nil)
+function M.statement(info, fn)
+  local known = state.data.tasks[info.taskId]
+  local server = state.data.server
+  local supported = server
+    and vim.list_contains(server.requests or {}, "livy/statement")
+    and require("livy.schema").has_method("livy/statement")
+  if not supported then
+    return fn(known)
+  end
+  client.request("livy/statement", { taskId = info.taskId }, function(err, res)
+    if err or not res then
+      return fn(known)
+    end
+    local t = vim.tbl_extend("force", known or {}, {
+      taskId = info.taskId,
+      sessionId = res.sessionId,
+      profile = res.profile,
+      code = res.code,
+      uri = res.uri,
+      range = res.range,
+      state = res.state,
+      sent_at = res.started and math.floor(res.started / 1000) or (known and known.sent_at),
+    })
+    if res.output then
+      local out = vim.tbl_extend("force", res.output, {
+        taskId = info.taskId,
+        sessionId = res.sessionId,
+        statementId = res.statementId,
+        uri = res.uri,
+        range = res.range,
+        profile = res.profile,
+        elapsedMs = (res.started and res.completed) and (res.completed - res.started) or nil,
+      })
+      t.block = output.block(t, out)
+    end
+    fn(t)
+  end)
+end
+
+---@param info livy.TaskInfo
+---@param known livy.Task|nil
+---@param choice string
+function M._history_do(info, known, choice)
+  do
     if choice == "Run again" then
       if not (known and known.code) then
         return notify(
@@ -560,7 +615,7 @@ function M.history_action(info)
       vim.bo[buf].bufhidden = "wipe"
       output.show(buf, true)
     end
-  end)
+  end
 end
 
 --- :Livy logs [follow]: the attached session's log; *follow* streams new lines.

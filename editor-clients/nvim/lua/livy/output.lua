@@ -266,10 +266,12 @@ local function set_quickfix(t, out)
   local uri, range = out.uri or t.uri, out.range or t.range
   local items = {}
   local first = { text = ("%s: %s"):format(out.ename or "Error", out.evalue or ""), type = "E" }
-  if uri and range then
+  if uri and (out.errorRange or range) then
+    -- protocol 1.2 names the mapped line (errorRange); before, the diagnostic that follows does
+    local at = out.errorRange or range
     first.filename = vim.uri_to_fname(uri)
-    first.lnum = range.start.line + 1
-    first.col = range.start.character + 1
+    first.lnum = at.start.line + 1
+    first.col = at.start.character + 1
   else
     first.valid = 0
   end
