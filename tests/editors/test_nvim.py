@@ -22,6 +22,9 @@ from typing import Any
 import pytest
 from support import ROOT, SandboxProcess, require
 
+from livyd import __version__
+from livyd.protocol import PROTOCOL_VERSION
+
 pytestmark = pytest.mark.nvim
 
 PLUGIN = ROOT / "editor-clients" / "nvim"
@@ -164,7 +167,12 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     assert re.match(r"^#\d+  cancelled  # %%$", picker["items"][0]), picker
     assert len(picker["items"]) == 6 and any("nvim_livy_variable = 7" in i for i in picker["items"]), picker
     assert actions["items"] == ["Open code and output", "Run again"]
-    assert r["history_opened"][1:3] == ["  import os", '  print("pid", os.getpid())'], r["history_opened"]
+    # the statement in full (livy/statement): header, its code, its output
+    assert r["history_opened_name"].startswith("livy://statement/t-")
+    opened = r["history_opened"]
+    assert opened[0].startswith("▶ work/job.py:1-2  statement 0  task t-"), opened
+    assert opened[1:3] == ["  import os", '  print("pid", os.getpid())'], opened
+    assert opened[3] == f"pid {pid}" and opened[4].startswith("✓ ok in "), opened
 
     # 7. statusline: the attached session, idle again; no daemon message was refused
     assert re.match(rf"^livy #{r['restarted_id']} idle", r["status_after"]), r["status_after"]
@@ -218,7 +226,7 @@ def test_sessions_logs_profiles_and_batches(
     assert any("unknown option outptu" in e for e in after), after
     assert "Livy: setup(): virtual_text.max_width: expected a number >= 1, got wide" in after, after
     assert any("settings.pollInterval: must be > 0" in e for e in after), after
-    assert r["mismatch"] == ("livyd 9.0 speaks protocol 2.0, this plugin 1.1: "
+    assert r["mismatch"] == (f"livyd 9.0 speaks protocol 2.0, this plugin {PROTOCOL_VERSION}: "
                              "upgrade the Neovim plugin (editor-clients/nvim)")
     assert "without capabilities.experimental.livyd" in r["not_livyd"]
 
@@ -251,7 +259,9 @@ def test_checkhealth(nvim: str, tmp_path: Path, sandbox: SandboxProcess) -> None
     assert not [t for lvl, t in good if lvl == "ERROR"], r["good"]
     oks = [t for lvl, t in good if lvl == "OK"]
     assert any(t.startswith("Neovim 0.") and "needs 0.11.0 or newer" in t for t in oks), r["good"]
-    assert any(re.match(r"livyd \S+", t) for t in oks), r["good"]
+    # livyd --version --json (protocol 1.2): the protocol version is checked without a daemon
+    speaks = f"livyd {__version__} speaks protocol {PROTOCOL_VERSION} (this plugin: {PROTOCOL_VERSION})"
+    assert speaks in oks, oks
     assert any(t.startswith("protocol schema ") for t in oks), r["good"]
     assert any(t.startswith("active profile: ") for t in oks), r["good"]
     assert any(t.startswith("reachable: ") for t in oks), r["good"]
@@ -261,7 +271,7 @@ def test_checkhealth(nvim: str, tmp_path: Path, sandbox: SandboxProcess) -> None
     assert any("livyd not found" in t and "nope/livyd" in t for t in errors), r["missing"]
 
     kerb = _health_lines(r["kerberos"])
-    assert ("OK", "active profile: kerb (from --profile)") in kerb, r["kerberos"]
+    assert any(lvl == "OK" and t.startswith("active profile: kerb") for lvl, t in kerb), r["kerberos"]
     assert any(lvl == "INFO" and t.endswith("authentication: kerberos") for lvl, t in kerb), r["kerberos"]
     no_ticket = ("ERROR", "Kerberos: no valid ticket in the credential cache (klist -s failed)")
     assert no_ticket in kerb, r["kerberos"]

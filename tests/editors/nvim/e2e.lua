@@ -165,10 +165,11 @@ H.run(function()
     end
   end
   vim.cmd("Livy history")
-  H.wait("the history picker", function()
-    return #picked >= 2
+  H.wait("the chosen statement opened", function()
+    return #picked >= 2 and vim.api.nvim_buf_get_name(0):match("^livy://statement/") ~= nil
   end, 10000)
   R.history = picked
+  R.history_opened_name = vim.api.nvim_buf_get_name(0)
   R.history_opened = vim.api.nvim_buf_get_lines(0, 0, -1, false)
   H.step("history")
 

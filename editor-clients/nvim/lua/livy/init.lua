@@ -576,7 +576,8 @@ function M.statement(info, fn)
         uri = res.uri,
         range = res.range,
         profile = res.profile,
-        elapsedMs = (res.started and res.completed) and (res.completed - res.started) or nil,
+        elapsedMs = (res.started and res.completed) and (res.completed - res.started)
+          or (known and known.output and known.output.elapsedMs),
       })
       t.block = output.block(t, out)
     end
@@ -608,7 +609,13 @@ function M._history_do(info, known, choice)
         lines = { "▶ task " .. info.taskId .. "  " .. info.state, "  " .. (info.codePreview or "") }
         table.insert(lines, "(its output did not reach this editor; it is in the daemon's outputs.jsonl)")
       end
-      local buf = vim.api.nvim_create_buf(false, true)
+      local name = "livy://statement/" .. info.taskId
+      local buf = vim.fn.bufnr(name)
+      if buf == -1 then
+        buf = vim.api.nvim_create_buf(false, true)
+        vim.api.nvim_buf_set_name(buf, name)
+      end
+      vim.bo[buf].modifiable = true
       vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
       vim.bo[buf].modifiable = false
       vim.bo[buf].filetype = "livy_output"
