@@ -128,6 +128,10 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     vt = r["virtual_texts"]
     assert any(v["row"] == 4 and v["text"].strip().startswith("→ 42") for v in vt), vt
 
+    # a characterwise selection: exactly "6 * 7", its range in UTF-16 characters
+    selected = {"start": {"line": 3, "character": 4}, "end": {"line": 3, "character": 9}}
+    assert r["charwise"] == {"code": "6 * 7", "result": "42", "range": selected}, r["charwise"]
+
     # completion from the live session, through Neovim's LSP client
     assert "nvim_livy_variable" in r["completion"], r["completion"]
 
@@ -163,9 +167,9 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     # with its code and output
     picker, actions = r["history"][0], r["history"][1]
     assert picker["items"][-1] == "#0  ok         import os", picker
-    # six tasks (the completion statement in between is no task of the daemon's)
+    # seven tasks (the completion statement in between is no task of the daemon's)
     assert re.match(r"^#\d+  cancelled  # %%$", picker["items"][0]), picker
-    assert len(picker["items"]) == 6 and any("nvim_livy_variable = 7" in i for i in picker["items"]), picker
+    assert len(picker["items"]) == 7 and any("nvim_livy_variable = 7" in i for i in picker["items"]), picker
     assert actions["items"] == ["Open code and output", "Run again"]
     # the statement in full (livy/statement): header, its code, its output
     assert r["history_opened_name"].startswith("livy://statement/t-")
@@ -298,6 +302,7 @@ def test_golden_examples_through_the_handlers(nvim: str, tmp_path: Path) -> None
     assert "10" in r["output_lines"], r["output_lines"]
     assert r["refused"].get("livy/output") == 1 and r["refused"].get("livy/taskChanged") == 1, r["refused"]
     assert r["task_states"] == {"t-1f3a": "running"}, r["task_states"]
+    assert r["kinds"] == {"sql": "sql", "scala": "spark", "r": "sparkr", "python": None}, r["kinds"]
 
 
 def test_luacheck() -> None:

@@ -33,11 +33,11 @@ H.run(function()
       end
     end
   end
-  local function output_of(code_part)
+  local function output_of(code_part, match)
     local t
     H.wait("the output of " .. code_part, function()
       t = task_where(function(x)
-        return x.code and x.code:find(code_part, 1, true) and x.output ~= nil
+        return x.code and x.code:find(code_part, 1, true) and x.output ~= nil and (not match or match(x))
       end)
       return t ~= nil
     end, 90000)
@@ -94,6 +94,17 @@ H.run(function()
   end, 5000)
   R.virtual_texts = H.virtual_texts(job)
   H.step("cell")
+
+  -- 2a. a characterwise selection sends exactly the selected text
+  vim.api.nvim_win_set_cursor(0, { 4, 0 })
+  vim.cmd("normal! 0f6v4l")
+  vim.cmd("normal! \27")
+  vim.cmd("'<,'>Livy run")
+  local t_char = output_of("6 * 7", function(x)
+    return x.code == "6 * 7"
+  end)
+  R.charwise = { code = t_char.code, range = t_char.range, result = t_char.output.data["text/plain"] }
+  H.step("charwise")
 
   -- 2b. completion from the live session, through Neovim's LSP client (unsaved buffer text)
   vim.cmd("edit " .. workdir .. "/complete.py")

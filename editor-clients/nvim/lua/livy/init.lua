@@ -103,18 +103,32 @@ end
 ---@param bufnr integer
 ---@param code string
 ---@param range livy.Range|nil
+--- The livy/execute params for code from a buffer: its document and range when it is a file, and
+--- the statement kind its filetype maps to (`statement_kinds`; none: the session's kind).
+---@param bufnr integer
+---@param code string
+---@param range livy.Range|nil
+---@return livy.ExecuteParams
+function M.execute_params(bufnr, code, range)
+  local params = { code = code }
+  if client.attachable(bufnr) then
+    params.uri = vim.uri_from_bufnr(bufnr)
+    params.range = range
+  end
+  local kind = config.get().statement_kinds[vim.bo[bufnr].filetype]
+  if kind then
+    params.kind = kind
+  end
+  return params
+end
+
 local function execute(bufnr, code, range)
   if code:match("^%s*$") then
     notify("nothing to run: the code is empty", vim.log.levels.WARN)
     return
   end
-  local params = { code = code }
-  local uri
-  if client.attachable(bufnr) then
-    uri = vim.uri_from_bufnr(bufnr)
-    params.uri = uri
-    params.range = range
-  end
+  local params = M.execute_params(bufnr, code, range)
+  local uri = params.uri
   if range then
     output.clear_range(bufnr, range)
   end

@@ -74,6 +74,19 @@ function M.show(buf, enter)
     end
     return win
   end
+  -- an output window showing another session's output is reused
+  local name = vim.api.nvim_buf_get_name(buf)
+  if name:match("^livy://output/") then
+    for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+      if vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(w)):match("^livy://output/") then
+        vim.api.nvim_win_set_buf(w, buf)
+        if enter then
+          vim.api.nvim_set_current_win(w)
+        end
+        return w
+      end
+    end
+  end
   local o = config.get().output
   local vertical = o.split == "left" or o.split == "right"
   local cfg = { split = o.split, win = -1 }
