@@ -235,6 +235,26 @@ def test_sessions_logs_profiles_and_batches(
     assert "without capabilities.experimental.livyd" in r["not_livyd"]
 
 
+def test_login_with_a_token(
+    nvim: str, tmp_path: Path, sandbox_factory: Callable[..., SandboxProcess]
+) -> None:
+    """:Livy login: refused before (the error names authentication), runs after; the token is in
+    neither :messages nor Neovim's LSP log at DEBUG level."""
+    token = "nvim-" + os.urandom(8).hex()
+    sb = sandbox_factory("--cancel-timeout", "3", "--token", token)
+    work = tmp_path / "work"
+    work.mkdir()
+    r = run_script(nvim, tmp_path, "login", sb.livy_url, sys.executable, str(work), token)
+    refusal = r["refusal"]["msg"]
+    assert r["refusal"]["level"] == 4 and "401" in refusal and refusal.endswith(
+        "; :Livy login gives the daemon a password or token (Kerberos: kinit)"), refusal
+    assert r["login"]["msg"] == "Livy: credentials set for the active profile", r["login"]
+    assert r["output"] == "2"
+    log = Path(r["lsp_log"]).read_text()
+    assert token not in log and "livy/execute" in log, "the LSP log is at DEBUG level and has the rest"
+    assert token not in r["messages"] and token not in json.dumps(r["notes"])
+
+
 def _health_lines(lines: list[str]) -> list[tuple[str, str]]:
     """(level, text) of each report line of a :checkhealth buffer: OK / WARNING / ERROR, and INFO
     for vim.health.info's unlabelled lines."""

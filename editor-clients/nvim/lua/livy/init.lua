@@ -669,6 +669,39 @@ function M.float()
   output.float()
 end
 
+--- :Livy login [profile]: give the daemon a password (with a user name) or a token for a profile's
+--- Livy (a Knox gateway with basic auth, a bearer token). Asked with vim.ui.input and
+--- inputsecret(); sent once with livy/setCredentials and kept nowhere in Neovim.
+---@param profile string|nil default: the active profile
+function M.login(profile)
+  M.ensure_setup()
+  vim.ui.input({ prompt = "Livy user name (empty for a token): " }, function(user)
+    if user == nil then
+      return
+    end
+    local params = {}
+    if profile then
+      params.profile = profile
+    end
+    if user == "" then
+      params.token = vim.fn.inputsecret("Livy token: ")
+      if params.token == "" then
+        return notify("login: no token given, nothing changed", vim.log.levels.WARN)
+      end
+    else
+      params.username = user
+      params.password = vim.fn.inputsecret(("Password for %s: "):format(user))
+    end
+    client.set_credentials(params, function(err)
+      params = nil
+      if err then
+        return report(err)
+      end
+      notify(("credentials set for %s"):format(profile and ("profile " .. profile) or "the active profile"))
+    end)
+  end)
+end
+
 -- --------------------------------------------------------------------------- batches, profiles
 
 --- :Livy batch submit [file] [args...]: submit a file (default: the current buffer's) as a batch.
