@@ -126,7 +126,8 @@ class Session:
         self.kind = kind
         self.owner = owner
         self.proxy_user = proxy_user
-        #: YARN's application id; the sandbox runs locally, so only --recovery gives one (_recovery.py)
+        #: YARN's application id: the one --recovery gives (_recovery.py), else the local
+        #: SparkSession's once it runs (never replaced: an appId that changes is another session)
         self.app_id: str | None = None
         self.options = options
         self.idle_timeout = idle_timeout
@@ -136,8 +137,7 @@ class Session:
         self.log = LogBuffer()
         #: everything the REPL process wrote (appInfo.driverLogUrl serves it)
         self.driver_log = DriverLog()
-        #: the local SparkSession's application id and Spark UI, once it runs (appId / appInfo)
-        self.app_id: str | None = None
+        #: the local SparkSession's Spark UI, once it runs (appInfo.sparkUiUrl)
         self.spark_ui_url: str | None = None
         self.statements: list[Statement] = []
         self._next_statement_id = 0
@@ -188,7 +188,7 @@ class Session:
 
     def on_spark(self, info: dict[str, Any]) -> None:
         """The REPL's SparkSession started: its application id and UI address."""
-        self.app_id = info.get("app_id") or None
+        self.app_id = self.app_id or info.get("app_id") or None
         self.spark_ui_url = info.get("ui_url") or None
         log.info("session spark started", session=self.id, app_id=self.app_id, ui=self.spark_ui_url)
 
