@@ -116,6 +116,7 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     assert lines[1:3] == ["  import os", '  print("pid", os.getpid())'], lines
     assert re.match(r"^✓ ok in \d+", lines[4]), lines
     assert r["output_window_open"], "the output buffer opened in a split on the first result"
+    assert r["float"] == lines[:5], r["float"]  # :Livy float: the block of the result at the cursor
 
     # the daemon's code lenses: "Run file" on line 0, "Run cell" on each # %% cell
     lenses = sorted((x["line"], x["title"]) for x in r["lenses"])
@@ -203,6 +204,7 @@ def test_sessions_logs_profiles_and_batches(
     assert r["completion_session"] == ["new", "attach", "kill", "killall", "info"]
     assert r["completion_logs"] == ["follow"]
 
+    assert r["early_buffer_attached"], "a Python buffer opened before setup() is attached too"
     first = r["first"]
     assert first["profile"] == "alpha" and first["name"] == "nvim-test-a"
     assert r["info_float"][0] == f"Session {first['id']} (nvim-test-a)", r["info_float"]

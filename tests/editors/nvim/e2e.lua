@@ -70,6 +70,14 @@ H.run(function()
     pid = tonumber(f:read("*a"):match("%)%s+%S+%s+(%d+)"))
     f:close()
   end
+  -- the result at the cursor in a float (the cursor is on line 2, inside the selection)
+  vim.cmd("Livy float")
+  for _, w in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(w).relative ~= "" then
+      R.float = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(w), 0, -1, false)
+      vim.api.nvim_win_close(w, true)
+    end
+  end
   H.wait("the daemon's code lenses", function()
     return #vim.lsp.codelens.get(job) > 0
   end, 10000)

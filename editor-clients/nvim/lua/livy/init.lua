@@ -60,6 +60,12 @@ function M.setup(opts)
         end
       end,
     })
+    -- buffers opened before setup() (a plugin manager loading on FileType)
+    for _, b in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.list_contains(o.filetypes, vim.bo[b].filetype) and client.attachable(b) and not state.data.refused then
+        client.start(b)
+      end
+    end
   end
   if o.codelens then
     vim.api.nvim_create_autocmd({ "LspAttach" }, {
