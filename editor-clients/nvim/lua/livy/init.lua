@@ -106,9 +106,6 @@ end
 
 -- --------------------------------------------------------------------------- running code
 
----@param bufnr integer
----@param code string
----@param range livy.Range|nil
 --- The livy/execute params for code from a buffer: its document and range when it is a file, and
 --- the statement kind its filetype maps to (`statement_kinds`; none: the session's kind).
 ---@param bufnr integer
@@ -128,6 +125,10 @@ function M.execute_params(bufnr, code, range)
   return params
 end
 
+--- Send code from a buffer; its task is then shown by range (virtual text) and in the output buffer.
+---@param bufnr integer
+---@param code string
+---@param range livy.Range|nil
 local function execute(bufnr, code, range)
   if code:match("^%s*$") then
     notify("nothing to run: the code is empty", vim.log.levels.WARN)
