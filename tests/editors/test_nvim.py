@@ -129,6 +129,9 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     vt = r["virtual_texts"]
     assert any(v["row"] == 4 and v["text"].strip().startswith("→ 42") for v in vt), vt
 
+    # the "Run cell" lens went through the plugin: the same cell, its code known from the start
+    assert r["lens_run"] == {"code": r["cell_code"], "range": r["cell_range"], "result": "42"}, r["lens_run"]
+
     # a characterwise selection: exactly "6 * 7", its range in UTF-16 characters
     selected = {"start": {"line": 3, "character": 4}, "end": {"line": 3, "character": 9}}
     assert r["charwise"] == {"code": "6 * 7", "result": "42", "range": selected}, r["charwise"]
@@ -168,9 +171,9 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     # with its code and output
     picker, actions = r["history"][0], r["history"][1]
     assert picker["items"][-1] == "#0  ok         import os", picker
-    # seven tasks (the completion statement in between is no task of the daemon's)
+    # eight tasks (the completion statement in between is no task of the daemon's)
     assert re.match(r"^#\d+  cancelled  # %%$", picker["items"][0]), picker
-    assert len(picker["items"]) == 7 and any("nvim_livy_variable = 7" in i for i in picker["items"]), picker
+    assert len(picker["items"]) == 8 and any("nvim_livy_variable = 7" in i for i in picker["items"]), picker
     assert actions["items"] == ["Open code and output", "Run again"]
     # the statement in full (livy/statement): header, its code, its output
     assert r["history_opened_name"].startswith("livy://statement/t-")

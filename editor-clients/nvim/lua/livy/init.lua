@@ -243,10 +243,12 @@ end
 
 --- Run the `# %%` cell at the cursor; without any cell marker, the whole buffer is the cell.
 ---@param fallback_line boolean|nil without markers run the current line instead
-function M.run_cell(fallback_line)
+---@param bufnr integer|nil default: the current buffer
+---@param row integer|nil 1-based line in the cell (default: the cursor's)
+function M.run_cell(fallback_line, bufnr, row)
   M.ensure_setup()
-  local bufnr = vim.api.nvim_get_current_buf()
-  local row = vim.api.nvim_win_get_cursor(0)[1]
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  row = row or vim.api.nvim_win_get_cursor(0)[1]
   cells(bufnr, function(found)
     if not vim.api.nvim_buf_is_valid(bufnr) then
       return
@@ -274,9 +276,10 @@ function M.run(first, last)
 end
 
 --- Run the whole buffer.
-function M.run_file()
+---@param bufnr integer|nil default: the current buffer
+function M.run_file(bufnr)
   M.ensure_setup()
-  local bufnr = vim.api.nvim_get_current_buf()
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
   execute(bufnr, lines_range(bufnr, 1, vim.api.nvim_buf_line_count(bufnr)))
 end
 
