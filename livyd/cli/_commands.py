@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import anyio
-import structlog
 
 from livyd._config import ResolvedConfig, load_config
 from livyd._exceptions import (
@@ -33,6 +32,7 @@ from livyd._exceptions import (
     StatementFailedError,
     redact_url,
 )
+from livyd._logging import get_logger
 from livyd.cli._render import Renderer
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UsageError", "run_command"]
 
-log = structlog.get_logger()
+log = get_logger("livyd.cli")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SERVER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -207,7 +207,8 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         try:
             with r.progress(f"session {sid}: waiting for it to be ready") as progress:
                 try:
-                    await client.wait_session_ready(sid, timeout=args.timeout)
+                    if created is not None or _state(session.state) != "idle":  # else: just seen idle
+                        await client.wait_session_ready(sid, timeout=args.timeout)
                 except SessionGoneError as exc:
                     # keep a session that died starting: its log says why (and it holds nothing)
                     died_starting = created is not None

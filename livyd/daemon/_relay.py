@@ -56,7 +56,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from livyd._version import __version__
-from livyd.protocol import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
     from anyio.abc import SocketStream
@@ -76,6 +75,19 @@ def _runtime_dir() -> Path:
     return candidate / "livyd" if candidate.name != "livyd" else candidate
 
 
+def _protocol_version() -> str:
+    """The protocol version, without importing the protocol's models (a quarter of a second the
+    relay does not need) when ``livyd._version`` states it."""
+    from livyd import _version
+
+    fast = getattr(_version, "PROTOCOL_VERSION", None)
+    if isinstance(fast, str):
+        return fast
+    from livyd.protocol import PROTOCOL_VERSION
+
+    return PROTOCOL_VERSION
+
+
 def default_socket_path(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
     """The per-user socket of this livyd version for this configuration environment (*env*,
     default ``os.environ``, seen from *cwd*)."""
@@ -83,9 +95,9 @@ def default_socket_path(env: Mapping[str, str] | None = None, cwd: Path | None =
     try:
         key = _fingerprint_key(directory)
     except OSError:  # no usable private dir: the relay will fail to connect there and run standalone
-        return directory / f"daemon-{__version__}-p{PROTOCOL_VERSION.split('.')[0]}.sock"
+        return directory / f"daemon-{__version__}-p{_protocol_version().split('.')[0]}.sock"
     tag = env_fingerprint(env, cwd, key=key)
-    path = directory / f"daemon-{__version__}-p{PROTOCOL_VERSION.split('.')[0]}-{tag}.sock"
+    path = directory / f"daemon-{__version__}-p{_protocol_version().split('.')[0]}-{tag}.sock"
     if len(os.fsencode(path)) > _MAX_UNIX_PATH:  # a long runtime dir: a short name, the same key
         import hashlib
         import hmac
@@ -264,7 +276,7 @@ async def _answer_hello(stream: SocketStream, fingerprint: str | None = None) ->
     message, used = await _first_frame(stream, raw)
     if message is None or message.get("method") != HELLO_METHOD or message.get("id") != HELLO_ID:
         return bytes(raw)
-    answer = {"livyd": __version__, "protocol": PROTOCOL_VERSION, "pid": os.getpid(), "env": fingerprint}
+    answer = {"livyd": __version__, "protocol": _protocol_version(), "pid": os.getpid(), "env": fingerprint}
     await stream.send(_frame({"jsonrpc": "2.0", "id": HELLO_ID, "result": answer}))
     return bytes(raw[used:])
 
