@@ -48,8 +48,11 @@ async def _editor(
     opts = {
         "profile": None,
         "workspace": str(tmp_path),
-        "settings": {"stateDir": str(tmp_path / f"state-{name}"), "pollInterval": 0.1,
-                     "deleteSessionsOnExit": True},
+        "settings": {
+            "stateDir": str(tmp_path / f"state-{name}"),
+            "pollInterval": 0.1,
+            "deleteSessionsOnExit": True,
+        },
     }
     cmd = [sys.executable, "-m", "livyd", "--stdio"]
     async with DaemonClient.spawn(cmd, env=full, cwd=str(tmp_path)) as client:
@@ -99,7 +102,7 @@ async def _three_editors(sandbox: Any, sandbox_factory: Any, tmp_path: Path, run
         # The token reached B's daemon through its environment, never a log or A's daemon.
         for client in (a1, a2, b):
             assert TOKEN not in client.stderr
-        log = (run_dir / "livyd" / "daemon.log")
+        log = run_dir / "livyd" / "daemon.log"
         assert not log.exists() or TOKEN not in log.read_text(errors="replace")
     # Both daemons idle out once their editors left.
     with anyio.fail_after(20):
@@ -113,13 +116,27 @@ async def _three_editors(sandbox: Any, sandbox_factory: Any, tmp_path: Path, run
 def test_config_environment_takes_livy_kerberos_proxy_and_referenced_variables(tmp_path: Path) -> None:
     (tmp_path / "livyd.toml").write_text('profile_variable = "TEAM_ENV"\nurl = "${GATEWAY_URL}"\n')
     env = {
-        "LIVY_URL": "http://a", "LIVYD_PROFILE": "p", "KRB5CCNAME": "FILE:/tmp/k", "HTTPS_PROXY": "http://p",
-        "TEAM_ENV": "prod", "GATEWAY_URL": "https://g", "TERM": "xterm", "VSCODE_PID": "1",
-        "LIVYD_DAEMON_HANDSHAKE_TIMEOUT": "3", "XDG_CONFIG_HOME": str(tmp_path / "none"),
+        "LIVY_URL": "http://a",
+        "LIVYD_PROFILE": "p",
+        "KRB5CCNAME": "FILE:/tmp/k",
+        "HTTPS_PROXY": "http://p",
+        "TEAM_ENV": "prod",
+        "GATEWAY_URL": "https://g",
+        "TERM": "xterm",
+        "VSCODE_PID": "1",
+        "LIVYD_DAEMON_HANDSHAKE_TIMEOUT": "3",
+        "XDG_CONFIG_HOME": str(tmp_path / "none"),
     }
     got = config_environment(env, tmp_path)
-    assert set(got) == {"LIVY_URL", "LIVYD_PROFILE", "KRB5CCNAME", "HTTPS_PROXY", "TEAM_ENV", "GATEWAY_URL",
-                        "XDG_CONFIG_HOME"}
+    assert set(got) == {
+        "LIVY_URL",
+        "LIVYD_PROFILE",
+        "KRB5CCNAME",
+        "HTTPS_PROXY",
+        "TEAM_ENV",
+        "GATEWAY_URL",
+        "XDG_CONFIG_HOME",
+    }
     key = b"k" * 32
     same = env_fingerprint({**env, "TERM": "dumb"}, tmp_path, key=key)
     assert env_fingerprint(env, tmp_path, key=key) == same  # an editor's own variables do not split
