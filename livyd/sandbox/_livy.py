@@ -49,6 +49,7 @@ from livyd.sandbox._bodies import FieldType, JacksonError, Schema, decode
 from livyd.sandbox._logbuffer import LogBuffer, slice_log
 from livyd.sandbox._resources import ResourceError, Staged, resolve_resource, split_alias
 from livyd.sandbox._sessions import Session, SessionManager, spark_submit_env
+from livyd.sandbox._ui import ui_routes
 from livyd.sandbox._versions import BATCH_FIELDS, VersionMode
 
 __all__ = ["LivyApp", "parse_time_string"]
@@ -273,6 +274,7 @@ class LivyApp:
             routes.append(Route(path, endpoint, methods=list(handlers)))
             if path != "/":
                 routes.append(Route(path + "/", endpoint, methods=list(handlers)))
+        routes += ui_routes()  # Livy's web UI at /ui (GET / redirects there)
         app = Starlette(routes=routes, exception_handlers={Exception: _unexpected})
         app.router.redirect_slashes = False
         return app
@@ -376,7 +378,7 @@ class LivyApp:
     def session_json(self, session: Session) -> dict[str, Any]:
         """The Session object in the field order and field set of the version mode (4.1, 16)."""
         out: dict[str, Any] = {
-            "id": session.id, "name": session.name, "appId": None, "owner": session.owner,
+            "id": session.id, "name": session.name, "appId": session.app_id, "owner": session.owner,
             "proxyUser": session.proxy_user, "state": session.state, "kind": session.kind,
             "appInfo": self._app_info(), "log": session.log.tail(10),
         }
@@ -482,7 +484,7 @@ class LivyApp:
         session and block until the driver connects (livy-rest.md 7.4, inferred); an inactive one
         is ``require``'s 400. Livy's Python job client uploads right after creating its session.
         """
-        if session.server_state == "starting":
+        if session.server_state in ("starting", "recovering"):  # recovering: --recovery
             with anyio.move_on_after(STARTING_WAIT):
                 await session.ready.wait()
         if not session.active or session.server_state != "running":

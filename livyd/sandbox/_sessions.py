@@ -125,6 +125,8 @@ class Session:
         self.kind = kind
         self.owner = owner
         self.proxy_user = proxy_user
+        #: YARN's application id; the sandbox runs locally, so only --recovery gives one (_recovery.py)
+        self.app_id: str | None = None
         self.options = options
         self.idle_timeout = idle_timeout
         self.heartbeat_timeout = int(request.get("heartbeatTimeoutInSecond") or 0)
@@ -315,6 +317,10 @@ class Session:
         self.touch()
         return statement
 
+    def restore_statement_ids(self) -> None:
+        """After statements were put back (``--recovery``): new ones get the next ids."""
+        self._next_statement_id = max((s.id for s in self.statements), default=-1) + 1
+
     def find_statement(self, statement_id: int) -> Statement | None:
         """A retained statement by id (the 100 most recent)."""
         for statement in self.statements:
@@ -358,13 +364,26 @@ class SessionManager:
         self._tg = task_group
         self.sessions: dict[int, Session] = {}
         self._ids = itertools.count()
+        self.next_id = 0
+        #: gives each new session an appId (``--recovery``: YARN-like ids); None: appId stays null
+        self.app_ids: Callable[[int], str] | None = None
 
     def allocate_id(self) -> int:
         """Consume the next id (Livy consumes one per creation attempt, even rejected ones)."""
-        return next(self._ids)
+        ident = next(self._ids)
+        self.next_id = ident + 1
+        return ident
+
+    def skip_ids_below(self, first: int) -> None:
+        """Number new sessions from *first* on (recovered sessions keep theirs)."""
+        if first > self.next_id:
+            self._ids = itertools.count(first)
+            self.next_id = first
 
     def add(self, session: Session) -> None:
         """Register *session* and start its runner."""
+        if session.app_id is None and self.app_ids is not None:
+            session.app_id = self.app_ids(session.id)
         self.sessions[session.id] = session
         self._tg.start_soon(self._run_session, session)
 
