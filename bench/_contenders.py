@@ -2,6 +2,7 @@
 the result was in its hands.
 
 * ``livyd library``: :meth:`livyd.LivyClient.run_statement`, in this process.
+* ``livyd engine``: :class:`livyd.SessionEngine` (the library's per-session queue and poll plan).
 * ``livyd daemon``: ``livyd --stdio --standalone``; ``livy/execute`` over JSON-RPC until the
   task's ``livy/output`` arrives (the round trip an editor sees).
 * ``livyd exec``: the command, spawned per statement (``livyd exec --session ID CODE``).
@@ -59,6 +60,34 @@ class Library(Contender):
         return took
 
     async def close(self) -> None:
+        await self.client.aclose()
+
+
+class Engine(Contender):
+    """The library's per-session engine (``livyd.SessionEngine``): queue, poll plan, next-at-once."""
+
+    name = "livyd engine"
+
+    async def setup(self, url: str, sid: int) -> None:
+        import livyd
+
+        await super().setup(url, sid)
+        self.client = livyd.LivyClient(url)
+        await self.client.__aenter__()
+        self.engine = livyd.SessionEngine(self.client, sid)
+        self.task = asyncio.get_running_loop().create_task(self.engine.run())
+
+    async def run(self, code: str) -> float:
+        start = time.monotonic()
+        job = await self.engine.submit(code).wait()
+        took = time.monotonic() - start
+        assert job.statement is not None and job.statement.output is not None, job
+        assert job.statement.output.status == "ok", job
+        return took
+
+    async def close(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
         await self.client.aclose()
 
 
@@ -185,7 +214,7 @@ class FixedLoop(Contender):
 
 
 def all_contenders(*, exec_too: bool = True) -> list[Contender]:
-    found: list[Contender] = [Library(), DaemonContender()]
+    found: list[Contender] = [Library(), Engine(), DaemonContender()]
     if exec_too:
         found.append(Exec())
     found += [PyLivy(), Sparkmagic(), FixedLoop()]

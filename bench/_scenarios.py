@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from bench._common import Series, Server, fmt_ms, fmt_num, ratio, table
-from bench._contenders import LIVYD, Contender, DaemonContender, Library, all_contenders
+from bench._contenders import LIVYD, Contender, DaemonContender, Engine, Library, all_contenders
 from bench._rpc import Daemon
 
 
@@ -202,12 +202,19 @@ async def _queued(ctx: Context, server: Server) -> dict[str, Any]:
     behind = 10
     results: dict[str, Any] = {}
     rows = []
-    for c in (Library(), DaemonContender()):
+    contenders: list[Contender] = [Library(), Engine(), DaemonContender()]
+    for c in contenders:
         sid = await server.new_session()
         await c.setup(server.url, sid)
         since = await server.count()
         start = time.monotonic()
-        if isinstance(c, Library):
+        if isinstance(c, Engine):
+            jobs = [c.engine.submit(sleep_code(long_s))] + [
+                c.engine.submit(sleep_code(0)) for _ in range(behind)
+            ]
+            for job in jobs:
+                await job.wait()
+        elif isinstance(c, Library):  # concurrent run_statement calls: each polls its own statement
             await asyncio.gather(
                 c.client.run_statement(sid, sleep_code(long_s)),
                 *(c.client.run_statement(sid, sleep_code(0)) for _ in range(behind)),

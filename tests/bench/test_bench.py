@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import Series, Server, fmt_ms, ratio  # noqa: E402
-from bench._contenders import DaemonContender, FixedLoop, Library, PyLivy  # noqa: E402
+from bench._contenders import DaemonContender, Engine, FixedLoop, Library, PyLivy  # noqa: E402
 from bench._scenarios import _loss, _measured, _steady_rate, sleep_code  # noqa: E402
 
 
@@ -80,7 +80,7 @@ def test_contenders_against_the_imitation_counted_at_the_server() -> None:
             started, completed = await server.statement_times(sid)
             assert completed - started >= 0.05
 
-            for contender in (Library(), DaemonContender(), PyLivy(), FixedLoop()):
+            for contender in (Library(), Engine(), DaemonContender(), PyLivy(), FixedLoop()):
                 csid = await server.new_session()
                 await contender.setup(server.url, csid)
                 try:
