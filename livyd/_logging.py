@@ -136,15 +136,17 @@ def configure_logging(level: str = "warning", *, file: Path | None = None, json:
         redact_processor,
     ]
     structlog.configure(
+        # redacted again once tracebacks are text: an exception's message may carry a secret
         processors=[*shared[:2], structlog.processors.TimeStamper(fmt="iso", utc=True), redact_processor,
-                    structlog.processors.format_exc_info, renderer],
+                    structlog.processors.format_exc_info, redact_processor, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, redact_processor, renderer],
         foreign_pre_chain=shared,
     ))
     handler.set_name("livyd")
