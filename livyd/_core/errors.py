@@ -79,7 +79,7 @@ def extract_message(body: bytes, content_type: str | None = None) -> tuple[str |
     if text.startswith(("{", "[", '"')) or "json" in ctype:
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             value = None
         else:
             if isinstance(value, str):
