@@ -19,7 +19,6 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import anyio
 import structlog
@@ -265,6 +264,13 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
     if getattr(args, "image_dir", None):
         r.image_dir = _image_dir(args.image_dir)  # checked before anything is sent
     interactive = sys.stdin.isatty() and args.code != "-" if hasattr(args, "code") else sys.stdin.isatty()
+    if getattr(args, "dry_run", False):
+        from livyd.cli._devloop import dry_run_session
+
+        return await dry_run_session(args, r, resolved, code)
+    from livyd.cli._devloop import after_session_ready, before_create_session
+
+    upload_later = None
     async with open_connection(resolved, interactive=interactive, announce=r.notice) as conn:
         client = conn.client
         created: int | None = None
@@ -286,6 +292,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             if unique:
                 fields["name"] = f"{resolved.profile.session.name_prefix}-{secrets.token_hex(4)}"
             await _warn_unsupported_fields(client, r, resolved, fields)
+            upload_later = await before_create_session(args, r, resolved, conn, fields)  # auto-deploy
             with r.progress("creating a Livy session") as progress:
                 try:
                     session = await client.create_session(**fields)
@@ -302,24 +309,28 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         keep = created is not None and args.keep
         seen: list[Any] = []  # the statement, as last read (its id once submitted)
         try:
-            with r.progress(f"session {sid}: waiting for it to be ready") as progress:
+            from livyd.cli._progress import spark_progress
+
+            # live bars of what Spark does (a terminal only); with --json the events go into the result
+            with spark_progress(r, f"session {sid}") as view:
                 try:
-                    await client.wait_session_ready(sid, timeout=args.timeout)
+                    await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
                 except (SessionReplacedError, SessionUnverifiedError):
                     raise
                 except SessionGoneError as exc:
                     # keep a session that died starting: its log says why (and it holds nothing)
                     keep = keep or created is not None
                     raise await _startup_failure(client, sid, exc, kept=created is not None) from exc
+                await after_session_ready(r, client, sid, upload_later)
 
                 def on_update(st: Any) -> None:
                     seen[:] = [st]
-                    done = getattr(st, "progress", None) or 0.0
-                    progress.update(f"session {sid}, statement {st.id}: {_state(st.state)} {done:.0%}")
+                    view.on_update(st)
 
                 try:
                     statement = await client.run_statement(sid, code, kind=statement_kind,
-                                                           on_update=on_update, timeout=args.timeout)
+                                                           on_update=on_update, on_progress=view.on_event,
+                                                           timeout=args.timeout)
                 except (anyio.get_cancelled_exc_class(), KeyboardInterrupt):
                     await _report_interrupted(client, r, sid, seen, deleting=created is not None and not keep)
                     raise
@@ -586,6 +597,14 @@ async def cmd_logs(args: argparse.Namespace, r: Renderer) -> int:
             sid = max(s.id for s in sessions)
             if not r.json_mode:
                 r.notice(f"session {sid}")
+        if getattr(args, "driver", False) or getattr(args, "executors", False):
+            from livyd.cli._sparklogs import show_spark_logs
+
+            if args.follow:
+                raise UsageError("--follow reads Livy's log; it does not go with --driver/--executors",
+                                 key="--follow")
+            await show_spark_logs(args, r, client, sid)
+            return EXIT_OK
         if not args.follow:
             await _show_log(r, client.session_log, sid, args.tail)
             return EXIT_OK
@@ -629,32 +648,16 @@ async def _follow_log(r: Renderer, client: LivyClient, collection: str, ident: i
 # --------------------------------------------------------------------------- batches
 
 
-def _batch_file(file: str, livy_url: str) -> str:
-    """A local path that exists is made absolute (Livy needs absolute paths); URIs pass as is."""
-    if urlsplit(file).scheme and not Path(file).exists():
-        return file
-    local = Path(file)
-    if local.exists():
-        host = urlsplit(livy_url).hostname or ""
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            log.warning("batch file is a local path; the cluster must be able to read it", path=str(local))
-        return str(local.resolve())
-    return file
-
-
 async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
     resolved, client = await _client_for(args)
     async with client:
         if args.action == "submit":
-            fields = resolved.profile.session.batch_fields()
-            fields["file"] = _batch_file(args.file, client.url)
-            if args.class_name:
-                fields["class_name"] = args.class_name
-            if args.name:
-                fields["name"] = args.name
-            if args.args:
-                fields["args"] = list(args.args)
-            batch = await client.create_batch(**fields)
+            from livyd.cli._devloop import plan_batch_submit
+
+            planned = await plan_batch_submit(args, r, resolved, client)  # staging, --dry-run
+            if planned is None:
+                return EXIT_OK
+            batch = await client.create_batch(**planned)
             if not args.follow:
                 if r.json_mode:
                     r.json(_dump(batch))
@@ -785,3 +788,12 @@ _COMMANDS: dict[str, Command] = {
     "batch": cmd_batch,
     "doctor": cmd_doctor,
 }
+
+
+def _register_devloop() -> None:
+    from livyd.cli._devloop import COMMANDS
+
+    _COMMANDS.update(COMMANDS)
+
+
+_register_devloop()
