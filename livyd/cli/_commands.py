@@ -82,8 +82,10 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
             return EXIT_INTERRUPTED
         if not isinstance(leaf, LivydError):
             raise
-        if verbose:
-            traceback.print_exception(leaf, file=renderer.stderr)
+        if verbose:  # the chain may hold a lower layer's message: redacted like a log line
+            from livyd._core.redact import redact_text
+
+            renderer.stderr.write(redact_text("".join(traceback.format_exception(leaf))))
         if isinstance(leaf, StatementFailedError):
             renderer.statement_error(ename=leaf.ename, evalue=leaf.evalue, traceback=leaf.traceback,
                                      session_id=leaf.session_id, statement_id=leaf.statement_id)
@@ -155,7 +157,16 @@ def _resolve(args: argparse.Namespace, *, kind: bool = False) -> ResolvedConfig:
 
 
 def _dump(model: Any) -> Any:
-    return model.model_dump(mode="json", by_alias=True)
+    """A Livy object as shown (table or --json): Livy's camelCase keys, with secret-looking Spark
+    conf values masked the way doctor masks them and credentials in its log lines redacted."""
+    from livyd._core.redact import redact_conf, redact_text
+
+    data = model.model_dump(mode="json", by_alias=True)
+    if isinstance(data.get("conf"), dict):
+        data["conf"] = {k: redact_conf(str(k), v) for k, v in data["conf"].items()}
+    if isinstance(data.get("log"), list):
+        data["log"] = [redact_text(line) if isinstance(line, str) else line for line in data["log"]]
+    return data
 
 
 def _state(value: Any) -> str:
