@@ -315,6 +315,19 @@ class Session:
         self.touch()
         return statement
 
+    async def complete(self, code: str, cursor: int) -> list[str]:
+        """Scala completion candidates (Livy: only the Scala interpreter completes); [] when the
+        REPL cannot answer (not started, no pyspark)."""
+        self.touch()
+        if self.repl is None:
+            return []
+        try:
+            candidates: list[str] = await self.repl.complete(code, cursor)
+        except Exception as exc:
+            log.info("completion failed", session=self.id, error=str(exc))
+            return []
+        return candidates
+
     def find_statement(self, statement_id: int) -> Statement | None:
         """A retained statement by id (the 100 most recent)."""
         for statement in self.statements:
