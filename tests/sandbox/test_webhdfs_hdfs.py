@@ -447,3 +447,17 @@ def test_trash_root_and_unsupported_operations(users: tuple[As, As, As]) -> None
         assert remote(answer, 400, "UnsupportedOperationException") == f"{op} is not supported", op
     unknown = alice.get("/", "NOSUCHOP")
     assert "No enum constant" in remote(unknown, 400, "IllegalArgumentException")
+
+
+def test_user_and_tmp_are_shared_like_on_a_cluster(users: tuple[As, As, As]) -> None:
+    root, alice, bob = users
+    assert alice.write("/user/alice/a.txt", b"a").status_code == 201
+    assert bob.write("/user/bob/b.txt", b"b").status_code == 201, "a second user gets a home too"
+    top = root.status("/user")
+    assert (top["owner"], top["permission"]) == (SUPER, "1777")
+    assert alice.status("/user/alice")["owner"] == "alice"
+    assert "sticky bit" in remote(bob.call("DELETE", "/user/alice", "DELETE", recursive="true"), 403,
+                                  "AccessControlException")
+    assert "access=WRITE" in remote(bob.write("/user/alice/x", b"x"), 403, "AccessControlException")
+    assert bob.mkdirs("/tmp/bob-scratch").json() == {"boolean": True}
+    assert root.status("/tmp")["permission"] == "1777"
