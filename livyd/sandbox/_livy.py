@@ -364,8 +364,9 @@ class LivyApp:
     # ------------------------------------------------------------------ server-wide
 
     async def root(self, request: Request) -> Response:
-        """``GET /`` redirects to the UI, as Livy does."""
-        return RedirectResponse("/ui/", status_code=302)
+        """``GET /`` redirects to the UI, as Livy does (behind the gateway, to the UI under the
+        gateway's mount, as Knox rewrites Livy's UI redirects)."""
+        return RedirectResponse(f"{request.scope.get('livyd.mount', '')}/ui/", status_code=302)
 
     async def version(self, request: Request) -> Response:
         """``GET /version``."""
