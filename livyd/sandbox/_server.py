@@ -253,6 +253,7 @@ class PrefixRouter:
                 if path == mount or path.startswith(mount + "/"):
                     rest = path[len(mount):] or "/"
                     inner = dict(scope, path=rest, raw_path=rest.encode(), root_path="")
+                    inner["livyd.mount"] = mount  # where Knox mounted Livy (UI redirects)
                     await app(inner, receive, send)
                     return
         await self.webhdfs(scope, receive, send)
