@@ -55,6 +55,17 @@ def test_zip_leaves_out_secrets_caches_ignored_and_outside_symlinks(tmp_path: Pa
     assert "cache" in reasons["modules/demopkg/__pycache__"]
 
 
+def test_symlink_loops_inside_the_root_end(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj")
+    pkg = root / "modules" / "demopkg"
+    (pkg / "sub").mkdir()
+    (pkg / "sub" / "x.py").write_text("X = 1\n")
+    (pkg / "sub" / "again").symlink_to(pkg / "sub", target_is_directory=True)
+    (pkg / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    names = zipfile.ZipFile(io.BytesIO(zip_package(pkg, Excluder(root)).data)).namelist()
+    assert "demopkg/sub/x.py" in names and "demopkg/id_rsa" not in names
+
+
 def test_gitignore_is_parsed_without_git(tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj", git=False)
     excluder = Excluder(root)
