@@ -71,7 +71,12 @@ class Excluder:
         self._gitignore_rules: list[tuple[Path, str, bool]] | None = None
 
     def _rel(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix() if path != self.root else "."
+        if path == self.root:
+            return "."
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:  # a relative or unresolved spelling of a path under the root
+            return Path(os.path.relpath(os.path.abspath(path), self.root)).as_posix()
 
     def reason(self, path: Path) -> str | None:
         """Why *path* (under the root, not resolved) must not be deployed, or ``None``."""

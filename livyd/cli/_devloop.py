@@ -78,8 +78,10 @@ async def cmd_hdfs(args: argparse.Namespace, r: Renderer) -> int:
             return EXIT_OK
         if args.action == "put":
             local = Path(args.local).expanduser()  # noqa: ASYNC240 (a CLI's own argument)
+            if local.is_dir():
+                return await _put_tree(r, ws, local, args)
             if not local.is_file():
-                raise ConfigError(f"LOCAL {args.local} is not a file", key="LOCAL")
+                raise ConfigError(f"LOCAL {args.local} does not exist", key="LOCAL")
             with r.transfer(f"put {local.name}", local.stat().st_size) as update:
                 put = await ws.put(local, args.remote, force=args.force, progress=update,
                                    use_cache=not args.no_cache)
@@ -118,6 +120,35 @@ async def cmd_hdfs(args: argparse.Namespace, r: Renderer) -> int:
         else:
             r.text(made)
         return EXIT_OK
+
+
+async def _put_tree(r: Renderer, ws: Any, local: Path, args: argparse.Namespace) -> int:
+    """``hdfs put DIR [REMOTE]``: every file under DIR (the deploy exclusions apply), what changed."""
+    import posixpath
+
+    from livyd._project import Excluder
+
+    local = await anyio.to_thread.run_sync(local.resolve)
+    excluder = Excluder(local)
+    files = await anyio.to_thread.run_sync(excluder.walk, local)
+    target = await ws.resolve(args.remote or local.name)
+    results = []
+    for path in files:
+        remote = posixpath.join(target, path.relative_to(local).as_posix())
+        with r.transfer(f"put {path.relative_to(local)}", path.stat().st_size) as update:
+            results.append(await ws.put(path, remote, force=args.force, progress=update,
+                                        use_cache=not args.no_cache))
+    if r.json_mode:
+        files = [{"local": str(p.local), "remote": p.remote, "uploaded": p.uploaded} for p in results]
+        r.json({"remote": target, "files": files,
+                "excluded": [{"path": p, "reason": why} for p, why in excluder.excluded]})
+    else:
+        sent = sum(p.uploaded for p in results)
+        r.text("hdfs://" + target)
+        r.notice(f"{len(results)} file(s) under {target}: {sent} sent, {len(results) - sent} unchanged"
+                 + (f"; {len(excluder.excluded)} left out (caches, secrets, git-ignored)"
+                    if excluder.excluded else ""))
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- deploy

@@ -39,8 +39,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     hs = p.add_subparsers(dest="action", metavar="ACTION")
     ls = hs.add_parser("ls", parents=[common], help="list a directory (default: the remote base dir)")
     ls.add_argument("path", nargs="?", metavar="PATH")
-    put = hs.add_parser("put", parents=[common], help="upload a local file (unchanged content is not "
-                        "sent again)")
+    put = hs.add_parser("put", parents=[common], help="upload a local file or directory (unchanged "
+                        "content is not sent again)")
     put.add_argument("local", metavar="LOCAL")
     put.add_argument("remote", nargs="?", metavar="REMOTE", help="default: the base dir; relative paths "
                      "are under the base dir")

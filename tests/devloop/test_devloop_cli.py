@@ -60,6 +60,13 @@ def test_hdfs_put_ls_get_rm_and_refusals(batch_sandbox: Any, tmp_path: Path) -> 
     home = livyd("hdfs", "rm", "-r", "--force", f"/user/{USER}", cwd=work, env=env)
     assert home.returncode == 2 and "home directory" in home.stderr
     assert livyd("hdfs", "rm", "a.txt", cwd=work, env=env).returncode == 0
+    tree = work / "conf"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "app.properties").write_text("a=1\n")
+    (tree / ".env.prod").write_text("LIVY_PASSWORD=x\n")
+    doc = json.loads(livyd("--json", "hdfs", "put", "conf", cwd=work, env=env).stdout)
+    assert [Path(f["remote"]).name for f in doc["files"]] == ["app.properties"]
+    assert doc["excluded"][0]["path"] == ".env.prod"
 
 
 def test_deploy_twice_sends_nothing_the_second_time(batch_sandbox: Any, tmp_path: Path) -> None:
