@@ -128,3 +128,19 @@ def test_remote_mutation_rule(path: str, force: bool, allowed: bool) -> None:
     else:
         with pytest.raises(RemotePathRefused):
             check_mutation(path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_devloop_settings_resolve_with_provenance(tmp_path: Path) -> None:
+    import livyd
+
+    (tmp_path / "livyd.toml").write_text('[deploy]\nscripts = ["jobs"]\ninline_limit = 0\n'
+                                         '[batch]\nstage = "always"\n')
+    env = {"LIVY_WEBHDFS_URL": "http://nn:9870/webhdfs/v1", "LIVY_REMOTE_DIR": "/user/a/x",
+           "LIVY_BATCH_STAGE": "never"}
+    cfg = livyd.load_config(cwd=tmp_path, env=env, user_config=False)
+    assert cfg.profile.webhdfs.url == "http://nn:9870/webhdfs/v1"
+    assert cfg.source_of("webhdfs.base_dir") == "LIVY_REMOTE_DIR (environment)"
+    assert cfg.profile.batch.stage == "never" and cfg.profile.deploy.scripts == ["jobs"]
+    assert cfg.source_of("deploy.inline_limit").endswith("livyd.toml:3")
+    with pytest.raises(livyd.ConfigError, match="LIVY_BATCH_STAGE.*batch.stage"):
+        livyd.load_config(cwd=tmp_path, env={"LIVY_BATCH_STAGE": "sometimes"}, user_config=False)
