@@ -139,8 +139,8 @@ async def _put_tree(r: Renderer, ws: Any, local: Path, args: argparse.Namespace)
             results.append(await ws.put(path, remote, force=args.force, progress=update,
                                         use_cache=not args.no_cache))
     if r.json_mode:
-        files = [{"local": str(p.local), "remote": p.remote, "uploaded": p.uploaded} for p in results]
-        r.json({"remote": target, "files": files,
+        listed = [{"local": str(p.local), "remote": p.remote, "uploaded": p.uploaded} for p in results]
+        r.json({"remote": target, "files": listed,
                 "excluded": [{"path": p, "reason": why} for p, why in excluder.excluded]})
     else:
         sent = sum(p.uploaded for p in results)
@@ -454,6 +454,25 @@ async def cmd_deps(args: argparse.Namespace, r: Renderer) -> int:
     return EXIT_OK
 
 
+async def cmd_params(args: argparse.Namespace, r: Renderer) -> int:
+    from livyd.cli._commands import _client_for
+
+    given = list(args.args)
+    argv = ["livyd", *(given[1:] if given[:1] == ["--"] else given)]
+    _, client = await _client_for(args)
+    async with client:
+        sid = await _session_arg(client, args.session, r)
+        st = await client.run_statement(sid, f"import sys as _livyd_sys; _livyd_sys.argv = {argv!r}; "
+                                        "del _livyd_sys")
+    if st.output is not None:
+        st.output.raise_for_error()
+    if r.json_mode:
+        r.json({"session": sid, "argv": argv})
+    else:
+        r.notice(f"session {sid}: sys.argv = {argv!r}")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Renderer], Awaitable[int]]] = {
     "hdfs": cmd_hdfs,
     "deploy": cmd_deploy,
@@ -461,4 +480,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Renderer], Awaitable[int]]] = 
     "build-standalone": cmd_build_standalone,
     "fetch": cmd_fetch,
     "deps": cmd_deps,
+    "params": cmd_params,
 }

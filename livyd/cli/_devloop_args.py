@@ -91,3 +91,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--refresh", action="store_true",
                    help="re-zip and upload what changed, then replace the session by a new one with the "
                    "current pyFiles/jars/files/archives")
+
+    p = sub.add_parser("params", parents=[common], help="set sys.argv in a running session for the code "
+                       "that follows (sys.argv = ['livyd', ARGS...])")
+    p.add_argument("--session", "-s", metavar="ID|NAME", help="default: the newest session")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")

@@ -99,7 +99,12 @@ def test_exec_auto_deploys_then_reload(batch_sandbox: Any, tmp_path: Path) -> No
         assert "demopkg.core" in json.loads(reloaded.stdout)["results"][0]["reloaded"]
         check = livyd("exec", "--session", sid, "demopkg.f()", cwd=root, env=env)
         assert check.stdout.strip() == "4"
-        livyd("exec", "--session", sid, "rows = [(i, i * i) for i in range(1500)]", cwd=root, env=env)
+        params = livyd("params", "--session", sid, "--", "--day", "2024-01-01", cwd=root, env=env)
+        assert params.returncode == 0, params.stderr
+        livyd("exec", "--session", sid, "import sys; rows = [(i, i * i) for i in range(1500)]",
+              cwd=root, env=env)
+        assert livyd("exec", "--session", sid, "sys.argv", cwd=root, env=env
+                     ).stdout.strip() == "['livyd', '--day', '2024-01-01']"
         fetched = livyd("fetch", "--session", sid, "--limit", "1200", "rows", cwd=root, env=env)
         lines = fetched.stdout.splitlines()
         assert len(lines) == 1201 and lines[-1] == "1199,1437601", fetched.stderr  # past the 1000 cap

@@ -142,5 +142,5 @@ def test_devloop_settings_resolve_with_provenance(tmp_path: Path) -> None:
     assert cfg.source_of("webhdfs.base_dir") == "LIVY_REMOTE_DIR (environment)"
     assert cfg.profile.batch.stage == "never" and cfg.profile.deploy.scripts == ["jobs"]
     assert cfg.source_of("deploy.inline_limit").endswith("livyd.toml:3")
-    with pytest.raises(livyd.ConfigError, match="LIVY_BATCH_STAGE.*batch.stage"):
+    with pytest.raises(livyd.ConfigError, match=r"LIVY_BATCH_STAGE.*batch\.stage"):
         livyd.load_config(cwd=tmp_path, env={"LIVY_BATCH_STAGE": "sometimes"}, user_config=False)
