@@ -58,6 +58,14 @@ def _delegate(argv: list[str]) -> int | None:
         if not arg.startswith("-"):
             break
         leading.append(arg)
+    if "--version" in leading and "--json" in leading:
+        # For editors checking compatibility before they spawn the daemon: nothing else is loaded.
+        import json
+
+        from livyd._version import PROTOCOL_VERSION, __version__
+
+        sys.stdout.write(json.dumps({"version": __version__, "protocolVersion": PROTOCOL_VERSION}) + "\n")
+        return EXIT_OK
     if "--stdio" in leading:
         try:
             from livyd.daemon import main as daemon_main

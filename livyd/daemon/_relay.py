@@ -127,7 +127,7 @@ async def _first_frame(stream: SocketStream, raw: bytearray) -> tuple[dict[str, 
                 return None, 0
             try:
                 message = json.loads(event.body)
-            except ValueError:
+            except (ValueError, RecursionError):  # a deeply nested first frame is not the hello
                 return None, 0
             return (message if isinstance(message, dict) else None), len(raw) - parser.buffered
         if len(raw) > _HELLO_MAX + 1024:

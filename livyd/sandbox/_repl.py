@@ -109,6 +109,9 @@ class Repl:
         self._threads: list[threading.Thread] = []
         self.pid = proc.pid
         self.worker_info: dict[str, Any] = {}
+        #: ``{"app_id", "ui_url"}`` once the worker's SparkSession runs; *on_spark* is called then.
+        self.spark_info: dict[str, Any] | None = None
+        self.on_spark: Callable[[dict[str, Any]], None] | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -358,6 +361,15 @@ class Repl:
         if msg.get("ready"):
             self.worker_info = msg
             self._ready.set()
+            return
+        if msg.get("event") == "spark" and "id" not in msg:
+            # The worker started its SparkSession: application id and Spark UI address.
+            self.spark_info = {"app_id": msg.get("app_id"), "ui_url": msg.get("ui_url")}
+            if self.on_spark is not None:
+                try:
+                    self.on_spark(self.spark_info)
+                except Exception:
+                    log.exception("repl.on_spark_failed", pid=self.pid)
             return
         pending = self._pending.get(msg.get("id", -1))
         if pending is None:

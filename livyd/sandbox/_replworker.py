@@ -88,9 +88,14 @@ SPARK_HINT = (
     "(pip install 'livyd[spark]') for a local SparkSession"
 )
 SQL_MAX_ROWS = 1000
-#: recipes.md section 4: local mode, loopback only, UI off, small and quick to start.
+#: recipes.md section 4: local mode, loopback only, small and quick to start. The Spark UI runs
+#: (its REST API is what clients read jobs and stages from, as they would on a cluster) on a free
+#: loopback port (0: Spark picks one; SPARK_LOCAL_IP keeps it on 127.0.0.1), without the console
+#: progress bar (it would fill the driver log).
 SPARK_DEFAULTS = {
-    "spark.ui.enabled": "false",
+    "spark.ui.enabled": "true",
+    "spark.ui.port": "0",
+    "spark.ui.showConsoleProgress": "false",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.shuffle.partitions": "1",
@@ -480,11 +485,22 @@ class Worker:
                 sc.addPyFile(path)
             self.pending_pyfiles.clear()
             self.spark, self.sc = spark, sc
+            self._announce_spark(sc)
             self.sql_context = self._sql_context(spark)
             self.ns.update(self.spark_globals())
             if self.current_statement is not None:
                 self.set_job_group(self.current_statement)
             return spark
+
+    def _announce_spark(self, sc: Any) -> None:
+        """Tell the server the application id and the Spark UI's address (Livy's appId/appInfo)."""
+        try:
+            info = {"app_id": str(sc.applicationId), "ui_url": sc.uiWebUrl}
+        except Exception:  # never let this fail a statement
+            LOG.exception("reading the Spark application id / UI address failed")
+            return
+        LOG.warning("livyd sandbox: SparkSession %s started; Spark UI at %s", info["app_id"], info["ui_url"])
+        self.channel.send({"event": "spark", **info})
 
     def spark_globals(self) -> dict[str, Any]:
         return {"spark": self.spark, "sc": self.sc, "sqlContext": self.sql_context}

@@ -59,6 +59,24 @@ def test_spark_conf_and_app_name_reach_the_session(spark_session: tuple[httpx.Cl
     assert out["data"] == {"text/plain": "('1', 'spark-shared')"}
 
 
+def test_app_id_and_spark_ui_of_a_direct_session(spark_session: tuple[httpx.Client, int]) -> None:
+    """Direct mode: appId is the local application's id and sparkUiUrl Spark's own UI on loopback,
+    where Spark's monitoring REST API answers; driverLogUrl serves the REPL's whole log."""
+    http, sid = spark_session
+    body = http.get(f"/sessions/{sid}").json()
+    app_id, info = body["appId"], body["appInfo"]
+    assert app_id.startswith("local-")
+    assert info["sparkUiUrl"].startswith("http://127.0.0.1:")
+    apps = httpx.get(f"{info['sparkUiUrl']}/api/v1/applications", timeout=30).json()
+    assert [a["id"] for a in apps] == [app_id]
+    assert info["executorLogUrls"] is None  # local mode: the driver runs the tasks
+    log = httpx.get(info["driverLogUrl"], timeout=30)
+    assert log.headers["content-type"].startswith("text/plain")
+    assert f"SparkSession {app_id} started" in log.text
+    tail = httpx.get(info["driverLogUrl"], params={"start": -100}, timeout=30)
+    assert len(tail.content) == 100 and log.content.endswith(tail.content)
+
+
 def test_progress_and_cancel_of_a_spark_job(spark_session: tuple[httpx.Client, int]) -> None:
     http, sid = spark_session
     code = ("import time\n"
