@@ -101,7 +101,8 @@ class InsightSettings(BaseModel):
     enabled: bool = Field(True, description="read the Spark UI while statements run")
     url: str | None = Field(None, description="URL template of the Spark UI (see livyd._core.sparklinks)")
     log_url: str | None = Field(None, description="URL template of driver/executor logs")
-    interval: float = Field(0.5, ge=0.05, le=60, description="seconds between two reads of the Spark UI")
+    interval: float = Field(0.5, ge=0.05, le=60, description="shortest time between two reads of the "
+                            "Spark UI (they back off to 4 x this while nothing changes)")
     start_delay: float = Field(0.25, ge=0, le=60, description="read the UI once a statement ran this long")
     spill_threshold: int = Field(GIB, ge=0, description="bytes spilled to disk by a stage before a "
                                  "warning (default 1 GiB; '1g', '512m' accepted)")
@@ -372,6 +373,15 @@ class JobTracker:
         running = {s.stage_id for s in active}
         final = {k[0] for k, s in self.stages.items() if s.status.is_final}
         return sorted(self._ever_active - running - final)
+
+    def plan_key(self) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, int, str], ...]]:
+        """What the poll planner treats as a state change: the jobs' and stage attempts' statuses."""
+        return (tuple(sorted((j, str(job.status)) for j, job in self.jobs.items())),
+                tuple(sorted((k[0], k[1], str(s.status)) for k, s in self.stages.items())))
+
+    def tasks_done(self) -> int:
+        """Completed tasks over the statement's jobs (the planner's "progress")."""
+        return sum(job.num_completed_tasks for job in self.jobs.values())
 
     def stages_unfinished(self) -> list[int]:
         """Stages of ours whose final numbers are not known (read once more at the end)."""
