@@ -254,9 +254,9 @@ class StatementWatcher:
         except LivydError as exc:
             await self._unreachable(now, ui_url, exc)
             return None
-        await self._send([SparkUIEvent(elapsed=round(self._elapsed(now), 3), url=ui.ui_url,
-                                       app_id=ui.app_id)])
-        self.jobs.ui_url = ui.ui_url
+        shown = redact_url(ui.ui_url)  # events never carry a URL's userinfo
+        await self._send([SparkUIEvent(elapsed=round(self._elapsed(now), 3), url=shown, app_id=ui.app_id)])
+        self.jobs.ui_url = shown
         return ui
 
     async def _unreachable(self, now: float, url: str, exc: LivydError) -> None:
