@@ -352,3 +352,42 @@ def test_stylua_formatting() -> None:
     proc = subprocess.run([npm, "run", "-s", "format:check"], cwd=str(PLUGIN), capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_rendering_and_options(nvim: str, tmp_path: Path) -> None:
+    """The plugin's pure parts in a real Neovim: tables (display widths, nulls, numbers right),
+    JSON, truncation, tracebacks, virtual text, option and argument checks."""
+    r = run_script(nvim, tmp_path, "units", str(tmp_path / "images"))
+    # display widths: 東京 is 4 columns wide; numbers right-aligned; null shown
+    assert r["table_wide"] == [
+        "city       n",
+        "------  ----",
+        "東京      12",
+        "null       3",
+        "Zürich  null",
+        "(3 rows)",
+    ], r["table_wide"]
+    assert r["json_only"] == ['{"a":1}']
+    assert r["truncated"] == ["x", "y", "(truncated: the whole output is in /state/out/t.json)"]
+    assert r["error_lines"] == ["Traceback (most recent call last):", '  File "<stdin>", line 1, in <module>',
+                                "ValueError: bad"]
+    assert r["bad_image"] == ["[image/png not saved: the image is not valid base64]"]
+    assert r["short_long"] == ["→ " + "a" * 19 + "…  (1.50 s)", "DiagnosticOk"], r["short_long"]
+    assert r["short_lines"] == ["→ 3 lines in livy://output/3  (1m01s)", "DiagnosticOk"]
+    assert r["short_failed"] == ["✗ failed: session 3 is dead", "DiagnosticError"]
+    assert r["footer_failed"] == "✗ failed in 5 ms: session 3 is dead"
+    assert r["elapsed"] == ["5 ms", "1.23 s", "2m05s"]
+    assert r["fields"] == {"kind": "spark", "numExecutors": 4, "conf": {"spark.sql.shuffle.partitions": "64"},
+                           "x": True}
+    assert r["fields_bad"] == 'expected key=value, got "driverMemory" (e.g. kind=pyspark driverMemory=2g)'
+    o = r["options"]
+    assert o["cmd_empty"] == ("livy.setup: cmd: expected a non-empty list of strings, "
+                              "e.g. { 'livyd', '--stdio' }, got {}"), o
+    assert o["filetypes"].startswith("livy.setup: filetypes: expected a list of filetypes"), o
+    assert o["split"].startswith("livy.setup: output.split: expected one of below, above, left, right"), o
+    assert o["kinds"] == ("livy.setup: statement_kinds: expected a table of filetype = "
+                          "pyspark|spark|sql|sparkr (or false), "
+                          'got { r = "sparkr", scala = "spark", sql = "hive" }'), o
+    assert o["kinds_off"] == "accepted" and o["good"] == "accepted", o
+    assert o["unknown_nested"] == (
+        "livy.setup: unknown option output.heigth (known in output: open, size, split)")
