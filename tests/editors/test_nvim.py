@@ -224,10 +224,15 @@ def test_sessions_logs_profiles_and_batches(
     assert re.match(r"^livy://batch/alpha/\d+$", r["batch_name"]), r["batch_name"]
     batch = "\n".join(r["batch_lines"])
     assert "batch says one two" in batch and re.search(r"is success$", batch, re.M), batch
+    assert r["batch_picker"]["prompt"] == "Livy batches"
+    assert any(re.match(r"^#\d+  success", i) for i in r["batch_picker"]["items"]), r["batch_picker"]
+    assert r["batch_log_again"] == r["batch_lines"], r["batch_log_again"]
+    assert any(n.startswith("Livy: batch ") and n.endswith((" killed", " was already gone"))
+               for n in r["notes_all"]), r["notes_all"]
 
     assert r["killall_note"] == f"Livy: killed session {r['second']}", r["notes_all"]
     errors = r["errors"]
-    assert any("session attach: expected a session id" in e and '"x1"' in e for e in errors), errors
+    assert any("session attach: expected an id (a whole number)" in e and '"x1"' in e for e in errors), errors
     assert any('unknown subcommand "frobnicate"' in e for e in errors), errors
 
     assert r["bad_setup"] is False and r["bad_setup_type"] is False and r["bad_settings"] is False

@@ -148,7 +148,25 @@ H.run(function()
   end, 60000)
   R.batch_name = vim.api.nvim_buf_get_name(batch_buf)
   R.batch_lines = vim.api.nvim_buf_get_lines(batch_buf, 0, -1, false)
+  local batch_id = tonumber(R.batch_name:match("(%d+)$"))
   H.step("batch")
+
+  -- the server's batches in a picker: show one's log again (from an empty buffer), then kill it
+  vim.api.nvim_buf_delete(batch_buf, { force = true })
+  answer = { "#" .. batch_id .. " ", "Show log" }
+  vim.cmd("Livy batch list")
+  H.wait("the batch log shown from the picker", function()
+    local name = vim.api.nvim_buf_get_name(0)
+    return name == R.batch_name and #vim.api.nvim_buf_get_lines(0, 0, -1, false) > 1
+  end, 10000)
+  R.batch_picker = picks[#picks - 1]
+  R.batch_log_again = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  vim.cmd("Livy batch kill " .. batch_id)
+  H.wait("the batch kill reported", function()
+    return noted(("batch %d killed"):format(batch_id)) ~= nil
+      or noted(("batch %d was already gone"):format(batch_id)) ~= nil
+  end, 10000)
+  H.step("batch list, log, kill")
 
   -- kill the attached session; a second one goes with killall
   vim.cmd("Livy session kill")

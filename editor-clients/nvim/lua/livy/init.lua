@@ -753,6 +753,70 @@ function M.batch_submit(file, args)
   end)
 end
 
+local function batch_title(b)
+  return ("batch %d%s is %s"):format(b.id, b.name and (" (" .. b.name .. ")") or "", b.state)
+end
+
+--- :Livy batch log {id}: a batch's whole log in livy://batch/<id>.
+---@param id integer
+function M.batch_log(id)
+  M.ensure_setup()
+  client.request("livy/batchInfo", { batchId = id }, function(err, res)
+    if err then
+      return report(err)
+    end
+    require("livy.logs").reload_batch(res.batch, batch_title(res.batch), true)
+  end)
+end
+
+--- :Livy batch kill {id}: delete (kill) a batch.
+---@param id integer
+---@param profile string|nil
+function M.batch_kill(id, profile)
+  M.ensure_setup()
+  local params = { batchId = id }
+  if profile then
+    params.profile = profile
+  end
+  client.request("livy/killBatch", params, function(err, res)
+    if err then
+      return report(err)
+    end
+    notify(("batch %d %s"):format(res.id, res.killed and "killed" or "was already gone"))
+  end)
+end
+
+--- :Livy batch list: the Livy server's batches (vim.ui.select): show one's log, or kill it.
+function M.batch_list()
+  M.ensure_setup()
+  client.request("livy/listBatches", vim.empty_dict(), function(err, res)
+    if err then
+      return report(err)
+    end
+    if #res.batches == 0 then
+      return notify("the Livy server has no batches: :Livy batch submit [file]")
+    end
+    vim.ui.select(res.batches, {
+      prompt = "Livy batches",
+      kind = "livy_batches",
+      format_item = function(b)
+        return ("#%d  %-8s %s%s"):format(b.id, b.state, b.name or "", b.appId and ("  " .. b.appId) or "")
+      end,
+    }, function(b)
+      if not b then
+        return
+      end
+      vim.ui.select({ "Show log", "Kill" }, { prompt = batch_title(b) }, function(choice)
+        if choice == "Show log" then
+          require("livy.logs").reload_batch(b, batch_title(b), true)
+        elseif choice == "Kill" then
+          M.batch_kill(b.id, b.profile)
+        end
+      end)
+    end)
+  end)
+end
+
 --- :Livy profile [name]: make a profile active (without a name: pick one).
 ---@param name string|nil
 function M.profile(name)
