@@ -137,14 +137,21 @@ H.run(function()
     local s = state.attached_session()
     return s ~= nil and s.state == "idle" and #state.unfinished() == 0
   end, 30000)
-  local res = vim.lsp.buf_request_sync(comp, "textDocument/completion", {
-    textDocument = { uri = vim.uri_from_bufnr(comp) },
-    position = { line = 1, character = 14 },
-  }, 20000)
+  -- the daemon gives up on a completion statement after 2 s (an empty list): on a loaded machine
+  -- ask again, a few times (completion is read-only)
   R.completion = {}
-  for _, r in pairs(res or {}) do
-    for _, item in ipairs((r.result or {}).items or {}) do
-      table.insert(R.completion, item.label)
+  for _ = 1, 5 do
+    local res = vim.lsp.buf_request_sync(comp, "textDocument/completion", {
+      textDocument = { uri = vim.uri_from_bufnr(comp) },
+      position = { line = 1, character = 14 },
+    }, 20000)
+    for _, r in pairs(res or {}) do
+      for _, item in ipairs((r.result or {}).items or {}) do
+        table.insert(R.completion, item.label)
+      end
+    end
+    if #R.completion > 0 then
+      break
     end
   end
   vim.cmd("buffer " .. job)
