@@ -54,7 +54,7 @@ def nvim() -> str:
 
 
 def run_script(nvim: str, tmp_path: Path, script: str, *args: str, env_extra: dict[str, str] | None = None,
-               timeout: float = 240) -> dict[str, Any]:
+               timeout: float = 240, plugin: Path = PLUGIN) -> dict[str, Any]:
     """Run one Lua scenario in a clean headless nvim; its OUT.json (asserting it exited 0)."""
     out = tmp_path / f"{script}.json"
     env = {
@@ -70,7 +70,7 @@ def run_script(nvim: str, tmp_path: Path, script: str, *args: str, env_extra: di
     for key in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"):
         Path(env[key]).mkdir(mode=0o700, parents=True, exist_ok=True)
     proc = subprocess.run(
-        [nvim, "--headless", "--clean", "-l", str(SCRIPTS / f"{script}.lua"), str(out), str(PLUGIN), *args],
+        [nvim, "--headless", "--clean", "-l", str(SCRIPTS / f"{script}.lua"), str(out), str(plugin), *args],
         capture_output=True, text=True, timeout=timeout, cwd=str(tmp_path), env=env, stdin=subprocess.DEVNULL,
     )
     assert out.exists(), f"{script}.lua wrote no results (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
@@ -396,3 +396,17 @@ def test_rendering_and_options(nvim: str, tmp_path: Path) -> None:
     assert o["kinds_off"] == "accepted" and o["good"] == "accepted", o
     assert o["unknown_nested"] == (
         "livy.setup: unknown option output.heigth (known in output: open, size, split)")
+
+
+def test_without_the_protocol_schema(nvim: str, tmp_path: Path) -> None:
+    """A copy of the plugin away from its repository: nothing is refused (there is nothing to check
+    against), and :checkhealth livy warns that messages are not checked, saying what to set."""
+    copy = tmp_path / "livy.nvim"
+    for part in ("lua", "plugin", "doc"):
+        shutil.copytree(PLUGIN / part, copy / part)
+    r = run_script(nvim, tmp_path, "noschema", plugin=copy)
+    assert r["info"][0] is None and "set protocol_dir in setup()" in r["info"][1], r["info"]
+    assert r["unchecked"] == [True, []]
+    warnings = [t for lvl, t in _health_lines(r["health"]) if lvl == "WARNING"]
+    expected = "messages are not checked against the protocol: protocol/livyd.schema.json not found"
+    assert any(t.startswith(expected) for t in warnings), r["health"]
