@@ -214,6 +214,11 @@ def test_sessions_logs_profiles_and_batches(
     assert any(line.split() == ["state", "idle"] for line in r["info_float"]), r["info_float"]
     assert any(line.split() == ["profile", "alpha"] for line in r["info_float"]), r["info_float"]
     assert r["log_name"] == f"livy://log/alpha/{first['id']}"
+    st = r["status_float"]
+    assert re.match(rf"^livyd {re.escape(__version__)}, protocol {PROTOCOL_VERSION}, pid \d+$", st[0]), st
+    assert "Profiles (2)" in st, st
+    assert any(line.startswith("  alpha (active)  http://127.0.0.1:") for line in st), st
+    assert f"  alpha#{first['id']}  idle  pyspark  nvim-test-a  (attached)" in st, st
 
     assert r["detached_after_switch"], "selecting another profile detaches the old profile's session"
     picker = r["profile_picker"]

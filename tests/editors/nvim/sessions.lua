@@ -86,6 +86,20 @@ H.run(function()
   end
   H.step("session info")
 
+  -- the daemon's state in a float
+  vim.cmd("Livy status")
+  H.wait("the status float", function()
+    for _, w in ipairs(vim.api.nvim_list_wins()) do
+      if vim.api.nvim_win_get_config(w).relative ~= "" then
+        R.status_float = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(w), 0, -1, false)
+        vim.api.nvim_win_close(w, true)
+        return true
+      end
+    end
+    return false
+  end, 10000)
+  H.step("status")
+
   -- its log, followed: a line the REPL writes to its own stderr arrives while a statement runs
   vim.cmd("Livy logs follow")
   local log_name = ("livy://log/%s%d"):format(first.profile and (first.profile .. "/") or "", first.id)

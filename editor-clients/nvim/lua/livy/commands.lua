@@ -221,6 +221,12 @@ M.subcommands = {
       livy().restart()
     end,
   },
+  status = {
+    doc = "the daemon's state in a float: versions, profiles, sessions, unfinished tasks",
+    run = function()
+      livy().daemon_status()
+    end,
+  },
   output = {
     doc = "open the attached session's output buffer",
     run = function()

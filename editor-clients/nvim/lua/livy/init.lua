@@ -499,6 +499,49 @@ function M.session_info(id)
   end)
 end
 
+--- :Livy status: the daemon's state in a float (versions, profiles, sessions, tasks).
+function M.daemon_status()
+  M.ensure_setup()
+  client.request("livy/status", vim.empty_dict(), function(err, res)
+    if err then
+      return report(err)
+    end
+    state.data.active_profile = res.activeProfile
+    state.data.profiles = res.profiles
+    local lines = {
+      ("livyd %s, protocol %s, pid %d%s"):format(
+        res.version,
+        res.protocolVersion,
+        res.pid,
+        state.data.server and state.data.server.shared and " (shared)" or ""
+      ),
+      "  workspace    " .. res.workspace,
+      "  state        " .. res.stateDir,
+      "  Livy         " .. (res.livyUrl or "(not connected yet)"),
+      ("Profiles (%d)"):format(#res.profiles),
+    }
+    for _, p in ipairs(res.profiles) do
+      table.insert(
+        lines,
+        ("  %s%s  %s  %s"):format(p.name, p.name == res.activeProfile and " (active)" or "", p.url or "", p.auth or "")
+      )
+    end
+    table.insert(lines, ("Sessions (%d)"):format(#res.sessions))
+    for _, s in ipairs(res.sessions) do
+      state.update_session(s)
+      table.insert(lines, "  " .. session_label(s))
+    end
+    local open = vim.tbl_filter(function(t)
+      return not state.FINAL[t.state]
+    end, res.tasks)
+    table.insert(lines, ("Tasks (%d, %d unfinished)"):format(#res.tasks, #open))
+    for _, t in ipairs(open) do
+      table.insert(lines, ("  %s  %-10s %s"):format(t.taskId, t.state, t.codePreview or ""))
+    end
+    float_lines(lines)
+  end)
+end
+
 --- :Livy restart: kill the attached session and create one with the same configuration.
 function M.restart()
   M.ensure_setup()
