@@ -93,6 +93,9 @@ def console_main() -> None:
 
     gc.disable()  # imports create ~10^5 objects that are never garbage: no collections meanwhile
     _startup_gc_paused = True
+    # The command runs on asyncio only. httpcore imports trio when it is installed (~100 ms) to
+    # support a backend this process never uses: mark it absent (httpcore then sticks to anyio).
+    sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
     try:
         code = main()
     finally:
