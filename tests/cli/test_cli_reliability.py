@@ -4,6 +4,7 @@ Livy, and fed bad input: real subprocesses against real sandboxes (issue 11, ite
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -241,3 +242,27 @@ def test_the_human_renderer() -> None:
         human_renderer(None, "warning", {"event": "some.internal_event"})
     assert human_renderer(None, "warning", {"event": "TLS verification is off", "level": "warning"}) == \
         "livyd: warning: TLS verification is off"
+
+
+@pytest.mark.timeout(120)
+def test_a_submission_of_unknown_fate_keeps_the_session(sandbox: SandboxProcess, work: Path) -> None:
+    """The statement POST's fate cannot be established (the gateway dropped it and no listing shows
+    it within the window): exec says it was not re-sent and keeps the session it created, because
+    deleting it would kill a statement that may be running (issue 11, item 7)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))
+    from proxy import FaultProxy  # tests/faults/proxy.py
+
+    (work / "work" / "livyd.toml").write_text("timeout = 1\n")  # a 6 s window: the timeout + 5 s
+    with FaultProxy(sandbox.livy_url) as proxy:
+        proxy.add("POST", r"/statements$", "reset-before")
+        proc = _usage(work, "exec", "--url", proxy.url, "print('never sent')")
+    assert proc.returncode == 3, proc.stderr
+    assert "not re-sent" in proc.stderr
+    kept = re.search(r"session (\d+) is kept: the statement may be running in it", proc.stderr)
+    assert kept, proc.stderr
+    sid = kept.group(1)
+    try:
+        assert httpx.get(f"{sandbox.livy_url}/sessions/{sid}", timeout=10).status_code == 200
+        assert not [r for r in proxy.forwarded if r.method == "DELETE"]
+    finally:
+        httpx.delete(f"{sandbox.livy_url}/sessions/{sid}", headers=H, timeout=30)
