@@ -36,7 +36,8 @@ _JUNK_DIRS = frozenset({"__pycache__", ".git", ".hg", ".svn", ".tox", ".nox", ".
                         ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints", "node_modules", ".venv",
                         "venv", ".eggs", ".idea", ".vscode"})
 _JUNK_FILES = ("*.pyc", "*.pyo", ".DS_Store", "*.swp", "*~")
-_SECRET_FILES = (".env", ".env.*", "*.keytab", ".netrc", "*.pem.key")
+_SECRET_FILES = (".env", ".env.*", "*.keytab", ".netrc", ".pgpass", "id_rsa*", "id_ecdsa*", "id_ed25519*",
+                 "*.p12", "*.pfx", "*.jks", "*.pem.key")
 _KEYTAB_MAGIC = (b"\x05\x01", b"\x05\x02")
 _DOWN_DEPTH = 3
 
@@ -70,7 +71,12 @@ class Excluder:
         self._gitignore_rules: list[tuple[Path, str, bool]] | None = None
 
     def _rel(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix() if path != self.root else "."
+        if path == self.root:
+            return "."
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:  # a relative or unresolved spelling of a path under the root
+            return Path(os.path.relpath(os.path.abspath(path), self.root)).as_posix()
 
     def reason(self, path: Path) -> str | None:
         """Why *path* (under the root, not resolved) must not be deployed, or ``None``."""
@@ -90,7 +96,7 @@ class Excluder:
                 return "a virtual environment"
         else:
             if any(fnmatch.fnmatch(name, p) for p in _SECRET_FILES):
-                return "a secrets file (.env*, keytab, .netrc)"
+                return "a secrets file (.env*, keytab, .netrc, SSH or PKCS#12 key)"
             if any(fnmatch.fnmatch(name, p) for p in _JUNK_FILES):
                 return "a cache file"
             if not name.endswith(".py") and _is_keytab(path):
@@ -108,8 +114,14 @@ class Excluder:
             self.excluded.append((self._rel(path), why))
         return why is None
 
-    def walk(self, directory: Path) -> list[Path]:
-        """Every deployable file under *directory*, sorted, skipping excluded dirs whole."""
+    def walk(self, directory: Path, _seen: set[Path] | None = None) -> list[Path]:
+        """Every deployable file under *directory*, sorted, skipping excluded dirs whole (a
+        symlinked directory inside the root is followed once: loops end)."""
+        seen = _seen if _seen is not None else set()
+        real = directory.resolve()
+        if real in seen:
+            return []
+        seen.add(real)
         out: list[Path] = []
         self.prime(directory)
         for dirpath, dirnames, filenames in os.walk(directory, followlinks=False):
@@ -119,7 +131,7 @@ class Excluder:
                 sub = here / d
                 if sub.is_symlink():
                     if self.allowed(sub):
-                        out.extend(self.walk(sub))  # inside the root: its files, once
+                        out.extend(self.walk(sub, seen))  # inside the root: its files, once
                     continue
                 if self.allowed(sub):
                     keep.append(d)

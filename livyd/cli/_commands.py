@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import structlog
 
 from livyd._config import ResolvedConfig, load_config
 from livyd._exceptions import (
@@ -38,6 +37,7 @@ from livyd._exceptions import (
     SubmissionUnknownError,
     redact_url,
 )
+from livyd._logging import get_logger
 from livyd.cli._render import Renderer
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UsageError", "run_command"]
 
-log = structlog.get_logger()
+log = get_logger("livyd.cli")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SERVER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -319,7 +319,8 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             # live bars of what Spark does (a terminal only); with --json the events go into the result
             with spark_progress(r, f"session {sid}") as view:
                 try:
-                    await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
+                    if created is not None or _state(session.state) != "idle":  # else: just seen idle
+                        await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
                 except (SessionReplacedError, SessionUnverifiedError):
                     raise
                 except SessionGoneError as exc:

@@ -39,8 +39,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     hs = p.add_subparsers(dest="action", metavar="ACTION")
     ls = hs.add_parser("ls", parents=[common], help="list a directory (default: the remote base dir)")
     ls.add_argument("path", nargs="?", metavar="PATH")
-    put = hs.add_parser("put", parents=[common], help="upload a local file (unchanged content is not "
-                        "sent again)")
+    put = hs.add_parser("put", parents=[common], help="upload a local file or directory (unchanged "
+                        "content is not sent again)")
     put.add_argument("local", metavar="LOCAL")
     put.add_argument("remote", nargs="?", metavar="REMOTE", help="default: the base dir; relative paths "
                      "are under the base dir")
@@ -91,3 +91,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--refresh", action="store_true",
                    help="re-zip and upload what changed, then replace the session by a new one with the "
                    "current pyFiles/jars/files/archives")
+
+    p = sub.add_parser("params", parents=[common], help="set sys.argv in a running session for the code "
+                       "that follows (sys.argv = ['livyd', ARGS...])")
+    p.add_argument("--session", "-s", metavar="ID|NAME", help="default: the newest session")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")

@@ -55,6 +55,17 @@ def test_zip_leaves_out_secrets_caches_ignored_and_outside_symlinks(tmp_path: Pa
     assert "cache" in reasons["modules/demopkg/__pycache__"]
 
 
+def test_symlink_loops_inside_the_root_end(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj")
+    pkg = root / "modules" / "demopkg"
+    (pkg / "sub").mkdir()
+    (pkg / "sub" / "x.py").write_text("X = 1\n")
+    (pkg / "sub" / "again").symlink_to(pkg / "sub", target_is_directory=True)
+    (pkg / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    names = zipfile.ZipFile(io.BytesIO(zip_package(pkg, Excluder(root)).data)).namelist()
+    assert "demopkg/sub/x.py" in names and "demopkg/id_rsa" not in names
+
+
 def test_gitignore_is_parsed_without_git(tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj", git=False)
     excluder = Excluder(root)
@@ -117,3 +128,19 @@ def test_remote_mutation_rule(path: str, force: bool, allowed: bool) -> None:
     else:
         with pytest.raises(RemotePathRefused):
             check_mutation(path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_devloop_settings_resolve_with_provenance(tmp_path: Path) -> None:
+    import livyd
+
+    (tmp_path / "livyd.toml").write_text('[deploy]\nscripts = ["jobs"]\ninline_limit = 0\n'
+                                         '[batch]\nstage = "always"\n')
+    env = {"LIVY_WEBHDFS_URL": "http://nn:9870/webhdfs/v1", "LIVY_REMOTE_DIR": "/user/a/x",
+           "LIVY_BATCH_STAGE": "never"}
+    cfg = livyd.load_config(cwd=tmp_path, env=env, user_config=False)
+    assert cfg.profile.webhdfs.url == "http://nn:9870/webhdfs/v1"
+    assert cfg.source_of("webhdfs.base_dir") == "LIVY_REMOTE_DIR (environment)"
+    assert cfg.profile.batch.stage == "never" and cfg.profile.deploy.scripts == ["jobs"]
+    assert cfg.source_of("deploy.inline_limit").endswith("livyd.toml:3")
+    with pytest.raises(livyd.ConfigError, match=r"LIVY_BATCH_STAGE.*batch\.stage"):
+        livyd.load_config(cwd=tmp_path, env={"LIVY_BATCH_STAGE": "sometimes"}, user_config=False)
