@@ -412,6 +412,9 @@ class LivyClient:
         if ident is not None and ident.lost is None:
             ident.lost = IdentityCheck(IdentityVerdict.DIFFERENT, "id", reason=(
                 f"Livy no longer knows session {ident.session_id}"))
+            exc.message = (f"{exc.message}; the session is gone (deleted, or the server restarted: Livy "
+                           "then numbers sessions from 0 again), so livyd will not act on this id again: "
+                           "create a new session")
 
     async def _ensure_ours(self, session_id: SessionRef) -> None:
         """Before writing into a tracked session: refuse one shown not to be ours, and after a

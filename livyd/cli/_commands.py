@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import secrets
 import signal
 import sys
@@ -278,7 +279,11 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         statement_kind: str | None = "pyspark" if (args.kind or "").lower() == "shared" else args.kind
         if args.session:
             session = await _find_session(client, args.session)
-            client.track_session(session)  # every later read of it is compared with this one
+            # every later read of it is compared with this one; a name livyd generated (a session
+            # kept with --keep) is unique, so it proves the session on its own
+            prefix = re.escape(resolved.profile.session.name_prefix)
+            generated = bool(session.name and re.fullmatch(rf"{prefix}-[0-9a-f]{{8}}", session.name))
+            client.track_session(session, unique_name=generated)
             if statement_kind is None and _state(session.kind) == "shared":
                 configured = resolved.profile.session.kind
                 statement_kind = configured if configured not in (None, "shared") else "pyspark"
@@ -381,11 +386,16 @@ async def _say_what_it_waits_for(client: LivyClient, r: Renderer, session: Any) 
     except LivydError:
         return
     running = [st for st in page.statements if _state(st.state) in ("running", "cancelling", "waiting")]
+    stop = f"livyd sessions kill {session.id} stops everything"
     if running:
         first = min(running, key=lambda st: st.id)
         r.notice(f"session {session.id} is busy with statement {first.id} ({_state(first.state)}); this one "
-                 "waits until it ends (livyd sessions kill "
-                 f"{session.id} stops everything)")
+                 f"waits until it ends ({stop})")
+    elif page.statements and _state(page.statements[0].state) == "cancelled":
+        last = page.statements[0]
+        r.notice(f"session {session.id} is busy with statement {last.id}: it was cancelled, but its code "
+                 "still runs (Livy's cancel stops Spark jobs; plain Python ignores it); this one waits "
+                 f"until it returns ({stop})")
     else:
         r.notice(f"session {session.id} is busy; this statement waits until it is idle")
 

@@ -159,3 +159,24 @@ async def test_library_debug_log_with_tracebacks_that_carry_secrets(sandbox: San
     text = log_file.read_text()
     assert "Traceback" in text and "RuntimeError" in text  # the tracebacks were logged
     assert_clean(text, *errors)
+
+
+@pytest.mark.timeout(120)
+def test_a_slow_token_command_says_so_while_livyd_waits(token_sandbox: SandboxProcess,
+                                                        tmp_path: Path) -> None:
+    """A token command waiting for a browser login (or stuck) is named on stderr after a few
+    seconds, in a sentence, instead of livyd seeming to hang; its token still works and stays out
+    of every output."""
+    helper = tmp_path / "get_token.py"
+    helper.write_text(f"import time\ntime.sleep(3.5)\nprint({TOKEN!r})\n")
+    (tmp_path / "livyd.toml").write_text(
+        f"url = {json.dumps(token_sandbox.livy_url)}\n[auth]\ntype = \"bearer\"\n"
+        f"token_command = {json.dumps(f'{sys.executable} {helper}')}\n")
+    env = env_for(tmp_path)
+    env.pop("LIVYD_LOG_LEVEL")
+    proc = subprocess.run([sys.executable, "-m", "livyd", "sessions", "list", "--json"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    assert "livyd: warning: waiting for auth.token_command" in proc.stderr
+    assert "{" not in proc.stderr
+    assert_clean(proc.stdout, proc.stderr)
