@@ -9,7 +9,7 @@ import { CredentialStore, credentialParams } from './credentials';
 import { bundledWheel, daemonCandidates, installManaged, pickDaemon, type FoundDaemon } from './daemonPath';
 import type { LivyModel } from './model';
 import type { LivydCapabilities } from './protocol.generated';
-import { daemonProcess, readSettings } from './settings';
+import { daemonArgs, readSettings } from './settings';
 
 export type DaemonState = 'stopped' | 'starting' | 'running' | 'failed';
 
@@ -113,14 +113,14 @@ export class Daemon implements vscode.Disposable {
       const found = await this.locate();
       this.found = found;
       const s = readSettings();
-      const proc = daemonProcess(s);
+      const args = daemonArgs(s);
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? null;
-      this.log.info(`starting ${found.command} ${proc.args.join(' ')} (found via ${found.source})`);
+      this.log.info(`starting ${found.command} ${args.join(' ')} (found via ${found.source})`);
       const serverOptions: ServerOptions = {
         command: found.command,
-        args: [...found.args, ...proc.args],
+        args: [...found.args, ...args],
         transport: TransportKind.stdio,
-        options: { cwd: folder ?? undefined, env: { ...process.env, ...proc.env } },
+        options: { cwd: folder ?? undefined },
       };
       const clientOptions: LanguageClientOptions = {
         documentSelector: [{ scheme: 'file', language: 'python' }, { scheme: 'vscode-notebook-cell', language: 'python' }],

@@ -6,7 +6,7 @@
  */
 import type {
   BatchInfo, ExecuteParams, ExecuteResult, LogNotification, OutputNotification, SessionInfo,
-  StatusResult, TaskChangedNotification, TaskInfo, TaskState,
+  StatementResult, StatusResult, TaskChangedNotification, TaskInfo, TaskState,
 } from './protocol.generated';
 
 export type Key = string;
@@ -208,6 +208,32 @@ export class LivyModel {
       this.logs.fire(event);
     }
     return event;
+  }
+
+  /**
+   * A past statement in full (livy/statement, protocol 1.2): its whole code, and its output when
+   * this window missed the livy/output. Returns the task record when it is one of the daemon's.
+   */
+  applyStatement(r: StatementResult): TaskRecord | undefined {
+    if (!r.taskId) {
+      return undefined;
+    }
+    const record = this.ensureTask(r.taskId, r.sessionId, r.profile ?? null);
+    record.code = r.code;
+    record.codePreview = record.codePreview || preview(r.code);
+    record.statementId = r.statementId ?? record.statementId;
+    record.uri = record.uri ?? r.uri ?? null;
+    record.range = record.range ?? r.range ?? null;
+    if (r.output && !record.output) {
+      record.output = {
+        taskId: r.taskId, sessionId: r.sessionId, statementId: r.statementId ?? null, profile: r.profile ?? null,
+        uri: record.uri, range: record.range,
+        elapsedMs: r.started && r.completed ? r.completed - r.started : null,
+        ...r.output,
+      };
+    }
+    this.changed.fire();
+    return record;
   }
 
   applyStatus(status: StatusResult): void {

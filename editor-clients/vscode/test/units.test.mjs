@@ -12,6 +12,7 @@ const render = lib('render');
 const { LivyModel, keyOf, preview } = lib('model');
 const dp = lib('daemonPath');
 const settings = lib('settings');
+const api = lib('api');
 const { gridHtml } = lib('ui/panels');
 
 test('cellAt finds the # %% cell around a line, trimming blank lines', () => {
@@ -110,11 +111,14 @@ test('installing without a wheel, or with a python that does not exist, says wha
     /Creating the virtual environment failed: ".*no-python -m venv .*" could not start/);
 });
 
-test('settings only the environment carries make the daemon run standalone', () => {
-  const base = { daemonArgs: [], auth: '', caBundle: '' };
-  assert.deepEqual(settings.daemonProcess(base), { args: ['--stdio'], env: {} });
-  assert.deepEqual(settings.daemonProcess({ ...base, auth: 'kerberos', caBundle: '/etc/ca.pem', daemonArgs: ['--log-file', '/tmp/l'] }),
-    { args: ['--stdio', '--log-file', '/tmp/l', '--standalone'], env: { LIVY_AUTH: 'kerberos', SSL_CERT_FILE: '/etc/ca.pem' } });
+test('auth and caBundle reach the daemon as settings only when set; the daemon args start with --stdio', () => {
+  const base = { profile: '', url: '', kind: 'pyspark', pollInterval: 1, idlePollInterval: 10, maxOutputBytes: 1, deleteSessionsOnExit: false, showTracebacks: false, auth: '', caBundle: '' };
+  assert.equal('auth' in api.daemonSettings(base), false);
+  assert.equal('caBundle' in api.daemonSettings(base), false);
+  const s = api.daemonSettings({ ...base, auth: 'kerberos', caBundle: ' /etc/ca.pem ' });
+  assert.equal(s.auth, 'kerberos');
+  assert.equal(s.caBundle, '/etc/ca.pem');
+  assert.deepEqual(settings.daemonArgs({ daemonArgs: ['--log-file', '/tmp/l'] }), ['--stdio', '--log-file', '/tmp/l']);
 });
 
 test('the table grid embeds its data safely and locks scripts to a nonce', () => {
