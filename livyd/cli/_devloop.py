@@ -169,7 +169,7 @@ async def cmd_deploy(args: argparse.Namespace, r: Renderer) -> int:
     resolved = _resolve(args)
     project = await anyio.to_thread.run_sync(_project, resolved)
     if args.dry_run:
-        doc = {"root": str(project.root), "root_reason": project.root_reason,
+        doc = {"root": str(project.root), "rootReason": project.root_reason,
                "scripts": [str(p) for p in project.scripts], "packages": [str(p) for p in project.packages],
                "excluded": [{"path": p, "reason": why} for p, why in project.excluded], "sent": False}
         if r.json_mode:
@@ -354,7 +354,7 @@ def _print_dry(r: Renderer, docs: list[dict[str, Any]]) -> None:
     import json
 
     if r.json_mode:
-        r.json({"dry_run": True, "requests": docs})
+        r.json({"dryRun": True, "requests": docs})
         return
     for doc in docs:
         r.text(f"{doc['method']} {doc['url']}")

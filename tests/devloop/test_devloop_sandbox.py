@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devloop_helpers import make_project, set_value
+from devloop_helpers import ensure_home, make_project, set_value
 
 from livyd import LivyClient, UnsafeRemotePathError, WebHDFSClient
 from livyd._config import DeployConfig
@@ -30,6 +30,7 @@ USER = "devloop"
 
 @pytest.fixture
 async def hdfs(sandbox: Any) -> AsyncIterator[WebHDFSClient]:
+    ensure_home(sandbox.webhdfs_url, USER)
     async with WebHDFSClient(sandbox.webhdfs_url, user=USER) as client:
         yield client
 
@@ -137,6 +138,7 @@ async def test_deletes_and_overwrites_stay_inside_the_base_dir(hdfs: WebHDFSClie
 
 def test_large_upload_keeps_memory_bounded(sandbox: Any, tmp_path: Path) -> None:
     """A 192 MiB upload in a fresh process: peak RSS grows far less than the file (streamed)."""
+    ensure_home(sandbox.webhdfs_url, USER)
     size = 192 * 1024 * 1024
     big = tmp_path / "big.bin"
     with big.open("wb") as f:
