@@ -240,11 +240,24 @@ async def after_session_ready(r: Renderer, client: LivyClient, session_id: int,
 
 
 async def _newest_session(client: LivyClient) -> int:
+    """Without --session: the one running session livyd named with this profile's prefix.
+
+    These commands run code in the session, and a session id is not an identity (anyone's
+    session may have the newest id), so anything but exactly one candidate is an error listing
+    what there is."""
     sessions = [s async for s in client.iter_sessions()]
     live = [s for s in sessions if not s.state.is_terminal]
+    prefix = f"{client.name_prefix}-"
+    ours = [s for s in live if (s.name or "").startswith(prefix)]
+    if len(ours) == 1:
+        return int(ours[0].id)
     if not live:
-        raise SessionGoneError(f"no running session at {client.url}: pass --session or create one")
-    return max(s.id for s in live)
+        raise SessionGoneError(f"no running session at {client.url}: pass --session or create one "
+                               "(livyd exec --keep ...)")
+    shown = ", ".join(f"{s.id} ({s.name or 'no name'})" for s in live[-10:])
+    why = "several" if ours else f"no session named {prefix}..."
+    raise ConfigError(f"{why} among the running sessions at {client.url} ({shown}): pass --session ID|NAME",
+                      key="--session")
 
 
 async def cmd_reload(args: argparse.Namespace, r: Renderer) -> int:
