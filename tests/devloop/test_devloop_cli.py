@@ -84,6 +84,10 @@ def test_deploy_twice_sends_nothing_the_second_time(batch_sandbox: Any, tmp_path
     second = json.loads(livyd("--json", "deploy", cwd=root, env=env).stdout)
     assert [f["uploaded"] for f in second["files"]] == [False, False]
     assert second["pyFiles"] == first["pyFiles"]
+    # reload without --session never guesses a session it cannot tell is livyd's
+    (root / "livyd.toml").write_text(f'[session]\nname_prefix = "{tmp_path.name[-12:]}x"\n')
+    guessed = livyd("reload", cwd=root, env=env)
+    assert guessed.returncode in (2, 3) and "--session" in guessed.stderr, guessed.stderr
 
 
 def test_exec_auto_deploys_then_reload(batch_sandbox: Any, tmp_path: Path) -> None:
