@@ -1197,9 +1197,9 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def _json(resp: httpx.Response) -> Any:
     try:
         return resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise LivydError(f"{resp.request.method} {redact_url(str(resp.request.url))}: answer is not JSON "
-                         f"(status {resp.status_code})") from None
+                         f"Livy would send (status {resp.status_code})") from None
 
 
 def _request(model: type[M], request: M | None, fields: dict[str, Any]) -> M:

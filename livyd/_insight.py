@@ -11,7 +11,10 @@ client, so the same authentication (Kerberos, Basic, bearer), TLS settings and c
 - nothing is read while nothing runs: the watcher only acts after a statement poll that saw the
   statement ``running``, and only from ``start_delay`` seconds into the run (short statements cost
   no request at all);
-- never faster than the statement itself is polled, and at most every ``interval`` seconds;
+- never faster than the statement itself is polled, and on the library's poll plan
+  (:class:`~livyd._core.poll.PollPlanner`): ``interval`` seconds apart at first and when a job or
+  stage starts or ends, backing off to 4 x ``interval`` while nothing changes (2 x while only task
+  counts move);
 - the reads happen in a task of their own: the statement's polls (and so its round trip) never
   wait for the Spark UI;
 - the UI's address: ``appInfo.sparkUiUrl`` or the profile's ``[spark_ui] url`` template
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from pydantic import TypeAdapter, ValidationError
 
+from livyd._core.poll import PollPlanner, PollSettings
 from livyd._core.sparkapi import SparkJob, SparkStage, TaskSummary, parse_spark_time
 from livyd._core.sparkinsight import (
     InsightSettings,
@@ -159,7 +163,10 @@ class StatementWatcher:
         self._latest: Statement | None = None
         self._polled = anyio.Event()
         self._running_since: float | None = None
-        self._last_read = -1e18
+        interval = self.settings.interval
+        self._plan_settings = PollSettings(initial=interval, maximum=4 * interval,
+                                           progress_maximum=2 * interval)
+        self._plan: PollPlanner | None = None
         self._ui: SparkUIClient | None = None
         self._ui_failed = not self.settings.enabled
         self._rounds = 0
@@ -205,10 +212,13 @@ class StatementWatcher:
             assert self._running_since is not None
             if now - self._running_since < self.settings.start_delay:
                 continue
-            if now - self._last_read < self.settings.interval:
+            if self._plan is not None and now < self._plan.next_at:
                 continue
-            self._last_read = now
             await self._round(now)
+            done = anyio.current_time()
+            if self._plan is None:
+                self._plan = PollPlanner(self._plan_settings, now=done)
+            self._plan.observe(done, state=self.jobs.plan_key(), progress=self.jobs.tasks_done())
 
     async def finish(self, statement: Statement) -> None:
         """The statement ended: one last read (bounded) for the final numbers, if the UI was used."""
@@ -244,9 +254,9 @@ class StatementWatcher:
         except LivydError as exc:
             await self._unreachable(now, ui_url, exc)
             return None
-        await self._send([SparkUIEvent(elapsed=round(self._elapsed(now), 3), url=ui.ui_url,
-                                       app_id=ui.app_id)])
-        self.jobs.ui_url = ui.ui_url
+        shown = redact_url(ui.ui_url)  # events never carry a URL's userinfo
+        await self._send([SparkUIEvent(elapsed=round(self._elapsed(now), 3), url=shown, app_id=ui.app_id)])
+        self.jobs.ui_url = shown
         return ui
 
     async def _unreachable(self, now: float, url: str, exc: LivydError) -> None:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import structlog
 
 from livyd._config import ResolvedConfig, load_config
 from livyd._exceptions import (
@@ -37,6 +36,7 @@ from livyd._exceptions import (
     SubmissionUnknownError,
     redact_url,
 )
+from livyd._logging import get_logger
 from livyd.cli._render import Renderer
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UsageError", "run_command"]
 
-log = structlog.get_logger()
+log = get_logger("livyd.cli")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SERVER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -82,8 +82,10 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
             return EXIT_INTERRUPTED
         if not isinstance(leaf, LivydError):
             raise
-        if verbose:
-            traceback.print_exception(leaf, file=renderer.stderr)
+        if verbose:  # the chain may hold a lower layer's message: redacted like a log line
+            from livyd._core.redact import redact_text
+
+            renderer.stderr.write(redact_text("".join(traceback.format_exception(leaf))))
         if isinstance(leaf, StatementFailedError):
             renderer.statement_error(ename=leaf.ename, evalue=leaf.evalue, traceback=leaf.traceback,
                                      session_id=leaf.session_id, statement_id=leaf.statement_id)
@@ -155,7 +157,16 @@ def _resolve(args: argparse.Namespace, *, kind: bool = False) -> ResolvedConfig:
 
 
 def _dump(model: Any) -> Any:
-    return model.model_dump(mode="json", by_alias=True)
+    """A Livy object as shown (table or --json): Livy's camelCase keys, with secret-looking Spark
+    conf values masked the way doctor masks them and credentials in its log lines redacted."""
+    from livyd._core.redact import redact_conf, redact_text
+
+    data = model.model_dump(mode="json", by_alias=True)
+    if isinstance(data.get("conf"), dict):
+        data["conf"] = {k: redact_conf(str(k), v) for k, v in data["conf"].items()}
+    if isinstance(data.get("log"), list):
+        data["log"] = [redact_text(line) if isinstance(line, str) else line for line in data["log"]]
+    return data
 
 
 def _state(value: Any) -> str:
@@ -303,7 +314,8 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             # live bars of what Spark does (a terminal only); with --json the events go into the result
             with spark_progress(r, f"session {sid}") as view:
                 try:
-                    await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
+                    if created is not None or _state(session.state) != "idle":  # else: just seen idle
+                        await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
                 except (SessionReplacedError, SessionUnverifiedError):
                     raise
                 except SessionGoneError as exc:

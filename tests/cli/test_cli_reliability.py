@@ -170,3 +170,47 @@ def test_json_keys_are_camel_case_everywhere(work: Path) -> None:
     report = json.loads(proc.stdout)
     assert {"profileSource", "knownProfiles"} <= set(report)
     assert not [k for k in report if "_" in k]
+
+
+# --------------------------------------------------------------------------- messages (item 9)
+
+
+@pytest.mark.timeout(120)
+def test_default_stderr_has_sentences_not_json_log_lines(sandbox: SandboxProcess, work: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))
+    from proxy import FaultProxy  # tests/faults/proxy.py
+
+    url = sandbox.livy_url
+    sid = httpx.post(f"{url}/sessions", json={"kind": "pyspark"}, headers=H, timeout=10).json()["id"]
+    try:
+        wait_for(lambda: httpx.get(f"{url}/sessions/{sid}", timeout=10).json()["state"] == "idle",
+                 "an idle session")
+        with FaultProxy(sandbox.livy_url) as proxy:
+            proxy.add("POST", r"/statements$", "reset-after")
+            proc = _usage(work, "exec", "--url", proxy.url, "--session", str(sid), "print('landed once')")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "landed once\n"
+        assert f"livyd: warning: the statement sent to session {sid} got no clear answer" in proc.stderr
+        assert "{" not in proc.stderr and "statement.ambiguous" not in proc.stderr
+    finally:
+        httpx.delete(f"{sandbox.livy_url}/sessions/{sid}", headers=H, timeout=10)
+    wrong = _usage(work, "sessions", "list", "--url", f"{sandbox.livy_url}/not/livy")
+    assert wrong.returncode == 3
+    assert "the Livy URL looks wrong" in wrong.stderr and "gateway answered" not in wrong.stderr
+    assert "/version" not in wrong.stderr  # a lookup the user never asked for is not named
+
+
+def test_the_human_renderer() -> None:
+    import structlog
+
+    from livyd.cli._messages import human_renderer
+
+    line = human_renderer(None, "warning", {"event": "create.ambiguous", "level": "warning",
+                                            "collection": "sessions", "name": "livyd-1", "error": "timeout"})
+    assert line.startswith("livyd: warning: creating the sessions livyd-1 got no clear answer (timeout)")
+    with pytest.raises(structlog.DropEvent):
+        human_renderer(None, "warning", {"event": "version.unavailable", "url": "x"})
+    with pytest.raises(structlog.DropEvent):
+        human_renderer(None, "warning", {"event": "some.internal_event"})
+    assert human_renderer(None, "warning", {"event": "TLS verification is off", "level": "warning"}) == \
+        "livyd: warning: TLS verification is off"

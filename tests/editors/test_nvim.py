@@ -22,6 +22,9 @@ from typing import Any
 import pytest
 from support import ROOT, SandboxProcess, require
 
+from livyd import __version__
+from livyd.protocol import PROTOCOL_VERSION
+
 pytestmark = pytest.mark.nvim
 
 PLUGIN = ROOT / "editor-clients" / "nvim"
@@ -113,12 +116,25 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     assert lines[1:3] == ["  import os", '  print("pid", os.getpid())'], lines
     assert re.match(r"^✓ ok in \d+", lines[4]), lines
     assert r["output_window_open"], "the output buffer opened in a split on the first result"
+    assert r["float"] == lines[:5], r["float"]  # :Livy float: the block of the result at the cursor
+
+    # the daemon's code lenses: "Run file" on line 0, "Run cell" on each # %% cell
+    lenses = sorted((x["line"], x["title"]) for x in r["lenses"])
+    assert lenses == [(0, "Run cell"), (0, "Run file"), (2, "Run cell"), (5, "Run cell"), (9, "Run cell"),
+                      (15, "Run cell")], lenses
 
     # 2. the cell at the cursor (lines 3-5, up to the next # %%), result as virtual text on its last line
     assert r["cell_code"] == "# %%\nx = 6 * 7\nx"
     assert r["cell_range"] == {"start": {"line": 2, "character": 0}, "end": {"line": 5, "character": 0}}
     vt = r["virtual_texts"]
     assert any(v["row"] == 4 and v["text"].strip().startswith("→ 42") for v in vt), vt
+
+    # a characterwise selection: exactly "6 * 7", its range in UTF-16 characters
+    selected = {"start": {"line": 3, "character": 4}, "end": {"line": 3, "character": 9}}
+    assert r["charwise"] == {"code": "6 * 7", "result": "42", "range": selected}, r["charwise"]
+
+    # completion from the live session, through Neovim's LSP client
+    assert "nvim_livy_variable" in r["completion"], r["completion"]
 
     final = "\n".join(r["output_final"])
     # 3. the table is aligned (numbers right-aligned), the image was saved and its path shown
@@ -152,10 +168,16 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     # with its code and output
     picker, actions = r["history"][0], r["history"][1]
     assert picker["items"][-1] == "#0  ok         import os", picker
-    assert any(i.startswith("#4  cancelled") and "# %%" in i for i in picker["items"]), picker
-    assert len(picker["items"]) == 5, picker
+    # seven tasks (the completion statement in between is no task of the daemon's)
+    assert re.match(r"^#\d+  cancelled  # %%$", picker["items"][0]), picker
+    assert len(picker["items"]) == 7 and any("nvim_livy_variable = 7" in i for i in picker["items"]), picker
     assert actions["items"] == ["Open code and output", "Run again"]
-    assert r["history_opened"][1:3] == ["  import os", '  print("pid", os.getpid())'], r["history_opened"]
+    # the statement in full (livy/statement): header, its code, its output
+    assert r["history_opened_name"].startswith("livy://statement/t-")
+    opened = r["history_opened"]
+    assert opened[0].startswith("▶ work/job.py:1-2  statement 0  task t-"), opened
+    assert opened[1:3] == ["  import os", '  print("pid", os.getpid())'], opened
+    assert opened[3] == f"pid {pid}" and opened[4].startswith("✓ ok in "), opened
 
     # 7. statusline: the attached session, idle again; no daemon message was refused
     assert re.match(rf"^livy #{r['restarted_id']} idle", r["status_after"]), r["status_after"]
@@ -182,6 +204,7 @@ def test_sessions_logs_profiles_and_batches(
     assert r["completion_session"] == ["new", "attach", "kill", "killall", "info"]
     assert r["completion_logs"] == ["follow"]
 
+    assert r["early_buffer_attached"], "a Python buffer opened before setup() is attached too"
     first = r["first"]
     assert first["profile"] == "alpha" and first["name"] == "nvim-test-a"
     assert r["info_float"][0] == f"Session {first['id']} (nvim-test-a)", r["info_float"]
@@ -209,31 +232,62 @@ def test_sessions_logs_profiles_and_batches(
     assert any("unknown option outptu" in e for e in after), after
     assert "Livy: setup(): virtual_text.max_width: expected a number >= 1, got wide" in after, after
     assert any("settings.pollInterval: must be > 0" in e for e in after), after
-    assert r["mismatch"] == ("livyd 9.0 speaks protocol 2.0, this plugin 1.1: "
+    assert r["mismatch"] == (f"livyd 9.0 speaks protocol 2.0, this plugin {PROTOCOL_VERSION}: "
                              "upgrade the Neovim plugin (editor-clients/nvim)")
     assert "without capabilities.experimental.livyd" in r["not_livyd"]
 
 
+def test_login_with_a_token(
+    nvim: str, tmp_path: Path, sandbox_factory: Callable[..., SandboxProcess]
+) -> None:
+    """:Livy login: refused before (the error names authentication), runs after; the token is in
+    neither :messages nor Neovim's LSP log at DEBUG level."""
+    token = "nvim-" + os.urandom(8).hex()
+    sb = sandbox_factory("--cancel-timeout", "3", "--token", token)
+    work = tmp_path / "work"
+    work.mkdir()
+    r = run_script(nvim, tmp_path, "login", sb.livy_url, sys.executable, str(work), token)
+    refusal = r["refusal"]["msg"]
+    assert r["refusal"]["level"] == 4 and "401" in refusal and refusal.endswith(
+        "; :Livy login gives the daemon a password or token (Kerberos: kinit)"), refusal
+    assert r["login"]["msg"] == "Livy: credentials set for the active profile", r["login"]
+    assert r["output"] == "2"
+    log = Path(r["lsp_log"]).read_text()
+    assert token not in log and "livy/execute" in log, "the LSP log is at DEBUG level and has the rest"
+    assert token not in r["messages"] and token not in json.dumps(r["notes"])
+
+
 def _health_lines(lines: list[str]) -> list[tuple[str, str]]:
-    """(level, text) of each OK / WARNING / ERROR / INFO line of a :checkhealth buffer."""
+    """(level, text) of each report line of a :checkhealth buffer: OK / WARNING / ERROR, and INFO
+    for vim.health.info's unlabelled lines."""
     found = []
     for line in lines:
-        m = re.match(r"^- (?:\S+ )?(OK|WARNING|ERROR|INFO)\s+(.*)$", line.strip())
+        m = re.match(r"^- (?:\S+ )?(OK|WARNING|ERROR)\s+(.*)$", line)
         if m:
             found.append((m.group(1), m.group(2)))
+        elif line.startswith("- "):
+            found.append(("INFO", line[2:]))
     return found
 
 
 def test_checkhealth(nvim: str, tmp_path: Path, sandbox: SandboxProcess) -> None:
     """:checkhealth livy: OK with a working livyd (version, profile, Livy reachable); ERROR naming
     the missing executable otherwise."""
+    require(shutil.which("klist"), "klist (Debian: krb5-user)")
     missing = str(tmp_path / "nope" / "livyd")
-    r = run_script(nvim, tmp_path, "health", sandbox.livy_url, sys.executable, missing)
+    kerberos = tmp_path / "kerberos"
+    kerberos.mkdir()
+    (kerberos / "livyd.toml").write_text(
+        f'[profiles.kerb]\nurl = "{sandbox.livy_url}"\n[profiles.kerb.auth]\ntype = "kerberos"\n')
+    r = run_script(nvim, tmp_path, "health", sandbox.livy_url, sys.executable, missing, str(kerberos),
+                   env_extra={"KRB5CCNAME": f"FILE:{tmp_path / 'no-such-ccache'}"})
     good = _health_lines(r["good"])
     assert not [t for lvl, t in good if lvl == "ERROR"], r["good"]
     oks = [t for lvl, t in good if lvl == "OK"]
     assert any(t.startswith("Neovim 0.") and "needs 0.11.0 or newer" in t for t in oks), r["good"]
-    assert any(re.match(r"livyd \S+", t) for t in oks), r["good"]
+    # livyd --version --json (protocol 1.2): the protocol version is checked without a daemon
+    speaks = f"livyd {__version__} speaks protocol {PROTOCOL_VERSION} (this plugin: {PROTOCOL_VERSION})"
+    assert speaks in oks, oks
     assert any(t.startswith("protocol schema ") for t in oks), r["good"]
     assert any(t.startswith("active profile: ") for t in oks), r["good"]
     assert any(t.startswith("reachable: ") for t in oks), r["good"]
@@ -241,6 +295,12 @@ def test_checkhealth(nvim: str, tmp_path: Path, sandbox: SandboxProcess) -> None
     bad = _health_lines(r["missing"])
     errors = [t for lvl, t in bad if lvl == "ERROR"]
     assert any("livyd not found" in t and "nope/livyd" in t for t in errors), r["missing"]
+
+    kerb = _health_lines(r["kerberos"])
+    assert any(lvl == "OK" and t.startswith("active profile: kerb") for lvl, t in kerb), r["kerberos"]
+    assert any(lvl == "INFO" and t.endswith("authentication: kerberos") for lvl, t in kerb), r["kerberos"]
+    no_ticket = ("ERROR", "Kerberos: no valid ticket in the credential cache (klist -s failed)")
+    assert no_ticket in kerb, r["kerberos"]
 
 
 def test_golden_examples_through_the_handlers(nvim: str, tmp_path: Path) -> None:
@@ -264,6 +324,7 @@ def test_golden_examples_through_the_handlers(nvim: str, tmp_path: Path) -> None
     assert "10" in r["output_lines"], r["output_lines"]
     assert r["refused"].get("livy/output") == 1 and r["refused"].get("livy/taskChanged") == 1, r["refused"]
     assert r["task_states"] == {"t-1f3a": "running"}, r["task_states"]
+    assert r["kinds"] == {"sql": "sql", "scala": "spark", "r": "sparkr", "python": None}, r["kinds"]
 
 
 def test_luacheck() -> None:

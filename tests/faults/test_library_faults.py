@@ -10,7 +10,12 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from conftest import RunCounter
+from fault_fixtures import (  # noqa: F401 (fixtures: counter, fresh_sandboxes, proxy)
+    RunCounter,
+    counter_fixture,
+    fresh_sandboxes_fixture,
+    proxy_fixture,
+)
 from proxy import FaultProxy
 from support import SandboxProcess
 

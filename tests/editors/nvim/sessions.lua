@@ -37,6 +37,9 @@ H.run(function()
     on_choice(nil)
   end
 
+  -- a Python buffer opened before setup() (a plugin manager loading the plugin on FileType)
+  vim.cmd("edit " .. workdir .. "/batch.py")
+  local early = vim.api.nvim_get_current_buf()
   assert(livy.setup({
     cmd = { python, "-m", "livyd", "--stdio", "--standalone" },
     settings = {
@@ -60,6 +63,7 @@ H.run(function()
   end)
   local first = state.attached_session()
   R.first = { id = first.id, profile = first.profile, name = first.name }
+  R.early_buffer_attached = vim.lsp.get_clients({ bufnr = early, name = "livyd" })[1] ~= nil
   H.step("session new")
 
   -- its info in a float

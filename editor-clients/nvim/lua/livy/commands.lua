@@ -191,6 +191,15 @@ M.subcommands = {
       return names
     end,
   },
+  login = {
+    doc = "[profile]: give the daemon a password or token for a profile's Livy",
+    run = function(args)
+      livy().login(args[1])
+    end,
+    complete = function(arglead, args)
+      return M.subcommands.profile.complete(arglead, args)
+    end,
+  },
   restart = {
     doc = "kill the attached session and start one with the same configuration",
     run = function()

@@ -17,6 +17,7 @@ M.MIN_NVIM = "0.11.0"
 ---@field image_dir string|nil Where images are saved (nil: stdpath("cache")/livy/images).
 ---@field quickfix livy.QuickfixOptions
 ---@field protocol_dir string|nil The protocol/ folder with livyd.schema.json (nil: found beside the plugin).
+---@field statement_kinds table<string, string> Filetype -> Livy statement kind (others: the session's kind).
 
 ---@class livy.OutputOptions
 ---@field open boolean Show a session's output buffer in a split when its first result arrives.
@@ -44,6 +45,7 @@ M.defaults = {
   image_dir = nil,
   quickfix = { open = false },
   protocol_dir = nil,
+  statement_kinds = { sql = "sql", scala = "spark", r = "sparkr" },
 }
 
 ---@type livy.Options
@@ -78,6 +80,7 @@ local KNOWN = {
     "image_dir",
     "quickfix",
     "protocol_dir",
+    "statement_kinds",
   },
   output = { "open", "split", "size" },
   virtual_text = { "enabled", "max_width" },
@@ -151,6 +154,18 @@ function M.resolve(opts)
     vim.validate("quickfix", o.quickfix, "table")
     vim.validate("quickfix.open", o.quickfix.open, "boolean")
     vim.validate("protocol_dir", o.protocol_dir, "string", true)
+    vim.validate("statement_kinds", o.statement_kinds, function(v)
+      if type(v) ~= "table" then
+        return false
+      end
+      for ft, kind in pairs(v) do
+        local known = kind == false or vim.list_contains({ "pyspark", "spark", "sql", "sparkr" }, kind)
+        if type(ft) ~= "string" or not known then
+          return false
+        end
+      end
+      return true
+    end, "a table of filetype = pyspark|spark|sql|sparkr (or false)")
   end)
   if not ok then
     -- vim.validate's message, without the "file.lua:N: " where it was raised

@@ -60,6 +60,12 @@ function M.setup(opts)
         end
       end,
     })
+    -- buffers opened before setup() (a plugin manager loading on FileType)
+    for _, b in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.list_contains(o.filetypes, vim.bo[b].filetype) and client.attachable(b) and not state.data.refused then
+        client.start(b)
+      end
+    end
   end
   if o.codelens then
     vim.api.nvim_create_autocmd({ "LspAttach" }, {
@@ -103,18 +109,32 @@ end
 ---@param bufnr integer
 ---@param code string
 ---@param range livy.Range|nil
+--- The livy/execute params for code from a buffer: its document and range when it is a file, and
+--- the statement kind its filetype maps to (`statement_kinds`; none: the session's kind).
+---@param bufnr integer
+---@param code string
+---@param range livy.Range|nil
+---@return livy.ExecuteParams
+function M.execute_params(bufnr, code, range)
+  local params = { code = code }
+  if client.attachable(bufnr) then
+    params.uri = vim.uri_from_bufnr(bufnr)
+    params.range = range
+  end
+  local kind = config.get().statement_kinds[vim.bo[bufnr].filetype]
+  if kind then
+    params.kind = kind
+  end
+  return params
+end
+
 local function execute(bufnr, code, range)
   if code:match("^%s*$") then
     notify("nothing to run: the code is empty", vim.log.levels.WARN)
     return
   end
-  local params = { code = code }
-  local uri
-  if client.attachable(bufnr) then
-    uri = vim.uri_from_bufnr(bufnr)
-    params.uri = uri
-    params.range = range
-  end
+  local params = M.execute_params(bufnr, code, range)
+  local uri = params.uri
   if range then
     output.clear_range(bufnr, range)
   end
@@ -532,8 +552,64 @@ end
 --- What to do with one past statement (vim.ui.select).
 ---@param info livy.TaskInfo
 function M.history_action(info)
-  local known = state.data.tasks[info.taskId]
   vim.ui.select({ "Open code and output", "Run again" }, { prompt = info.codePreview or info.taskId }, function(choice)
+    if choice then
+      M.statement(info, function(known)
+        M._history_do(info, known, choice)
+      end)
+    end
+  end)
+end
+
+--- A past statement in full: from the daemon (livy/statement, protocol 1.2) when it has the
+--- request, else what this editor saw of it. *fn(task|nil)* gets a livy.Task-like table.
+---@param info livy.TaskInfo
+---@param fn fun(t: livy.Task|nil)
+function M.statement(info, fn)
+  local known = state.data.tasks[info.taskId]
+  local server = state.data.server
+  local supported = server
+    and vim.list_contains(server.requests or {}, "livy/statement")
+    and require("livy.schema").has_method("livy/statement")
+  if not supported then
+    return fn(known)
+  end
+  client.request("livy/statement", { taskId = info.taskId }, function(err, res)
+    if err or not res then
+      return fn(known)
+    end
+    local t = vim.tbl_extend("force", known or {}, {
+      taskId = info.taskId,
+      sessionId = res.sessionId,
+      profile = res.profile,
+      code = res.code,
+      uri = res.uri,
+      range = res.range,
+      state = res.state,
+      sent_at = res.started and math.floor(res.started / 1000) or (known and known.sent_at),
+    })
+    if res.output then
+      local out = vim.tbl_extend("force", res.output, {
+        taskId = info.taskId,
+        sessionId = res.sessionId,
+        statementId = res.statementId,
+        uri = res.uri,
+        range = res.range,
+        profile = res.profile,
+        elapsedMs = (res.started and res.completed) and (res.completed - res.started)
+          or (known and known.output and known.output.elapsedMs),
+      })
+      t.block = output.block(t, out)
+    end
+    fn(t)
+  end)
+end
+
+---@param info livy.TaskInfo
+---@param known livy.Task|nil
+---@param choice string
+function M._history_do(info, known, choice)
+  do
     if choice == "Run again" then
       if not (known and known.code) then
         return notify(
@@ -553,14 +629,20 @@ function M.history_action(info)
         lines = { "▶ task " .. info.taskId .. "  " .. info.state, "  " .. (info.codePreview or "") }
         table.insert(lines, "(its output did not reach this editor; it is in the daemon's outputs.jsonl)")
       end
-      local buf = vim.api.nvim_create_buf(false, true)
+      local name = "livy://statement/" .. info.taskId
+      local buf = vim.fn.bufnr(name)
+      if buf == -1 then
+        buf = vim.api.nvim_create_buf(false, true)
+        vim.api.nvim_buf_set_name(buf, name)
+      end
+      vim.bo[buf].modifiable = true
       vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
       vim.bo[buf].modifiable = false
       vim.bo[buf].filetype = "livy_output"
       vim.bo[buf].bufhidden = "wipe"
       output.show(buf, true)
     end
-  end)
+  end
 end
 
 --- :Livy logs [follow]: the attached session's log; *follow* streams new lines.
@@ -591,6 +673,39 @@ end
 --- :Livy float: the output of the statement at the cursor (else the newest) in a float.
 function M.float()
   output.float()
+end
+
+--- :Livy login [profile]: give the daemon a password (with a user name) or a token for a profile's
+--- Livy (a Knox gateway with basic auth, a bearer token). Asked with vim.ui.input and
+--- inputsecret(); sent once with livy/setCredentials and kept nowhere in Neovim.
+---@param profile string|nil default: the active profile
+function M.login(profile)
+  M.ensure_setup()
+  vim.ui.input({ prompt = "Livy user name (empty for a token): " }, function(user)
+    if user == nil then
+      return
+    end
+    local params = {}
+    if profile then
+      params.profile = profile
+    end
+    if user == "" then
+      params.token = vim.fn.inputsecret("Livy token: ")
+      if params.token == "" then
+        return notify("login: no token given, nothing changed", vim.log.levels.WARN)
+      end
+    else
+      params.username = user
+      params.password = vim.fn.inputsecret(("Password for %s: "):format(user))
+    end
+    client.set_credentials(params, function(err)
+      params = nil
+      if err then
+        return report(err)
+      end
+      notify(("credentials set for %s"):format(profile and ("profile " .. profile) or "the active profile"))
+    end)
+  end)
 end
 
 -- --------------------------------------------------------------------------- batches, profiles

@@ -74,6 +74,19 @@ function M.show(buf, enter)
     end
     return win
   end
+  -- an output window showing another session's output is reused
+  local name = vim.api.nvim_buf_get_name(buf)
+  if name:match("^livy://output/") then
+    for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+      if vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(w)):match("^livy://output/") then
+        vim.api.nvim_win_set_buf(w, buf)
+        if enter then
+          vim.api.nvim_set_current_win(w)
+        end
+        return w
+      end
+    end
+  end
   local o = config.get().output
   local vertical = o.split == "left" or o.split == "right"
   local cfg = { split = o.split, win = -1 }
@@ -266,10 +279,12 @@ local function set_quickfix(t, out)
   local uri, range = out.uri or t.uri, out.range or t.range
   local items = {}
   local first = { text = ("%s: %s"):format(out.ename or "Error", out.evalue or ""), type = "E" }
-  if uri and range then
+  if uri and (out.errorRange or range) then
+    -- protocol 1.2 names the mapped line (errorRange); before, the diagnostic that follows does
+    local at = out.errorRange or range
     first.filename = vim.uri_to_fname(uri)
-    first.lnum = range.start.line + 1
-    first.col = range.start.character + 1
+    first.lnum = at.start.line + 1
+    first.col = at.start.character + 1
   else
     first.valid = 0
   end
