@@ -25,8 +25,14 @@ if TYPE_CHECKING:
     from livyd._deploy import DeployResult
     from livyd._project import Project
 
-__all__ = ["COMMANDS", "after_session_ready", "before_create_session", "dry_run_session",
-           "plan_batch_submit"]
+__all__ = [
+    "COMMANDS",
+    "after_session_ready",
+    "before_create_session",
+    "deploy_into_session",
+    "dry_run_session",
+    "plan_batch_submit",
+]
 
 EXIT_OK = 0
 
@@ -224,6 +230,23 @@ async def before_create_session(args: argparse.Namespace, r: Renderer, resolved:
     fields["py_files"] = [*(fields.get("py_files") or []), *result.py_files]
     _deploy_summary(r, result)
     return None
+
+
+async def deploy_into_session(args: argparse.Namespace, r: Renderer, resolved: ResolvedConfig,
+                              conn: Connection, session_id: int) -> None:
+    """``exec``/``run --deploy --session ID``: deploy the project into that running session
+    (``add-pyfile`` after a WebHDFS upload, else ``upload-pyfile``)."""
+    if getattr(args, "deploy", None) is not True:
+        return
+    from livyd._devloop import deploy
+
+    project = await anyio.to_thread.run_sync(_project, resolved)
+    if not project.scripts and not project.packages:
+        r.warn(f"--deploy: no scripts or packages found under {project.root}")
+        return
+    url = resolved.profile.webhdfs.url or (conn.webhdfs_url if conn.embedded else None)
+    async with _workspace(resolved, url, use_auth=not conn.embedded, required=False) as ws:
+        _deploy_summary(r, await deploy(resolved, project, ws, client=conn.client, session_id=session_id))
 
 
 async def after_session_ready(r: Renderer, client: LivyClient, session_id: int,
