@@ -264,6 +264,13 @@ class Project:
     packages: tuple[Path, ...] = ()
     excluded: tuple[tuple[str, str], ...] = field(default=())
 
+    @property
+    def marked(self) -> bool:
+        """True when a livyd.toml or a git repository says where the project is. Auto-deploy only
+        runs for a marked project: from an arbitrary directory (a home directory) it would upload
+        whatever ``scripts``/``modules`` dirs happen to lie below; ``livyd deploy`` still can."""
+        return self.root_reason != "working directory"
+
     def describe(self) -> list[str]:
         lines = [f"project root: {self.root} ({self.root_reason})"]
         lines += [f"script: {p.relative_to(self.root)}" for p in self.scripts]

@@ -218,6 +218,8 @@ async def before_create_session(args: argparse.Namespace, r: Renderer, resolved:
     from livyd._deploy import deploy_project
 
     project = await anyio.to_thread.run_sync(_project, resolved)
+    if choice is None and not project.marked:
+        return None  # no livyd.toml, no git: no project to auto-deploy (--deploy forces it)
     if not project.scripts and not project.packages:
         if choice:
             r.warn(f"--deploy: no scripts or packages found under {project.root}")
@@ -363,7 +365,7 @@ async def dry_run_session(args: argparse.Namespace, r: Renderer, resolved: Resol
         if choice is True or (choice is None and resolved.profile.deploy.auto):
             project = await anyio.to_thread.run_sync(_project, resolved)
             names = [s.name for s in project.scripts] + [f"{p.name}.zip" for p in project.packages]
-            if names:
+            if names and (choice is True or project.marked):
                 async with _workspace(resolved, required=False) as ws:
                     remote = await ws.resolve(project.name) if ws is not None else None
                 configured = list(fields.get("py_files") or [])

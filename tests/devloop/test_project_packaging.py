@@ -167,3 +167,10 @@ def test_discovery_reads_only_what_it_deploys(tmp_path: Path, monkeypatch: pytes
     found = discover_project(DeployConfig(), cwd=root)
     assert [p.name for p in found.packages] == ["demopkg"]
     assert "proj" not in walked and "data" not in walked, walked
+
+
+def test_auto_deploy_needs_a_marked_project(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj", git=False)
+    assert not discover_project(DeployConfig(), cwd=root).marked  # a bare directory
+    (root / "livyd.toml").write_text("")
+    assert discover_project(DeployConfig(), cwd=root, config_root=root).marked
