@@ -217,3 +217,37 @@ async def test_progress_callbacks_for_uploads_and_downloads(hdfs: WebHDFSClient,
     assert await hdfs.download(path, progress=lambda d, t: in_memory.append(d)) == data
     assert in_memory[-1] == len(data)
     await hdfs.delete(path)
+
+
+async def test_dependency_report_and_refresh(client: LivyClient, hdfs: WebHDFSClient, sandbox: Any,
+                                             tmp_path: Path) -> None:
+    from livyd import load_config
+    from livyd._deps import dependency_report, refresh_session
+
+    root = make_project(tmp_path / "proj", value=1)
+    ws = _workspace(hdfs, tmp_path)
+    extra = f"/user/{USER}/extra_{secrets.token_hex(3)}.py"
+    await hdfs.upload(extra, b"E = 1\n")
+    resolved = load_config(url=sandbox.livy_url, cwd=root, user_config=False,
+                           env={"LIVY_PY_FILES": f"hdfs:///nope/x.zip,hdfs://{extra}"})
+    project = discover_project(resolved.profile.deploy, cwd=root)
+    deployed = await deploy_project(project, workspace=ws)
+    session = await client.create_session(kind="pyspark", py_files=deployed.py_files)
+    try:
+        await client.wait_session_ready(session.id)
+        rows = {Path(d.uri).name: d.status
+                for d in await dependency_report(resolved, project, await client.get_session(session.id), ws)}
+        assert rows == {"x.zip": "missing", Path(extra).name: "pending", "job.py": "active",
+                        "demopkg.zip": "active"}
+        set_value(root, 2)
+        rows = {Path(d.uri).name: d.status
+                for d in await dependency_report(resolved, project, await client.get_session(session.id), ws)}
+        assert rows["demopkg.zip"] == "changed"
+        resolved = load_config(url=sandbox.livy_url, cwd=root, user_config=False,
+                               env={"LIVY_PY_FILES": f"hdfs://{extra}"})
+        new = await refresh_session(resolved, project, client, await client.get_session(session.id), ws)
+        session = new
+        assert await _value(client, new.id, "import demopkg, " + Path(extra).stem + " as e; demopkg.f(), e.E"
+                            ) == "(2, 1)"
+    finally:
+        await client.delete_session(session.id)
