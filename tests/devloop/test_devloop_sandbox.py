@@ -71,7 +71,8 @@ async def test_deploy_import_change_reload(client: LivyClient, hdfs: WebHDFSClie
     sid = session.id
     try:
         await client.wait_session_ready(sid)
-        assert await _value(client, sid, "import demopkg; demopkg.f(), demopkg.helpers.doubled()") == "(1, 2)"
+        assert await _value(client, sid, "import sys, demopkg; demopkg.f(), demopkg.helpers.doubled()"
+                            ) == "(1, 2)"
 
         set_value(root, 5)  # change a function locally, reload the package (inline base64)
         res = await Reloader(client, sid, project, workspace=ws).reload_package("demopkg")
@@ -80,8 +81,11 @@ async def test_deploy_import_change_reload(client: LivyClient, hdfs: WebHDFSClie
         assert await _value(client, sid, "demopkg.f(), demopkg.helpers.doubled()") == "(5, 10)"
 
         set_value(root, 6)  # too big to inline: through WebHDFS + add-pyfile
+        extracted = res.path
         res = await Reloader(client, sid, project, workspace=ws, inline_limit=0).reload_package("demopkg")
         assert res.via == "webhdfs" and "demopkg.core" in res.reloaded
+        assert extracted and not os.path.exists(extracted)  # noqa: ASYNC240 (the last reload's dir is gone)
+        assert await _value(client, sid, f"{extracted!r} in sys.path") == "False"
         assert await _value(client, sid, "demopkg.f(), demopkg.helpers.doubled()") == "(6, 12)"
 
         set_value(root, 7)  # no WebHDFS: Livy's upload-pyfile
