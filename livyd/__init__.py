@@ -42,6 +42,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         StageEvent,
     )
     from livyd._core.versions import LivyVersion
+    from livyd._deploy import DeployResult, deploy_project
     from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._exceptions import (
         AuthenticationError,
@@ -71,6 +72,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         WaitTimeout,
         WebHDFSError,
     )
+    from livyd._fetch import fetch_rows
     from livyd._hdfs import RemoteWorkspace, UnsafeRemotePathError, UploadCache
     from livyd._insight import SparkUIClient
     from livyd._logging import configure_logging
@@ -111,6 +113,7 @@ __all__ = (
     "ConnectError",
     "CreateBatchRequest",
     "CreateSessionRequest",
+    "DeployResult",
     "EngineListener",
     "FileStatus",
     "ForbiddenError",
@@ -175,7 +178,9 @@ __all__ = (
     "__version__",
     "build_standalone",
     "configure_logging",
+    "deploy_project",
     "discover_project",
+    "fetch_rows",
     "load_config",
 )
 
@@ -192,6 +197,7 @@ _LAZY: dict[str, str] = {
     "ConnectError": "livyd._exceptions",
     "CreateBatchRequest": "livyd._models",
     "CreateSessionRequest": "livyd._models",
+    "DeployResult": "livyd._deploy",
     "EngineListener": "livyd._engine",
     "FileStatus": "livyd._webhdfs",
     "ForbiddenError": "livyd._exceptions",
@@ -255,7 +261,9 @@ _LAZY: dict[str, str] = {
     "WebHDFSError": "livyd._exceptions",
     "build_standalone": "livyd._standalone",
     "configure_logging": "livyd._logging",
+    "deploy_project": "livyd._deploy",
     "discover_project": "livyd._project",
+    "fetch_rows": "livyd._fetch",
     "load_config": "livyd._config",
 }
 
