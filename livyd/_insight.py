@@ -201,7 +201,17 @@ class StatementWatcher:
 
     async def run(self) -> None:
         """Read the Spark UI after statement polls (see the module docstring for the rules).
-        Never raises a :class:`LivydError`: a failure is reported once and the UI left alone."""
+
+        Never raises: a failure to reach the UI is reported once and the UI left alone; anything
+        else (a livyd bug, a callback that raised) is logged and ends the watching, never the
+        statement's wait."""
+        try:
+            await self._run()
+        except Exception as exc:
+            self._ui_failed = True
+            log.error("spark_ui.watcher_failed", error=repr(exc), statement=self.statement_id)
+
+    async def _run(self) -> None:
         while True:
             await self._polled.wait()
             self._polled = anyio.Event()
@@ -226,7 +236,10 @@ class StatementWatcher:
         if self._ui is None or self._ui_failed or self._rounds == 0:
             return
         with anyio.move_on_after(FINAL_READ_TIMEOUT, shield=True):
-            await self._round(anyio.current_time(), final=True)
+            try:
+                await self._round(anyio.current_time(), final=True)
+            except Exception as exc:  # the statement is done: its result matters more
+                log.error("spark_ui.final_read_failed", error=repr(exc), statement=self.statement_id)
 
     # ---------------------------------------------------------------- the reads
 
