@@ -116,6 +116,11 @@ class SparkUIClient:
         """``/jobs`` (newest first), optionally only ``running``/``succeeded``/``failed`` ones."""
         return await self._get(_JOBS, f"{self.api}/jobs", {"status": status} if status else None)
 
+    async def job(self, job_id: int) -> SparkJob:
+        """One job."""
+        adapter: TypeAdapter[SparkJob] = TypeAdapter(SparkJob)
+        return await self._get(adapter, f"{self.api}/jobs/{job_id}")
+
     async def stages(self, status: str | None = None) -> list[SparkStage]:
         """``/stages``, optionally only ``active``/``complete``/``pending``/``failed`` ones."""
         return await self._get(_STAGES, f"{self.api}/stages", {"status": status} if status else None)
@@ -287,6 +292,18 @@ class StatementWatcher:
             await self._send([LivyProgressEvent(elapsed=round(self._elapsed(now), 3),
                                                 progress=self._last_progress)])
 
+    async def _read_jobs(self, ui: SparkUIClient, *, full: bool) -> list[SparkJob]:
+        """The first and the last read take all of ``/jobs`` (a session retains up to 1000);
+        the reads in between only the running ones, plus each job of ours that stopped running
+        since (``/jobs/{id}``), so a long session's history is not sent twice a second."""
+        if full:
+            return await ui.jobs()
+        running = await ui.jobs(status="running")
+        now_running = {j.job_id for j in running}
+        ended = [job_id for job_id, job in self.jobs.jobs.items()
+                 if str(job.status) == "RUNNING" and job_id not in now_running]
+        return running + [await ui.job(job_id) for job_id in ended]
+
     async def _round(self, now: float, *, final: bool = False) -> None:
         try:
             if self._ui is None:
@@ -296,7 +313,7 @@ class StatementWatcher:
             ui = self._ui
             before = ui.requests
             try:
-                jobs = await ui.jobs()
+                jobs = await self._read_jobs(ui, full=final or self._rounds == 0)
                 active = [] if final else await ui.stages(status="active")
                 refreshed: list[SparkStage] = []
                 self.jobs.note_jobs(now, jobs)  # the stage ids of new jobs first
