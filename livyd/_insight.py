@@ -197,7 +197,7 @@ class StatementWatcher:
         await self._send(self.phases.observe_statement(now, state=state))
         if state in ("running", "cancelling") and self._running_since is None:
             self._running_since = now
-        if self._ui is None or self._ui_failed:
+        if self._rounds == 0 or self._ui_failed:  # until the UI answered (a cold UI takes seconds)
             progress = round(float(statement.progress), 4)
             if progress != self._last_progress and state not in ("waiting",):
                 self._last_progress = progress
