@@ -28,6 +28,8 @@ from livyd._version import __version__
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
     from livyd._client import LivyClient, StatementEvents
+    from livyd._config import Profile, ResolvedConfig, load_config
+    from livyd._core.identity import IdentityCheck, IdentityVerdict, SessionIdentity
     from livyd._core.poll import PollSettings
     from livyd._core.sparkinsight import (
         InsightSettings,
@@ -40,6 +42,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         StageEvent,
     )
     from livyd._core.versions import LivyVersion
+    from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._exceptions import (
         AuthenticationError,
         BadRequestError,
@@ -57,6 +60,8 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         SessionInactiveError,
         SessionNotFoundError,
         SessionNotReadyError,
+        SessionReplacedError,
+        SessionUnverifiedError,
         StatementCancelledError,
         StatementFailedError,
         StatementNotFoundError,
@@ -66,6 +71,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         WaitTimeout,
         WebHDFSError,
     )
+    from livyd._hdfs import RemoteWorkspace, UnsafeRemotePathError, UploadCache
     from livyd._insight import SparkUIClient
     from livyd._logging import configure_logging
     from livyd._models import (
@@ -86,6 +92,9 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         StatementState,
         VersionInfo,
     )
+    from livyd._project import Project, discover_project
+    from livyd._reload import Reloader, ReloadResult
+    from livyd._standalone import build_standalone
     from livyd._transport import ClientStatistics
     from livyd._webhdfs import FileStatus, WebHDFSClient
 
@@ -102,11 +111,15 @@ __all__ = (
     "ConnectError",
     "CreateBatchRequest",
     "CreateSessionRequest",
+    "EngineListener",
     "FileStatus",
     "ForbiddenError",
+    "IdentityCheck",
+    "IdentityVerdict",
     "InsightSettings",
     "InsightWarning",
     "JobEvent",
+    "JobState",
     "LivyClient",
     "LivyHTTPError",
     "LivyProgressEvent",
@@ -118,16 +131,26 @@ __all__ = (
     "NotFoundError",
     "PhaseEvent",
     "PollSettings",
+    "Profile",
     "ProgressEvent",
+    "Project",
+    "ReloadResult",
+    "Reloader",
+    "RemoteWorkspace",
+    "ResolvedConfig",
     "ServerError",
     "Session",
+    "SessionEngine",
     "SessionGoneError",
+    "SessionIdentity",
     "SessionInactiveError",
     "SessionKind",
     "SessionList",
     "SessionNotFoundError",
     "SessionNotReadyError",
+    "SessionReplacedError",
     "SessionState",
+    "SessionUnverifiedError",
     "SparkUIClient",
     "SparkUIEvent",
     "StageEvent",
@@ -135,6 +158,7 @@ __all__ = (
     "StatementCancelledError",
     "StatementEvents",
     "StatementFailedError",
+    "StatementJob",
     "StatementList",
     "StatementNotFoundError",
     "StatementOutput",
@@ -142,12 +166,17 @@ __all__ = (
     "SubmissionUnknownError",
     "TransportError",
     "TransportTimeout",
+    "UnsafeRemotePathError",
+    "UploadCache",
     "VersionInfo",
     "WaitTimeout",
     "WebHDFSClient",
     "WebHDFSError",
     "__version__",
+    "build_standalone",
     "configure_logging",
+    "discover_project",
+    "load_config",
 )
 
 _LAZY: dict[str, str] = {
@@ -163,11 +192,15 @@ _LAZY: dict[str, str] = {
     "ConnectError": "livyd._exceptions",
     "CreateBatchRequest": "livyd._models",
     "CreateSessionRequest": "livyd._models",
+    "EngineListener": "livyd._engine",
     "FileStatus": "livyd._webhdfs",
     "ForbiddenError": "livyd._exceptions",
+    "IdentityCheck": "livyd._core.identity",
+    "IdentityVerdict": "livyd._core.identity",
     "InsightSettings": "livyd._core.sparkinsight",
     "InsightWarning": "livyd._core.sparkinsight",
     "JobEvent": "livyd._core.sparkinsight",
+    "JobState": "livyd._engine",
     "LivyClient": "livyd._client",
     "LivyHTTPError": "livyd._exceptions",
     "LivyProgressEvent": "livyd._core.sparkinsight",
@@ -179,16 +212,26 @@ _LAZY: dict[str, str] = {
     "NotFoundError": "livyd._exceptions",
     "PhaseEvent": "livyd._core.sparkinsight",
     "PollSettings": "livyd._core.poll",
+    "Profile": "livyd._config",
     "ProgressEvent": "livyd._core.sparkinsight",
+    "Project": "livyd._project",
+    "ReloadResult": "livyd._reload",
+    "Reloader": "livyd._reload",
+    "RemoteWorkspace": "livyd._hdfs",
+    "ResolvedConfig": "livyd._config",
     "ServerError": "livyd._exceptions",
     "Session": "livyd._models",
+    "SessionEngine": "livyd._engine",
     "SessionGoneError": "livyd._exceptions",
+    "SessionIdentity": "livyd._core.identity",
     "SessionInactiveError": "livyd._exceptions",
     "SessionKind": "livyd._models",
     "SessionList": "livyd._models",
     "SessionNotFoundError": "livyd._exceptions",
     "SessionNotReadyError": "livyd._exceptions",
+    "SessionReplacedError": "livyd._exceptions",
     "SessionState": "livyd._models",
+    "SessionUnverifiedError": "livyd._exceptions",
     "SparkUIClient": "livyd._insight",
     "SparkUIEvent": "livyd._core.sparkinsight",
     "StageEvent": "livyd._core.sparkinsight",
@@ -196,6 +239,7 @@ _LAZY: dict[str, str] = {
     "StatementCancelledError": "livyd._exceptions",
     "StatementEvents": "livyd._client",
     "StatementFailedError": "livyd._exceptions",
+    "StatementJob": "livyd._engine",
     "StatementList": "livyd._models",
     "StatementNotFoundError": "livyd._exceptions",
     "StatementOutput": "livyd._models",
@@ -203,11 +247,16 @@ _LAZY: dict[str, str] = {
     "SubmissionUnknownError": "livyd._exceptions",
     "TransportError": "livyd._exceptions",
     "TransportTimeout": "livyd._exceptions",
+    "UnsafeRemotePathError": "livyd._hdfs",
+    "UploadCache": "livyd._hdfs",
     "VersionInfo": "livyd._models",
     "WaitTimeout": "livyd._exceptions",
     "WebHDFSClient": "livyd._webhdfs",
     "WebHDFSError": "livyd._exceptions",
+    "build_standalone": "livyd._standalone",
     "configure_logging": "livyd._logging",
+    "discover_project": "livyd._project",
+    "load_config": "livyd._config",
 }
 
 

@@ -82,10 +82,10 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 import httpx
-import structlog
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from livyd._exceptions import AuthenticationError, ConfigError, MissingExtraError, redact_url
+from livyd._logging import get_logger
 
 __all__ = [
     "KERBEROS_INSTALL_HINT",
@@ -97,7 +97,7 @@ __all__ = [
     "kerberos_available",
 ]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 KERBEROS_INSTALL_HINT = (
     "Kerberos authentication needs the optional extra: pip install 'livyd[kerberos]' "

@@ -61,6 +61,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from livyd._core.errors import extract_message
+from livyd._core.identity import IdentityCheck, IdentityVerdict, SessionIdentity
 from livyd._core.logcursor import LogCursor
 from livyd._core.matching import find_landed, newest_id
 from livyd._core.poll import PollPlanner, PollSettings
@@ -78,7 +79,11 @@ from livyd._exceptions import (
     SessionInactiveError,
     SessionNotFoundError,
     SessionNotReadyError,
+    SessionReplacedError,
+    SessionUnverifiedError,
+    StatementNotFoundError,
     SubmissionUnknownError,
+    TransportError,
     WaitTimeout,
     redact_url,
 )
@@ -192,6 +197,7 @@ class LivyClient:
         self.keepalive_interval = keepalive_interval
         self.name_prefix = name_prefix
         self._version: VersionInfo | None = None
+        self._sandbox: bool | None = None
         self._version_lock: anyio.Lock | None = None
         self._accepting: set[str] = set()  # sessions seen past "starting" (statements can be listed)
         #: Pause before the second look for an ambiguously-created session or batch.
@@ -199,6 +205,13 @@ class LivyClient:
         #: Seconds to keep looking for a statement whose POST failed ambiguously (a slow Livy, or one
         #: behind a gateway that gave up, may still store it) before SubmissionUnknownError.
         self.landing_timeout = timeout + LANDING_MARGIN
+        # Session identity (livyd._core.identity): what is known about each session this client
+        # created, was given (track_session) or submitted into, keyed by str(id); the number of
+        # connection gaps seen so far (a failed, retried or gateway-refused request: the server
+        # may have restarted), and the gap count at which each session was last shown to be ours.
+        self._identities: dict[str, SessionIdentity] = {}
+        self._gaps = 0
+        self._proven_at: dict[str, int] = {}
         #: How statements' Spark jobs are watched (``on_progress``); per profile ``[spark_ui]``.
         self.insight_settings = insight or InsightSettings()
         #: Spark UI URLs that did not answer: said once, then not tried again by this client.
@@ -239,6 +252,24 @@ class LivyClient:
     def _u(self, *segments: str | int) -> str:
         return join_path(self.url, *segments)
 
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """``Transport.request``, counting connection gaps: a request that failed at the
+        connection level, was retried, or got a gateway's 502/503/504 means the server behind
+        may have restarted, so a session's identity must be shown again before writing into it."""
+        retries = self._stats.retries
+        try:
+            return await self._transport.request(method, url, **kwargs)
+        except (TransportError, AmbiguousFailure):
+            self._gaps += 1
+            raise
+        except LivyHTTPError as exc:
+            if exc.status in (502, 503, 504):
+                self._gaps += 1
+            raise
+        finally:
+            if self._stats.retries != retries:
+                self._gaps += 1
+
     @staticmethod
     def _parse(model: type[M], resp: httpx.Response) -> M:
         where = f"{resp.request.method} {redact_url(str(resp.request.url))}"
@@ -263,7 +294,7 @@ class LivyClient:
             ) from None
 
     async def _get(self, model: type[M], url: str, params: Mapping[str, Any] | None = None) -> M:
-        resp = await self._transport.request("GET", url, params=_clean(params))
+        resp = await self._send("GET", url, params=_clean(params))
         return self._parse(model, resp)
 
     async def version(self) -> VersionInfo:
@@ -273,8 +304,19 @@ class LivyClient:
                 self._version_lock = anyio.Lock()
             async with self._version_lock:
                 if self._version is None:
-                    self._version = await self._get(VersionInfo, self._u("version"))
+                    resp = await self._transport.request("GET", self._u("version"))
+                    self._sandbox = resp.headers.get("x-livyd-sandbox") is not None
+                    self._version = self._parse(VersionInfo, resp)
         return self._version
+
+    async def is_livyd_sandbox(self) -> bool:
+        """True when the server says it is livyd's own sandbox (an ``X-Livyd-Sandbox`` header on
+        ``GET /version``), whatever its address: an SSH tunnel to a real cluster is loopback too."""
+        try:
+            await self.version()
+        except NotFoundError:
+            return False
+        return bool(self._sandbox)
 
     async def server_version(self) -> LivyVersion:
         """The server's version, parsed for numeric comparison.
@@ -305,8 +347,99 @@ class LivyClient:
             yield s
 
     async def get_session(self, session_id: SessionRef) -> Session:
-        """``GET /sessions/{id}`` (id or name)."""
-        return await self._get(Session, self._u("sessions", session_id))
+        """``GET /sessions/{id}`` (id or name). For a tracked session (:meth:`track_session`) the
+        answer is compared with what was known: :class:`SessionReplacedError` when it differs."""
+        try:
+            session = await self._get(Session, self._u("sessions", session_id))
+        except SessionNotFoundError as exc:
+            self._forget_gone(session_id, exc)
+            raise
+        ident = self._identities.get(str(session_id))
+        if ident is not None:
+            self._require(ident, ident.check_session(session))
+        return session
+
+    # ------------------------------------------------------------------ session identity
+
+    def track_session(self, session: Session | Mapping[str, Any], *, unique_name: bool = False
+                      ) -> SessionIdentity:
+        """Remember who *session* is (its name, appId, kind, owner, proxyUser, as read now) and
+        compare every later read of it with that; see :mod:`livyd._core.identity`.
+
+        Sessions this client creates are tracked automatically (``unique_name`` when the client
+        chose the name), and so is a session the first time a statement is submitted into it.
+        Once a read differs (the server restarted and the id names someone else's session),
+        every read and write of it raises :class:`SessionReplacedError` without touching it; after
+        a connection gap, a write first shows it is the same session, else
+        :class:`SessionUnverifiedError`.
+        """
+        ident = SessionIdentity.of(session, unique_name=unique_name)
+        key = str(ident.session_id)
+        old = self._identities.get(key)
+        if old is not None and old.lost is None and old.check_session(session).ok:
+            ident.statements.update(old.statements)
+        self._identities[key] = ident
+        if ident.name is not None:
+            self._identities[ident.name] = ident
+        self._proven_at[key] = self._gaps
+        return ident
+
+    def session_identity(self, session_id: SessionRef) -> SessionIdentity | None:
+        """What this client knows about the session (``None`` if it is not tracked)."""
+        return self._identities.get(str(session_id))
+
+    def _identity_error(self, ident: SessionIdentity, check: IdentityCheck) -> SessionGoneError:
+        where = f"session {ident.session_id} at {redact_url(self.url)}"
+        if check.verdict is IdentityVerdict.DIFFERENT:
+            return SessionReplacedError(
+                f"{where} is gone: the server restarted (or lost it), and this id no longer names the "
+                f"session livyd knew ({check.describe()}). livyd touched nothing in it; create a new "
+                "session", session_id=ident.session_id, check=check)
+        return SessionUnverifiedError(
+            f"{where}: the connection was lost, and livyd cannot show that it is still the session it "
+            f"knew ({check.describe()}), so it writes nothing into it; create a new session",
+            session_id=ident.session_id, check=check)
+
+    def _require(self, ident: SessionIdentity, check: IdentityCheck) -> None:
+        if not check.ok:
+            log.warning("session.replaced", session=ident.session_id, why=check.describe())
+            raise self._identity_error(ident, check)
+
+    def _forget_gone(self, session_id: SessionRef, exc: LivydError) -> None:
+        """A tracked session Livy no longer knows: never act on that id again (a restarted Livy
+        may give it to someone else's next session)."""
+        ident = self._identities.get(str(session_id))
+        if ident is not None and ident.lost is None:
+            ident.lost = IdentityCheck(IdentityVerdict.DIFFERENT, "id", reason=(
+                f"Livy no longer knows session {ident.session_id}"))
+
+    async def _ensure_ours(self, session_id: SessionRef) -> None:
+        """Before writing into a tracked session: refuse one shown not to be ours, and after a
+        connection gap show (GET the session, and its statements when its fields cannot prove
+        it) that it is still the same one."""
+        key = str(session_id)
+        ident = self._identities.get(key)
+        if ident is None:
+            return
+        if ident.lost is not None:
+            raise self._identity_error(ident, ident.lost)
+        if self._proven_at.get(key) == self._gaps:
+            return
+        try:
+            session = await self._get(Session, self._u("sessions", session_id))
+        except SessionNotFoundError as exc:
+            self._forget_gone(session_id, exc)
+            assert ident.lost is not None
+            raise self._identity_error(ident, ident.lost) from exc
+        listing = None
+        if not ident.distinguishable and ident.statements:
+            url = self._u("sessions", session_id, "statements")
+            listing = (await self._get(StatementList, url)).statements
+        check = ident.prove(session, listing)
+        if not check.proven:
+            log.warning("session.unverified", session=ident.session_id, why=check.describe())
+            raise self._identity_error(ident, check)
+        self._proven_at[key] = self._gaps
 
     async def session_state(self, session_id: SessionRef) -> SessionState:
         """``GET /sessions/{id}/state``."""
@@ -326,7 +459,9 @@ class LivyClient:
         assert req.name is not None
         payload = req.to_payload(await self.server_version())
         data = await self._create_named("sessions", payload, req.name, generated=generated)
-        return Session.model_validate(data)
+        session = Session.model_validate(data)
+        self.track_session(session, unique_name=generated)
+        return session
 
     async def _create_named(self, collection: str, payload: dict[str, Any], name: str, *,
                             generated: bool) -> Any:
@@ -342,11 +477,11 @@ class LivyClient:
         attempts = self._transport.plan.retries + 1
         for attempt in range(attempts):
             try:
-                resp = await self._transport.request("POST", url, json=payload, idempotent=False)
+                resp = await self._send("POST", url, json=payload, idempotent=False)
                 if not resp.content.strip() and resp.headers.get("location"):
                     # A gateway that swallowed the body: follow Livy's (relative) Location.
                     target = resolve_location(self.url, resp.headers["location"])
-                    return _json(await self._transport.request("GET", target))
+                    return _json(await self._send("GET", target))
                 return _json(resp)
             except AmbiguousFailure as amb:
                 log.warning("create.ambiguous", collection=collection, name=name, error=amb.error.code)
@@ -371,7 +506,7 @@ class LivyClient:
     async def _id_of_name(self, collection: str, name: str) -> int | None:
         """The id of the session/batch named *name* now, or ``None`` when there is none."""
         try:
-            found = _json(await self._transport.request("GET", self._u(collection, name)))
+            found = _json(await self._send("GET", self._u(collection, name)))
         except (SessionNotFoundError, BatchNotFoundError):
             return None
         ident = found.get("id") if isinstance(found, dict) else None
@@ -384,7 +519,7 @@ class LivyClient:
         url = self._u(collection, name)
         for look in range(2):
             try:
-                resp = await self._transport.request("GET", url)
+                resp = await self._send("GET", url)
                 found = _json(resp)
                 if taken_by is not None and isinstance(found, dict) and found.get("id") == taken_by:
                     log.warning("create.name_taken", collection=collection, name=name, id=taken_by)
@@ -403,17 +538,25 @@ class LivyClient:
         return None
 
     async def delete_session(self, session_id: SessionRef) -> None:
-        """``DELETE /sessions/{id}`` (waits until Livy stopped it)."""
-        await self._transport.request("DELETE", self._u("sessions", session_id), gone_ok=True)
+        """``DELETE /sessions/{id}`` (waits until Livy stopped it). A tracked session that is not
+        shown to be the one this client knew is not deleted (:class:`SessionReplacedError`)."""
+        await self._ensure_ours(session_id)
+        await self._send("DELETE", self._u("sessions", session_id), gone_ok=True)
         self._accepting.discard(str(session_id))
+        ident = self._identities.get(str(session_id))
+        if ident is not None:
+            ident.lost = IdentityCheck(IdentityVerdict.DIFFERENT, "id", reason=(
+                f"livyd deleted session {ident.session_id}"))
 
     async def stop_session(self, session_id: SessionRef) -> None:
         """``POST /sessions/{id}/stop``: stop, keep the record (dead) until Livy forgets it."""
-        await self._transport.request("POST", self._u("sessions", session_id, "stop"), idempotent=True)
+        await self._ensure_ours(session_id)
+        await self._send("POST", self._u("sessions", session_id, "stop"), idempotent=True)
 
     async def connect_session(self, session_id: SessionRef) -> Session:
         """``POST /sessions/{id}/connect``: records activity (resets Livy's idle timer)."""
-        resp = await self._transport.request("POST", self._u("sessions", session_id, "connect"),
+        await self._ensure_ours(session_id)
+        resp = await self._send("POST", self._u("sessions", session_id, "connect"),
                                              idempotent=True)
         return self._parse(Session, resp)
 
@@ -435,13 +578,36 @@ class LivyClient:
             items = list(reversed(everything.statements))
             start = max(0, from_ or 0)
             items = items[start:start + size] if size is not None else items[start:]
+            self._check_listing(session_id, everything.statements, complete=True)
             return StatementList(total_statements=everything.total_statements, statements=items)
         params = {"from": from_, "size": size, "order": order if order == "desc" else None}
-        return await self._get(StatementList, url, params)
+        listing = await self._get(StatementList, url, params)
+        self._check_listing(session_id, listing.statements, complete=not from_ and size is None)
+        return listing
+
+    def _check_listing(self, session_id: SessionRef, statements: list[Statement], *, complete: bool) -> None:
+        ident = self._identities.get(str(session_id))
+        if ident is not None:
+            self._require(ident, ident.check_statements(statements, complete=complete))
 
     async def get_statement(self, session_id: SessionRef, statement_id: int) -> Statement:
-        """``GET /sessions/{id}/statements/{sid}``."""
-        return await self._get(Statement, self._u("sessions", session_id, "statements", statement_id))
+        """``GET /sessions/{id}/statements/{sid}``. For a statement this client submitted, the
+        answer must be that statement (same code, same ``started``): else
+        :class:`SessionReplacedError`, and its output is not taken."""
+        ident = self._identities.get(str(session_id))
+        try:
+            st = await self._get(Statement, self._u("sessions", session_id, "statements", statement_id))
+        except SessionNotFoundError as exc:
+            self._forget_gone(session_id, exc)
+            raise
+        except StatementNotFoundError:
+            if ident is not None and statement_id in ident.statements:
+                # ours was there: a restarted server (or Livy's 100-statement window); look closer
+                await self.get_session(session_id)
+            raise
+        if ident is not None:
+            self._require(ident, ident.check_statement(st))
+        return st
 
     async def _ensure_accepting(self, session_id: SessionRef) -> None:
         state = await self.session_state(session_id)
@@ -497,9 +663,16 @@ class LivyClient:
         body: dict[str, Any] = {"code": code}
         if kind is not None:
             body["kind"] = kind
+        if str(session_id) not in self._identities:
+            self.track_session(await self.get_session(session_id))  # the first read is who it is
+        await self._ensure_ours(session_id)
         after_id = await self._newest_statement_id(session_id)
         try:
-            return await self._submit(session_id, url, body, code, after_id)
+            st = await self._submit(session_id, url, body, code, after_id)
+            ident = self._identities.get(str(session_id))
+            if ident is not None:
+                ident.remember_statement(st, code)
+            return st
         except anyio.get_cancelled_exc_class():
             # Cancelled while the POST may be in flight: if it landed, cancel it on the server, so
             # abandoning a submission never leaves the code running unseen.
@@ -518,7 +691,7 @@ class LivyClient:
         not_ready = 0
         while True:
             try:
-                resp = await self._transport.request("POST", url, json=body, idempotent=False)
+                resp = await self._send("POST", url, json=body, idempotent=False)
             except SessionNotReadyError as exc:
                 state = SessionState(exc.state or "unknown")
                 if state.is_terminal:
@@ -547,19 +720,28 @@ class LivyClient:
         now = anyio.current_time()
         deadline = now + self.landing_timeout
         planner = PollPlanner(self.poll_settings, now=now)
+        failure: LivydError | None = None
         while True:
             try:
                 found = find_landed(await self._statements_after(session_id, after_id), code, after_id)
+                failure = None
+            except (SessionGoneError, ConfigError):
+                raise  # gone, replaced or unverified: no later listing can find it
             except LivydError as exc:
-                raise SubmissionUnknownError(
-                    f"submitting a statement to session {session_id} failed ambiguously ({cause}) and the "
-                    f"statements could not be listed to find out whether it landed ({exc}); it was not "
-                    "re-sent"
-                ) from exc
+                # a listing that fails (the gateway still unwell) does not end the search: the
+                # statement may land and be listed later in the window
+                found, failure = None, exc
+                log.info("statement.landing_lookup_failed", session=str(session_id), error=exc.code)
             if found is not None:
                 return found
             now = anyio.current_time()
             if now >= deadline:
+                if failure is not None:
+                    raise SubmissionUnknownError(
+                        f"submitting a statement to session {session_id} failed ambiguously ({cause}) and "
+                        f"the statements could not be listed to find out whether it landed ({failure}), "
+                        f"for {self.landing_timeout:g} s; it was not re-sent (Livy may still run it)"
+                    ) from failure
                 raise SubmissionUnknownError(
                     f"POST {redact_url(url)} failed ambiguously ({cause}) and no statement with this code "
                     f"appeared after id {after_id} within {self.landing_timeout:g} s; it was not re-sent "
@@ -569,13 +751,15 @@ class LivyClient:
 
     async def cancel_statement(self, session_id: SessionRef, statement_id: int) -> None:
         """``POST .../statements/{sid}/cancel`` (Livy always answers ``{"msg": "canceled"}``)."""
+        await self._ensure_ours(session_id)
         self._stats.cancels_sent += 1
-        await self._transport.request("POST", self._u("sessions", session_id, "statements", statement_id,
+        await self._send("POST", self._u("sessions", session_id, "statements", statement_id,
                                                       "cancel"), json={}, idempotent=True)
 
     async def completion(self, session_id: SessionRef, code: str, *, kind: str, cursor: int) -> list[str]:
         """``POST /sessions/{id}/completion`` (only the Scala interpreter completes; others: [])."""
-        resp = await self._transport.request("POST", self._u("sessions", session_id, "completion"),
+        await self._ensure_ours(session_id)
+        resp = await self._send("POST", self._u("sessions", session_id, "completion"),
                                              json={"code": code, "kind": kind, "cursor": cursor},
                                              idempotent=True)
         return self._parse(CompletionResult, resp).candidates
@@ -587,7 +771,8 @@ class LivyClient:
         if not await p.is_file():
             raise ConfigError(f"{p}: no such file to upload", key="path")
         data = await p.read_bytes()
-        await self._transport.request("POST", self._u("sessions", session_id, endpoint),
+        await self._ensure_ours(session_id)
+        await self._send("POST", self._u("sessions", session_id, endpoint),
                                       files={field: (p.name, data, "application/octet-stream")},
                                       idempotent=True)
 
@@ -604,7 +789,8 @@ class LivyClient:
         await self._upload(session_id, "upload-file", "file", path)
 
     async def _add(self, session_id: SessionRef, endpoint: str, uri: str) -> None:
-        await self._transport.request("POST", self._u("sessions", session_id, endpoint), json={"uri": uri},
+        await self._ensure_ours(session_id)
+        await self._send("POST", self._u("sessions", session_id, endpoint), json={"uri": uri},
                                       idempotent=True)
 
     async def add_jar(self, session_id: SessionRef, uri: str) -> None:
@@ -651,7 +837,7 @@ class LivyClient:
 
     async def delete_batch(self, batch_id: SessionRef) -> None:
         """``DELETE /batches/{id}`` (kills it)."""
-        await self._transport.request("DELETE", self._u("batches", batch_id), gone_ok=True)
+        await self._send("DELETE", self._u("batches", batch_id), gone_ok=True)
 
     async def batch_log(self, batch_id: SessionRef, *, from_: int | None = None,
                         size: int | None = None) -> LogPage:
@@ -684,13 +870,16 @@ class LivyClient:
         planner = PollPlanner(self.poll_settings, now=anyio.current_time())
         phases = PhaseTracker(now=anyio.current_time()) if on_progress is not None else None
         seen_start = False
+        tracked = str(session_id) in self._identities
         while True:
-            if phases is not None:
+            if phases is not None or tracked:
+                # a tracked session is read whole, so that every poll also compares who it is
                 session = await self.get_session(session_id)
-                state = session.state
-                for event in phases.observe_session(anyio.current_time(), state=str(state),
-                                                    app_id=session.app_id, log=session.log):
-                    await _notify(on_progress, event)
+                state = SessionState(session.state)
+                if phases is not None:
+                    for event in phases.observe_session(anyio.current_time(), state=str(state),
+                                                        app_id=session.app_id, log=session.log):
+                        await _notify(on_progress, event)
             else:
                 state = await self.session_state(session_id)
             self._stats.polls += 1
@@ -1008,9 +1197,9 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def _json(resp: httpx.Response) -> Any:
     try:
         return resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise LivydError(f"{resp.request.method} {redact_url(str(resp.request.url))}: answer is not JSON "
-                         f"(status {resp.status_code})") from None
+                         f"Livy would send (status {resp.status_code})") from None
 
 
 def _request(model: type[M], request: M | None, fields: dict[str, Any]) -> M:

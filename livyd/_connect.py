@@ -25,10 +25,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from livyd._config import ResolvedConfig
 from livyd._exceptions import ConfigError
+from livyd._logging import get_logger
 
 if TYPE_CHECKING:
     from livyd._client import LivyClient
@@ -43,7 +42,7 @@ __all__ = [
     "tls_settings",
 ]
 
-log = structlog.get_logger()
+log = get_logger("livyd.connect")
 
 
 def tls_settings(resolved: ResolvedConfig) -> tuple[bool | str, str | tuple[str, str] | None]:

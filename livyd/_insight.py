@@ -49,7 +49,7 @@ from livyd._core.sparkinsight import (
 )
 from livyd._core.sparklinks import expand_link
 from livyd._core.urls import join_path
-from livyd._exceptions import LivydError, redact_url
+from livyd._exceptions import LivydError, NotFoundError, redact_url
 from livyd._logging import get_logger
 
 if TYPE_CHECKING:
@@ -313,7 +313,15 @@ class StatementWatcher:
             ui = self._ui
             before = ui.requests
             try:
-                jobs = await self._read_jobs(ui, full=final or self._rounds == 0)
+                try:
+                    jobs = await self._read_jobs(ui, full=final or self._rounds == 0)
+                except NotFoundError:
+                    if self._rounds:
+                        raise
+                    # The UI does not know Livy's appId (a proxy or recovered session that names the
+                    # application differently): use the one application that UI serves.
+                    ui = self._ui = await SparkUIClient.discover(self.client._transport, ui.ui_url)
+                    jobs = await self._read_jobs(ui, full=True)
                 active = [] if final else await ui.stages(status="active")
                 refreshed: list[SparkStage] = []
                 self.jobs.note_jobs(now, jobs)  # the stage ids of new jobs first

@@ -21,12 +21,18 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any, TextIO
 
-import structlog
-
 from livyd._core.redact import redact, redact_text
 from livyd._exceptions import ConfigError
 
-__all__ = ["LogLevelError", "configure_logging", "get_logger", "redact", "redact_processor", "redact_text"]
+__all__ = [
+    "LogLevelError",
+    "configure_logging",
+    "get_logger",
+    "redact",
+    "redact_exception_processor",
+    "redact_processor",
+    "redact_text",
+]
 
 
 class LogLevelError(ConfigError, ValueError):
@@ -50,6 +56,19 @@ def redact_processor(
     return event_dict
 
 
+def redact_exception_processor(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor masking secrets in a formatted traceback (``exception``) and in a
+    ``stack``: an exception's message may carry a URL's userinfo, a header or a Negotiate blob,
+    and frames show them again. Runs after ``format_exc_info``, before the renderer."""
+    for key in ("exception", "stack"):
+        value = event_dict.get(key)
+        if isinstance(value, str):
+            event_dict[key] = redact_text(value)
+    return event_dict
+
+
 _STD_LEVELS = {**_LEVELS, "exception": logging.ERROR}
 
 
@@ -68,14 +87,21 @@ class _LibraryLogger:
         self._name = name
 
     def _emit(self, level_name: str, event: str, /, **kw: Any) -> None:
-        if structlog.is_configured():
+        structlog = sys.modules.get("structlog")  # never imported: certainly not configured
+        if structlog is not None and structlog.is_configured():
             getattr(structlog.get_logger(self._name), level_name)(event, **kw)
             return
         std = logging.getLogger(self._name)
         level = _STD_LEVELS.get(level_name, logging.INFO)
         if std.isEnabledFor(level):
+            exc_info = kw.pop("exc_info", None)
             fields = " ".join(f"{k}={redact(v, k)!r}" for k, v in kw.items())
-            std.log(level, "%s %s", redact_text(event), fields)
+            text = f"{redact_text(event)} {fields}"
+            if exc_info:
+                import traceback
+
+                text += "\n" + redact_text("".join(traceback.format_exc()))
+            std.log(level, "%s", text)
 
     def debug(self, event: str, /, **kw: Any) -> None:
         """Log at debug level."""
@@ -91,6 +117,11 @@ class _LibraryLogger:
 
     def error(self, event: str, /, **kw: Any) -> None:
         """Log at error level."""
+        self._emit("error", event, **kw)
+
+    def exception(self, event: str, /, **kw: Any) -> None:
+        """Log at error level with the current exception's traceback (redacted)."""
+        kw.setdefault("exc_info", True)
         self._emit("error", event, **kw)
 
 
@@ -124,6 +155,8 @@ def configure_logging(level: str = "warning", *, file: Path | None = None, json:
         raise LogLevelError(f"log level {name!r} is not one of {valid} (LIVYD_LOG_LEVEL overrides it)",
                             key="level")
     lvl = _LEVELS[name]
+    import structlog  # here, not at module level: it imports rich (~100 ms a command rarely needs)
+
     stream = _stream(file)
     use_json = json if json is not None else (file is not None or not stream.isatty())
     renderer: Any = (structlog.processors.JSONRenderer() if use_json
@@ -137,14 +170,15 @@ def configure_logging(level: str = "warning", *, file: Path | None = None, json:
     ]
     structlog.configure(
         processors=[*shared[:2], structlog.processors.TimeStamper(fmt="iso", utc=True), redact_processor,
-                    structlog.processors.format_exc_info, renderer],
+                    structlog.processors.format_exc_info, redact_exception_processor, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, redact_exception_processor, renderer],
         foreign_pre_chain=shared,
     ))
     handler.set_name("livyd")

@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVER", "main"]
+__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVER", "console_main", "main"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -31,6 +31,10 @@ EXIT_INTERRUPTED = 130
 
 
 def _configure_logging(verbose: bool) -> None:
+    if not verbose and not os.environ.get("LIVYD_LOG_LEVEL"):
+        # The default: warnings only. The library's loggers send them to stderr through the stdlib
+        # (redacted) until structlog is configured, so structlog and rich (~100 ms) stay unloaded.
+        return
     level = "debug" if verbose else (os.environ.get("LIVYD_LOG_LEVEL") or "warning").lower()
     try:
         from livyd._logging import configure_logging
@@ -46,6 +50,14 @@ def _configure_logging(verbose: bool) -> None:
         )
         return
     configure_logging(level)
+    if not verbose and not os.environ.get("LIVYD_LOG_LEVEL"):
+        # the default: sentences for people, not JSON lines (livyd.cli._messages)
+        import structlog
+
+        from livyd._logging import redact_processor
+        from livyd.cli._messages import human_renderer
+
+        structlog.configure(processors=[structlog.processors.add_log_level, redact_processor, human_renderer])
 
 
 def _delegate(argv: list[str]) -> int | None:
@@ -58,6 +70,14 @@ def _delegate(argv: list[str]) -> int | None:
         if not arg.startswith("-"):
             break
         leading.append(arg)
+    if "--version" in leading and "--json" in leading:
+        # For editors checking compatibility before they spawn the daemon: nothing else is loaded.
+        import json
+
+        from livyd._version import PROTOCOL_VERSION, __version__
+
+        sys.stdout.write(json.dumps({"version": __version__, "protocolVersion": PROTOCOL_VERSION}) + "\n")
+        return EXIT_OK
     if "--stdio" in leading:
         try:
             from livyd.daemon import main as daemon_main
@@ -66,6 +86,26 @@ def _delegate(argv: list[str]) -> int | None:
             return EXIT_CONFIG
         return daemon_main(argv)
     return None
+
+
+def console_main() -> None:
+    """The ``livyd`` console script and ``python -m livyd``: :func:`main`, then a quick exit.
+
+    Everything is finished when :func:`main` returns (sessions deleted, the embedded sandbox
+    stopped, output written), so after flushing stdout and stderr the process ends with
+    ``os._exit``: the interpreter's shutdown would otherwise spend ~0.2 s collecting garbage and
+    tearing modules down for nothing. Not for embedding: call :func:`main` there.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (livyd exec ... | head): nothing to keep
+            pass
+    import logging
+
+    logging.shutdown()  # a log file's buffered lines
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

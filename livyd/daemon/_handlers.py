@@ -54,6 +54,7 @@ from livyd.protocol import (
     SessionInfoResult,
     SessionResult,
     SetCredentialsParams,
+    StatementParams,
     StatusResult,
     SubmitBatchParams,
 )
@@ -414,6 +415,22 @@ def register(
         ]
         return ListStatementsResult(tasks=[sup.task_info(t) for t in tasks]).wire()
 
+    @rpc(server, "livy/statement")
+    async def statement(ls: LivydServer, params: Any) -> Any:
+        p = validate(StatementParams, params, "livy/statement")
+        if (p.task_id is None) == (p.session_id is None and p.statement_id is None) or (
+            p.task_id is None and (p.session_id is None or p.statement_id is None)
+        ):
+            raise JsonRpcInvalidParams(
+                "invalid params for livy/statement: give taskId, or sessionId and statementId",
+                data={"code": "invalid-params", "field": "taskId", "errors": []},
+            )
+        sup = await state.connected()
+        found = await sup.statement(
+            task_id=p.task_id, session_id=p.session_id, statement_id=p.statement_id, profile=p.profile
+        )
+        return found.wire()
+
     # ---------------------------------------------------------------- logs
 
     @rpc(server, "livy/readLog")
@@ -635,7 +652,7 @@ def register(
             return empty
         try:
             lines = _document_text(ls, params.text_document.uri).splitlines()
-        except OSError:
+        except (OSError, ValueError):  # unreadable, or not UTF-8 text
             return empty
         line_no = params.position.line
         line = lines[line_no] if line_no < len(lines) else ""
@@ -658,7 +675,7 @@ def register(
         uri = params.text_document.uri
         try:
             text = _document_text(ls, uri)
-        except OSError:
+        except (OSError, ValueError):  # unreadable, or not UTF-8 text
             return []
         lenses = [
             types.CodeLens(

@@ -315,7 +315,10 @@ class DaemonState:
         from livyd._exceptions import ConfigError
 
         try:
-            return load_config(profile=profile, cwd=self.workspace, overrides=url_override(url))
+            settings = self.supervisor.settings if self.supervisor is not None else self.settings
+            return load_config(
+                profile=profile, cwd=self.workspace, overrides=config_overrides(url, settings, self.workspace)
+            )
         except ConfigError as exc:
             if profile is None or exc.key != "profile" or not str(exc).startswith("unknown profile"):
                 raise
@@ -340,14 +343,14 @@ class DaemonState:
         return self.credentials.get(resolved.profile_name) or None
 
     def _client_for(self, resolved: Any) -> Any:
-        """A LivyClient for a configured URL, with the editor's credentials if it gave some."""
+        """A LivyClient for a configured URL, with the editor's credentials if it gave some: the
+        profile's auth with those secrets in it, built by the library (``livyd._auth``)."""
         from livyd._connect import build_livy_client
 
         creds = self._credentials_for(resolved)
-        auth = _credentials_auth(creds) if creds else None
-        if auth is None:
-            return build_livy_client(resolved)
-        return build_livy_client(resolved, auth=(auth, "credentials from the editor"))
+        if creds:
+            resolved = with_credentials(resolved, creds)
+        return build_livy_client(resolved)
 
     async def apply_credentials(self, profile: str | None) -> bool:
         """After livy/setCredentials: replace the Livy client of every open connection of *profile*
@@ -444,27 +447,20 @@ class DaemonState:
             self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=task.state.value))
 
     def _diagnostics(self, task: Task, out: OutputNotification) -> None:
-        from livyd.daemon._supervisor import traceback_line
-
         if not task.uri or task.range is None:
             return
         diags: list[types.Diagnostic] = []
         if out.status.value == "error":
             # Livy drops the top-level `File "<stdin>", line N` frame (livy-rest.md 7.9): a line is
-            # known only from inner frames and syntax errors; otherwise the whole sent range is marked.
-            line = traceback_line(out.traceback)
-            if line is not None:
-                doc_line = task.range.start.line + line - 1
-                start, end = (
-                    types.Position(line=doc_line, character=0),
-                    types.Position(line=doc_line + 1, character=0),
-                )
-            else:
-                start = types.Position(line=task.range.start.line, character=task.range.start.character)
-                end = types.Position(line=task.range.end.line, character=task.range.end.character)
+            # known only from inner frames and syntax errors (livy/output's errorRange, the same
+            # range); otherwise the whole sent range is marked.
+            where = out.error_range or task.range
             diags.append(
                 types.Diagnostic(
-                    range=types.Range(start=start, end=end),
+                    range=types.Range(
+                        start=types.Position(line=where.start.line, character=where.start.character),
+                        end=types.Position(line=where.end.line, character=where.end.character),
+                    ),
                     message=f"{out.ename}: {out.evalue}",
                     severity=types.DiagnosticSeverity.Error,
                     source="livyd",
@@ -488,22 +484,27 @@ class DaemonState:
             )
 
 
-def _credentials_auth(creds: dict[str, str]) -> Any:
-    """An httpx auth for credentials from livy/setCredentials (token beats password)."""
-    import httpx
+def with_credentials(resolved: Any, creds: dict[str, str]) -> Any:
+    """*resolved* with the editor's credentials (livy/setCredentials) as its auth: a token is
+    bearer auth, a password basic auth (with the given username, else the profile's); the token
+    wins when both are given."""
+    import dataclasses
 
+    from pydantic import SecretStr
+
+    from livyd._auth import AuthConfig
+
+    current = resolved.profile.auth
     if creds.get("token"):
-        token = creds["token"]
-
-        class _Bearer(httpx.Auth):
-            def auth_flow(self, request: httpx.Request) -> Any:
-                request.headers["Authorization"] = f"Bearer {token}"
-                yield request
-
-        return _Bearer()
-    if creds.get("password") is not None:
-        return httpx.BasicAuth(creds.get("username") or "", creds["password"])
-    return None
+        auth = AuthConfig(type="bearer", token=SecretStr(creds["token"]))
+    elif creds.get("password") is not None:
+        auth = AuthConfig(
+            type="basic", username=creds.get("username") or current.username or "",
+            password=SecretStr(creds["password"]),
+        )
+    else:
+        return resolved
+    return dataclasses.replace(resolved, profile=resolved.profile.model_copy(update={"auth": auth}))
 
 
 class LivydProtocol(LanguageServerProtocol):
@@ -525,12 +526,34 @@ class LivydProtocol(LanguageServerProtocol):
         result.capabilities.experimental = {"livyd": caps.wire()}
         return result
 
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        """pygls answers an unexpected exception in a handler it runs itself (initialize, codeLens,
+        a message its converter chokes on) with ``data.traceback``: local paths, maybe secrets in
+        frames. Unless ``showTracebacks`` is set, such an error says only what failed."""
+        if error is not None:
+            error = _scrub_error(error, self._server)
+        super()._send_response(msg_id, result, error)
+
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args: Any) -> Any:
         server = self._server
         assert isinstance(server, LivydServer)
         server.livyd.exit_code = 0 if self._shutdown else 1
         server.livyd.stop.set()
+
+
+def _scrub_error(error: Any, server: Any) -> Any:
+    """*error* (an lsprotocol ResponseError) without pygls' traceback, its message redacted."""
+    data = getattr(error, "data", None)
+    if not (isinstance(data, dict) and "traceback" in data):
+        return error
+    livyd_state = getattr(server, "livyd", None)
+    if livyd_state is not None and livyd_state.settings.show_tracebacks:
+        return error
+    from livyd._core.redact import redact_text
+
+    message = redact_text(str(error.message or "Internal Error").splitlines()[0])[:300]
+    return types.ResponseError(code=error.code, message=message, data={"code": "internal"})
 
 
 class LivydServer(LanguageServer):
@@ -709,24 +732,20 @@ async def _read_frames(
 
 
 def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: Any) -> bool:
-    """Handle one frame body; False when it is not JSON at all."""
+    """Handle one frame body; False when it is not JSON at all. Whatever the body (nested a
+    thousand deep, an id that is an array), it is answered or handed to pygls; nothing raises."""
+    from livyd.daemon._jsonrpc import Undecodable, decode, problem
+
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        _send_error(writer, None, PARSE_ERROR, "Parse error: the frame body is not valid JSON")
+        raw = decode(body)
+    except Undecodable as exc:
+        _send_error(writer, None, PARSE_ERROR, f"Parse error: {exc}")
         return False
-    msg_id = raw.get("id") if isinstance(raw, dict) else None
-    if not isinstance(msg_id, int | str):
-        msg_id = None
-    if (
-        not isinstance(raw, dict)
-        or raw.get("jsonrpc") != "2.0"
-        or ("method" in raw and not isinstance(raw["method"], str))
-        or ("method" not in raw and "id" not in raw)
-        or ("params" in raw and not isinstance(raw["params"], dict | list | type(None)))
-    ):
-        _send_error(writer, msg_id, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+    refused = problem(raw)
+    if refused is not None:
+        _send_error(writer, refused.msg_id, refused.code, refused.message, refused.data)
         return True
+    msg_id = raw.get("id")
     if "params" not in raw and raw.get("method") in _OWN_METHODS:
         # JSON-RPC lets a request omit params (vscode-jsonrpc's sendRequest(method) does); pygls
         # would refuse it, so it is read like params null (= {}: required fields are still named).
@@ -821,7 +840,8 @@ def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
     names: list[str] = []
     active = chosen
     try:
-        resolved = load_config(profile=chosen, cwd=state.workspace, overrides=url_override(settings.url))
+        overrides = config_overrides(settings.url, settings, state.workspace)
+        resolved = load_config(profile=chosen, cwd=state.workspace, overrides=overrides)
         names = list(resolved.known_profiles)
         active = chosen or resolved.profile_name
     except Exception as exc:
@@ -835,7 +855,7 @@ def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
         auth = "none"
         try:
             r = resolved if (resolved is not None and n == active) else load_config(
-                profile=n, cwd=state.workspace, overrides=url_override(settings.url)
+                profile=n, cwd=state.workspace, overrides=overrides
             )
             url, auth = r.profile.url, str(r.profile.auth.type)
         except Exception as exc:
@@ -852,10 +872,20 @@ def profile_infos(state: DaemonState) -> tuple[list[ProfileInfo], str | None]:
     return infos, active
 
 
-def url_override(url: str | None) -> dict[str, Any] | None:
-    """``settings.url`` as a load_config override that acts like ``--url`` but is named for what it
-    is: an error about it says "the url setting", not a CLI flag an editor user never typed."""
-    return {"url": (url, "the url setting")} if url else None
+def config_overrides(url: str | None, settings: DaemonSettings, workspace: str) -> dict[str, Any]:
+    """The editor's settings as load_config overrides that act like ``--url``, ``--auth`` and
+    ``--ca-bundle`` but are named for what they are: an error about one says "the url setting", not
+    a CLI flag an editor user never typed. *url* is the effective URL (a restored session's, or
+    ``settings.url``); a relative ``caBundle`` is relative to the workspace."""
+    overrides: dict[str, Any] = {}
+    if url:
+        overrides["url"] = (url, "the url setting")
+    if settings.auth:
+        overrides["auth.type"] = (settings.auth, "the auth setting")
+    if settings.ca_bundle:
+        bundle = Path(settings.ca_bundle).expanduser()
+        overrides["tls.ca_bundle"] = (str(Path(workspace) / bundle), "the caBundle setting")
+    return overrides
 
 
 def uri_path(uri: str) -> str:

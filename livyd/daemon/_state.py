@@ -84,14 +84,28 @@ class StateStore:
         tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
         tmp.replace(self.directory / "state.json")
 
-    def append_output(self, record: dict[str, Any]) -> None:
-        """Append one completed output to outputs.jsonl and fsync it."""
+    def append_output(self, record: dict[str, Any]) -> int | None:
+        """Append one completed output to outputs.jsonl and fsync it; return the byte offset of its
+        line (for :meth:`read_output`), or None when this daemon does not own the directory."""
         if not self.locked:
-            return
-        with open(self.directory / "outputs.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+            return None
+        line = (json.dumps(record) + "\n").encode("utf-8")
+        with open(self.directory / "outputs.jsonl", "ab") as f:
+            offset = f.seek(0, os.SEEK_END)
+            f.write(line)
             f.flush()
             os.fsync(f.fileno())
+        return offset
+
+    def read_output(self, offset: int) -> dict[str, Any] | None:
+        """The output record appended at *offset* (None if the log no longer holds it)."""
+        try:
+            with open(self.directory / "outputs.jsonl", "rb") as f:
+                f.seek(offset)
+                record = json.loads(f.readline())
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
 
     def write_full_output(self, task_id: str, record: dict[str, Any]) -> Path:
         """Write a whole (too big) output to its own file; return the path."""

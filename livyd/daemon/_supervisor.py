@@ -69,6 +69,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import structlog
 
+from livyd._core.poll import PollPlanner, PollSettings
 from livyd._exceptions import (
     LivydError,
     SessionGoneError,
@@ -83,8 +84,11 @@ from livyd.protocol import (
     LogNotification,
     OutputNotification,
     OutputStatus,
+    Position,
     Range,
     SessionInfo,
+    StatementOutput,
+    StatementResult,
     TaskChangedNotification,
     TaskInfo,
     TaskState,
@@ -277,6 +281,10 @@ class SessionWorker:
     scope: anyio.CancelScope | None = None
     #: Fast polls left while Livy still says busy after the daemon's last task finished.
     settle: int = 0
+    #: The poll plan while work is pending (livyd._core.poll); a new one at each submission.
+    planner: PollPlanner | None = None
+    #: A submission just made a new plan: the next poll comes after its first delay.
+    fresh_plan: bool = False
 
     @property
     def profile(self) -> str | None:
@@ -452,6 +460,23 @@ def fit_output(data: dict[str, Any], limit: int, where: str) -> dict[str, Any]:
 _TB_LINE = re.compile(r'File "<(?:stdin|string|console)>", line (\d+)|^\s*line (\d+)', re.M)
 
 
+def error_location(status: OutputStatus, traceback: list[str], sent: Range | None) -> dict[str, Any]:
+    """``errorLine`` and ``errorRange`` of an output (livy/output 1.2, and the diagnostic): the line
+    of the sent code the traceback points at and, with the sent *range*, that line in the document."""
+    if status is not OutputStatus.ERROR:
+        return {}
+    line = traceback_line(traceback)
+    if line is None:
+        return {}
+    found: dict[str, Any] = {"error_line": line}
+    if sent is not None:
+        doc_line = sent.start.line + line - 1
+        found["error_range"] = Range(
+            start=Position(line=doc_line, character=0), end=Position(line=doc_line + 1, character=0)
+        )
+    return found
+
+
 def traceback_line(traceback: list[str]) -> int | None:
     """The 1-based line of the sent code a Python traceback points at (the last frame), if any."""
     found: int | None = None
@@ -490,6 +515,8 @@ class Supervisor:
         self.restored = False
         #: The embedded sandbox's Livy URL once one runs (one per daemon, for every profile without a URL).
         self.embedded_url: str | None = None
+        #: task id -> byte offset of its record in the output log (livy/statement reads it back).
+        self.output_offsets: dict[str, int] = {}
 
     # ---------------------------------------------------------------- connections
 
@@ -683,17 +710,35 @@ class Supervisor:
         owned: bool,
         create_body: dict[str, Any] | None = None,
     ) -> SessionWorker:
-        """Register a session of *conn* and start its poller (once)."""
+        """Register a session of *conn* and start its poller (once per live session).
+
+        A worker already under this key is reused only while it is alive and is not being
+        replaced by a session we just created (*create_body* given). Livy numbers sessions from 0
+        again after a restart: a dead worker for id 0 (its poller ended) must not swallow the new
+        session 0, or no poller runs and its tasks stay queued forever (issue 11, 3); and a live
+        worker whose id Livy hands out again to a session we created can only be an old session
+        of a server that restarted, so it ends and its tasks fail saying so."""
         sid = int(raw["id"])
         w = self.sessions.get((conn.cid, sid))
-        if w is not None:
+        if w is not None and not w.gone and create_body is None:
             w.raw = raw
             return w
+        if w is not None:
+            if not w.gone:
+                self._retire(w, f"session {sid} is gone: the Livy server restarted and gave its id to "
+                                "a new session")
+            self.sessions.pop(w.key, None)
         w = SessionWorker(sid, raw, conn, owned, dict(create_body or {}))
         self.sessions[w.key] = w
         self._start_poller(w)
         self.persist()
         return w
+
+    def _retire(self, w: SessionWorker, reason: str) -> None:
+        """End a worker whose session no longer exists: its poller stops, its tasks fail."""
+        if w.scope is not None:
+            w.scope.cancel()
+        self._session_gone(w, reason)
 
     def _set_attached(self, w: SessionWorker) -> None:
         before = self.attached
@@ -934,13 +979,14 @@ class Supervisor:
             range=task.range,
             elapsed_ms=int((time.time() - task.started_at) * 1000),
             profile=task.profile,
+            **error_location(status, list(out.get("traceback") or []), task.range),
         )
 
     def _deliver(self, task: Task, note: OutputNotification, full: dict[str, Any] | None) -> None:
         record = note.wire()
         if self.store is not None:
             try:
-                self.store.append_output(record)
+                self._logged(task, self.store.append_output(record))
             except OSError as exc:
                 log.warning("could not append to the output log", error=str(exc))
         self._notify_task(task)
@@ -964,7 +1010,7 @@ class Supervisor:
         if self.store is not None:
             store = self.store
             try:
-                await anyio.to_thread.run_sync(store.append_output, note.wire())
+                self._logged(task, await anyio.to_thread.run_sync(store.append_output, note.wire()))
             except OSError as exc:
                 log.warning("could not append to the output log", error=str(exc))
         self._notify_task(task)
@@ -972,6 +1018,79 @@ class Supervisor:
         self.notifier.notify("livy/output", note.wire())
         self.notifier.diagnostics(task, note)
         self.persist()
+
+    def _logged(self, task: Task, offset: int | None) -> None:
+        """Remember where the task's output is in the output log (for livy/statement)."""
+        if offset is not None:
+            self.output_offsets[task.task_id] = offset
+
+    async def statement(
+        self, *, task_id: str | None, session_id: int | None, statement_id: int | None,
+        profile: str | None,
+    ) -> StatementResult:
+        """One statement in full (livy/statement): a task of this daemon by *task_id* (its finished
+        output read back from the output log), or any statement Livy still holds."""
+        task: Task | None = None
+        if task_id is not None:
+            task = self.get_task(task_id)
+        else:
+            assert session_id is not None and statement_id is not None
+            conn, _known = await self.resolve_session(session_id, profile)
+            task = next(
+                (t for t in self.tasks.values() if t.cid == conn.cid and t.session_id == session_id
+                 and t.statement_id == statement_id),
+                None,
+            )
+            if task is None:
+                st = await conn.require_api().get_statement(session_id, statement_id)
+                return await self._statement_from_livy(conn, session_id, st)
+        result = StatementResult(
+            session_id=task.session_id, statement_id=task.statement_id, task_id=task.task_id,
+            profile=task.profile, code=task.code, state=task.state.value, progress=task.progress,
+            uri=task.uri, range=task.range,
+        )
+        if not task.finished:
+            return result
+        record: dict[str, Any] | None = None
+        offset = self.output_offsets.get(task.task_id)
+        if offset is not None and self.store is not None:
+            record = await anyio.to_thread.run_sync(self.store.read_output, offset)
+        if record is None:
+            w = self.worker_of(task)
+            if task.statement_id is None or w is None or w.gone:
+                output = StatementOutput(status=OutputStatus.FAILED, evalue=task.message)
+                return result.model_copy(update={"output": output})
+            st = await w.conn.require_api().get_statement(task.session_id, task.statement_id)
+            return (await self._statement_from_livy(w.conn, task.session_id, st)).model_copy(
+                update={"task_id": task.task_id, "state": task.state.value, "uri": task.uri,
+                        "range": task.range})
+        return result.model_copy(update={"output": StatementOutput.model_validate(record)})
+
+    async def _statement_from_livy(
+        self, conn: LivyConnection, session_id: int, st: dict[str, Any]
+    ) -> StatementResult:
+        """A Livy statement as a StatementResult, its output bounded like livy/output's."""
+        state = str(st.get("state"))
+        progress = float(st.get("progress") or 0.0)
+        progress = 0.0 if math.isnan(progress) else min(max(progress, 0.0), 1.0)
+        output: StatementOutput | None = None
+        raw = st.get("output")
+        if state in ("available", "cancelled", "error"):
+            status = (OutputStatus.CANCELLED if state != "available" else OutputStatus.ERROR
+                      if (raw or {}).get("status") == "error" else OutputStatus.OK)
+            probe = Task(task_id=f"s{conn.cid}-{session_id}-{st.get('id')}", session_id=session_id,
+                         code="", statement_id=int(st["id"]), cid=conn.cid, profile=conn.profile)
+            note = self._output(probe, status, raw)
+            limit = self.settings.max_output_bytes
+            if not _surely_fits(note.data, limit) or not _error_fits(note.evalue, note.traceback, limit):
+                note = await anyio.to_thread.run_sync(self._truncate, probe, note, limit)
+            output = StatementOutput.model_validate(note.wire())
+        return StatementResult(
+            session_id=session_id, statement_id=int(st["id"]), profile=conn.profile,
+            code=str(st.get("code") or ""), state=state, progress=progress,
+            started=int(st.get("started") or 0) or None, completed=int(st.get("completed") or 0) or None,
+            output=output,
+        )
 
     def _truncate(self, task: Task, note: OutputNotification, limit: int) -> OutputNotification:
         """*note* with its data cut to *limit* bytes (see :func:`fit_output`), the whole output
@@ -1041,11 +1160,36 @@ class Supervisor:
             if not busy and w.settle > 0 and w.state == "busy":
                 w.settle -= 1
                 busy = True
-            interval = self.settings.poll_interval if busy else self.settings.idle_poll_interval
+            interval = self._next_poll(w) if busy else self.settings.idle_poll_interval
+            if not busy:
+                w.planner = None
             interval = min(interval * (2 ** min(errors, 5)), 60.0)
             w.wake = anyio.Event()
             with anyio.move_on_after(interval):
                 await w.wake.wait()
+
+    def _poll_settings(self) -> PollSettings:
+        """The poll plan of running statements: the first poll within 10 ms, growing while nothing
+        changes up to ``pollInterval`` (the cap)."""
+        cap = self.settings.poll_interval
+        return PollSettings(initial=min(0.01, cap), maximum=cap)
+
+    def _next_poll(self, w: SessionWorker) -> float:
+        """Seconds until the next poll of a session with work pending (its :class:`PollPlanner`:
+        fast again when a statement's state moves)."""
+        now = anyio.current_time()
+        if w.planner is None:
+            w.planner = PollPlanner(self._poll_settings(), now=now)
+            w.fresh_plan = True
+        if w.fresh_plan:
+            w.fresh_plan = False
+            return w.planner.delay(now)
+        pending = w.pending()
+        return w.planner.observe(
+            now,
+            state=(w.state, tuple((t.task_id, t.state) for t in pending)),
+            progress=tuple(round(t.progress, 2) for t in pending),
+        )
 
     async def _read_state(self, api: LivyAPI, w: SessionWorker) -> None:
         """GET the session; notify a change; raise SessionGoneError when it ended."""
@@ -1118,6 +1262,9 @@ class Supervisor:
         task.submitting = False
         task.statement_id = int(st["id"])
         task.started_at = time.time()
+        # A new plan: the first poll of the statement comes within milliseconds.
+        w.planner = PollPlanner(self._poll_settings(), now=anyio.current_time())
+        w.fresh_plan = True
         if w.state != "busy":
             w.raw = {**w.raw, "state": "busy"}
             self._notify_session(w)

@@ -16,8 +16,7 @@ from livyd.protocol import _models as m
 
 __all__ = ["COMMANDS", "METHODS", "PROTOCOL_VERSION", "Method", "method"]
 
-#: MAJOR.MINOR. A client refuses a daemon whose major differs from its own.
-PROTOCOL_VERSION = "1.1"
+from livyd._version import PROTOCOL_VERSION  # MAJOR.MINOR; cheap to import (livyd --version --json)
 
 _SESSION: dict[str, Any] = {
     "id": 3,
@@ -213,6 +212,43 @@ METHODS: list[Method] = [
         "The daemon's tasks (queued, running and finished), oldest first.",
         {"sessionId": 3},
         {"tasks": [_TASK]},
+    ),
+    Method(
+        "livy/statement",
+        "request",
+        "clientToServer",
+        m.StatementParams,
+        m.StatementResult,
+        "(1.2) One statement in full, for history views: its whole code and, once finished, its "
+        "output (bounded like livy/output). By taskId (a task of this daemon, also one that never "
+        "reached Livy) or by sessionId and statementId (any statement Livy still holds). A task's "
+        "finished output is read back from the workspace output log, never asked of Livy again.",
+        {"taskId": "t-1f3a"},
+        {
+            "sessionId": 3,
+            "statementId": 0,
+            "taskId": "t-1f3a",
+            "profile": "dev",
+            "code": "df = spark.range(10)\ndf.count()",
+            "state": "available",
+            "progress": 1.0,
+            "started": 1714550400000,
+            "completed": 1714550400412,
+            "uri": "file:///w/job.py",
+            "range": {"start": {"line": 4, "character": 0}, "end": {"line": 6, "character": 0}},
+            "output": {
+                "status": "ok",
+                "data": {"text/plain": "10"},
+                "ename": None,
+                "evalue": None,
+                "traceback": [],
+                "truncated": False,
+                "fullOutputPath": None,
+                "errorLine": None,
+            },
+        },
+        [("statementId must be >= 0", {"sessionId": 3, "statementId": -1}),
+         ("unknown field", {"taskId": "t", "statement": 1})],
     ),
     # ---------------------------------------------------------------- logs
     Method(

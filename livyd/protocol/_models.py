@@ -74,6 +74,9 @@ __all__ = [
     "SessionInfoResult",
     "SessionResult",
     "SetCredentialsParams",
+    "StatementOutput",
+    "StatementParams",
+    "StatementResult",
     "StatusResult",
     "SubmitBatchParams",
     "TaskChangedNotification",
@@ -224,7 +227,14 @@ class DaemonSettings(Params):
         None, description="A Livy URL overriding the profile's; with neither, the embedded sandbox is used."
     )
     kind: str = Field("pyspark", description="Session kind for sessions the daemon creates.")
-    poll_interval: float = Field(0.3, gt=0, le=60, description="Seconds between polls of a busy session.")
+    poll_interval: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="The poll cap: the longest wait in seconds between two polls of a running "
+        "statement. The first poll comes within milliseconds of the submission and the wait grows "
+        "to this while nothing changes (fast again when the state moves).",
+    )
     idle_poll_interval: float = Field(
         5.0, gt=0, le=600, description="Seconds between polls of an idle session."
     )
@@ -246,6 +256,18 @@ class DaemonSettings(Params):
         None, description="Where per-workspace state lives (default: platformdirs)."
     )
     show_tracebacks: bool = Field(False, description="Include internal tracebacks in JSON-RPC error data.")
+    auth: Literal["none", "basic", "bearer", "kerberos"] | None = Field(
+        None,
+        description="(1.2) How to authenticate to Livy, overriding every profile's auth type (like "
+        "url; null: the profile's). The secret itself comes from livy/setCredentials (basic: "
+        "username and password; bearer: token) or, for kerberos, the ticket cache.",
+    )
+    ca_bundle: str | None = Field(
+        None,
+        description="(1.2) A PEM file of CA certificates to trust for Livy (a Knox with an internal "
+        "CA), overriding every profile's [tls] ca_bundle (null: the profile's). A relative path is "
+        "relative to the workspace.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -433,6 +455,48 @@ class ListStatementsResult(WireModel):
     """``livy/listStatements`` result."""
 
     tasks: list[TaskInfo]
+
+
+class StatementParams(Params):
+    """``livy/statement`` (1.2): one statement in full. Give ``taskId`` (a task of this daemon), or
+    ``sessionId`` and ``statementId`` (any statement Livy still holds)."""
+
+    task_id: str | None = Field(None, min_length=1)
+    session_id: int | None = Field(None, ge=0)
+    statement_id: int | None = Field(None, ge=0)
+    profile: str | None = Field(None, description=_SESSION_PROFILE)
+
+
+class StatementOutput(WireModel):
+    """A finished statement's output, bounded like ``livy/output`` (``maxOutputBytes``)."""
+
+    status: OutputStatus
+    data: dict[str, Any] = Field(default_factory=dict, description="The mime bundle (text/plain, ...).")
+    ename: str | None = None
+    evalue: str | None = None
+    traceback: list[str] = Field(default_factory=list)
+    truncated: bool = False
+    full_output_path: str | None = Field(None, description="Where the whole output is when truncated.")
+    error_line: int | None = Field(None, ge=1, description="As in livy/output.")
+
+
+class StatementResult(WireModel):
+    """``livy/statement`` result: the whole code and, once finished, the output."""
+
+    session_id: int
+    statement_id: int | None = Field(None, description="None for a task that never reached Livy.")
+    task_id: str | None = Field(None, description="The daemon's task that ran it, if any.")
+    profile: str | None = None
+    code: str = Field(description="The whole code, as submitted.")
+    state: str = Field(
+        description="The task's state (TaskState) for a task of this daemon, else Livy's statement state."
+    )
+    progress: float = Field(0.0, ge=0.0, le=1.0)
+    started: int | None = Field(None, description="When Livy started it (ms since the epoch; 0.5+).")
+    completed: int | None = Field(None, description="When Livy finished it (ms since the epoch; 0.5+).")
+    uri: str | None = None
+    range: Range | None = None
+    output: StatementOutput | None = Field(None, description="None until the statement finished.")
 
 
 # --------------------------------------------------------------------------- logs
@@ -624,6 +688,17 @@ class OutputNotification(WireModel):
     full_output_path: str | None = Field(None, description="Where the whole output is when truncated.")
     elapsed_ms: int | None = None
     profile: str | None = Field(None, description="The profile of the task's session.")
+    error_line: int | None = Field(
+        None,
+        ge=1,
+        description="(1.2) For an error: the 1-based line of the sent code the traceback points at "
+        "(its last frame in the code), when the traceback names one.",
+    )
+    error_range: Range | None = Field(
+        None,
+        description="(1.2) For an error with errorLine, sent with uri and range: that line in the "
+        "document (the range textDocument/publishDiagnostics marks).",
+    )
 
 
 class LogNotification(WireModel):

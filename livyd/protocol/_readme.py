@@ -167,8 +167,15 @@ stdout and stderr) are sent as `livy/log {sessionId, lines, from, total}`, witho
 `livy/followLog`: each line once, in order, and every line Livy held before the statement's
 result was read arrives *before* that task's `livy/output`. Lines already in the log when the
 statement was submitted are not sent again.
-After an `error` output with a traceback naming a line, `textDocument/publishDiagnostics` marks
-that line of the sent range in `uri`; the next run on that document clears it.
+After an `error` output with a traceback naming a line, `livy/output` carries it as `errorLine`
+(1-based, in the sent code) and, when the task had `uri` and `range`, as `errorRange` (that line
+in the document); `textDocument/publishDiagnostics` marks the same range in `uri`; the next run
+on that document clears it (1.2: `errorLine`, `errorRange`).
+
+**History.** `livy/listStatements` lists tasks with an 80-character `codePreview`; `livy/statement
+{taskId}` (or `{sessionId, statementId, profile?}` for any statement Livy still holds) returns the
+whole code and, once finished, the output, bounded like `livy/output` (1.2). A finished task's
+output is read back from the workspace output log; Livy is not asked again.
 
 ## Editor features over standard LSP
 
@@ -196,9 +203,21 @@ sets `mayStillRun` on the task, and sends `window/showMessage` saying so and sug
 ## Polling (owned by the daemon)
 
 One poller per session. It fetches only the window of unfinished statements in one request
-(`GET /sessions/{id}/statements?from=<oldest unfinished>&size=<count>`), never re-downloads
-finished outputs, polls every `pollInterval` seconds while work is pending and every
-`idlePollInterval` otherwise.
+(`GET /sessions/{id}/statements?from=<oldest unfinished>&size=<count>`) and never re-downloads
+finished outputs. The first poll after a submission comes within milliseconds; while nothing
+changes the wait grows up to `pollInterval` (the poll cap, default 1 s), and it is short again
+when a statement's state moves. An idle session is polled every `idlePollInterval`.
+
+## Settings
+
+`DaemonSettings` (all optional; none is a secret): `url`, `auth` and `caBundle` (1.2) override
+every profile's Livy URL, auth type and CA bundle, as the command line's flags would (null: the
+profile's); `kind`; `pollInterval` (the poll cap) and `idlePollInterval`; `maxOutputBytes`;
+`deleteSessionsOnExit`; `heartbeatTimeout`; `stateDir`; `showTracebacks`. The secrets that `auth`
+needs come from `livy/setCredentials` (basic, bearer) or the Kerberos ticket cache.
+
+`livyd --version --json` prints `{"version": ..., "protocolVersion": ...}` (1.2) without starting
+anything, so an editor can check compatibility before it spawns the daemon.
 
 ## Sessions and state
 

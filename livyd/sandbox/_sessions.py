@@ -126,6 +126,9 @@ class Session:
         self.kind = kind
         self.owner = owner
         self.proxy_user = proxy_user
+        #: YARN's application id: the one --recovery gives (_recovery.py), else the local
+        #: SparkSession's once it runs (never replaced: an appId that changes is another session)
+        self.app_id: str | None = None
         self.options = options
         self.idle_timeout = idle_timeout
         self.heartbeat_timeout = int(request.get("heartbeatTimeoutInSecond") or 0)
@@ -134,8 +137,7 @@ class Session:
         self.log = LogBuffer()
         #: everything the REPL process wrote (appInfo.driverLogUrl serves it)
         self.driver_log = DriverLog()
-        #: the local SparkSession's application id and Spark UI, once it runs (appId / appInfo)
-        self.app_id: str | None = None
+        #: the local SparkSession's Spark UI, once it runs (appInfo.sparkUiUrl)
         self.spark_ui_url: str | None = None
         self.statements: list[Statement] = []
         self._next_statement_id = 0
@@ -186,7 +188,7 @@ class Session:
 
     def on_spark(self, info: dict[str, Any]) -> None:
         """The REPL's SparkSession started: its application id and UI address."""
-        self.app_id = info.get("app_id") or None
+        self.app_id = self.app_id or info.get("app_id") or None
         self.spark_ui_url = info.get("ui_url") or None
         log.info("session spark started", session=self.id, app_id=self.app_id, ui=self.spark_ui_url)
 
@@ -329,6 +331,23 @@ class Session:
         self.touch()
         return statement
 
+    async def complete(self, code: str, cursor: int) -> list[str]:
+        """Scala completion candidates (Livy: only the Scala interpreter completes); [] when the
+        REPL cannot answer (not started, no pyspark)."""
+        self.touch()
+        if self.repl is None:
+            return []
+        try:
+            candidates: list[str] = await self.repl.complete(code, cursor)
+        except Exception as exc:
+            log.info("completion failed", session=self.id, error=str(exc))
+            return []
+        return candidates
+
+    def restore_statement_ids(self) -> None:
+        """After statements were put back (``--recovery``): new ones get the next ids."""
+        self._next_statement_id = max((s.id for s in self.statements), default=-1) + 1
+
     def find_statement(self, statement_id: int) -> Statement | None:
         """A retained statement by id (the 100 most recent)."""
         for statement in self.statements:
@@ -372,13 +391,26 @@ class SessionManager:
         self._tg = task_group
         self.sessions: dict[int, Session] = {}
         self._ids = itertools.count()
+        self.next_id = 0
+        #: gives each new session an appId (``--recovery``: YARN-like ids); None: appId stays null
+        self.app_ids: Callable[[int], str] | None = None
 
     def allocate_id(self) -> int:
         """Consume the next id (Livy consumes one per creation attempt, even rejected ones)."""
-        return next(self._ids)
+        ident = next(self._ids)
+        self.next_id = ident + 1
+        return ident
+
+    def skip_ids_below(self, first: int) -> None:
+        """Number new sessions from *first* on (recovered sessions keep theirs)."""
+        if first > self.next_id:
+            self._ids = itertools.count(first)
+            self.next_id = first
 
     def add(self, session: Session) -> None:
         """Register *session* and start its runner."""
+        if session.app_id is None and self.app_ids is not None:
+            session.app_id = self.app_ids(session.id)
         self.sessions[session.id] = session
         self._tg.start_soon(self._run_session, session)
 

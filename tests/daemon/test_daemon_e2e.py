@@ -323,6 +323,9 @@ async def test_code_lens_commands_and_diagnostics(spawn_daemon: Any, tmp_path: P
             "textDocument/publishDiagnostics", lambda p: p["uri"] == uri
         )
         assert diag["diagnostics"][0]["range"]["start"]["line"] == 3  # the `return undefined_thing` line
+        # 1.2: the output itself carries the mapped location (line 3 of the cell sent from line 1).
+        assert out["errorLine"] == 3
+        assert out["errorRange"] == diag["diagnostics"][0]["range"]
         res2 = await client.request(
             "workspace/executeCommand", {"command": "livyd.runCell", "arguments": [{"uri": uri, "line": 0}]}
         )

@@ -1,7 +1,7 @@
 // GENERATED from livyd/protocol (pydantic models) - DO NOT EDIT - regenerate with `python -m livyd.protocol`
 /* eslint-disable */
 
-export const PROTOCOL_VERSION = "1.1";
+export const PROTOCOL_VERSION = "1.2";
 
 /**
  * ``livy/attachSession``: make an existing Livy session the workspace's current one.
@@ -89,7 +89,7 @@ export interface DaemonSettings {
   url?: string | null;
   /** Session kind for sessions the daemon creates. */
   kind?: string;
-  /** Seconds between polls of a busy session. */
+  /** The poll cap: the longest wait in seconds between two polls of a running statement. The first poll comes within milliseconds of the submission and the wait grows to this while nothing changes (fast again when the state moves). */
   pollInterval?: number;
   /** Seconds between polls of an idle session. */
   idlePollInterval?: number;
@@ -103,6 +103,10 @@ export interface DaemonSettings {
   stateDir?: string | null;
   /** Include internal tracebacks in JSON-RPC error data. */
   showTracebacks?: boolean;
+  /** (1.2) How to authenticate to Livy, overriding every profile's auth type (like url; null: the profile's). The secret itself comes from livy/setCredentials (basic: username and password; bearer: token) or, for kerberos, the ticket cache. */
+  auth?: "none" | "basic" | "bearer" | "kerberos" | null;
+  /** (1.2) A PEM file of CA certificates to trust for Livy (a Knox with an internal CA), overriding every profile's [tls] ca_bundle (null: the profile's). A relative path is relative to the workspace. */
+  caBundle?: string | null;
 }
 
 /**
@@ -312,6 +316,10 @@ export interface OutputNotification {
   elapsedMs?: number | null;
   /** The profile of the task's session. */
   profile?: string | null;
+  /** (1.2) For an error: the 1-based line of the sent code the traceback points at (its last frame in the code), when the traceback names one. */
+  errorLine?: number | null;
+  /** (1.2) For an error with errorLine, sent with uri and range: that line in the document (the range textDocument/publishDiagnostics marks). */
+  errorRange?: Range | null;
 }
 
 /**
@@ -473,6 +481,60 @@ export interface SetCredentialsParams {
 }
 
 /**
+ * A finished statement's output, bounded like ``livy/output`` (``maxOutputBytes``).
+ */
+export interface StatementOutput {
+  status: OutputStatus;
+  /** The mime bundle (text/plain, ...). */
+  data?: Record<string, unknown>;
+  ename?: string | null;
+  evalue?: string | null;
+  traceback?: Array<string>;
+  truncated?: boolean;
+  /** Where the whole output is when truncated. */
+  fullOutputPath?: string | null;
+  /** As in livy/output. */
+  errorLine?: number | null;
+}
+
+/**
+ * ``livy/statement`` (1.2): one statement in full. Give ``taskId`` (a task of this daemon), or
+ * ``sessionId`` and ``statementId`` (any statement Livy still holds).
+ */
+export interface StatementParams {
+  taskId?: string | null;
+  sessionId?: number | null;
+  statementId?: number | null;
+  /** The profile whose Livy holds the session (two servers may both have session 0). Default: the only session with that id the daemon knows, else the active profile's. */
+  profile?: string | null;
+}
+
+/**
+ * ``livy/statement`` result: the whole code and, once finished, the output.
+ */
+export interface StatementResult {
+  sessionId: number;
+  /** None for a task that never reached Livy. */
+  statementId?: number | null;
+  /** The daemon's task that ran it, if any. */
+  taskId?: string | null;
+  profile?: string | null;
+  /** The whole code, as submitted. */
+  code: string;
+  /** The task's state (TaskState) for a task of this daemon, else Livy's statement state. */
+  state: string;
+  progress?: number;
+  /** When Livy started it (ms since the epoch; 0.5+). */
+  started?: number | null;
+  /** When Livy finished it (ms since the epoch; 0.5+). */
+  completed?: number | null;
+  uri?: string | null;
+  range?: Range | null;
+  /** None until the statement finished. */
+  output?: StatementOutput | null;
+}
+
+/**
  * ``livy/status``: the daemon's state.
  */
 export interface StatusResult {
@@ -561,6 +623,7 @@ export interface LivydRequests {
   "livy/execute": { params: ExecuteParams; result: ExecuteResult };
   "livy/cancel": { params: CancelParams; result: CancelResult };
   "livy/listStatements": { params: ListStatementsParams; result: ListStatementsResult };
+  "livy/statement": { params: StatementParams; result: StatementResult };
   "livy/readLog": { params: ReadLogParams; result: LogResult };
   "livy/followLog": { params: FollowLogParams; result: FollowLogResult };
   "livy/unfollowLog": { params: FollowLogParams; result: FollowLogResult };
@@ -583,7 +646,7 @@ export interface LivydNotifications {
   "livy/batchChanged": BatchChangedNotification;
 }
 
-export const REQUESTS = ["livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession", "livy/killAllSessions", "livy/sessionInfo", "livy/restartSession", "livy/execute", "livy/cancel", "livy/listStatements", "livy/readLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches", "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile", "livy/setCredentials", "livy/status"] as const;
+export const REQUESTS = ["livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession", "livy/killAllSessions", "livy/sessionInfo", "livy/restartSession", "livy/execute", "livy/cancel", "livy/listStatements", "livy/statement", "livy/readLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches", "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile", "livy/setCredentials", "livy/status"] as const;
 export const NOTIFICATIONS = ["livy/sessionChanged", "livy/taskChanged", "livy/output", "livy/log", "livy/batchChanged"] as const;
 export const ERROR_CODES: Record<string, number> = {
   "auth": -32022,

@@ -3,7 +3,7 @@
 
 local M = {}
 
-M.PROTOCOL_VERSION = "1.1"
+M.PROTOCOL_VERSION = "1.2"
 
 --- ``livy/attachSession``: make an existing Livy session the workspace's current one.
 ---@class livy.AttachSessionParams
@@ -57,13 +57,15 @@ M.PROTOCOL_VERSION = "1.1"
 ---@class livy.DaemonSettings
 ---@field url? string|nil A Livy URL overriding the profile's; with neither, the embedded sandbox is used.
 ---@field kind? string Session kind for sessions the daemon creates.
----@field pollInterval? number Seconds between polls of a busy session.
+---@field pollInterval? number The poll cap: the longest wait in seconds between two polls of a running statement. The first poll comes within milliseconds of the submission and the wait grows to this while nothing changes (fast again when the state moves).
 ---@field idlePollInterval? number Seconds between polls of an idle session.
 ---@field maxOutputBytes? integer Outputs whose data takes more bytes than this as JSON are truncated in livy/output and written whole to a file.
 ---@field deleteSessionsOnExit? boolean Delete the sessions this daemon created on exit.
 ---@field heartbeatTimeout? integer heartbeatTimeoutInSecond of created sessions, so Livy reaps them if no daemon returns.
 ---@field stateDir? string|nil Where per-workspace state lives (default: platformdirs).
 ---@field showTracebacks? boolean Include internal tracebacks in JSON-RPC error data.
+---@field auth? "none"|"basic"|"bearer"|"kerberos"|nil (1.2) How to authenticate to Livy, overriding every profile's auth type (like url; null: the profile's). The secret itself comes from livy/setCredentials (basic: username and password; bearer: token) or, for kerberos, the ticket cache.
+---@field caBundle? string|nil (1.2) A PEM file of CA certificates to trust for Livy (a Knox with an internal CA), overriding every profile's [tls] ca_bundle (null: the profile's). A relative path is relative to the workspace.
 
 --- No parameters.
 ---@class livy.Empty
@@ -186,6 +188,8 @@ M.PROTOCOL_VERSION = "1.1"
 ---@field fullOutputPath? string|nil Where the whole output is when truncated.
 ---@field elapsedMs? integer|nil
 ---@field profile? string|nil The profile of the task's session.
+---@field errorLine? integer|nil (1.2) For an error: the 1-based line of the sent code the traceback points at (its last frame in the code), when the traceback names one.
+---@field errorRange? livy.Range|nil (1.2) For an error with errorLine, sent with uri and range: that line in the document (the range textDocument/publishDiagnostics marks).
 
 --- The outcome carried by ``livy/output``.
 ---@alias livy.OutputStatus "ok"|"error"|"cancelled"|"failed"
@@ -283,6 +287,40 @@ M.PROTOCOL_VERSION = "1.1"
 ---@field password? string|nil
 ---@field token? string|nil
 
+--- A finished statement's output, bounded like ``livy/output`` (``maxOutputBytes``).
+---@class livy.StatementOutput
+---@field status livy.OutputStatus
+---@field data? table<string, any> The mime bundle (text/plain, ...).
+---@field ename? string|nil
+---@field evalue? string|nil
+---@field traceback? string[]
+---@field truncated? boolean
+---@field fullOutputPath? string|nil Where the whole output is when truncated.
+---@field errorLine? integer|nil As in livy/output.
+
+--- ``livy/statement`` (1.2): one statement in full. Give ``taskId`` (a task of this daemon), or
+--- ``sessionId`` and ``statementId`` (any statement Livy still holds).
+---@class livy.StatementParams
+---@field taskId? string|nil
+---@field sessionId? integer|nil
+---@field statementId? integer|nil
+---@field profile? string|nil The profile whose Livy holds the session (two servers may both have session 0). Default: the only session with that id the daemon knows, else the active profile's.
+
+--- ``livy/statement`` result: the whole code and, once finished, the output.
+---@class livy.StatementResult
+---@field sessionId integer
+---@field statementId? integer|nil None for a task that never reached Livy.
+---@field taskId? string|nil The daemon's task that ran it, if any.
+---@field profile? string|nil
+---@field code string The whole code, as submitted.
+---@field state string The task's state (TaskState) for a task of this daemon, else Livy's statement state.
+---@field progress? number
+---@field started? integer|nil When Livy started it (ms since the epoch; 0.5+).
+---@field completed? integer|nil When Livy finished it (ms since the epoch; 0.5+).
+---@field uri? string|nil
+---@field range? livy.Range|nil
+---@field output? livy.StatementOutput|nil None until the statement finished.
+
 --- ``livy/status``: the daemon's state.
 ---@class livy.StatusResult
 ---@field version string
@@ -347,6 +385,7 @@ M.REQUESTS = {
   "livy/execute",
   "livy/cancel",
   "livy/listStatements",
+  "livy/statement",
   "livy/readLog",
   "livy/followLog",
   "livy/unfollowLog",
