@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from livyd._models import Session, Statement
     from livyd._transport import Transport
 
-__all__ = ["LogUnreachableError", "SparkUIClient", "StatementWatcher", "read_log"]
+__all__ = ["LogUnreachableError", "SparkUIClient", "StatementInsights", "StatementWatcher", "read_log"]
 
 log = get_logger("livyd.insight")
 
@@ -345,6 +345,69 @@ class StatementWatcher:
                 await self._unreachable(now, self._ui.ui_url, exc)
             else:  # the session itself could not be read: try again at the next round
                 log.debug("spark_ui.session_read_failed", error=str(exc))
+
+
+class StatementInsights:
+    """A :class:`StatementWatcher` per statement of one session, for code that polls statements
+    itself (a :class:`~livyd.SessionEngine` listener, the daemon): hand every statement read to
+    :meth:`polled`; *emit* gets ``(statement_id, event)``. The watchers run in *task_group*; a
+    statement's watcher ends (after its last read) when a read shows the statement finished.
+
+    ::
+
+        class Listener(EngineListener):
+            async def job_changed(self, job):
+                await insights.polled(job.statement)
+            async def job_finished(self, job):
+                await insights.polled(job.statement)
+    """
+
+    def __init__(self, client: LivyClient, session_id: int | str,
+                 emit: Callable[[int, Any], Awaitable[None] | None], task_group: Any,
+                 settings: InsightSettings | None = None) -> None:
+        self.client = client
+        self.session_id = session_id
+        self._emit = emit
+        self._tg = task_group
+        self.settings = settings
+        self._watchers: dict[int, tuple[StatementWatcher, anyio.CancelScope]] = {}
+
+    async def polled(self, statement: Statement | None) -> None:
+        """A statement as just read from Livy (``None`` is ignored)."""
+        if statement is None:
+            return
+        entry = self._watchers.get(statement.id)
+        if entry is None:
+            if statement.state.is_terminal:
+                return
+            sid = statement.id
+
+            def emit(event: Any) -> Awaitable[None] | None:
+                return self._emit(sid, event)
+
+            watcher = StatementWatcher(self.client, self.session_id, sid, emit, self.settings,
+                                       now=anyio.current_time())
+            scope = anyio.CancelScope()
+            entry = self._watchers[sid] = (watcher, scope)
+            self._tg.start_soon(self._run, watcher, scope)
+        watcher, scope = entry
+        if statement.state.is_terminal:
+            del self._watchers[statement.id]
+            scope.cancel()
+            await watcher.finish(statement)
+        else:
+            await watcher.saw(statement)
+
+    @staticmethod
+    async def _run(watcher: StatementWatcher, scope: anyio.CancelScope) -> None:
+        with scope:
+            await watcher.run()
+
+    def close(self) -> None:
+        """Stop every watcher (the session ended, or nobody listens any more)."""
+        for _, scope in self._watchers.values():
+            scope.cancel()
+        self._watchers.clear()
 
 
 async def read_log(client: LivyClient, url: str, *, what: str, key: str = LOG_KEY,

@@ -362,3 +362,39 @@ async def test_the_spark_ui_is_read_only_while_the_statement_runs(
         c.insight_settings = quick
         st = await c.run_statement(spark_session, code, on_progress=lambda e: None, timeout=120)
         assert not [p for p, _ in recorder.seen if "/yarn/proxy/" in p]
+
+
+async def test_code_that_polls_statements_itself_gets_the_events(client: livyd.LivyClient,
+                                                                spark_session: int) -> None:
+    """StatementInsights next to the library's SessionEngine (what the daemon runs): the engine's
+    own statement reads drive the watchers; events arrive per statement id."""
+    import anyio
+
+    from livyd import EngineListener, SessionEngine
+    from livyd._insight import StatementInsights
+
+    events: dict[int, list[Any]] = {}
+    async with anyio.create_task_group() as tg:
+        def emit(sid: int, event: Any) -> None:
+            events.setdefault(sid, []).append(event)
+
+        insights = StatementInsights(client, spark_session, emit, tg)
+
+        class Listener(EngineListener):
+            async def job_changed(self, job: Any) -> None:
+                await insights.polled(job.statement)
+
+            async def job_finished(self, job: Any) -> None:
+                await insights.polled(job.statement)
+
+        engine = SessionEngine(client, spark_session, listener=Listener())
+        tg.start_soon(engine.run)
+        job = engine.submit(SHUFFLE)
+        await job.wait()
+        insights.close()
+        tg.cancel_scope.cancel()
+    assert job.statement is not None and job.statement.output is not None
+    assert job.statement.output.text == "[(0, 1683), (2, 1650), (1, 1617)]"
+    jobs = final_jobs(events[job.statement.id])
+    assert len(jobs) == 1 and next(iter(jobs.values())).status == "SUCCEEDED"
+    assert sorted(s.num_tasks for s in final_stages(events[job.statement.id]).values()) == [2, 4]
