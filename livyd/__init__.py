@@ -74,7 +74,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
     )
     from livyd._fetch import fetch_rows
     from livyd._hdfs import RemoteWorkspace, UnsafeRemotePathError, UploadCache
-    from livyd._insight import SparkUIClient
+    from livyd._insight import SparkUIClient, StatementInsights
     from livyd._logging import configure_logging
     from livyd._models import (
         AppInfo,
@@ -161,6 +161,7 @@ __all__ = (
     "StatementCancelledError",
     "StatementEvents",
     "StatementFailedError",
+    "StatementInsights",
     "StatementJob",
     "StatementList",
     "StatementNotFoundError",
@@ -245,6 +246,7 @@ _LAZY: dict[str, str] = {
     "StatementCancelledError": "livyd._exceptions",
     "StatementEvents": "livyd._client",
     "StatementFailedError": "livyd._exceptions",
+    "StatementInsights": "livyd._insight",
     "StatementJob": "livyd._engine",
     "StatementList": "livyd._models",
     "StatementNotFoundError": "livyd._exceptions",
