@@ -412,6 +412,9 @@ class LivyClient:
         if ident is not None and ident.lost is None:
             ident.lost = IdentityCheck(IdentityVerdict.DIFFERENT, "id", reason=(
                 f"Livy no longer knows session {ident.session_id}"))
+            exc.message = (f"{exc.message}; the session is gone (deleted, or the server restarted: Livy "
+                           "then numbers sessions from 0 again), so livyd will not act on this id again: "
+                           "create a new session")
 
     async def _ensure_ours(self, session_id: SessionRef) -> None:
         """Before writing into a tracked session: refuse one shown not to be ours, and after a
@@ -1197,9 +1200,9 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def _json(resp: httpx.Response) -> Any:
     try:
         return resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise LivydError(f"{resp.request.method} {redact_url(str(resp.request.url))}: answer is not JSON "
-                         f"(status {resp.status_code})") from None
+                         f"Livy would send (status {resp.status_code})") from None
 
 
 def _request(model: type[M], request: M | None, fields: dict[str, Any]) -> M:

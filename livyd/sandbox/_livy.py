@@ -380,8 +380,9 @@ class LivyApp:
     # ------------------------------------------------------------------ server-wide
 
     async def root(self, request: Request) -> Response:
-        """``GET /`` redirects to the UI, as Livy does."""
-        return RedirectResponse("/ui/", status_code=302)
+        """``GET /`` redirects to the UI, as Livy does (behind the gateway, to the UI under the
+        gateway's mount, as Knox rewrites Livy's UI redirects)."""
+        return RedirectResponse(f"{request.scope.get('livyd.mount', '')}/ui/", status_code=302)
 
     async def version(self, request: Request) -> Response:
         """``GET /version``."""
@@ -424,11 +425,14 @@ class LivyApp:
                                        frozenset(SESSION_KINDS))
         new_id = self.sessions.allocate_id()
         kind = SESSION_KINDS[body.get("kind", "shared")]
-        if kind in ("spark", "sparkr"):
-            lang = "Scala" if kind == "spark" else "R"
+        if kind == "sparkr":
             raise self._rejected(
-                f"the livyd sandbox has no {lang} interpreter: session kind '{body['kind']}' is not "
-                "supported (use pyspark, sql or shared with pyspark/sql statements)")
+                f"the livyd sandbox has no R interpreter: session kind '{body['kind']}' is not "
+                "supported (use spark, pyspark, sql, or shared with spark/pyspark/sql statements)")
+        if kind == "spark" and not _has_pyspark():
+            raise self._rejected(
+                f"session kind '{body['kind']}' runs Spark's Scala REPL, which comes with pyspark: "
+                "pip install 'livyd[spark]' (or use pyspark or sql)")
         idle_timeout: float | None = None
         for fname in ("ttl", "idleTimeout"):
             if fname in body:
@@ -552,10 +556,9 @@ class LivyApp:
         if kind == "shared":
             raise bare(500, "java.util.concurrent.ExecutionException: java.lang.IllegalArgumentException: "
                             "Code type should be specified if session kind is shared")
-        if kind in ("spark", "sparkr"):
-            lang = "Scala" if kind == "spark" else "R"
-            raise msg(400, f"the livyd sandbox has no {lang} interpreter: statement kind "
-                           f"'{body['kind']}' is not supported (use pyspark or sql)")
+        if kind == "sparkr":
+            raise msg(400, f"the livyd sandbox has no R interpreter: statement kind "
+                           f"'{body['kind']}' is not supported (use spark, pyspark or sql)")
         statement = session.submit(code, kind)
         return json_response(statement.to_json(), 201,
                              {"Location": f"/sessions/{session.id}/statements/{statement.id}"})
@@ -568,12 +571,18 @@ class LivyApp:
         return json_response({"msg": "canceled"})
 
     async def completion(self, request: Request) -> Response:
-        """``POST /sessions/{id}/completion``: Python, R and SQL have no completer in Livy."""
+        """``POST /sessions/{id}/completion``: only Scala completes in Livy (Python, R and SQL: [])."""
         session = self._session(request)
-        await self._body(request, _COMPLETION, _COMPLETION_CLASS)
+        body = await self._body(request, _COMPLETION, _COMPLETION_CLASS)
         self._require_running(session)
         session.touch()
-        return json_response({"candidates": []})
+        kind = STATEMENT_KINDS.get(str(body.get("kind")), session.kind)
+        if kind != "spark":
+            return json_response({"candidates": []})
+        code = str(body.get("code") or "")
+        raw = body.get("cursor")
+        cursor = raw if isinstance(raw, int) else len(code)
+        return json_response({"candidates": await session.complete(code, max(0, min(cursor, len(code))))})
 
     # ------------------------------------------------------------------ resources
 
@@ -737,6 +746,12 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     """Anything unexpected is a 500 with a bare JSON string, like Livy's JsonServlet."""
     log.error("unexpected error in a Livy route", path=request.url.path, error=repr(exc))
     return json_response(f"java.lang.RuntimeException: {type(exc).__name__}: {exc}", 500)
+
+
+def _has_pyspark() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyspark") is not None
 
 
 def _by_key(request: Request, lookup: Callable[[str], T | None]) -> T:

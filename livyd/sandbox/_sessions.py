@@ -331,6 +331,19 @@ class Session:
         self.touch()
         return statement
 
+    async def complete(self, code: str, cursor: int) -> list[str]:
+        """Scala completion candidates (Livy: only the Scala interpreter completes); [] when the
+        REPL cannot answer (not started, no pyspark)."""
+        self.touch()
+        if self.repl is None:
+            return []
+        try:
+            candidates: list[str] = await self.repl.complete(code, cursor)
+        except Exception as exc:
+            log.info("completion failed", session=self.id, error=str(exc))
+            return []
+        return candidates
+
     def restore_statement_ids(self) -> None:
         """After statements were put back (``--recovery``): new ones get the next ids."""
         self._next_statement_id = max((s.id for s in self.statements), default=-1) + 1
