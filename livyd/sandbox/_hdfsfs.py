@@ -272,14 +272,19 @@ class HdfsFs:
 
     def _children(self, local: Path) -> list[dict[str, object]]:
         entries: list[dict[str, object]] = []
-        for name in sorted(os.listdir(local), key=lambda n: n.encode("utf-8", "surrogateescape")):
+        with os.scandir(local) as it:
+            found = sorted(it, key=lambda e: e.name.encode("utf-8", "surrogateescape"))
+        for entry in found:
+            name = entry.name
             if local == self.root and name == RESERVED:
                 continue
             child = local / name
             try:
-                real = child.resolve()
-                if not contained(self.root, real):
-                    continue  # a link out of the data dir is not part of HDFS
+                real = child
+                if entry.is_symlink():  # only links need resolving (and may point outside)
+                    real = child.resolve()
+                    if not contained(self.root, real):
+                        continue  # a link out of the data dir is not part of HDFS
                 entries.append(self._status(real, name))
             except OSError:
                 continue  # vanished meanwhile, or a dangling link
