@@ -229,8 +229,11 @@ def test_setreplication_is_stored_and_read_back(users: tuple[As, As, As]) -> Non
     assert alice.status("/repl")["replication"] == 0
     assert alice.put("/repl/none", "SETREPLICATION", replication="2").json() == {"boolean": False}
     zero = alice.put("/repl/f", "SETREPLICATION", replication="0")
-    assert remote(zero, 403, "IOException") == \
-        "Requested replication factor of 0 is less than the required minimum of 1 for /repl/f"
+    assert remote(zero, 400, "IllegalArgumentException") == \
+        'Invalid value for webhdfs parameter "replication": Invalid parameter range: replication = 0 < 1'
+    too_many = alice.put("/repl/f", "SETREPLICATION", replication="600")
+    assert remote(too_many, 403, "IOException") == \
+        "Requested replication factor of 600 exceeds maximum of 512 for /repl/f"
     assert "access=WRITE" in remote(bob.put("/repl/f", "SETREPLICATION", replication="1"), 403,
                                     "AccessControlException")
 
