@@ -51,6 +51,9 @@ LS_LIMIT = 1000  # dfs.ls.limit: entries per LISTSTATUS_BATCH page
 MAX_REPLICATION = 512  # dfs.replication.max
 DEFAULT_REPLICATION = 1
 RESERVED = ".reserved"
+#: dfs.webhdfs.acl.provider.permission.pattern's default (what an ``aclspec`` must look like).
+ACL_SPEC_PATTERN = ("^(default:)?(user|group|mask|other):[[A-Za-z_][A-Za-z0-9._-]]*:([rwx-]{3})?"
+                    "(,(default:)?(user|group|mask|other):[[A-Za-z_][A-Za-z0-9._-]]*:([rwx-]{3})?)*$")
 #: Top-level directories every user shares: created on first use as the superuser's, mode 1777
 #: (anyone may create ``/user/<name>`` or ``/tmp/x``; the sticky bit keeps users' entries theirs).
 SHARED_TOP_DIRS = ("user", "tmp")
@@ -651,13 +654,20 @@ class HdfsFs:
         local, node = self._existing(pc, hdfs_path)
         self._owner(pc, node)
         meta = node.meta
+        entries: list[acl.AclEntry] = []
+        if op in ("SETACL", "MODIFYACLENTRIES", "REMOVEACLENTRIES"):
+            try:  # AclPermissionParam's pattern: a malformed spec never reaches the NameNode
+                entries = acl.parse_acl_spec(spec or "", with_perm=op != "REMOVEACLENTRIES")
+            except ValueError:
+                fail("IllegalArgumentException", f'Invalid value for webhdfs parameter "aclspec": '
+                     f'Invalid value: "{spec}" does not belong to the domain {ACL_SPEC_PATTERN}')
         try:
             if op == "SETACL":
-                acl.set_acl(meta, acl.parse_acl_spec(spec or ""))
+                acl.set_acl(meta, entries)
             elif op == "MODIFYACLENTRIES":
-                acl.modify_acl(meta, acl.parse_acl_spec(spec or ""))
+                acl.modify_acl(meta, entries)
             elif op == "REMOVEACLENTRIES":
-                acl.remove_acl_entries(meta, acl.parse_acl_spec(spec or "", with_perm=False))
+                acl.remove_acl_entries(meta, entries)
             elif op == "REMOVEDEFAULTACL":
                 acl.remove_default_acl(meta)
             else:
