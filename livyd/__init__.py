@@ -30,6 +30,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
     from livyd._client import LivyClient
     from livyd._core.poll import PollSettings
     from livyd._core.versions import LivyVersion
+    from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._exceptions import (
         AuthenticationError,
         BadRequestError,
@@ -57,7 +58,6 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         WebHDFSError,
     )
     from livyd._logging import configure_logging
-    from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._models import (
         AppInfo,
         Batch,
