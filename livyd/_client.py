@@ -51,7 +51,7 @@ import inspect
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import nullcontext
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol, TypeVar
@@ -61,9 +61,11 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from livyd._core.errors import extract_message
+from livyd._core.identity import IdentityCheck, IdentityVerdict, SessionIdentity
 from livyd._core.logcursor import LogCursor
 from livyd._core.matching import find_landed, newest_id
 from livyd._core.poll import PollPlanner, PollSettings
+from livyd._core.sparkinsight import InsightSettings, PhaseTracker
 from livyd._core.urls import join_path, normalize_base_url, resolve_location
 from livyd._core.versions import CONSERVATIVE, LivyVersion
 from livyd._exceptions import (
@@ -77,7 +79,11 @@ from livyd._exceptions import (
     SessionInactiveError,
     SessionNotFoundError,
     SessionNotReadyError,
+    SessionReplacedError,
+    SessionUnverifiedError,
+    StatementNotFoundError,
     SubmissionUnknownError,
+    TransportError,
     WaitTimeout,
     redact_url,
 )
@@ -109,6 +115,8 @@ M = TypeVar("M", bound=BaseModel)
 _Item = TypeVar("_Item")
 SessionRef = int | str
 OnUpdate = Callable[[Any], Awaitable[None] | None]
+#: Receives each :data:`livyd.ProgressEvent` (sync or async).
+OnProgress = Callable[[Any], Awaitable[None] | None]
 
 #: How long cleanup that must reach the server (cancel a statement) may take when shielded.
 CLEANUP_TIMEOUT = 5.0
@@ -149,6 +157,8 @@ class LivyClient:
     :param headers: extra headers for every request.
     :param name_prefix: prefix of the unique names given to created sessions and batches.
     :param transport: an httpx transport (tests).
+    :param insight: how statements' Spark jobs are watched (``on_progress``): the Spark UI URL
+        template, read intervals and warning thresholds (:class:`livyd.InsightSettings`).
     """
 
     def __init__(
@@ -168,6 +178,7 @@ class LivyClient:
         headers: Mapping[str, str] | None = None,
         name_prefix: str = "livyd",
         transport: httpx.AsyncBaseTransport | None = None,
+        insight: InsightSettings | None = None,
     ) -> None:
         self.url = normalize_base_url(url)
         if keepalive_interval <= 0:
@@ -186,6 +197,7 @@ class LivyClient:
         self.keepalive_interval = keepalive_interval
         self.name_prefix = name_prefix
         self._version: VersionInfo | None = None
+        self._sandbox: bool | None = None
         self._version_lock: anyio.Lock | None = None
         self._accepting: set[str] = set()  # sessions seen past "starting" (statements can be listed)
         #: Pause before the second look for an ambiguously-created session or batch.
@@ -193,6 +205,17 @@ class LivyClient:
         #: Seconds to keep looking for a statement whose POST failed ambiguously (a slow Livy, or one
         #: behind a gateway that gave up, may still store it) before SubmissionUnknownError.
         self.landing_timeout = timeout + LANDING_MARGIN
+        # Session identity (livyd._core.identity): what is known about each session this client
+        # created, was given (track_session) or submitted into, keyed by str(id); the number of
+        # connection gaps seen so far (a failed, retried or gateway-refused request: the server
+        # may have restarted), and the gap count at which each session was last shown to be ours.
+        self._identities: dict[str, SessionIdentity] = {}
+        self._gaps = 0
+        self._proven_at: dict[str, int] = {}
+        #: How statements' Spark jobs are watched (``on_progress``); per profile ``[spark_ui]``.
+        self.insight_settings = insight or InsightSettings()
+        #: Spark UI URLs that did not answer: said once, then not tried again by this client.
+        self._spark_ui_unreachable: set[str] = set()
 
     @classmethod
     def from_config(cls, resolved: Any, *, url: str | None = None, interactive: bool = False) -> LivyClient:
@@ -229,6 +252,24 @@ class LivyClient:
     def _u(self, *segments: str | int) -> str:
         return join_path(self.url, *segments)
 
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """``Transport.request``, counting connection gaps: a request that failed at the
+        connection level, was retried, or got a gateway's 502/503/504 means the server behind
+        may have restarted, so a session's identity must be shown again before writing into it."""
+        retries = self._stats.retries
+        try:
+            return await self._transport.request(method, url, **kwargs)
+        except (TransportError, AmbiguousFailure):
+            self._gaps += 1
+            raise
+        except LivyHTTPError as exc:
+            if exc.status in (502, 503, 504):
+                self._gaps += 1
+            raise
+        finally:
+            if self._stats.retries != retries:
+                self._gaps += 1
+
     @staticmethod
     def _parse(model: type[M], resp: httpx.Response) -> M:
         where = f"{resp.request.method} {redact_url(str(resp.request.url))}"
@@ -253,7 +294,7 @@ class LivyClient:
             ) from None
 
     async def _get(self, model: type[M], url: str, params: Mapping[str, Any] | None = None) -> M:
-        resp = await self._transport.request("GET", url, params=_clean(params))
+        resp = await self._send("GET", url, params=_clean(params))
         return self._parse(model, resp)
 
     async def version(self) -> VersionInfo:
@@ -263,8 +304,19 @@ class LivyClient:
                 self._version_lock = anyio.Lock()
             async with self._version_lock:
                 if self._version is None:
-                    self._version = await self._get(VersionInfo, self._u("version"))
+                    resp = await self._transport.request("GET", self._u("version"))
+                    self._sandbox = resp.headers.get("x-livyd-sandbox") is not None
+                    self._version = self._parse(VersionInfo, resp)
         return self._version
+
+    async def is_livyd_sandbox(self) -> bool:
+        """True when the server says it is livyd's own sandbox (an ``X-Livyd-Sandbox`` header on
+        ``GET /version``), whatever its address: an SSH tunnel to a real cluster is loopback too."""
+        try:
+            await self.version()
+        except NotFoundError:
+            return False
+        return bool(self._sandbox)
 
     async def server_version(self) -> LivyVersion:
         """The server's version, parsed for numeric comparison.
@@ -295,8 +347,102 @@ class LivyClient:
             yield s
 
     async def get_session(self, session_id: SessionRef) -> Session:
-        """``GET /sessions/{id}`` (id or name)."""
-        return await self._get(Session, self._u("sessions", session_id))
+        """``GET /sessions/{id}`` (id or name). For a tracked session (:meth:`track_session`) the
+        answer is compared with what was known: :class:`SessionReplacedError` when it differs."""
+        try:
+            session = await self._get(Session, self._u("sessions", session_id))
+        except SessionNotFoundError as exc:
+            self._forget_gone(session_id, exc)
+            raise
+        ident = self._identities.get(str(session_id))
+        if ident is not None:
+            self._require(ident, ident.check_session(session))
+        return session
+
+    # ------------------------------------------------------------------ session identity
+
+    def track_session(self, session: Session | Mapping[str, Any], *, unique_name: bool = False
+                      ) -> SessionIdentity:
+        """Remember who *session* is (its name, appId, kind, owner, proxyUser, as read now) and
+        compare every later read of it with that; see :mod:`livyd._core.identity`.
+
+        Sessions this client creates are tracked automatically (``unique_name`` when the client
+        chose the name), and so is a session the first time a statement is submitted into it.
+        Once a read differs (the server restarted and the id names someone else's session),
+        every read and write of it raises :class:`SessionReplacedError` without touching it; after
+        a connection gap, a write first shows it is the same session, else
+        :class:`SessionUnverifiedError`.
+        """
+        ident = SessionIdentity.of(session, unique_name=unique_name)
+        key = str(ident.session_id)
+        old = self._identities.get(key)
+        if old is not None and old.lost is None and old.check_session(session).ok:
+            ident.statements.update(old.statements)
+        self._identities[key] = ident
+        if ident.name is not None:
+            self._identities[ident.name] = ident
+        self._proven_at[key] = self._gaps
+        return ident
+
+    def session_identity(self, session_id: SessionRef) -> SessionIdentity | None:
+        """What this client knows about the session (``None`` if it is not tracked)."""
+        return self._identities.get(str(session_id))
+
+    def _identity_error(self, ident: SessionIdentity, check: IdentityCheck) -> SessionGoneError:
+        where = f"session {ident.session_id} at {redact_url(self.url)}"
+        if check.verdict is IdentityVerdict.DIFFERENT:
+            return SessionReplacedError(
+                f"{where} is gone: the server restarted (or lost it), and this id no longer names the "
+                f"session livyd knew ({check.describe()}). livyd touched nothing in it; create a new "
+                "session", session_id=ident.session_id, check=check)
+        return SessionUnverifiedError(
+            f"{where}: the connection was lost, and livyd cannot show that it is still the session it "
+            f"knew ({check.describe()}), so it writes nothing into it; create a new session",
+            session_id=ident.session_id, check=check)
+
+    def _require(self, ident: SessionIdentity, check: IdentityCheck) -> None:
+        if not check.ok:
+            log.warning("session.replaced", session=ident.session_id, why=check.describe())
+            raise self._identity_error(ident, check)
+
+    def _forget_gone(self, session_id: SessionRef, exc: LivydError) -> None:
+        """A tracked session Livy no longer knows: never act on that id again (a restarted Livy
+        may give it to someone else's next session)."""
+        ident = self._identities.get(str(session_id))
+        if ident is not None and ident.lost is None:
+            ident.lost = IdentityCheck(IdentityVerdict.DIFFERENT, "id", reason=(
+                f"Livy no longer knows session {ident.session_id}"))
+            exc.message = (f"{exc.message}; the session is gone (deleted, or the server restarted: Livy "
+                           "then numbers sessions from 0 again), so livyd will not act on this id again: "
+                           "create a new session")
+
+    async def _ensure_ours(self, session_id: SessionRef) -> None:
+        """Before writing into a tracked session: refuse one shown not to be ours, and after a
+        connection gap show (GET the session, and its statements when its fields cannot prove
+        it) that it is still the same one."""
+        key = str(session_id)
+        ident = self._identities.get(key)
+        if ident is None:
+            return
+        if ident.lost is not None:
+            raise self._identity_error(ident, ident.lost)
+        if self._proven_at.get(key) == self._gaps:
+            return
+        try:
+            session = await self._get(Session, self._u("sessions", session_id))
+        except SessionNotFoundError as exc:
+            self._forget_gone(session_id, exc)
+            assert ident.lost is not None
+            raise self._identity_error(ident, ident.lost) from exc
+        listing = None
+        if not ident.distinguishable and ident.statements:
+            url = self._u("sessions", session_id, "statements")
+            listing = (await self._get(StatementList, url)).statements
+        check = ident.prove(session, listing)
+        if not check.proven:
+            log.warning("session.unverified", session=ident.session_id, why=check.describe())
+            raise self._identity_error(ident, check)
+        self._proven_at[key] = self._gaps
 
     async def session_state(self, session_id: SessionRef) -> SessionState:
         """``GET /sessions/{id}/state``."""
@@ -316,7 +462,9 @@ class LivyClient:
         assert req.name is not None
         payload = req.to_payload(await self.server_version())
         data = await self._create_named("sessions", payload, req.name, generated=generated)
-        return Session.model_validate(data)
+        session = Session.model_validate(data)
+        self.track_session(session, unique_name=generated)
+        return session
 
     async def _create_named(self, collection: str, payload: dict[str, Any], name: str, *,
                             generated: bool) -> Any:
@@ -332,11 +480,11 @@ class LivyClient:
         attempts = self._transport.plan.retries + 1
         for attempt in range(attempts):
             try:
-                resp = await self._transport.request("POST", url, json=payload, idempotent=False)
+                resp = await self._send("POST", url, json=payload, idempotent=False)
                 if not resp.content.strip() and resp.headers.get("location"):
                     # A gateway that swallowed the body: follow Livy's (relative) Location.
                     target = resolve_location(self.url, resp.headers["location"])
-                    return _json(await self._transport.request("GET", target))
+                    return _json(await self._send("GET", target))
                 return _json(resp)
             except AmbiguousFailure as amb:
                 log.warning("create.ambiguous", collection=collection, name=name, error=amb.error.code)
@@ -361,7 +509,7 @@ class LivyClient:
     async def _id_of_name(self, collection: str, name: str) -> int | None:
         """The id of the session/batch named *name* now, or ``None`` when there is none."""
         try:
-            found = _json(await self._transport.request("GET", self._u(collection, name)))
+            found = _json(await self._send("GET", self._u(collection, name)))
         except (SessionNotFoundError, BatchNotFoundError):
             return None
         ident = found.get("id") if isinstance(found, dict) else None
@@ -374,7 +522,7 @@ class LivyClient:
         url = self._u(collection, name)
         for look in range(2):
             try:
-                resp = await self._transport.request("GET", url)
+                resp = await self._send("GET", url)
                 found = _json(resp)
                 if taken_by is not None and isinstance(found, dict) and found.get("id") == taken_by:
                     log.warning("create.name_taken", collection=collection, name=name, id=taken_by)
@@ -393,17 +541,25 @@ class LivyClient:
         return None
 
     async def delete_session(self, session_id: SessionRef) -> None:
-        """``DELETE /sessions/{id}`` (waits until Livy stopped it)."""
-        await self._transport.request("DELETE", self._u("sessions", session_id), gone_ok=True)
+        """``DELETE /sessions/{id}`` (waits until Livy stopped it). A tracked session that is not
+        shown to be the one this client knew is not deleted (:class:`SessionReplacedError`)."""
+        await self._ensure_ours(session_id)
+        await self._send("DELETE", self._u("sessions", session_id), gone_ok=True)
         self._accepting.discard(str(session_id))
+        ident = self._identities.get(str(session_id))
+        if ident is not None:
+            ident.lost = IdentityCheck(IdentityVerdict.DIFFERENT, "id", reason=(
+                f"livyd deleted session {ident.session_id}"))
 
     async def stop_session(self, session_id: SessionRef) -> None:
         """``POST /sessions/{id}/stop``: stop, keep the record (dead) until Livy forgets it."""
-        await self._transport.request("POST", self._u("sessions", session_id, "stop"), idempotent=True)
+        await self._ensure_ours(session_id)
+        await self._send("POST", self._u("sessions", session_id, "stop"), idempotent=True)
 
     async def connect_session(self, session_id: SessionRef) -> Session:
         """``POST /sessions/{id}/connect``: records activity (resets Livy's idle timer)."""
-        resp = await self._transport.request("POST", self._u("sessions", session_id, "connect"),
+        await self._ensure_ours(session_id)
+        resp = await self._send("POST", self._u("sessions", session_id, "connect"),
                                              idempotent=True)
         return self._parse(Session, resp)
 
@@ -425,13 +581,36 @@ class LivyClient:
             items = list(reversed(everything.statements))
             start = max(0, from_ or 0)
             items = items[start:start + size] if size is not None else items[start:]
+            self._check_listing(session_id, everything.statements, complete=True)
             return StatementList(total_statements=everything.total_statements, statements=items)
         params = {"from": from_, "size": size, "order": order if order == "desc" else None}
-        return await self._get(StatementList, url, params)
+        listing = await self._get(StatementList, url, params)
+        self._check_listing(session_id, listing.statements, complete=not from_ and size is None)
+        return listing
+
+    def _check_listing(self, session_id: SessionRef, statements: list[Statement], *, complete: bool) -> None:
+        ident = self._identities.get(str(session_id))
+        if ident is not None:
+            self._require(ident, ident.check_statements(statements, complete=complete))
 
     async def get_statement(self, session_id: SessionRef, statement_id: int) -> Statement:
-        """``GET /sessions/{id}/statements/{sid}``."""
-        return await self._get(Statement, self._u("sessions", session_id, "statements", statement_id))
+        """``GET /sessions/{id}/statements/{sid}``. For a statement this client submitted, the
+        answer must be that statement (same code, same ``started``): else
+        :class:`SessionReplacedError`, and its output is not taken."""
+        ident = self._identities.get(str(session_id))
+        try:
+            st = await self._get(Statement, self._u("sessions", session_id, "statements", statement_id))
+        except SessionNotFoundError as exc:
+            self._forget_gone(session_id, exc)
+            raise
+        except StatementNotFoundError:
+            if ident is not None and statement_id in ident.statements:
+                # ours was there: a restarted server (or Livy's 100-statement window); look closer
+                await self.get_session(session_id)
+            raise
+        if ident is not None:
+            self._require(ident, ident.check_statement(st))
+        return st
 
     async def _ensure_accepting(self, session_id: SessionRef) -> None:
         state = await self.session_state(session_id)
@@ -487,9 +666,16 @@ class LivyClient:
         body: dict[str, Any] = {"code": code}
         if kind is not None:
             body["kind"] = kind
+        if str(session_id) not in self._identities:
+            self.track_session(await self.get_session(session_id))  # the first read is who it is
+        await self._ensure_ours(session_id)
         after_id = await self._newest_statement_id(session_id)
         try:
-            return await self._submit(session_id, url, body, code, after_id)
+            st = await self._submit(session_id, url, body, code, after_id)
+            ident = self._identities.get(str(session_id))
+            if ident is not None:
+                ident.remember_statement(st, code)
+            return st
         except anyio.get_cancelled_exc_class():
             # Cancelled while the POST may be in flight: if it landed, cancel it on the server, so
             # abandoning a submission never leaves the code running unseen.
@@ -508,7 +694,7 @@ class LivyClient:
         not_ready = 0
         while True:
             try:
-                resp = await self._transport.request("POST", url, json=body, idempotent=False)
+                resp = await self._send("POST", url, json=body, idempotent=False)
             except SessionNotReadyError as exc:
                 state = SessionState(exc.state or "unknown")
                 if state.is_terminal:
@@ -537,19 +723,28 @@ class LivyClient:
         now = anyio.current_time()
         deadline = now + self.landing_timeout
         planner = PollPlanner(self.poll_settings, now=now)
+        failure: LivydError | None = None
         while True:
             try:
                 found = find_landed(await self._statements_after(session_id, after_id), code, after_id)
+                failure = None
+            except (SessionGoneError, ConfigError):
+                raise  # gone, replaced or unverified: no later listing can find it
             except LivydError as exc:
-                raise SubmissionUnknownError(
-                    f"submitting a statement to session {session_id} failed ambiguously ({cause}) and the "
-                    f"statements could not be listed to find out whether it landed ({exc}); it was not "
-                    "re-sent"
-                ) from exc
+                # a listing that fails (the gateway still unwell) does not end the search: the
+                # statement may land and be listed later in the window
+                found, failure = None, exc
+                log.info("statement.landing_lookup_failed", session=str(session_id), error=exc.code)
             if found is not None:
                 return found
             now = anyio.current_time()
             if now >= deadline:
+                if failure is not None:
+                    raise SubmissionUnknownError(
+                        f"submitting a statement to session {session_id} failed ambiguously ({cause}) and "
+                        f"the statements could not be listed to find out whether it landed ({failure}), "
+                        f"for {self.landing_timeout:g} s; it was not re-sent (Livy may still run it)"
+                    ) from failure
                 raise SubmissionUnknownError(
                     f"POST {redact_url(url)} failed ambiguously ({cause}) and no statement with this code "
                     f"appeared after id {after_id} within {self.landing_timeout:g} s; it was not re-sent "
@@ -559,13 +754,15 @@ class LivyClient:
 
     async def cancel_statement(self, session_id: SessionRef, statement_id: int) -> None:
         """``POST .../statements/{sid}/cancel`` (Livy always answers ``{"msg": "canceled"}``)."""
+        await self._ensure_ours(session_id)
         self._stats.cancels_sent += 1
-        await self._transport.request("POST", self._u("sessions", session_id, "statements", statement_id,
+        await self._send("POST", self._u("sessions", session_id, "statements", statement_id,
                                                       "cancel"), json={}, idempotent=True)
 
     async def completion(self, session_id: SessionRef, code: str, *, kind: str, cursor: int) -> list[str]:
         """``POST /sessions/{id}/completion`` (only the Scala interpreter completes; others: [])."""
-        resp = await self._transport.request("POST", self._u("sessions", session_id, "completion"),
+        await self._ensure_ours(session_id)
+        resp = await self._send("POST", self._u("sessions", session_id, "completion"),
                                              json={"code": code, "kind": kind, "cursor": cursor},
                                              idempotent=True)
         return self._parse(CompletionResult, resp).candidates
@@ -577,7 +774,8 @@ class LivyClient:
         if not await p.is_file():
             raise ConfigError(f"{p}: no such file to upload", key="path")
         data = await p.read_bytes()
-        await self._transport.request("POST", self._u("sessions", session_id, endpoint),
+        await self._ensure_ours(session_id)
+        await self._send("POST", self._u("sessions", session_id, endpoint),
                                       files={field: (p.name, data, "application/octet-stream")},
                                       idempotent=True)
 
@@ -594,7 +792,8 @@ class LivyClient:
         await self._upload(session_id, "upload-file", "file", path)
 
     async def _add(self, session_id: SessionRef, endpoint: str, uri: str) -> None:
-        await self._transport.request("POST", self._u("sessions", session_id, endpoint), json={"uri": uri},
+        await self._ensure_ours(session_id)
+        await self._send("POST", self._u("sessions", session_id, endpoint), json={"uri": uri},
                                       idempotent=True)
 
     async def add_jar(self, session_id: SessionRef, uri: str) -> None:
@@ -641,7 +840,7 @@ class LivyClient:
 
     async def delete_batch(self, batch_id: SessionRef) -> None:
         """``DELETE /batches/{id}`` (kills it)."""
-        await self._transport.request("DELETE", self._u("batches", batch_id), gone_ok=True)
+        await self._send("DELETE", self._u("batches", batch_id), gone_ok=True)
 
     async def batch_log(self, batch_id: SessionRef, *, from_: int | None = None,
                         size: int | None = None) -> LogPage:
@@ -651,26 +850,41 @@ class LivyClient:
     # ------------------------------------------------------------------ waiting
 
     async def wait_session_ready(
-        self, session_id: SessionRef, *, timeout: float | None = None  # noqa: ASYNC109
+        self, session_id: SessionRef, *, timeout: float | None = None,  # noqa: ASYNC109
+        on_progress: OnProgress | None = None,
     ) -> Session:
         """Wait until the session is ``idle``; return it.
 
         Raises :class:`SessionGoneError` when it is (or becomes) dead, killed, shutting down or in
-        error, :class:`WaitTimeout` after *timeout* seconds.
+        error, :class:`WaitTimeout` after *timeout* seconds. With *on_progress*, each poll reads
+        the whole session (not only its state) and phase events
+        (:class:`livyd.PhaseEvent`: YARN's application id and state from Livy's log) are sent to it.
         """
         try:
             with anyio.fail_after(timeout) if timeout is not None else nullcontext():
-                await self._wait_session(session_id, accept_busy=False)
+                await self._wait_session(session_id, accept_busy=False, on_progress=on_progress)
                 return await self.get_session(session_id)
         except TimeoutError:
             raise WaitTimeout(f"session {session_id} at {redact_url(self.url)} was not ready after "
                               f"{timeout} s") from None
 
-    async def _wait_session(self, session_id: SessionRef, *, accept_busy: bool) -> SessionState:
+    async def _wait_session(self, session_id: SessionRef, *, accept_busy: bool,
+                            on_progress: OnProgress | None = None) -> SessionState:
         planner = PollPlanner(self.poll_settings, now=anyio.current_time())
+        phases = PhaseTracker(now=anyio.current_time()) if on_progress is not None else None
         seen_start = False
+        tracked = str(session_id) in self._identities
         while True:
-            state = await self.session_state(session_id)
+            if phases is not None or tracked:
+                # a tracked session is read whole, so that every poll also compares who it is
+                session = await self.get_session(session_id)
+                state = SessionState(session.state)
+                if phases is not None:
+                    for event in phases.observe_session(anyio.current_time(), state=str(state),
+                                                        app_id=session.app_id, log=session.log):
+                        await _notify(on_progress, event)
+            else:
+                state = await self.session_state(session_id)
             self._stats.polls += 1
             if state == SessionState.IDLE or (accept_busy and state.is_ready):
                 return state
@@ -688,23 +902,54 @@ class LivyClient:
     async def wait_statement(
         self, session_id: SessionRef, statement_id: int, *, on_update: OnUpdate | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
+        on_progress: OnProgress | None = None,
     ) -> Statement:
         """Wait until the statement is available or cancelled; return it.
 
         ``on_update(statement)`` (sync or async) is called whenever state or progress changed.
-        Cancelling this wait (or reaching *timeout*, which raises :class:`WaitTimeout`) cancels the
-        statement on the server first. Output errors are not raised: see
-        ``statement.output.raise_for_error()``.
+        ``on_progress(event)`` receives what Spark does for it (:data:`livyd.ProgressEvent`: phases,
+        jobs, stages, warnings; see :mod:`livyd._insight`). Cancelling this wait (or reaching
+        *timeout*, which raises :class:`WaitTimeout`) cancels the statement on the server first.
+        Output errors are not raised: see ``statement.output.raise_for_error()``.
         """
         try:
             with anyio.fail_after(timeout) if timeout is not None else nullcontext():
-                return await self._wait_statement(session_id, statement_id, on_update)
+                return await self._watched(session_id, statement_id, on_update, on_progress)
         except TimeoutError:
             raise WaitTimeout(f"statement {statement_id} of session {session_id} did not finish within "
                               f"{timeout} s; it was cancelled") from None
 
+    async def _watched(self, session_id: SessionRef, statement_id: int, on_update: OnUpdate | None,
+                       on_progress: OnProgress | None, seen: Statement | None = None, *,
+                       cancel: bool = True) -> Statement:
+        """:meth:`_wait_statement`, with a :class:`~livyd._insight.StatementWatcher` reading the
+        Spark UI in a task of its own when *on_progress* is given."""
+        if on_progress is None:
+            return await self._wait_statement(session_id, statement_id, on_update, seen, cancel=cancel)
+        from livyd._insight import StatementWatcher
+
+        watcher = StatementWatcher(self, session_id, statement_id, on_progress, now=anyio.current_time())
+        if seen is not None:
+            await watcher.saw(seen)
+        outcome: list[Statement] = []
+        failure: list[BaseException] = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watcher.run)
+            try:
+                outcome.append(await self._wait_statement(session_id, statement_id, on_update, seen,
+                                                          on_poll=watcher.saw, cancel=cancel))
+            except BaseException as exc:  # re-raised below, outside the task group (not grouped)
+                failure.append(exc)
+            tg.cancel_scope.cancel()
+        if failure:
+            raise failure[0]
+        await watcher.finish(outcome[0])
+        return outcome[0]
+
     async def _wait_statement(self, session_id: SessionRef, statement_id: int,
-                              on_update: OnUpdate | None, seen: Statement | None = None) -> Statement:
+                              on_update: OnUpdate | None, seen: Statement | None = None, *,
+                              on_poll: Callable[[Statement], Awaitable[None]] | None = None,
+                              cancel: bool = True) -> Statement:
         now = anyio.current_time()
         planner = PollPlanner(self.poll_settings, now=now)
         last_touch = now
@@ -725,6 +970,8 @@ class LivyClient:
                 if key != last:
                     last = key
                     await _notify(on_update, st)
+                if on_poll is not None and not st.state.is_terminal:
+                    await on_poll(st)
                 if st.state.is_terminal:
                     if st.state == StatementState.AVAILABLE and st.output is None and empty_available < 3:
                         empty_available += 1
@@ -734,6 +981,8 @@ class LivyClient:
                     last_touch = now
                     await self._keepalive(session_id)
         except anyio.get_cancelled_exc_class():
+            if not cancel:
+                raise
             with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
                 try:
                     await self.cancel_statement(session_id, statement_id)
@@ -753,15 +1002,17 @@ class LivyClient:
     async def run_statement(
         self, session_id: SessionRef, code: str, *, kind: str | None = None,
         on_update: OnUpdate | None = None, timeout: float | None = None,  # noqa: ASYNC109
+        on_progress: OnProgress | None = None,
     ) -> Statement:
-        """:meth:`submit_statement` then :meth:`wait_statement` (same cancellation rules)."""
+        """:meth:`submit_statement` then :meth:`wait_statement` (same cancellation rules, same
+        *on_progress*)."""
         st = await self.submit_statement(session_id, code, kind=kind)
         await _notify(on_update, st)
         if st.state.is_terminal and st.output is not None:
             return st
         try:
             with anyio.fail_after(timeout) if timeout is not None else nullcontext():
-                return await self._wait_statement(session_id, st.id, on_update, seen=st)
+                return await self._watched(session_id, st.id, on_update, on_progress, seen=st)
         except TimeoutError:
             raise WaitTimeout(f"statement {st.id} of session {session_id} did not finish within "
                               f"{timeout} s; it was cancelled") from None
@@ -785,6 +1036,62 @@ class LivyClient:
         except TimeoutError:
             raise WaitTimeout(f"batch {batch_id} did not finish within {timeout} s "
                               "(it keeps running)") from None
+
+    @asynccontextmanager
+    async def statement_events(self, session_id: SessionRef, statement_id: int, *,
+                               buffer: int = 1000) -> AsyncIterator[StatementEvents]:
+        """Watch a submitted statement: an async stream of :data:`livyd.ProgressEvent` that ends
+        when the statement ends; the final statement is then ``events.statement``::
+
+            async with client.statement_events(sid, st.id) as events:
+                async for event in events:
+                    print(event.kind, event)
+            print(events.statement.output.text)
+
+        Leaving the block early stops watching; it does not cancel the statement. At most
+        *buffer* events wait for the reader (the oldest are dropped beyond that).
+        """
+        send, receive = anyio.create_memory_object_stream[Any](max_buffer_size=buffer)
+        events = StatementEvents(receive)
+
+        def push(event: Any) -> None:
+            try:
+                send.send_nowait(event)
+            except anyio.WouldBlock:
+                events.dropped += 1
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                pass
+
+        async def watch() -> None:
+            with send:
+                try:
+                    events.statement = await self._watched(session_id, statement_id, None, push,
+                                                           cancel=False)
+                except LivydError as exc:  # raised by the iteration, not as an exception group
+                    events.error = exc
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch)
+            try:
+                yield events
+            finally:
+                tg.cancel_scope.cancel()
+                receive.close()
+
+    async def spark_ui(self, session_id: SessionRef) -> Any:
+        """A :class:`livyd.SparkUIClient` for the session's Spark UI (``appInfo.sparkUiUrl`` or the
+        ``[spark_ui] url`` template), or ``None`` while the session reports none."""
+        from livyd._core.sparklinks import expand_link
+        from livyd._insight import UI_KEY, SparkUIClient
+
+        session = await self.get_session(session_id)
+        url = expand_link(self.insight_settings.url, reported=session.app_info.spark_ui_url,
+                          livy_url=self.url, app_id=session.app_id, key=UI_KEY)
+        if not url:
+            return None
+        if session.app_id:
+            return SparkUIClient(self._transport, url, session.app_id)
+        return await SparkUIClient.discover(self._transport, url)
 
     # ------------------------------------------------------------------ following logs
 
@@ -845,6 +1152,26 @@ class LivyClient:
             await anyio.sleep(delay)
 
 
+class StatementEvents:
+    """What :meth:`LivyClient.statement_events` yields: iterate it for the events; once the
+    iteration ended, ``statement`` is the finished statement."""
+
+    def __init__(self, receive: Any) -> None:
+        self._receive = receive
+        self.statement: Statement | None = None
+        self.error: LivydError | None = None
+        self.dropped = 0
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        async for event in self._receive:
+            yield event
+        if self.error is not None:
+            raise self.error
+
+
 class _Page(Protocol[_Item]):
     total: int
     sessions: list[_Item]  # Livy names the list "sessions" for batches too
@@ -873,9 +1200,9 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def _json(resp: httpx.Response) -> Any:
     try:
         return resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise LivydError(f"{resp.request.method} {redact_url(str(resp.request.url))}: answer is not JSON "
-                         f"(status {resp.status_code})") from None
+                         f"Livy would send (status {resp.status_code})") from None
 
 
 def _request(model: type[M], request: M | None, fields: dict[str, Any]) -> M:

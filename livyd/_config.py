@@ -55,12 +55,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from livyd._auth import AuthConfig
 from livyd._core.redact import redact, redact_conf, redact_text
+from livyd._core.sparkinsight import InsightSettings
 from livyd._exceptions import ConfigError, redact_url
 from livyd._models import BLACKLISTED_CONF_KEYS  # one list for config and client
 
 __all__ = [
     "BLACKLISTED_CONF_KEYS",
     "ENV_VARIABLES",
+    "BatchConfig",
+    "DeployConfig",
     "PollConfig",
     "Profile",
     "ResolvedConfig",
@@ -71,6 +74,13 @@ __all__ = [
     "load_config",
     "user_config_path",
 ]
+
+#: A livyd.toml larger than this is not configuration (and is not read).
+MAX_CONFIG_BYTES = 1024 * 1024
+#: The longest URL accepted (common servers and gateways refuse request lines beyond 8 KiB).
+MAX_URL_LENGTH = 8192
+#: Limits of numeric settings: beyond them a value is a mistake (1e308 seconds, 2**63 retries).
+MAX_SECONDS = 31 * 24 * 3600.0
 
 SESSION_KINDS = ("spark", "scala", "pyspark", "python", "sparkr", "r", "sql", "shared")
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*([kmgtp]i?b?|b)?$", re.IGNORECASE)
@@ -194,13 +204,38 @@ class WebHDFSConfig(_Model):
         return _check_url(value)
 
 
+class DeployConfig(_Model):
+    """What ``livyd deploy`` (and auto-deploy when a session is created) sends to the remote dir.
+
+    ``scripts`` / ``package_dirs`` are directory *names* searched up and down from the working
+    directory (never outside the project root); ``packages`` names packages (or paths relative to
+    the project root) explicitly, else every package found in the package dirs is deployed.
+    ``exclude`` adds glob patterns to the built-in exclusions. Sources up to ``inline_limit``
+    bytes travel base64 inside a statement on reload; larger ones go through WebHDFS (or Livy's
+    upload endpoints)."""
+
+    auto: bool = True
+    scripts: list[str] = Field(default_factory=lambda: ["scripts"])
+    package_dirs: list[str] = Field(default_factory=lambda: ["modules"])
+    packages: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    inline_limit: int = Field(default=256 * 1024, ge=0)
+
+
+class BatchConfig(_Model):
+    """``stage``: ``auto`` stages a local batch FILE (and local dependencies) to the remote dir
+    unless the server is livyd's own sandbox; ``always`` / ``never`` decide without asking."""
+
+    stage: Literal["auto", "always", "never"] = "auto"
+
+
 class PollConfig(_Model):
     """Polling: first poll after ``initial`` seconds, backing off to ``maximum``; while a statement
     runs longer than ``keepalive_interval`` seconds, livyd keeps the session alive."""
 
-    initial: float = Field(default=0.01, gt=0)
-    maximum: float = Field(default=1.0, gt=0)
-    keepalive_interval: float = Field(default=300.0, gt=0)
+    initial: float = Field(default=0.01, gt=0, le=60, allow_inf_nan=False)
+    maximum: float = Field(default=1.0, gt=0, le=3600, allow_inf_nan=False)
+    keepalive_interval: float = Field(default=300.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
 
 
 class Profile(_Model):
@@ -210,12 +245,16 @@ class Profile(_Model):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     tls: TLSConfig = Field(default_factory=TLSConfig)
     proxy: str | None = None
-    timeout: float = Field(default=30.0, gt=0)
-    max_connections: int = Field(default=8, ge=1)
-    retries: int = Field(default=3, ge=0)
+    timeout: float = Field(default=30.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
+    max_connections: int = Field(default=8, ge=1, le=1024)
+    retries: int = Field(default=3, ge=0, le=100)
     session: SessionDefaults = Field(default_factory=SessionDefaults)
     webhdfs: WebHDFSConfig = Field(default_factory=WebHDFSConfig)
     poll: PollConfig = Field(default_factory=PollConfig)
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
+    batch: BatchConfig = Field(default_factory=BatchConfig)
+    #: Watching Spark while statements run: the Spark UI / log URL templates and warning thresholds.
+    spark_ui: InsightSettings = Field(default_factory=InsightSettings)
 
     @field_validator("url", "proxy")
     @classmethod
@@ -227,6 +266,8 @@ def _check_url(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
+    if len(value) > MAX_URL_LENGTH:
+        raise ValueError(f"a URL of {len(value)} characters; at most {MAX_URL_LENGTH} are accepted")
     if not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
         raise ValueError("expected an http:// or https:// URL")
     return value
@@ -240,6 +281,9 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "session": SessionDefaults,
     "webhdfs": WebHDFSConfig,
     "poll": PollConfig,
+    "deploy": DeployConfig,
+    "batch": BatchConfig,
+    "spark_ui": InsightSettings,
 }
 _FILE_KEYS = ("default_profile", "profile_variable", "profiles")
 _ALIASES = {
@@ -329,14 +373,32 @@ class _ConfigFile:
 
     @classmethod
     def read(cls, path: Path) -> _ConfigFile:
+        if path.is_dir():
+            raise ConfigError(f"{path} is a directory, not a livyd.toml file: remove or rename it",
+                              source=str(path))
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}", source=str(path)) from exc
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path} is {len(raw)} bytes long; a livyd.toml may have at most "
+                              f"{MAX_CONFIG_BYTES}", source=str(path))
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            before = raw[:exc.start].decode("utf-8", "replace")
+            line = before.count("\n") + 1
+            column = len(before) - (before.rfind("\n") + 1) + 1
+            raise ConfigError(f"{path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, "
+                              f"column {column} cannot be decoded (TOML files are UTF-8)",
+                              source=str(path)) from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}", source=str(path)) from exc
+        except RecursionError:
+            raise ConfigError(f"{path}: arrays or tables are nested too deeply to be configuration",
+                              source=str(path)) from None
         return cls(path, data, _toml_lines(text))
 
     def top_level(self) -> dict[str, tuple[Any, Path_]]:
@@ -494,6 +556,9 @@ ENV_VARIABLES: dict[str, str] = {
     "LIVY_PY_FILES": "session.py_files",
     "LIVY_CONF": "session.conf",
     "AD_USER": "webhdfs.user",
+    "LIVY_WEBHDFS_URL": "webhdfs.url",
+    "LIVY_REMOTE_DIR": "webhdfs.base_dir",
+    "LIVY_BATCH_STAGE": "batch.stage",
 }
 _INT_VARS = frozenset({"LIVY_DRIVER_CORES", "LIVY_EXECUTOR_CORES", "LIVY_NUM_EXECUTORS"})
 _LIST_VARS = frozenset({"LIVY_JARS", "LIVY_FILES", "LIVY_ARCHIVES", "LIVY_PY_FILES"})
@@ -560,6 +625,11 @@ def _env_layer(env: _Environment) -> tuple[Layer, Layer]:
             continue
         source = env.source(name)
         path = tuple(ENV_VARIABLES[name].split("."))
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
+            raise ConfigError(f"{source}: {name} is not valid UTF-8 text (it sets {ENV_VARIABLES[name]})",
+                              source=name, key=ENV_VARIABLES[name]) from None
         value: Any = raw.strip() if name not in ("LIVY_PASSWORD", "LIVY_TOKEN") else raw
         if name in _INT_VARS:
             try:
@@ -575,6 +645,10 @@ def _env_layer(env: _Environment) -> tuple[Layer, Layer]:
         elif name == "LIVY_CONF":
             try:
                 conf = json.loads(raw)
+            except RecursionError:
+                raise ConfigError(f"{source}: LIVY_CONF is nested too deeply; it must be a flat JSON object "
+                                  '(e.g. {"spark.sql.shuffle.partitions": "200"})',
+                                  source=name, key="session.conf") from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{source}: LIVY_CONF is not a JSON object: {exc.msg} at line {exc.lineno} "
                                   f"column {exc.colno} (char {exc.pos})",
@@ -632,6 +706,9 @@ def find_project_config(cwd: Path, *, exclude: Path | None = None) -> Path | Non
     here = cwd.resolve()
     for directory in (here, *here.parents):
         candidate = directory / "livyd.toml"
+        if candidate.is_dir():
+            raise ConfigError(f"{candidate} is a directory, not a livyd.toml file: remove or rename it",
+                              source=str(candidate))
         if candidate.is_file() and (exclude is None or candidate.resolve() != exclude.resolve()):
             return candidate
     return None
@@ -732,6 +809,9 @@ def load_config(
         user_path = user_config_path(real_env)
     elif user_config is not False:
         user_path = user_config
+    if user_path is not None and user_path.is_dir():
+        raise ConfigError(f"{user_path} is a directory, not a livyd.toml file: remove or rename it",
+                          source=str(user_path))
     exclude = user_path if user_path is not None and user_path.is_file() else None
     project_path = find_project_config(workdir, exclude=exclude)
     project_root = project_path.parent if project_path else None
@@ -849,6 +929,11 @@ def _validate(merged: Layer) -> Profile:
         raise _explain(exc, merged) from None
 
 
+def _clip(text: str, limit: int = 200) -> str:
+    """A value shown in an error, cut to *limit* characters (a 100 KB value is not echoed)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _explain(exc: ValidationError, merged: Layer) -> ConfigError:
     messages: list[str] = []
     first_key: str | None = None
@@ -871,6 +956,12 @@ def _explain(exc: ValidationError, merged: Layer) -> ConfigError:
         shown = ""
         if entry is not None and loc not in _SECRET_KEYS and error["type"] != "extra_forbidden":
             value = entry.value
+            if isinstance(value, str) and len(value) > 400:
+                # too long to be worth reading back, and cutting it could split a secret in two
+                messages.append(f"{source}: {key}: {msg} (a value of {len(value)} characters)")
+                first_key = first_key or key
+                first_source = first_source or source
+                continue
             if loc[-1] in ("url", "proxy") and isinstance(value, str):
                 # never echo what might hold credentials in a form redact_url cannot parse
                 value = redact_url(value) if "://" in value and "@" not in value.split("://", 1)[0] else None
@@ -878,7 +969,7 @@ def _explain(exc: ValidationError, merged: Layer) -> ConfigError:
                 value = redact_conf(loc[2], value)
             elif isinstance(value, str | list | dict):
                 value = redact(value, loc[-1])
-            shown = f" (got {value!r})" if value is not None else ""
+            shown = f" (got {_clip(repr(value))})" if value is not None else ""
         messages.append(f"{source}: {key}: {msg}{shown}")
         first_key = first_key or key
         first_source = first_source or source

@@ -26,6 +26,8 @@ contain credentials: URLs are stripped of user info and secret-looking query par
      │    ├── ServerError             5xx      "server"
      │    └── WebHDFSError            any      "webhdfs"          RemoteException bodies
      ├── SessionGoneError                      "session-gone"    dead, killed, or 404
+     │    ├── SessionReplacedError             "session-replaced" the id now names someone else's session
+     │    └── SessionUnverifiedError           "session-unverified" after a gap, not shown to be ours
      ├── StatementFailedError                  "statement-failed" the code raised (ename/evalue/traceback)
      ├── StatementCancelledError               "statement-cancelled"
      ├── SubmissionUnknownError                "submission-unknown" a POST's fate could not be established
@@ -57,6 +59,8 @@ __all__ = [
     "SessionInactiveError",
     "SessionNotFoundError",
     "SessionNotReadyError",
+    "SessionReplacedError",
+    "SessionUnverifiedError",
     "StatementCancelledError",
     "StatementFailedError",
     "StatementNotFoundError",
@@ -232,6 +236,30 @@ class SessionGoneError(LivydError):
         super().__init__(message)
         self.session_id = session_id
         self.state = state
+
+
+class SessionReplacedError(SessionGoneError):
+    """What Livy now says about the session (its name, appId, kind, owner, proxyUser, or a statement
+    livyd ran there) differs from what livyd knew: the server restarted and the id names another
+    session. livyd touches nothing in it. ``check`` is the :class:`livyd._core.identity.Check`."""
+
+    code = "session-replaced"
+
+    def __init__(self, message: str, *, session_id: int | str | None = None, check: object = None) -> None:
+        super().__init__(message, session_id=session_id, state="replaced")
+        self.check = check
+
+
+class SessionUnverifiedError(SessionGoneError):
+    """After a connection gap the session could not be shown to be the one livyd knew (Livy 0.7 or a
+    local server leave appId, owner and proxyUser empty, and it has no unique name or statement of
+    livyd's to compare): livyd writes nothing into it."""
+
+    code = "session-unverified"
+
+    def __init__(self, message: str, *, session_id: int | str | None = None, check: object = None) -> None:
+        super().__init__(message, session_id=session_id, state="unverified")
+        self.check = check
 
 
 class SessionNotFoundError(NotFoundError, SessionGoneError):

@@ -10,17 +10,18 @@ Nothing here prints: all output goes through :class:`~livyd.cli._render.Renderer
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import re
 import secrets
+import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import anyio
-import structlog
 
 from livyd._config import ResolvedConfig, load_config
 from livyd._exceptions import (
@@ -29,10 +30,14 @@ from livyd._exceptions import (
     ForbiddenError,
     LivydError,
     SessionGoneError,
+    SessionReplacedError,
+    SessionUnverifiedError,
     StatementCancelledError,
     StatementFailedError,
+    SubmissionUnknownError,
     redact_url,
 )
+from livyd._logging import get_logger
 from livyd.cli._render import Renderer
 
 if TYPE_CHECKING:
@@ -40,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UsageError", "run_command"]
 
-log = structlog.get_logger()
+log = get_logger("livyd.cli")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SERVER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -64,7 +69,10 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
         args.action = "list"
     verbose = bool(getattr(args, "verbose", False))
     try:
-        return anyio.run(command, args, renderer)
+        return anyio.run(_until_signalled, command, args, renderer)
+    except Terminated as exc:
+        renderer.error(f"terminated by {exc.name}")
+        return 128 + exc.signum
     except KeyboardInterrupt:
         renderer.error("interrupted")
         return EXIT_INTERRUPTED
@@ -75,8 +83,10 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
             return EXIT_INTERRUPTED
         if not isinstance(leaf, LivydError):
             raise
-        if verbose:
-            traceback.print_exception(leaf, file=renderer.stderr)
+        if verbose:  # the chain may hold a lower layer's message: redacted like a log line
+            from livyd._core.redact import redact_text
+
+            renderer.stderr.write(redact_text("".join(traceback.format_exception(leaf))))
         if isinstance(leaf, StatementFailedError):
             renderer.statement_error(ename=leaf.ename, evalue=leaf.evalue, traceback=leaf.traceback,
                                      session_id=leaf.session_id, statement_id=leaf.statement_id)
@@ -88,10 +98,53 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
         return EXIT_CONFIG if isinstance(leaf, ConfigError) else EXIT_SERVER
 
 
+class Terminated(Exception):
+    """SIGTERM or SIGHUP ended the command (after the same clean-up as Ctrl-C)."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(self.name)
+
+
+#: SIGTERM (``timeout``, a CI cancel, ``kill``) and SIGHUP (the terminal went away) are handled
+#: like Ctrl-C: the command is cancelled, so the statement is cancelled on the server and the
+#: session livyd created is deleted (shielded, bounded: 5 s for the cancel, 15 s for the delete),
+#: then livyd exits 128 + the signal number. A second signal while that runs kills at once.
+_TERMINATING = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
+
+
+async def _until_signalled(command: Command, args: argparse.Namespace, renderer: Renderer) -> int:
+    received: list[int] = []
+    result = EXIT_FAILED
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(*_TERMINATING) as signals:
+                async for signum in signals:
+                    received.append(int(signum))
+                    renderer.notice(f"livyd: {signal.Signals(signum).name}: cancelling, then cleaning up "
+                                    "(send it again to stop at once)")
+                    break
+            tg.cancel_scope.cancel()  # the handlers are gone: a second signal ends the process
+
+        async def main() -> None:
+            nonlocal result
+            result = await command(args, renderer)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch)
+        tg.start_soon(main)
+    if received:
+        raise Terminated(received[0])
+    return result
+
+
 def _leaf(exc: BaseException) -> BaseException:
     """The exception that matters inside (possibly nested) exception groups."""
     while isinstance(exc, BaseExceptionGroup):
-        inner = [e for e in exc.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
+        # anyio.run uses asyncio here; outside the loop anyio cannot name its cancellation class
+        inner = [e for e in exc.exceptions if not isinstance(e, asyncio.CancelledError)]
         exc = (inner or list(exc.exceptions))[0]
     return exc
 
@@ -105,7 +158,16 @@ def _resolve(args: argparse.Namespace, *, kind: bool = False) -> ResolvedConfig:
 
 
 def _dump(model: Any) -> Any:
-    return model.model_dump(mode="json", by_alias=True)
+    """A Livy object as shown (table or --json): Livy's camelCase keys, with secret-looking Spark
+    conf values masked the way doctor masks them and credentials in its log lines redacted."""
+    from livyd._core.redact import redact_conf, redact_text
+
+    data = model.model_dump(mode="json", by_alias=True)
+    if isinstance(data.get("conf"), dict):
+        data["conf"] = {k: redact_conf(str(k), v) for k, v in data["conf"].items()}
+    if isinstance(data.get("log"), list):
+        data["log"] = [redact_text(line) if isinstance(line, str) else line for line in data["log"]]
+    return data
 
 
 def _state(value: Any) -> str:
@@ -117,13 +179,40 @@ def _state(value: Any) -> str:
 
 def _read_code(arg: str) -> str:
     if arg == "-":
-        code = sys.stdin.read()
+        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        try:
+            code = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"CODE (from stdin) is not UTF-8 text: byte 0x{raw[exc.start]:02x} at "
+                             f"{_position(raw.decode('utf-8', 'replace'), exc.start)} cannot be decoded; "
+                             "save the code as UTF-8", key="CODE") from None
         if not code.strip():
             raise UsageError("no code on stdin (CODE was '-')", key="CODE")
         return code
     if not arg.strip():
         raise UsageError("CODE is empty", key="CODE")
+    _check_text(arg, "CODE")
     return arg
+
+
+def _position(text: str, index: int) -> str:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _check_text(text: str, what: str) -> None:
+    """Code must be sendable as UTF-8: an argument with bytes that are not UTF-8 (Python keeps
+    them as lone surrogates) or a lone surrogate is named, not a UnicodeEncodeError traceback
+    that reads like "your code raised"."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(text[exc.start])
+        kind = (f"byte 0x{char - 0xDC00:02x} that is not UTF-8" if 0xDC80 <= char <= 0xDCFF
+                else f"a lone surrogate U+{char:04X}")
+        where = _position(text, exc.start)
+        raise UsageError(f"{what} is not valid text: {kind} at {where}", key=what) from None
 
 
 def _run_file_code(path: str, argv: list[str]) -> str:
@@ -135,10 +224,13 @@ def _run_file_code(path: str, argv: list[str]) -> str:
     """
     local = Path(path)
     try:
-        source = local.read_text(encoding="utf-8")
+        source = local.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"FILE {path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start} cannot be decoded", key="FILE") from None
     except FileNotFoundError:
         raise UsageError(f"FILE {path} does not exist", key="FILE") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise UsageError(f"cannot read FILE {path}: {exc}", key="FILE") from None
     return "\n".join([
         "import sys as _livyd_sys",
@@ -163,7 +255,7 @@ async def _find_session(client: LivyClient, ref: str) -> Any:
     async for session in client.iter_sessions():
         if session.name == ref:
             return session
-    raise SessionGoneError(f"no session named {ref!r} at {client.url}", session_id=ref)
+    raise SessionGoneError(f"no session named {ref!r} at {redact_url(client.url)}", session_id=ref)
 
 
 async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
@@ -173,6 +265,13 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
     if getattr(args, "image_dir", None):
         r.image_dir = _image_dir(args.image_dir)  # checked before anything is sent
     interactive = sys.stdin.isatty() and args.code != "-" if hasattr(args, "code") else sys.stdin.isatty()
+    if getattr(args, "dry_run", False):
+        from livyd.cli._devloop import dry_run_session
+
+        return await dry_run_session(args, r, resolved, code)
+    from livyd.cli._devloop import after_session_ready, before_create_session, deploy_into_session
+
+    upload_later = None
     async with open_connection(resolved, interactive=interactive, announce=r.notice) as conn:
         client = conn.client
         created: int | None = None
@@ -180,9 +279,16 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         statement_kind: str | None = "pyspark" if (args.kind or "").lower() == "shared" else args.kind
         if args.session:
             session = await _find_session(client, args.session)
+            # every later read of it is compared with this one; a name livyd generated (a session
+            # kept with --keep) is unique, so it proves the session on its own
+            prefix = re.escape(resolved.profile.session.name_prefix)
+            generated = bool(session.name and re.fullmatch(rf"{prefix}-[0-9a-f]{{8}}", session.name))
+            client.track_session(session, unique_name=generated)
             if statement_kind is None and _state(session.kind) == "shared":
                 configured = resolved.profile.session.kind
                 statement_kind = configured if configured not in (None, "shared") else "pyspark"
+            await _say_what_it_waits_for(client, r, session)
+            await deploy_into_session(args, r, resolved, conn, session.id)  # only with --deploy
         else:
             fields = resolved.profile.session.session_fields()
             fields["kind"] = fields.get("kind") or "pyspark"
@@ -192,6 +298,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             if unique:
                 fields["name"] = f"{resolved.profile.session.name_prefix}-{secrets.token_hex(4)}"
             await _warn_unsupported_fields(client, r, resolved, fields)
+            upload_later = await before_create_session(args, r, resolved, conn, fields)  # auto-deploy
             with r.progress("creating a Livy session") as progress:
                 try:
                     session = await client.create_session(**fields)
@@ -199,31 +306,56 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
                     await _abandon_create(client, r, fields["name"], unique=unique)
                     raise
                 created = session.id
+                # the name is livyd's own: it proves the session is ours on every later read
+                client.track_session(session, unique_name=unique)
                 progress.update(f"session {session.id}: starting")
             if statement_kind is None and fields["kind"] == "shared":
                 statement_kind = "pyspark"
         sid = session.id
-        died_starting = False
+        keep = created is not None and args.keep
+        seen: list[Any] = []  # the statement, as last read (its id once submitted)
         try:
-            with r.progress(f"session {sid}: waiting for it to be ready") as progress:
+            from livyd.cli._progress import spark_progress
+
+            # live bars of what Spark does (a terminal only); with --json the events go into the result
+            with spark_progress(r, f"session {sid}") as view:
                 try:
-                    await client.wait_session_ready(sid, timeout=args.timeout)
+                    if created is not None or _state(session.state) != "idle":  # else: just seen idle
+                        await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
+                except (SessionReplacedError, SessionUnverifiedError):
+                    raise
                 except SessionGoneError as exc:
                     # keep a session that died starting: its log says why (and it holds nothing)
-                    died_starting = created is not None
-                    raise await _startup_failure(client, sid, exc, kept=died_starting) from exc
+                    keep = keep or created is not None
+                    raise await _startup_failure(client, sid, exc, kept=created is not None) from exc
+                await after_session_ready(r, client, sid, upload_later)
 
                 def on_update(st: Any) -> None:
-                    done = getattr(st, "progress", None) or 0.0
-                    progress.update(f"session {sid}, statement {st.id}: {_state(st.state)} {done:.0%}")
+                    seen[:] = [st]
+                    view.on_update(st)
 
-                statement = await client.run_statement(sid, code, kind=statement_kind, on_update=on_update,
-                                                       timeout=args.timeout)
+                try:
+                    statement = await client.run_statement(sid, code, kind=statement_kind,
+                                                           on_update=on_update, on_progress=view.on_event,
+                                                           timeout=args.timeout)
+                except (anyio.get_cancelled_exc_class(), KeyboardInterrupt):
+                    await _report_interrupted(client, r, sid, seen, deleting=created is not None and not keep)
+                    raise
+                except SubmissionUnknownError:
+                    # it may be running: deleting the session would kill it unseen
+                    keep = keep or created is not None
+                    if created is not None:
+                        r.warn(f"session {sid} is kept: the statement may be running in it "
+                               f"(livyd sessions info {sid}; livyd sessions kill {sid} stops it)")
+                    raise
         finally:
-            if created is not None and not args.keep and not died_starting:
+            if created is not None and not keep:
                 with anyio.move_on_after(15, shield=True):
                     try:
                         await client.delete_session(created)
+                    except (SessionReplacedError, SessionUnverifiedError):
+                        r.warn(f"session {created} was not deleted: it is no longer shown to be the one "
+                               "livyd created")
                     except LivydError as exc:
                         r.warn(f"could not delete session {created}: {exc}")
         if created is not None and args.keep:
@@ -243,6 +375,58 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             )
         r.statement_output(output.data or {}, session_id=sid, statement_id=statement.id)
     return EXIT_OK
+
+
+async def _say_what_it_waits_for(client: LivyClient, r: Renderer, session: Any) -> None:
+    """``exec --session N`` into a busy session: say which statement this one waits behind
+    (Livy runs one at a time; one that ignored a cancel may run on), instead of waiting silently."""
+    if _state(session.state) not in ("busy", "running"):
+        return
+    try:
+        page = await client.list_statements(session.id, size=5, order="desc")
+    except LivydError:
+        return
+    running = [st for st in page.statements if _state(st.state) in ("running", "cancelling", "waiting")]
+    stop = f"livyd sessions kill {session.id} stops everything"
+    if running:
+        first = min(running, key=lambda st: st.id)
+        r.notice(f"session {session.id} is busy with statement {first.id} ({_state(first.state)}); this one "
+                 f"waits until it ends ({stop})")
+    elif page.statements and _state(page.statements[0].state) == "cancelled":
+        last = page.statements[0]
+        r.notice(f"session {session.id} is busy with statement {last.id}: it was cancelled, but its code "
+                 "still runs (Livy's cancel stops Spark jobs; plain Python ignores it); this one waits "
+                 f"until it returns ({stop})")
+    else:
+        r.notice(f"session {session.id} is busy; this statement waits until it is idle")
+
+
+async def _report_interrupted(client: LivyClient, r: Renderer, sid: int, seen: list[Any], *,
+                              deleting: bool) -> None:
+    """After Ctrl-C / SIGTERM: say whether the statement was cancelled, may still be running, or
+    never started (shielded, bounded: the client already asked Livy to cancel it)."""
+    if not seen:
+        r.notice(f"interrupted before the statement was accepted by session {sid}: it did not start "
+                 "(or was cancelled as soon as it landed)")
+        return
+    stid = seen[0].id
+    state = _state(seen[0].state)
+    with anyio.move_on_after(3, shield=True):
+        try:
+            state = _state((await client.get_statement(sid, stid)).state)
+        except LivydError:
+            pass
+    if deleting:
+        r.notice(f"statement {stid} was {state} when interrupted; deleting session {sid} stops it")
+    elif state == "cancelled":
+        r.notice(f"statement {stid} in session {sid} was cancelled")
+    elif state in ("running", "cancelling"):
+        r.notice(f"statement {stid} in session {sid} may still be running: Livy's cancel stops its Spark "
+                 f"jobs, and plain Python code ignores it (livyd sessions kill {sid} stops it)")
+    elif state == "waiting":
+        r.notice(f"statement {stid} in session {sid} had not started")
+    else:
+        r.notice(f"statement {stid} in session {sid} is {state}")
 
 
 _STARTUP_LOG_LINES = 20
@@ -377,7 +561,7 @@ async def cmd_sessions(args: argparse.Namespace, r: Renderer) -> int:
             if r.json_mode:
                 r.json([_dump(s) for s in sessions])
             elif not sessions:
-                r.notice(f"no sessions at {client.url}")
+                r.notice(f"no sessions at {redact_url(client.url)}")
             else:
                 r.table(_SESSION_COLUMNS, [_session_row(s) for s in sessions])
             return EXIT_OK
@@ -401,7 +585,7 @@ async def cmd_sessions(args: argparse.Namespace, r: Renderer) -> int:
         if r.json_mode:
             r.json({"killed": targets})
         elif not targets:
-            r.notice(f"no sessions at {client.url}")
+            r.notice(f"no sessions at {redact_url(client.url)}")
         return EXIT_OK
 
 
@@ -421,10 +605,18 @@ async def cmd_logs(args: argparse.Namespace, r: Renderer) -> int:
         else:
             sessions = [s async for s in client.iter_sessions()]
             if not sessions:
-                raise SessionGoneError(f"no sessions at {client.url}")
+                raise SessionGoneError(f"no sessions at {redact_url(client.url)}")
             sid = max(s.id for s in sessions)
             if not r.json_mode:
                 r.notice(f"session {sid}")
+        if getattr(args, "driver", False) or getattr(args, "executors", False):
+            from livyd.cli._sparklogs import show_spark_logs
+
+            if args.follow:
+                raise UsageError("--follow reads Livy's log; it does not go with --driver/--executors",
+                                 key="--follow")
+            await show_spark_logs(args, r, client, sid)
+            return EXIT_OK
         if not args.follow:
             await _show_log(r, client.session_log, sid, args.tail)
             return EXIT_OK
@@ -468,32 +660,16 @@ async def _follow_log(r: Renderer, client: LivyClient, collection: str, ident: i
 # --------------------------------------------------------------------------- batches
 
 
-def _batch_file(file: str, livy_url: str) -> str:
-    """A local path that exists is made absolute (Livy needs absolute paths); URIs pass as is."""
-    if urlsplit(file).scheme and not Path(file).exists():
-        return file
-    local = Path(file)
-    if local.exists():
-        host = urlsplit(livy_url).hostname or ""
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            log.warning("batch file is a local path; the cluster must be able to read it", path=str(local))
-        return str(local.resolve())
-    return file
-
-
 async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
     resolved, client = await _client_for(args)
     async with client:
         if args.action == "submit":
-            fields = resolved.profile.session.batch_fields()
-            fields["file"] = _batch_file(args.file, client.url)
-            if args.class_name:
-                fields["class_name"] = args.class_name
-            if args.name:
-                fields["name"] = args.name
-            if args.args:
-                fields["args"] = list(args.args)
-            batch = await client.create_batch(**fields)
+            from livyd.cli._devloop import plan_batch_submit
+
+            planned = await plan_batch_submit(args, r, resolved, client)  # staging, --dry-run
+            if planned is None:
+                return EXIT_OK
+            batch = await client.create_batch(**planned)
             if not args.follow:
                 if r.json_mode:
                     r.json(_dump(batch))
@@ -506,7 +682,7 @@ async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
             if r.json_mode:
                 r.json([_dump(b) for b in batches])
             elif not batches:
-                r.notice(f"no batches at {client.url}")
+                r.notice(f"no batches at {redact_url(client.url)}")
             else:
                 r.table(("id", "name", "state", "proxyUser", "appId"),
                         [[b.id, b.name, _state(b.state), getattr(b, "proxy_user", None),
@@ -573,12 +749,13 @@ async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
             try:
                 info = await client.version()
                 version = str(getattr(info, "version", info))
-                checks.append({"check": "reachable", "ok": True, "detail": f"{client.url} answered"})
+                checks.append({"check": "reachable", "ok": True,
+                               "detail": f"{redact_url(client.url)} answered"})
                 checks.append({"check": "version", "ok": True, "detail": f"Livy {version}"})
             except (AuthenticationError, ForbiddenError) as exc:
                 # an answer, so the server is reachable: it is the credentials that failed
                 checks.append({"check": "reachable", "ok": True,
-                               "detail": f"{client.url} answered {exc.status}"})
+                               "detail": f"{redact_url(client.url)} answered {exc.status}"})
                 checks.append({"check": "auth", "ok": False, "detail": str(exc)})
             except LivydError as exc:
                 checks.append({"check": "reachable", "ok": False, "detail": str(exc)})
@@ -593,8 +770,8 @@ async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
         checks.append(await _check_webhdfs(resolved))
     ok = all(c["ok"] for c in checks)
     if r.json_mode:
-        r.json({"profile": resolved.profile_name, "profile_source": resolved.profile_source,
-                "known_profiles": list(resolved.known_profiles), "files": [str(f) for f in resolved.files],
+        r.json({"profile": resolved.profile_name, "profileSource": resolved.profile_source,
+                "knownProfiles": list(resolved.known_profiles), "files": [str(f) for f in resolved.files],
                 "settings": [{"key": k, "value": v, "source": s} for k, v, s in rows],
                 "checks": checks, "ok": ok})
     else:
@@ -623,3 +800,12 @@ _COMMANDS: dict[str, Command] = {
     "batch": cmd_batch,
     "doctor": cmd_doctor,
 }
+
+
+def _register_devloop() -> None:
+    from livyd.cli._devloop import COMMANDS
+
+    _COMMANDS.update(COMMANDS)
+
+
+_register_devloop()

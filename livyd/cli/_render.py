@@ -6,7 +6,10 @@ Results go to stdout; progress, notices and errors go to stderr. Two audiences:
   images written to a file whose path is printed, a spinner with the statement's progress on
   stderr while waiting, but only when stderr is a terminal (so pipes and CI logs stay clean);
 * scripts (``--json``): exactly one JSON document on stdout per command (``--follow`` streams
-  log lines on stderr instead), nothing decorative anywhere.
+  log lines on stderr instead), nothing decorative anywhere. Keys are camelCase everywhere
+  (``sessionId``, ``statementId``, ``proxyUser``, ``knownProfiles``), like Livy's own JSON and
+  the editor protocol; a mime bundle keeps its MIME types as keys and Spark conf its property
+  names.
 
 rich is imported lazily: ``livyd --version`` and usage errors must not pay for it.
 """
@@ -74,6 +77,8 @@ class Renderer:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.image_dir = image_dir
+        #: extra keys of a statement's JSON document (``events``: what Spark did, see _progress.py)
+        self.json_extra: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ plain channels
 
@@ -144,6 +149,33 @@ class Renderer:
         with console.status(message) as status:
             yield Progress(status)
 
+    @contextmanager
+    def transfer(self, description: str, total: int | None = None) -> Iterator[Any]:
+        """A byte-transfer progress bar on stderr (rich; only when stderr is a terminal). Yields
+        ``update(done, total)`` for :data:`livyd._webhdfs.ProgressCallback`."""
+        if self.json_mode or not _isatty(self.stderr):
+            yield lambda done, total=None: None
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        bar = RichProgress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                           TransferSpeedColumn(), TimeRemainingColumn(), console=self._console(self.stderr),
+                           transient=True)
+        with bar:
+            task = bar.add_task(description, total=total)
+
+            def update(done: int, new_total: int | None = None) -> None:
+                bar.update(task, completed=done, total=new_total if new_total is not None else total)
+
+            yield update
+
     # ------------------------------------------------------------------ statement output
 
     def statement_output(
@@ -153,11 +185,11 @@ class Renderer:
         image = data.get("image/png")
         image_path = self._write_image(image, session_id, statement_id) if image else None
         if self.json_mode:
-            payload: dict[str, Any] = {"status": "ok", "session_id": session_id, "statement_id": statement_id,
+            payload: dict[str, Any] = {"status": "ok", "sessionId": session_id, "statementId": statement_id,
                                        "data": {k: v for k, v in data.items() if k != "image/png"}}
             if image_path is not None:
-                payload["image_path"] = str(image_path)
-            self.json(payload)
+                payload["imagePath"] = str(image_path)
+            self.json({**payload, **self.json_extra})
             return
         if image_path is not None:
             self.text(str(image_path))
@@ -212,8 +244,8 @@ class Renderer:
     ) -> None:
         """The code raised: the traceback then ``ename: evalue`` on stderr (and a JSON result in --json)."""
         if self.json_mode:
-            self.json({"status": "error", "session_id": session_id, "statement_id": statement_id,
-                       "ename": ename, "evalue": evalue, "traceback": list(traceback)})
+            self.json({"status": "error", "sessionId": session_id, "statementId": statement_id,
+                       "ename": ename, "evalue": evalue, "traceback": list(traceback), **self.json_extra})
         tb = "".join(line if line.endswith("\n") else line + "\n" for line in traceback)
         if tb:
             self.stderr.write(tb)

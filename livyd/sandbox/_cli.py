@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Python interpreter for sessions and batches (default: this one)")
     p.add_argument("--batch-launcher", choices=("auto", "python", "spark-submit"), default="auto",
                    help="how .py batches run: spark-submit when pyspark is installed (auto), or plain python")
+    p.add_argument("--recovery", metavar="DIR", type=Path, default=None,
+                   help="keep session records in DIR and bring them back on restart with the same ids, "
+                        "names and appIds (like Livy's recovery mode); a fresh REPL runs them")
+    p.add_argument("--max-body-bytes", type=int, default=None, metavar="N",
+                   help="refuse Livy request bodies above N bytes with 413, as a gateway does "
+                        "(default 32 MiB; WebHDFS uploads stream and are not limited)")
     p.add_argument("-v", "--verbose", action="store_true", help="log requests and state changes to stderr")
     return p
 
@@ -107,6 +113,7 @@ async def _serve(args: argparse.Namespace) -> int:
         token=args.token, cancel_timeout=args.cancel_timeout, interrupt_on_cancel=args.interrupt_on_cancel,
         heartbeat_check_interval=args.heartbeat_check_interval, session_timeout=args.session_timeout,
         state_retain=args.state_retain, python=args.python, batch_launcher=args.batch_launcher,
+        recovery_dir=args.recovery, max_body_bytes=args.max_body_bytes,
     )
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with sandbox:

@@ -48,6 +48,7 @@ import structlog
 from anyio.abc import TaskGroup
 
 from livyd.sandbox._batches import BatchManager
+from livyd.sandbox._limits import BodyLimit
 from livyd.sandbox._livy import LivyApp
 from livyd.sandbox._sessions import SandboxOptions, SessionManager
 from livyd.sandbox._versions import version_mode
@@ -252,6 +253,7 @@ class PrefixRouter:
                 if path == mount or path.startswith(mount + "/"):
                     rest = path[len(mount):] or "/"
                     inner = dict(scope, path=rest, raw_path=rest.encode(), root_path="")
+                    inner["livyd.mount"] = mount  # where Knox mounted Livy (UI redirects)
                     await app(inner, receive, send)
                     return
         await self.webhdfs(scope, receive, send)
@@ -293,6 +295,9 @@ def _bind(host: str, port: int, flag: str) -> socket.socket:
     sock = socket.socket(family, socktype, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # No Nagle: a response's headers and body leave at once (Nagle meeting the client's
+        # delayed ACK costs ~40 ms per request). Accepted sockets inherit it on Linux.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(addr)
         sock.listen(128)
         sock.setblocking(False)
@@ -328,7 +333,17 @@ class Sandbox:
                  cancel_timeout: float = 30.0, interrupt_on_cancel: bool = False,
                  heartbeat_check_interval: float = 60.0, session_timeout: float = 3600.0,
                  state_retain: float = 600.0, python: str | None = None,
-                 batch_launcher: str = "auto") -> None:
+                 batch_launcher: str = "auto", recovery_dir: str | Path | None = None,
+                 max_body_bytes: int | None = None) -> None:
+        from livyd.sandbox._limits import DEFAULT_MAX_BODY_BYTES
+        from livyd.sandbox._recovery import Recovery
+
+        #: --recovery DIR: sessions come back after a restart (_recovery.py)
+        self.recovery = Recovery(Path(recovery_dir)) if recovery_dir is not None else None
+        #: --max-body-bytes: larger Livy bodies get a gateway's 413 (_limits.py)
+        self.max_body_bytes = DEFAULT_MAX_BODY_BYTES if max_body_bytes is None else max_body_bytes
+        if self.max_body_bytes < 1:
+            raise ValueError(f"--max-body-bytes {max_body_bytes}: must be at least 1")
         if not is_loopback(host) and not token:
             raise ValueError(f"--host {host}: the sandbox runs arbitrary code; binding a non-loopback "
                              "address requires --token")
@@ -365,6 +380,7 @@ class Sandbox:
         self.sessions: SessionManager | None = None
         self.batches: BatchManager | None = None
         self._gc_scope: anyio.CancelScope | None = None
+        self._livy_app: LivyApp | None = None
 
     async def __aenter__(self) -> Sandbox:
         _keep_logs_off_stdout()
@@ -419,15 +435,25 @@ class Sandbox:
         tg: TaskGroup = await stack.enter_async_context(anyio.create_task_group())
         self.sessions = SessionManager(options, tg)
         self.batches = BatchManager(options, tg)
-        livy = LivyApp(sessions=self.sessions, batches=self.batches, mode=self.mode,
-                       forced_user=self.gateway_user if self.gateway else None).build()
-        livy_asgi: ASGIApp = LivyFilters(GzipFilter(livy), csrf=self.csrf,
-                                         security_headers=self.mode.extended_session_json)
+        gateway_url = f"http://{host}:{livy_port}{self.gateway}" if self.gateway else None
+        livy_app = self._livy_app = LivyApp(sessions=self.sessions, batches=self.batches, mode=self.mode,
+                                            forced_user=self.gateway_user if self.gateway else None,
+                                            public_url=self.livy_url, gateway_url=gateway_url)
+        livy = livy_app.build()
+        if self.recovery is not None:
+            self.sessions.app_ids = self.recovery.app_id
+            self.recovery.restore(livy_app)
+        livy_asgi: ASGIApp = BodyLimit(LivyFilters(GzipFilter(livy), csrf=self.csrf,
+                                                   security_headers=self.mode.extended_session_json),
+                                       self.max_body_bytes)
         user = self.gateway_user or _os_user()
         if self.gateway:
             webhdfs = create_webhdfs_app(self.data_dir, gateway_prefix=self.gateway, user=user,
                                          require_xsrf=True)
-            apps: list[ASGIApp] = [PrefixRouter(self.gateway, XsrfFilter(livy_asgi), webhdfs)]
+            from livyd.sandbox._sparkui import SparkUIProxy
+
+            router = PrefixRouter(self.gateway, XsrfFilter(livy_asgi), webhdfs)
+            apps: list[ASGIApp] = [SparkUIProxy(router, self.gateway, self.sessions.spark_ui_of)]
         else:
             webhdfs = create_webhdfs_app(self.data_dir, user=user)
             apps = [livy_asgi, webhdfs]
@@ -462,6 +488,11 @@ class Sandbox:
         # The task group's own scope was entered in __aenter__, so it is exited here outside any
         # new cancel scope (anyio requires scopes to be exited in LIFO order).
         with anyio.CancelScope(shield=True):
+            if self.recovery is not None and self._livy_app is not None:
+                try:  # before the sessions stop: their statements are recorded as they are now
+                    self.recovery.save(self._livy_app)
+                except OSError as exc:
+                    log.warning("recovery state not written", error=str(exc))
             if self.sessions is not None:
                 await self.sessions.aclose()
             if self.batches is not None:

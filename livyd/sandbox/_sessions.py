@@ -47,6 +47,7 @@ from anyio.abc import TaskGroup
 
 from livyd.sandbox._logbuffer import LogBuffer
 from livyd.sandbox._resources import Staged
+from livyd.sandbox._sparkui import DriverLog
 
 __all__ = ["SandboxOptions", "Session", "SessionManager", "Statement", "find_by_key", "now_ms",
            "prepare_workdir", "run_all_shielded"]
@@ -125,12 +126,19 @@ class Session:
         self.kind = kind
         self.owner = owner
         self.proxy_user = proxy_user
+        #: YARN's application id: the one --recovery gives (_recovery.py), else the local
+        #: SparkSession's once it runs (never replaced: an appId that changes is another session)
+        self.app_id: str | None = None
         self.options = options
         self.idle_timeout = idle_timeout
         self.heartbeat_timeout = int(request.get("heartbeatTimeoutInSecond") or 0)
         self.server_state = "starting"
         self.repl_state = "starting"
         self.log = LogBuffer()
+        #: everything the REPL process wrote (appInfo.driverLogUrl serves it)
+        self.driver_log = DriverLog()
+        #: the local SparkSession's Spark UI, once it runs (appInfo.sparkUiUrl)
+        self.spark_ui_url: str | None = None
         self.statements: list[Statement] = []
         self._next_statement_id = 0
         self._send, self._receive = anyio.create_memory_object_stream[Statement](max_buffer_size=10_000)
@@ -176,6 +184,13 @@ class Session:
     def on_log(self, stream: str, line: str) -> None:
         """The REPL worker's output outside statements: the driver log."""
         self.log.add_line(stream, line)
+        self.driver_log.add(stream, line)
+
+    def on_spark(self, info: dict[str, Any]) -> None:
+        """The REPL's SparkSession started: its application id and UI address."""
+        self.app_id = self.app_id or info.get("app_id") or None
+        self.spark_ui_url = info.get("ui_url") or None
+        log.info("session spark started", session=self.id, app_id=self.app_id, ui=self.spark_ui_url)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -191,6 +206,7 @@ class Session:
                 started = time.monotonic()
                 self.repl = await Repl.start(python=self.options.python, cwd=self.cwd, env=env,
                                              on_log=self.on_log, sys_path=self._sys_path)
+                self.repl.on_spark = self.on_spark
                 for archive in self._archives:
                     await self.repl.add_path(archive.spec(), extract=True)
                 log.info("session ready", session=self.id, seconds=round(time.monotonic() - started, 3))
@@ -315,6 +331,23 @@ class Session:
         self.touch()
         return statement
 
+    async def complete(self, code: str, cursor: int) -> list[str]:
+        """Scala completion candidates (Livy: only the Scala interpreter completes); [] when the
+        REPL cannot answer (not started, no pyspark)."""
+        self.touch()
+        if self.repl is None:
+            return []
+        try:
+            candidates: list[str] = await self.repl.complete(code, cursor)
+        except Exception as exc:
+            log.info("completion failed", session=self.id, error=str(exc))
+            return []
+        return candidates
+
+    def restore_statement_ids(self) -> None:
+        """After statements were put back (``--recovery``): new ones get the next ids."""
+        self._next_statement_id = max((s.id for s in self.statements), default=-1) + 1
+
     def find_statement(self, statement_id: int) -> Statement | None:
         """A retained statement by id (the 100 most recent)."""
         for statement in self.statements:
@@ -358,13 +391,26 @@ class SessionManager:
         self._tg = task_group
         self.sessions: dict[int, Session] = {}
         self._ids = itertools.count()
+        self.next_id = 0
+        #: gives each new session an appId (``--recovery``: YARN-like ids); None: appId stays null
+        self.app_ids: Callable[[int], str] | None = None
 
     def allocate_id(self) -> int:
         """Consume the next id (Livy consumes one per creation attempt, even rejected ones)."""
-        return next(self._ids)
+        ident = next(self._ids)
+        self.next_id = ident + 1
+        return ident
+
+    def skip_ids_below(self, first: int) -> None:
+        """Number new sessions from *first* on (recovered sessions keep theirs)."""
+        if first > self.next_id:
+            self._ids = itertools.count(first)
+            self.next_id = first
 
     def add(self, session: Session) -> None:
         """Register *session* and start its runner."""
+        if session.app_id is None and self.app_ids is not None:
+            session.app_id = self.app_ids(session.id)
         self.sessions[session.id] = session
         self._tg.start_soon(self._run_session, session)
 
@@ -379,6 +425,13 @@ class SessionManager:
     def lookup(self, key: str) -> Session | None:
         """By id (all digits) or by name."""
         return find_by_key(self.sessions, key)
+
+    def spark_ui_of(self, app_id: str) -> str | None:
+        """The Spark UI address of the active session whose application is *app_id*."""
+        for session in self.sessions.values():
+            if session.active and session.app_id == app_id and session.spark_ui_url:
+                return session.spark_ui_url
+        return None
 
     def name_taken(self, name: str) -> bool:
         """Duplicate check among sessions still listed (Livy checks its whole map)."""

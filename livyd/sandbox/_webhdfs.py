@@ -26,6 +26,16 @@ The parts that are easy to get wrong and are deliberately reproduced:
   list with ``pathSuffix: ""`` -- that is how clients tell "not a directory".
 * **Identity**: ``user.name``/``doas`` (direct mode); behind the gateway Knox strips both and asserts
   its authenticated user, so the configured ``user`` is everyone. ``~`` is ``/user/<identity>``.
+  The configured ``user`` is HDFS's superuser; every other identity is checked as the NameNode
+  checks it, and owns what it creates (owners, groups, ACLs, snapshots, times, replication:
+  livyd.sandbox._hdfsfs and _hdfsmeta).
+* **Paths are decoded exactly once, from the raw request path**: ``%3F``/``%23`` are a ``?``/``#``
+  in a name, ``%253F`` is the literal text ``%3F``, and a redirect's ``Location`` encodes the name
+  again (``%`` as ``%25``).
+* **Operations**: every op of WebHDFS.md is known; unknown names are ``No enum constant ...``
+  (400), and the few the sandbox does not serve (xattrs, quotas, EC, storage policies, snapshot
+  diffs, tokens, CONCAT/TRUNCATE, symlinks) are a NameNode's ``UnsupportedOperationException``
+  ``<OP> is not supported`` (400). GETFILECHECKSUM is two steps like OPEN.
 * **Uploads stream to disk** chunk by chunk into a ``.<name>.<random>._COPYING_`` sibling (the name
   ``hadoop fs -put`` uses) that is renamed into place when complete; ``overwrite=false`` uses a hard
   link so two racing creators cannot both win. An aborted upload leaves nothing behind.
@@ -43,22 +53,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-import errno
 import json
-import os
-import shutil
-import stat
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, quote, unquote, unquote_to_bytes, urlencode, urlsplit
 
 import anyio
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+
+from livyd.sandbox._hdfsfs import HdfsError, HdfsFs, contained, os_error
+from livyd.sandbox._hdfsfs import fail as _fail
+from livyd.sandbox._hdfsmeta import PermissionChecker
 
 __all__ = ["create_webhdfs_app", "resolve_hdfs_uri"]
 
@@ -67,9 +76,7 @@ T = TypeVar("T")
 #: What a DataNode URL names as the NameNode's RPC address; also the authority of ``hdfs://`` URIs
 #: the sandbox hands out.
 NAMENODE_RPC = "localhost:8020"
-BLOCK_SIZE = 134217728
 CHUNK = 512 * 1024  # OPEN reads (each read is one worker-thread hop)
-LS_LIMIT = 1000  # dfs.ls.limit: entries per LISTSTATUS_BATCH page
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -81,37 +88,38 @@ _EXCEPTIONS: dict[str, tuple[str, int]] = {
     "ParentNotDirectoryException": ("org.apache.hadoop.fs.ParentNotDirectoryException", 403),
     "AccessControlException": ("org.apache.hadoop.security.AccessControlException", 403),
     "IOException": ("java.io.IOException", 403),
+    "PathIsNotDirectoryException": ("org.apache.hadoop.fs.PathIsNotDirectoryException", 403),
+    "SnapshotException": ("org.apache.hadoop.hdfs.protocol.SnapshotException", 403),
+    "SnapshotAccessControlException": ("org.apache.hadoop.hdfs.protocol.SnapshotAccessControlException", 403),
     "InvalidPathException": ("org.apache.hadoop.fs.InvalidPathException", 400),
+    "HadoopIllegalArgumentException": ("org.apache.hadoop.HadoopIllegalArgumentException", 400),
     "IllegalArgumentException": ("java.lang.IllegalArgumentException", 400),
     "UnsupportedOperationException": ("java.lang.UnsupportedOperationException", 400),
     "RuntimeException": ("java.lang.RuntimeException", 500),
 }
 
+# Every operation of WebHDFS.md / the *OpParam enums (Hadoop 3.4): anything else is "No enum
+# constant"; the ones in _UNSUPPORTED are answered as a NameNode answers an op it does not serve.
 _OPS: dict[str, tuple[str, frozenset[str]]] = {
-    "GET": ("GetOpParam", frozenset({"OPEN", "GETFILESTATUS", "LISTSTATUS", "LISTSTATUS_BATCH",
-                                     "GETCONTENTSUMMARY", "GETHOMEDIRECTORY", "GETFILECHECKSUM",
-                                     "GETACLSTATUS", "GETXATTRS", "LISTXATTRS", "GETTRASHROOT",
-                                     "GETDELEGATIONTOKEN", "GETSERVERDEFAULTS"})),
-    "PUT": ("PutOpParam", frozenset({"CREATE", "MKDIRS", "RENAME", "SETPERMISSION", "SETOWNER",
-                                     "SETTIMES", "SETREPLICATION", "CREATESYMLINK", "SETXATTR",
-                                     "REMOVEXATTR", "SETACL", "RENEWDELEGATIONTOKEN",
-                                     "CANCELDELEGATIONTOKEN", "CREATESNAPSHOT", "RENAMESNAPSHOT"})),
-    "POST": ("PostOpParam", frozenset({"APPEND", "CONCAT", "TRUNCATE", "UNSETSTORAGEPOLICY"})),
+    "GET": ("GetOpParam", frozenset({
+        "OPEN", "GETFILESTATUS", "LISTSTATUS", "LISTSTATUS_BATCH", "GETCONTENTSUMMARY", "GETQUOTAUSAGE",
+        "GETFILECHECKSUM", "GETHOMEDIRECTORY", "GETDELEGATIONTOKEN", "GET_BLOCK_LOCATIONS", "GETACLSTATUS",
+        "GETXATTRS", "GETTRASHROOT", "LISTXATTRS", "GETALLSTORAGEPOLICY", "GETSTORAGEPOLICY", "CHECKACCESS",
+        "GETSERVERDEFAULTS", "GETSNAPSHOTDIFF", "GETSNAPSHOTDIFFLISTING", "GETSNAPSHOTTABLEDIRECTORYLIST",
+        "GETSNAPSHOTLIST", "GETFILEBLOCKLOCATIONS", "GETECPOLICY", "GETLINKTARGET", "GETFILELINKSTATUS",
+        "GETSTATUS", "GETECPOLICIES", "GETTRASHROOTS"})),
+    "PUT": ("PutOpParam", frozenset({
+        "CREATE", "MKDIRS", "CREATESYMLINK", "RENAME", "SETREPLICATION", "SETOWNER", "SETPERMISSION",
+        "SETTIMES", "RENEWDELEGATIONTOKEN", "CANCELDELEGATIONTOKEN", "MODIFYACLENTRIES", "REMOVEACLENTRIES",
+        "REMOVEDEFAULTACL", "REMOVEACL", "SETACL", "SETXATTR", "REMOVEXATTR", "ALLOWSNAPSHOT",
+        "DISALLOWSNAPSHOT", "CREATESNAPSHOT", "RENAMESNAPSHOT", "SETSTORAGEPOLICY", "SATISFYSTORAGEPOLICY",
+        "ENABLEECPOLICY", "DISABLEECPOLICY", "SETECPOLICY", "SETQUOTA", "SETQUOTABYSTORAGETYPE"})),
+    "POST": ("PostOpParam", frozenset({"APPEND", "CONCAT", "TRUNCATE", "UNSETSTORAGEPOLICY",
+                                       "UNSETECPOLICY"})),
     "DELETE": ("DeleteOpParam", frozenset({"DELETE", "DELETESNAPSHOT"})),
 }
 
-
-class HdfsError(Exception):
-    """A failure to render as a RemoteException (``kind`` is the simple Java class name)."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
-def _fail(kind: str, message: str) -> NoReturn:
-    raise HdfsError(kind, message)
+_ACL_OPS = frozenset({"SETACL", "MODIFYACLENTRIES", "REMOVEACLENTRIES", "REMOVEDEFAULTACL", "REMOVEACL"})
 
 
 def _remote_exception(exc: HdfsError) -> Response:
@@ -120,12 +128,22 @@ def _remote_exception(exc: HdfsError) -> Response:
     return _json(body, status)
 
 
+def _empty() -> Response:
+    """HDFS's zero-length 200 (SETPERMISSION, SETOWNER, snapshots, ACLs...)."""
+    return Response(b"", status_code=200, media_type="application/octet-stream")
+
+
 def _json(obj: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(obj, sort_keys=True, separators=(",", ":")), status_code=status,
                     media_type="application/json", headers=headers)
 
 
 # --------------------------------------------------------------------------- paths
+
+
+def _decode(raw: str) -> str:
+    """Percent-decode a raw URL path once (UTF-8; invalid bytes kept as surrogates)."""
+    return unquote_to_bytes(raw).decode("utf-8", "surrogateescape")
 
 
 def _normalize(raw: str, identity: str) -> str:
@@ -138,20 +156,6 @@ def _normalize(raw: str, identity: str) -> str:
         if part in (".", "..") or ":" in part or "\x00" in part:
             _fail("InvalidPathException", f"Invalid path name Invalid file name: {path}")
     return path
-
-
-def _contained(root: Path, candidate: Path) -> bool:
-    return candidate == root or root in candidate.parents
-
-
-def _local(root: Path, hdfs_path: str) -> Path:
-    """The file under *root* for a normalized HDFS path; 403 when it would resolve outside."""
-    parts = [p for p in hdfs_path.split("/") if p]
-    target = root.joinpath(*parts).resolve()
-    if not _contained(root, target):
-        _fail("AccessControlException",
-              f"Permission denied: {hdfs_path} resolves outside the sandbox's HDFS (a symbolic link)")
-    return target
 
 
 def resolve_hdfs_uri(data_dir: Path, uri: str, *, webhdfs_url: str | None = None) -> Path | None:
@@ -187,7 +191,7 @@ def resolve_hdfs_uri(data_dir: Path, uri: str, *, webhdfs_url: str | None = None
     if any(p in (".", "..") or "\x00" in p for p in segments):
         raise ValueError(f"{uri!r} is not a valid HDFS path ('.' and '..' are not allowed)")
     target = root.joinpath(*segments).resolve()
-    if not _contained(root, target):
+    if not contained(root, target):
         raise ValueError(f"{uri!r} escapes the sandbox's HDFS data directory")
     return target
 
@@ -223,7 +227,7 @@ class _Params:
         _fail("IllegalArgumentException",
               f'Invalid value for webhdfs parameter "{name}": Failed to parse "{value}" to Boolean.')
 
-    def long(self, name: str, default: int | None) -> int | None:
+    def long(self, name: str, default: int | None, *, minimum: int | None = 0) -> int | None:
         value = self.get(name)
         if value is None or value == "" or value.lower() == "null":
             return default
@@ -232,10 +236,18 @@ class _Params:
         except ValueError:
             _fail("IllegalArgumentException", f'Invalid value for webhdfs parameter "{name}": '
                   f'Failed to parse "{value}" as a radix-10 long integer.')
-        if number < 0:
+        if minimum is not None and number < minimum:
             _fail("IllegalArgumentException", f'Invalid value for webhdfs parameter "{name}": '
-                  f"Invalid parameter range: {name} = {number} < 0")
+                  f"Invalid parameter range: {name} = {number} < {minimum}")
         return number
+
+    def fs_action(self) -> int:
+        """``fsaction`` (CHECKACCESS): ``rwx``-style, as FsActionParam's pattern."""
+        value = self.get("fsaction") or ""
+        if len(value) != 3 or any(c not in (flag, "-") for c, flag in zip(value, "rwx", strict=True)):
+            _fail("IllegalArgumentException", f'Invalid value for webhdfs parameter "fsaction": '
+                  f'"{value or "null"}" does not match the pattern [r-][w-][x-]')
+        return (4 if value[0] == "r" else 0) | (2 if value[1] == "w" else 0) | (1 if value[2] == "x" else 0)
 
     def permission(self, default: int | None) -> int | None:
         value = self.get("permission")
@@ -252,234 +264,6 @@ class _Params:
         return mode
 
 
-# --------------------------------------------------------------------------- file system (blocking)
-
-
-def _file_status(path: Path, suffix: str, owner: str) -> dict[str, object]:
-    st = path.stat()
-    is_dir = stat.S_ISDIR(st.st_mode)
-    children = 0
-    if is_dir:
-        try:
-            children = sum(1 for _ in os.scandir(path))
-        except OSError:
-            children = 0
-    return {
-        "accessTime": 0 if is_dir else int(st.st_atime * 1000),
-        "blockSize": 0 if is_dir else BLOCK_SIZE,
-        "childrenNum": children,
-        "fileId": st.st_ino,
-        "group": "supergroup",
-        "length": 0 if is_dir else st.st_size,
-        "modificationTime": int(st.st_mtime * 1000),
-        "owner": owner,
-        "pathSuffix": suffix,
-        "permission": format(stat.S_IMODE(st.st_mode) & 0o1777, "o"),
-        "replication": 0 if is_dir else 1,
-        "storagePolicy": 0,
-        "type": "DIRECTORY" if is_dir else "FILE",
-    }
-
-
-class _Fs:
-    """The blocking file-system half: every method runs in a worker thread."""
-
-    def __init__(self, root: Path, owner: str) -> None:
-        self.root = root
-        self.owner = owner
-
-    def local(self, hdfs_path: str) -> Path:
-        return _local(self.root, hdfs_path)
-
-    def status(self, hdfs_path: str) -> dict[str, object]:
-        target = self.local(hdfs_path)
-        if not target.exists():
-            _fail("FileNotFoundException", f"File does not exist: {hdfs_path}")
-        return _file_status(target, "", self.owner)
-
-    def _children(self, hdfs_path: str, target: Path) -> list[dict[str, object]]:
-        entries: list[dict[str, object]] = []
-        for name in sorted(os.listdir(target), key=lambda n: n.encode("utf-8", "surrogateescape")):
-            child = target / name
-            try:
-                real = child.resolve()
-                if not _contained(self.root, real):
-                    continue  # a link out of the data dir is not part of HDFS
-                entries.append(_file_status(real, name, self.owner))
-            except OSError:
-                continue  # vanished meanwhile, or a dangling link
-        return entries
-
-    def list(self, hdfs_path: str) -> list[dict[str, object]]:
-        target = self.local(hdfs_path)
-        if not target.exists():
-            _fail("FileNotFoundException", f"File {hdfs_path} does not exist.")
-        if not target.is_dir():
-            return [_file_status(target, "", self.owner)]
-        return self._children(hdfs_path, target)
-
-    def list_batch(self, hdfs_path: str, start_after: str | None) -> dict[str, object]:
-        entries = self.list(hdfs_path)
-        if start_after:
-            entries = [e for e in entries if str(e["pathSuffix"]) > start_after]
-        page, rest = entries[:LS_LIMIT], entries[LS_LIMIT:]
-        return {"DirectoryListing": {"partialListing": {"FileStatuses": {"FileStatus": page}},
-                                     "remainingEntries": len(rest)}}
-
-    def content_summary(self, hdfs_path: str) -> dict[str, object]:
-        target = self.local(hdfs_path)
-        if not target.exists():
-            _fail("FileNotFoundException", f"File does not exist: {hdfs_path}")
-        files = dirs = size = 0
-        if target.is_dir():
-            dirs = 1
-            for _top, subdirs, names in os.walk(target):
-                dirs += len(subdirs)
-                for name in names:
-                    files += 1
-                    try:
-                        size += (Path(_top) / name).stat().st_size
-                    except OSError:
-                        pass
-        else:
-            files, size = 1, target.stat().st_size
-        return {"ContentSummary": {"directoryCount": dirs, "ecPolicy": "", "fileCount": files,
-                                   "length": size, "quota": -1, "spaceConsumed": size,
-                                   "spaceQuota": -1, "typeQuota": {}}}
-
-    def _ensure_dirs(self, hdfs_path: str, permission: int) -> None:
-        """``mkdir -p`` of *hdfs_path*, component by component (403 when a component is a file)."""
-        current = self.root
-        walked = ""
-        for part in [p for p in hdfs_path.split("/") if p]:
-            walked += "/" + part
-            current = _local(self.root, walked)
-            if current.is_dir():
-                continue
-            try:  # no exists() pre-check: a concurrent request may create it between two calls
-                current.mkdir()
-                current.chmod(permission)
-            except FileExistsError:
-                if not current.is_dir():
-                    _fail("ParentNotDirectoryException", f"{walked} (is not a directory)")
-
-    def mkdirs(self, hdfs_path: str, permission: int) -> bool:
-        target = self.local(hdfs_path)
-        if target.exists() and not target.is_dir():
-            _fail("FileAlreadyExistsException", f"Path is not a directory: {hdfs_path}")
-        self._ensure_dirs(hdfs_path, permission)
-        return True
-
-    def prepare_create(self, hdfs_path: str, overwrite: bool) -> tuple[Path, Path]:
-        """Check and create parents; return (target, a fresh temporary sibling)."""
-        if hdfs_path == "/":
-            _fail("FileAlreadyExistsException", "/ already exists as a directory")
-        target = self.local(hdfs_path)
-        if target.is_dir():
-            _fail("FileAlreadyExistsException", f"{hdfs_path} already exists as a directory")
-        if target.exists() and not overwrite:
-            _fail("FileAlreadyExistsException", f"{hdfs_path} for client 127.0.0.1 already exists")
-        parent = hdfs_path.rsplit("/", 1)[0] or "/"
-        self._ensure_dirs(parent, 0o755)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:100]}.", suffix="._COPYING_", dir=target.parent)
-        os.close(fd)
-        return target, Path(tmp)
-
-    def commit_create(self, hdfs_path: str, tmp: Path, target: Path, overwrite: bool,
-                      permission: int) -> None:
-        try:
-            tmp.chmod(permission)
-            if target.is_dir():
-                _fail("FileAlreadyExistsException", f"{hdfs_path} already exists as a directory")
-            if overwrite:
-                os.replace(tmp, target)
-            else:
-                try:
-                    os.link(tmp, target)
-                except FileExistsError:
-                    _fail("FileAlreadyExistsException", f"{hdfs_path} for client 127.0.0.1 already exists")
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    def existing_file(self, hdfs_path: str) -> Path:
-        target = self.local(hdfs_path)
-        if not target.exists():
-            _fail("FileNotFoundException", f"File does not exist: {hdfs_path}")
-        if not target.is_file():
-            _fail("FileNotFoundException", f"Path is not a file: {hdfs_path}")
-        return target
-
-    def delete(self, hdfs_path: str, recursive: bool) -> bool:
-        if hdfs_path == "/":
-            return False  # HDFS refuses to delete the root, with false
-        target = self.local(hdfs_path)
-        if not target.exists():
-            return False
-        if target.is_dir():
-            if any(os.scandir(target)):
-                if not recursive:
-                    _fail("PathIsNotEmptyDirectoryException",
-                          f"`{hdfs_path} is non empty': Directory is not empty")
-                shutil.rmtree(target)
-            else:
-                target.rmdir()
-        else:
-            target.unlink()
-        return True
-
-    def rename(self, src: str, dst: str) -> bool:
-        if src == "/":
-            return False
-        if dst == src:
-            return self.local(src).exists()
-        source = self.local(src)
-        if not source.exists():
-            return False
-        destination = self.local(dst)
-        if destination.is_dir():
-            destination = destination / source.name
-            dst = dst.rstrip("/") + "/" + source.name
-        if destination.exists() or not destination.parent.is_dir():
-            return False
-        if source.is_dir() and _contained(source, destination):
-            return False  # into itself
-        os.rename(source, destination)
-        return True
-
-    def set_permission(self, hdfs_path: str, permission: int) -> None:
-        target = self.local(hdfs_path)
-        if not target.exists():
-            _fail("FileNotFoundException", f"File does not exist: {hdfs_path}")
-        target.chmod(permission)
-
-    def set_times(self, hdfs_path: str, mtime: int | None, atime: int | None) -> None:
-        target = self.local(hdfs_path)
-        if not target.exists():
-            _fail("FileNotFoundException", f"File does not exist: {hdfs_path}")
-        st = target.stat()
-        os.utime(target, (atime / 1000 if atime is not None else st.st_atime,
-                          mtime / 1000 if mtime is not None else st.st_mtime))
-
-    def exists(self, hdfs_path: str) -> bool:
-        return self.local(hdfs_path).exists()
-
-
-def _os_error(exc: OSError, hdfs_path: str) -> HdfsError:
-    """An OSError from the local file system as the HDFS error a client would see."""
-    if isinstance(exc, PermissionError):
-        return HdfsError("AccessControlException",
-                         f"Permission denied: access to {hdfs_path} refused by the sandbox's file system")
-    if isinstance(exc, FileNotFoundError):
-        return HdfsError("FileNotFoundException", f"File does not exist: {hdfs_path}")
-    if isinstance(exc, NotADirectoryError):
-        return HdfsError("ParentNotDirectoryException", f"{hdfs_path} (a parent is not a directory)")
-    if exc.errno == errno.ENAMETOOLONG:
-        return HdfsError("IllegalArgumentException", f"Invalid path name (too long): {hdfs_path}")
-    if exc.errno == errno.ENOSPC:
-        return HdfsError("IOException", f"No space left on the sandbox's disk writing {hdfs_path}")
-    return HdfsError("IOException", f"{exc.strerror or exc.__class__.__name__}: {hdfs_path}")
-
-
 # --------------------------------------------------------------------------- the app
 
 
@@ -492,7 +276,7 @@ class _WebHDFS:
             self.gateway = ""
         self.user = user
         self.require_xsrf = require_xsrf
-        self.fs = _Fs(self.root, user)
+        self.fs = HdfsFs(self.root, user)
         prefix = self.gateway or ""
         self.nn_prefix = f"{prefix}/webhdfs/v1"
         self.data_prefix = f"{prefix}/webhdfs/data/v1/webhdfs/v1"
@@ -503,7 +287,7 @@ class _WebHDFS:
         try:
             return await anyio.to_thread.run_sync(lambda: fn(*args))
         except OSError as exc:
-            raise _os_error(exc, hdfs_path) from None
+            raise os_error(exc, hdfs_path) from None
 
     def _identity(self, params: _Params) -> str:
         if self.gateway is not None:
@@ -515,7 +299,7 @@ class _WebHDFS:
         return f"{request.url.scheme}://{request.url.netloc}"
 
     def _data_location(self, request: Request, hdfs_path: str, query: list[tuple[str, str]]) -> str:
-        quoted = quote(hdfs_path, safe="/")
+        quoted = quote(hdfs_path, safe="/")  # a literal "%" becomes %25: "%3F" in a name is sent as %253F
         if self.gateway is None:
             return f"{self._origin(request)}{self.nn_prefix}{quoted}?{urlencode(query, safe=':')}"
         opaque = base64.urlsafe_b64encode(urlencode(query).encode()).decode().rstrip("=")
@@ -529,6 +313,16 @@ class _WebHDFS:
             return _json({"Location": location})
         return Response(b"", status_code=307, headers={"Location": location})
 
+    @staticmethod
+    def _raw_path(request: Request) -> str:
+        """The request path as the client sent it (still percent-encoded): the one place a path is
+        decoded is :func:`_decode`, exactly once (Starlette's ``url.path`` re-quotes ``?``/``#``
+        but not ``%``, so decoding that would be ambiguous)."""
+        raw = request.scope.get("raw_path")
+        if isinstance(raw, bytes | bytearray):
+            return bytes(raw).split(b"?", 1)[0].decode("latin-1")
+        return quote(request.scope.get("path", "/"), safe="/")
+
     # ---------------------------------------------------------------- entry point
 
     async def handle(self, request: Request) -> Response:
@@ -537,7 +331,7 @@ class _WebHDFS:
         if self.require_xsrf and method not in _SAFE_METHODS and "x-xsrf-header" not in request.headers:
             return Response(b"Missing Required Header for CSRF Vulnerability Protection\n", status_code=400,
                             media_type="text/plain")
-        path = request.url.path
+        path = self._raw_path(request)
         data_step = False
         if self.gateway is not None and (path == self.data_prefix or path.startswith(self.data_prefix + "/")):
             raw = path[len(self.data_prefix):]
@@ -555,21 +349,21 @@ class _WebHDFS:
             raw = path[len(self.nn_prefix):]
             pairs = request.query_params.multi_items()
         else:
-            return Response(f"Not found: {path} (WebHDFS is at {self.nn_prefix})\n".encode(), status_code=404,
-                            media_type="text/plain")
+            return Response(f"Not found: {unquote(path)} (WebHDFS is at {self.nn_prefix})\n".encode(),
+                            status_code=404, media_type="text/plain")
         params = _Params(pairs)
         if self.gateway is None and params.get("namenoderpcaddress") is not None:
             data_step = True
         hdfs_path = "/"
         try:
             identity = self._identity(params)
-            hdfs_path = _normalize(raw, identity)
+            hdfs_path = _normalize(_decode(raw), identity)
             op = self._op(method, params)
             return await self._dispatch(request, method, op, params, hdfs_path, identity, data_step)
         except HdfsError as exc:
             return _remote_exception(exc)
         except OSError as exc:
-            return _remote_exception(_os_error(exc, hdfs_path))
+            return _remote_exception(os_error(exc, hdfs_path))
 
     @staticmethod
     def _op(method: str, params: _Params) -> str:
@@ -588,74 +382,117 @@ class _WebHDFS:
     async def _dispatch(self, request: Request, method: str, op: str, params: _Params, hdfs_path: str,
                         identity: str, data_step: bool) -> Response:
         fs = self.fs
-        run = self._run
+        pc = fs.checker(identity)
+
+        async def run(fn: Callable[..., T], *args: Any) -> T:
+            return await self._run(fn, pc, *args, hdfs_path=hdfs_path)
+
         if op == "GETHOMEDIRECTORY":
             return _json({"Path": f"/user/{identity}"})
+        if op == "GETTRASHROOT":
+            return _json({"Path": f"/user/{identity}/.Trash"})
         if op == "GETFILESTATUS":
-            return _json({"FileStatus": await run(fs.status, hdfs_path, hdfs_path=hdfs_path)})
+            return _json({"FileStatus": await run(fs.status, hdfs_path)})
         if op == "LISTSTATUS":
-            entries = await run(fs.list, hdfs_path, hdfs_path=hdfs_path)
-            return _json({"FileStatuses": {"FileStatus": entries}})
+            return _json({"FileStatuses": {"FileStatus": await run(fs.list, hdfs_path)}})
         if op == "LISTSTATUS_BATCH":
-            return _json(await run(fs.list_batch, hdfs_path, params.get("startAfter"), hdfs_path=hdfs_path))
+            return _json(await run(fs.list_batch, hdfs_path, params.get("startAfter")))
         if op == "GETCONTENTSUMMARY":
-            return _json(await run(fs.content_summary, hdfs_path, hdfs_path=hdfs_path))
+            return _json(await run(fs.content_summary, hdfs_path))
+        if op == "GETACLSTATUS":
+            return _json(await run(fs.acl_status, hdfs_path))
+        if op == "CHECKACCESS":
+            await run(fs.check_access, hdfs_path, params.fs_action())
+            return _empty()
         if op == "MKDIRS":
             mode = params.permission(0o755)
             assert mode is not None
-            return _json({"boolean": await run(fs.mkdirs, hdfs_path, mode, hdfs_path=hdfs_path)})
+            return _json({"boolean": await run(fs.mkdirs, hdfs_path, mode)})
         if op == "DELETE":
             recursive = params.boolean("recursive", False)
-            return _json({"boolean": await run(fs.delete, hdfs_path, recursive, hdfs_path=hdfs_path)})
+            return _json({"boolean": await run(fs.delete, hdfs_path, recursive)})
         if op == "RENAME":
             destination = params.get("destination")
             if not destination or not destination.startswith("/"):
                 _fail("IllegalArgumentException", 'Invalid value for webhdfs parameter "destination": '
                       f"{destination or 'null'} is not an absolute path")
             dst = _normalize(destination, identity)
-            return _json({"boolean": await run(fs.rename, hdfs_path, dst, hdfs_path=hdfs_path)})
+            return _json({"boolean": await run(fs.rename, hdfs_path, dst)})
         if op == "SETPERMISSION":
             mode = params.permission(0o755)
             assert mode is not None
-            await run(fs.set_permission, hdfs_path, mode, hdfs_path=hdfs_path)
-            return Response(b"", status_code=200, media_type="application/octet-stream")
+            await run(fs.set_permission, hdfs_path, mode)
+            return _empty()
+        if op == "SETOWNER":
+            await run(fs.set_owner, hdfs_path, params.get("owner") or None, params.get("group") or None)
+            return _empty()
         if op == "SETTIMES":
-            mtime = params.long("modificationtime", None)
-            atime = params.long("accesstime", None)
-            await run(fs.set_times, hdfs_path, mtime, atime, hdfs_path=hdfs_path)
-            return Response(b"", status_code=200, media_type="application/octet-stream")
-        if op in ("SETOWNER", "SETREPLICATION"):
-            if not await run(fs.exists, hdfs_path, hdfs_path=hdfs_path):
-                _fail("FileNotFoundException", f"File does not exist: {hdfs_path}")
-            if op == "SETREPLICATION":
-                return _json({"boolean": True})
-            return Response(b"", status_code=200, media_type="application/octet-stream")
+            mtime = params.long("modificationtime", None, minimum=-1)
+            atime = params.long("accesstime", None, minimum=-1)
+            await run(fs.set_times, hdfs_path, mtime, atime)
+            return _empty()
+        if op == "SETREPLICATION":
+            replication = params.long("replication", None, minimum=None)
+            return _json({"boolean": await run(fs.set_replication, hdfs_path,
+                                               3 if replication is None else replication)})
+        if op in _ACL_OPS:
+            spec = params.get("aclspec")
+            if op in ("SETACL", "MODIFYACLENTRIES", "REMOVEACLENTRIES") and not spec:
+                _fail("IllegalArgumentException", 'Invalid value for webhdfs parameter "aclspec": '
+                      "an ACL spec is required")
+            await run(fs.change_acl, hdfs_path, op, spec)
+            return _empty()
+        if op in ("ALLOWSNAPSHOT", "DISALLOWSNAPSHOT"):
+            await run(fs.allow_snapshot, hdfs_path, op == "ALLOWSNAPSHOT")
+            return _empty()
+        if op == "CREATESNAPSHOT":
+            return _json(await run(fs.create_snapshot, hdfs_path, params.get("snapshotname")))
+        if op == "DELETESNAPSHOT":
+            await run(fs.delete_snapshot, hdfs_path, params.get("snapshotname"))
+            return _empty()
+        if op == "RENAMESNAPSHOT":
+            await run(fs.rename_snapshot, hdfs_path, params.get("oldsnapshotname"),
+                      params.get("snapshotname"))
+            return _empty()
         if op == "CREATE":
-            return await self._create(request, params, hdfs_path, identity, data_step)
+            return await self._create(request, params, hdfs_path, identity, pc, data_step)
         if op == "APPEND":
-            return await self._append(request, params, hdfs_path, identity, data_step)
+            return await self._append(request, params, hdfs_path, identity, pc, data_step)
         if op == "OPEN":
-            return await self._open(request, params, hdfs_path, identity, data_step)
-        _fail("UnsupportedOperationException", f"{op} is not supported by the livyd sandbox")
+            return await self._open(request, params, hdfs_path, identity, pc, data_step)
+        if op == "GETFILECHECKSUM":
+            await run(fs.readable_file, hdfs_path)  # the NameNode locates the blocks first
+            if not data_step:
+                return await self._redirect(request, params, op, hdfs_path, identity, [])
+            return _json(await run(fs.checksum, hdfs_path))
+        # A real NameNode's answer for an operation it knows but does not serve.
+        _fail("UnsupportedOperationException", f"{op} is not supported")
 
     # ---------------------------------------------------------------- two-step operations
 
     async def _create(self, request: Request, params: _Params, hdfs_path: str, identity: str,
-                      data_step: bool) -> Response:
+                      pc: PermissionChecker, data_step: bool) -> Response:
         overwrite = params.boolean("overwrite", False)
         permission = params.permission(0o644)
+        replication = params.long("replication", None)
+        block_size = params.long("blocksize", None)
         assert permission is not None
+        if replication is not None and replication < 1:
+            _fail("IOException", f"Requested replication factor of {replication} is less than the required "
+                  f"minimum of 1 for {hdfs_path}")
         if not data_step:
             # Step 1 (NameNode): no existence check, no body read.
             extra = [("createflag", ""), ("createparent", "true"), ("overwrite", str(overwrite).lower())]
-            if params.get("permission"):
-                extra.append(("permission", format(permission, "o")))
+            for name in ("permission", "replication", "blocksize"):
+                if params.get(name):
+                    value = format(permission, "o") if name == "permission" else str(params.get(name))
+                    extra.append((name, value))
             return await self._redirect(request, params, "CREATE", hdfs_path, identity, extra)
-        target, tmp = await self._run(self.fs.prepare_create, hdfs_path, overwrite, hdfs_path=hdfs_path)
+        target, tmp = await self._run(self.fs.prepare_create, pc, hdfs_path, overwrite, hdfs_path=hdfs_path)
         try:
             await self._receive(request, tmp, hdfs_path, append=False)
-            await self._run(self.fs.commit_create, hdfs_path, tmp, target, overwrite, permission,
-                            hdfs_path=hdfs_path)
+            await self._run(self.fs.commit_create, pc, hdfs_path, tmp, target, overwrite, permission,
+                            replication, block_size or None, hdfs_path=hdfs_path)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(lambda: tmp.unlink(missing_ok=True))
@@ -665,8 +502,8 @@ class _WebHDFS:
             "Access-Control-Allow-Origin": "*"})
 
     async def _append(self, request: Request, params: _Params, hdfs_path: str, identity: str,
-                      data_step: bool) -> Response:
-        target = await self._run(self.fs.existing_file, hdfs_path, hdfs_path=hdfs_path)
+                      pc: PermissionChecker, data_step: bool) -> Response:
+        target = await self._run(self.fs.appendable_file, pc, hdfs_path, hdfs_path=hdfs_path)
         if not data_step:
             return await self._redirect(request, params, "APPEND", hdfs_path, identity, [])
         await self._receive(request, target, hdfs_path, append=True)
@@ -687,13 +524,13 @@ class _WebHDFS:
         except ClientDisconnect:
             raise HdfsError("IOException", f"the client went away while writing {hdfs_path}") from None
         except OSError as exc:
-            raise _os_error(exc, hdfs_path) from None
+            raise os_error(exc, hdfs_path) from None
 
     async def _open(self, request: Request, params: _Params, hdfs_path: str, identity: str,
-                    data_step: bool) -> Response:
+                    pc: PermissionChecker, data_step: bool) -> Response:
         offset = params.long("offset", 0) or 0
         length = params.long("length", None)
-        target = await self._run(self.fs.existing_file, hdfs_path, hdfs_path=hdfs_path)
+        target = await self._run(self.fs.readable_file, pc, hdfs_path, hdfs_path=hdfs_path)
         if not data_step:
             extra = [("offset", str(offset))]
             if length is not None:
@@ -727,7 +564,8 @@ def create_webhdfs_app(data_dir: Path, *, gateway_prefix: str | None = None, use
     operations. With *gateway_prefix* (Knox, livy-rest.md 19) it serves
     ``<gateway_prefix>/webhdfs/v1/<path>`` and the data route
     ``<gateway_prefix>/webhdfs/data/v1/webhdfs/v1/<path>?_=<opaque>``, and every request acts as
-    *user*. *user* is also the default identity (no ``user.name``) and every file's owner.
+    *user*. *user* is also the default identity (no ``user.name``) and HDFS's superuser; other
+    users own what they create and are held to its permissions.
     *require_xsrf* rejects non-GET requests without ``X-XSRF-Header`` with Knox's plain 400.
     """
     handler = _WebHDFS(data_dir, gateway_prefix=gateway_prefix, user=user, require_xsrf=require_xsrf)

@@ -77,7 +77,7 @@ def test_exec_prints_output_and_deletes_its_session(sandbox: SandboxProcess, wor
     result = json.loads(proc.stdout)
     assert result["status"] == "ok"
     assert result["data"]["text/plain"] == "42"
-    sid = result["session_id"]
+    sid = result["sessionId"]
     gone = server_get(sandbox, f"/sessions/{sid}")
     assert gone.status_code == 404 or gone.json()["state"] in ("shutting_down", "killed", "dead")
 

@@ -57,8 +57,8 @@ def test_image_goes_to_a_file_and_json_mode_names_it(tmp_path: Path) -> None:
     out, _ = render(data, json_mode=True, image_dir=tmp_path)
     doc = json.loads(out)
     again = (tmp_path / "session-3-statement-7-1.png").resolve()  # never overwrites
-    assert doc == {"status": "ok", "session_id": 3, "statement_id": 7, "data": {"text/plain": ""},
-                   "image_path": str(again)}
+    assert doc == {"status": "ok", "sessionId": 3, "statementId": 7, "data": {"text/plain": ""},
+                   "imagePath": str(again)}
     assert path.read_bytes() == png and again.read_bytes() == png
 
 

@@ -105,7 +105,7 @@ async def test_cancel_of_a_running_statement_and_the_end_of_the_session(
         running = engine.submit("import time\nfor _ in range(80):\n    time.sleep(0.05)")
         queued = engine.submit("1")
         with anyio.fail_after(30):
-            while running.state is not JobState.RUNNING:  # noqa: ASYNC110 - the job's own state
+            while running.state is not JobState.RUNNING:  # noqa: ASYNC110 - a state, not an event
                 await anyio.sleep(0.02)
             await engine.cancel(running)
             await running.wait()
@@ -116,7 +116,7 @@ async def test_cancel_of_a_running_statement_and_the_end_of_the_session(
         assert queued.state is JobState.AVAILABLE
         stuck = engine.submit("import time\ntime.sleep(8)")
         with anyio.fail_after(30):
-            while stuck.statement_id is None:  # noqa: ASYNC110
+            while stuck.statement_id is None:  # noqa: ASYNC110 - a state, not an event
                 await anyio.sleep(0.02)
         await client.delete_session(sid)  # someone deletes it: the engine ends, saying why
         with anyio.fail_after(30):

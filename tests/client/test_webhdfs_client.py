@@ -182,7 +182,7 @@ async def test_round_trip_direct(direct: Served, tmp_path: Path) -> None:
 
         st = await hdfs.status("/c/rt/parts.txt")
         assert isinstance(st, FileStatus) and st.is_file and st.permission == "600"
-        assert st.path == "/c/rt/parts.txt" and st.length == 26 and st.owner == "sandboxer"
+        assert st.path == "/c/rt/parts.txt" and st.length == 26 and st.owner == "alice"
         assert await hdfs.status("/c/rt/none") is None
         assert await hdfs.mkdirs("/c/rt/sub", permission="750") is True
         listing = await hdfs.list("/c/rt")
@@ -208,10 +208,10 @@ async def test_round_trip_direct(direct: Served, tmp_path: Path) -> None:
 async def test_write_headers_identity_and_the_two_steps(direct: Served) -> None:
     direct.recorder.seen.clear()
     async with WebHDFSClient(direct.url + "/", user="alice", doas="bob") as hdfs:
-        await hdfs.upload("/c/hdr/f", b"0123456789")
-        await hdfs.status("/c/hdr/f")
+        await hdfs.upload("/c-bob/hdr/f", b"0123456789")
+        await hdfs.status("/c-bob/hdr/f")
     step1, step2, get = direct.recorder.seen
-    assert (step1.method, step1.path, step1.query["op"]) == ("PUT", "/webhdfs/v1/c/hdr/f", ["CREATE"])
+    assert (step1.method, step1.path, step1.query["op"]) == ("PUT", "/webhdfs/v1/c-bob/hdr/f", ["CREATE"])
     assert step1.body_bytes == 0, "step 1 carries no body"
     assert step1.query["user.name"] == ["alice"] and step1.query["doas"] == ["bob"]
     assert "namenoderpcaddress" in step2.query and step2.body_bytes == 10

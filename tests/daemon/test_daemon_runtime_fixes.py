@@ -305,7 +305,8 @@ async def test_relay_runs_standalone_when_the_shared_daemon_never_answers(
     sock_dir = run_dir / "livyd"
     sock_dir.mkdir(parents=True, mode=0o700)
     path = sock_dir / f"daemon-{__version__}-p{PROTOCOL_VERSION.split('.')[0]}.sock"
-    env = {"XDG_RUNTIME_DIR": str(run_dir), "LIVYD_DAEMON_HANDSHAKE_TIMEOUT": "0.5"}
+    env = {"XDG_RUNTIME_DIR": str(run_dir), "LIVYD_DAEMON_HANDSHAKE_TIMEOUT": "0.5",
+           "LIVYD_DAEMON_SOCKET": str(path)}  # the default name also carries an environment hash
     with socket.socket(socket.AF_UNIX) as silent:
         silent.bind(str(path))
         silent.listen(5)  # accepts (in the kernel's backlog), never answers
@@ -367,6 +368,8 @@ async def test_shared_daemon_answers_the_hello_and_still_serves_a_plain_lsp_clie
                     parser = FrameParser(1 << 20)
                     await stream.send(frame({"jsonrpc": "2.0", "id": HELLO_ID, "method": HELLO_METHOD}))
                     hello = await answer(stream, parser)
+                    env_hash = hello["result"].pop("env")  # a keyed hash (test_relay_env.py)
+                    assert isinstance(env_hash, str) and len(env_hash) == 16
                     assert hello["result"] == {
                         "livyd": __version__,
                         "protocol": PROTOCOL_VERSION,

@@ -61,3 +61,21 @@ def test_errors_come_back_as_python_errors(fs: Any) -> None:
         fs.cat("/no/such/file")
     with pytest.raises(FileNotFoundError):
         fs.info("/no/such/dir")
+
+
+def test_metadata_checksums_and_awkward_names(fs: Any, sandbox: SandboxProcess) -> None:
+    root = f"/fsspec-meta-{uuid.uuid4().hex[:8]}"
+    name = f"{root}/what?#%3F.txt"  # fsspec quotes ? and # (%3F, %23) and % (%25) once
+    fs.pipe(name, b"odd name")
+    assert (sandbox.data_dir / root.lstrip("/") / "what?#%3F.txt").read_bytes() == b"odd name"
+    assert fs.cat(name) == b"odd name"
+    assert fs.ls(root, detail=False) == [name]
+    fs.pipe(f"{root}/same.txt", b"odd name")
+    assert fs.ukey(name) == fs.ukey(f"{root}/same.txt")
+    assert fs.ukey(name)["algorithm"] == "MD5-of-0MD5-of-512CRC32C"
+    fs.set_replication(name, 2)
+    assert fs.info(name)["replication"] == 2
+    assert fs.info(name)["owner"] == "fsspec-user"
+    with pytest.raises(PermissionError, match="non-super user cannot change owner"):
+        fs.chown(name, owner="someone-else")
+    fs.rm(root, recursive=True)

@@ -9,6 +9,7 @@ and behind the Knox-like gateway.
 
 from __future__ import annotations
 
+import getpass
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -107,3 +108,57 @@ def test_hdfscli_round_trip_through_the_gateway(sandbox_factory: Callable[..., S
     assert client.resolve("x") == "/user/alice/x"
     root = f"/conformance/{uuid.uuid4().hex}"
     _round_trip(client, tmp_path, root, gateway.data_dir.resolve() / root.lstrip("/"))
+
+
+def test_hdfscli_metadata_acls_snapshots_and_checksums(sandbox: SandboxProcess) -> None:
+    """HdfsCLI's own metadata calls (the ones its integration suite makes against a cluster)."""
+    base = sandbox.webhdfs_url.removesuffix("/webhdfs/v1")
+    admin = _client(base, getpass.getuser())  # the user the sandbox runs as: HDFS's superuser
+    user = _client(base, "hdfscli-meta")
+    other = _client(base, "hdfscli-other")
+    root = f"/meta/{uuid.uuid4().hex}"
+    user.write(f"{root}/f", data=b"hello")
+    assert user.status(f"{root}/f")["owner"] == "hdfscli-meta"
+    with pytest.raises(HdfsError, match="non-super user cannot change owner"):
+        user.set_owner(f"{root}/f", "someone")
+    admin.set_owner(f"{root}/f", "newowner", "newgroup")
+    assert (user.status(f"{root}/f")["owner"], user.status(f"{root}/f")["group"]) == ("newowner", "newgroup")
+
+    user.makedirs(f"{root}/d")
+    user.set_times(f"{root}/d", access_time=1234, modification_time=12345)
+    assert (user.status(f"{root}/d")["accessTime"], user.status(f"{root}/d")["modificationTime"]) == \
+        (1234, 12345)
+    user.write(f"{root}/g", data=b"hello")
+    user.set_replication(f"{root}/g", 3)
+    assert user.status(f"{root}/g")["replication"] == 3
+    with pytest.raises(HdfsError, match="is not a file"):
+        user.set_replication(f"{root}/d", 2)
+    with pytest.raises(HdfsError, match="less than the required minimum of 1"):
+        user.set_replication(f"{root}/g", 0)
+    assert user.checksum(f"{root}/g") == user.checksum(f"{root}/f")
+    assert user.checksum(f"{root}/g")["algorithm"] == "MD5-of-0MD5-of-512CRC32C"
+    with pytest.raises(HdfsError, match="Path is not a file"):
+        user.checksum(f"{root}/d")
+
+    user.set_permission(f"{root}/g", "600")
+    with pytest.raises(HdfsError, match="Permission denied: user=hdfscli-other, access=READ"), \
+            other.read(f"{root}/g") as reader:
+        reader.read()
+    user.set_acl(f"{root}/g", "user:hdfscli-other:r--", clear=False)
+    assert user.acl_status(f"{root}/g")["entries"] == ["user:hdfscli-other:r--", "group::---"]
+    assert user.status(f"{root}/g")["aclBit"] is True
+    with other.read(f"{root}/g") as reader:
+        assert reader.read() == b"hello"
+    user.remove_acl(f"{root}/g")
+    assert user.acl_status(f"{root}/g")["entries"] == []
+
+    admin.allow_snapshot(root)
+    assert user.create_snapshot(root, "s1") == f"{root}/.snapshot/s1"
+    user.write(f"{root}/g", data=b"changed", overwrite=True)
+    with user.read(f"{root}/.snapshot/s1/g") as reader:
+        assert reader.read() == b"hello"
+    assert sorted(user.list(f"{root}/.snapshot")) == ["s1"]
+    user.rename_snapshot(root, "s1", "before")
+    user.delete_snapshot(root, "before")
+    admin.disallow_snapshot(root)
+    assert user.delete(root, recursive=True) is True
