@@ -26,6 +26,15 @@ instead; a re-sent creation that Livy refuses as a duplicate name is resolved th
 the caller chose is not unique: the object that had it before the POST is never taken for ours
 (Livy refuses the POST as a duplicate, and that error is raised).
 
+**A session id is not an identity.** Livy numbers sessions from 0 again after a restart. Every
+session this client creates, is given (:meth:`LivyClient.track_session`) or submits into is
+tracked by :class:`livyd.SessionIdentity` (name, appId, kind, owner, proxyUser; each statement's
+id, code and ``started``), and every read of it is compared: a difference raises
+:class:`SessionReplacedError` and nothing is written into that id again (no statement, cancel or
+DELETE). After a connection gap (a failed, retried or gateway-refused request) a write first shows
+the session is the same one (its unique name or appId, else a statement livyd ran there), or
+raises :class:`SessionUnverifiedError`.
+
 **Session not ready.** Livy answers a statement POST on a starting session with 500 ``Session is
 in state starting``: it did not run, so the client waits for the session and then posts again.
 
@@ -412,6 +421,9 @@ class LivyClient:
         if ident is not None and ident.lost is None:
             ident.lost = IdentityCheck(IdentityVerdict.DIFFERENT, "id", reason=(
                 f"Livy no longer knows session {ident.session_id}"))
+            exc.message = (f"{exc.message}; the session is gone (deleted, or the server restarted: Livy "
+                           "then numbers sessions from 0 again), so livyd will not act on this id again: "
+                           "create a new session")
 
     async def _ensure_ours(self, session_id: SessionRef) -> None:
         """Before writing into a tracked session: refuse one shown not to be ours, and after a
@@ -1197,9 +1209,9 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def _json(resp: httpx.Response) -> Any:
     try:
         return resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise LivydError(f"{resp.request.method} {redact_url(str(resp.request.url))}: answer is not JSON "
-                         f"(status {resp.status_code})") from None
+                         f"Livy would send (status {resp.status_code})") from None
 
 
 def _request(model: type[M], request: M | None, fields: dict[str, Any]) -> M:

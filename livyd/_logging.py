@@ -21,8 +21,6 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any, TextIO
 
-import structlog
-
 from livyd._core.redact import redact, redact_text
 from livyd._exceptions import ConfigError
 
@@ -89,7 +87,8 @@ class _LibraryLogger:
         self._name = name
 
     def _emit(self, level_name: str, event: str, /, **kw: Any) -> None:
-        if structlog.is_configured():
+        structlog = sys.modules.get("structlog")  # never imported: certainly not configured
+        if structlog is not None and structlog.is_configured():
             getattr(structlog.get_logger(self._name), level_name)(event, **kw)
             return
         std = logging.getLogger(self._name)
@@ -102,7 +101,10 @@ class _LibraryLogger:
                 import traceback
 
                 text += "\n" + redact_text("".join(traceback.format_exc()))
-            std.log(level, "%s", text)
+            # the event and its (redacted) fields ride along for handlers that render them for
+            # people (the CLI's default: livyd.cli._messages)
+            std.log(level, "%s", text, extra={"livyd_event": redact_text(event),
+                                               "livyd_fields": {k: redact(v, k) for k, v in kw.items()}})
 
     def debug(self, event: str, /, **kw: Any) -> None:
         """Log at debug level."""
@@ -156,6 +158,8 @@ def configure_logging(level: str = "warning", *, file: Path | None = None, json:
         raise LogLevelError(f"log level {name!r} is not one of {valid} (LIVYD_LOG_LEVEL overrides it)",
                             key="level")
     lvl = _LEVELS[name]
+    import structlog  # here, not at module level: it imports rich (~100 ms a command rarely needs)
+
     stream = _stream(file)
     use_json = json if json is not None else (file is not None or not stream.isatty())
     renderer: Any = (structlog.processors.JSONRenderer() if use_json

@@ -172,7 +172,7 @@ class LivyRepl:
         later = None
         if deploy if deploy is not None else self._resolved.profile.deploy.auto:
             project = self._project()
-            if project.scripts or project.packages:
+            if (project.scripts or project.packages) and (deploy is True or project.marked):
                 async with self._workspace() as ws:
                     if ws is None:
                         later = project
@@ -354,20 +354,14 @@ class LivyRepl:
 
     def deploy(self) -> Any:
         """Deploy the project; into the current session's pyFiles too when there is one."""
-        from livyd._deploy import deploy_project, deploy_to_session
+        from livyd._devloop import deploy
 
         async def go() -> Any:
             client = await self._client()
             project = self._project()
             async with self._workspace() as ws:
-                if ws is None:
-                    sid = await self._current()
-                    return await deploy_to_session(project, client, sid)
-                result = await deploy_project(project, workspace=ws)
-            if self.session_id is not None:
-                for uri in result.py_files:
-                    await client.add_pyfile(self.session_id, uri)
-            return result
+                sid = self.session_id if ws is not None else await self._current()
+                return await deploy(self._resolved, project, ws, client=client, session_id=sid)
 
         result = self._run(go())
         self._say(f"deployed {len(result.files)} file(s) via {result.via} ({len(result.sent)} sent)")
@@ -401,24 +395,21 @@ class LivyRepl:
         self._say(f"deleted {path}" if deleted else f"{path} did not exist")
         return deleted
 
-    def _reloader(self, ws: Any) -> Any:
+    def _reload(self, action: str, target: str | None) -> list[Any]:
+        from livyd._devloop import reload
         from livyd._reload import Reloader
 
-        return Reloader(self._conn.client, self.session_id or 0, self._project(), workspace=ws,
-                        inline_limit=self._resolved.profile.deploy.inline_limit)
-
-    def _reload(self, action: str, target: str | None) -> list[Any]:
         async def go() -> list[Any]:
-            await self._current()
+            sid = await self._current()
+            client = await self._client()
             async with self._workspace() as ws:
-                reloader = self._reloader(ws)
-                if action == "push":
+                if action == "module":  # a name that is also a package: still just that module
                     assert target is not None
-                    return [await reloader.push_module(target)]
-                if action == "module":
-                    assert target is not None
+                    reloader = Reloader(client, sid, self._project(), workspace=ws,
+                                        inline_limit=self._resolved.profile.deploy.inline_limit)
                     return [await reloader.reload_module(target)]
-                return list(await reloader.reload(target))
+                return await reload(self._resolved, self._project(), client, sid, ws, target,
+                                    push=action == "push")
 
         results = self._run(go())
         for res in results:

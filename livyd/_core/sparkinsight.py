@@ -9,8 +9,10 @@ snapshots of ``/jobs`` and ``/stages``) into events:
 
 - :class:`PhaseEvent`: where the time goes before the first result: the session starting (with
   YARN's application id and state once Livy's log shows them, e.g. ``ACCEPTED`` = waiting for
-  resources in a queue), the local Spark JVM starting (the sandbox starts it on first use), the
-  statement waiting behind others, running. Each names the phase it ends and how long it took.
+  resources in a queue), the interpreter starting (YARN runs the application, the driver and its
+  interpreter are not ready yet), the local Spark JVM starting (the sandbox starts it on first
+  use), the statement waiting behind others, running. Each names the phase it ends and how long
+  it took; a phase learning new facts (the application id) is said again, same start time.
 - :class:`JobEvent` / :class:`StageEvent`: a job or stage attempt of this statement changed
   (tasks done / running / failed, status), with a link to its page in the Spark UI.
 - :class:`InsightWarning`: worth a user's attention: tasks failing (Spark retries them), a stage
@@ -63,7 +65,7 @@ __all__ = [
 
 GIB = 1 << 30
 
-Phase = Literal["session_starting", "spark_starting", "waiting", "running"]
+Phase = Literal["session_starting", "interpreter_starting", "spark_starting", "waiting", "running"]
 
 #: Livy's session log on YARN (spark-submit's ``Client``) reports the application every second:
 #: ``Application report for application_1700000000000_0001 (state: ACCEPTED)``.
@@ -101,7 +103,8 @@ class InsightSettings(BaseModel):
     enabled: bool = Field(True, description="read the Spark UI while statements run")
     url: str | None = Field(None, description="URL template of the Spark UI (see livyd._core.sparklinks)")
     log_url: str | None = Field(None, description="URL template of driver/executor logs")
-    interval: float = Field(0.5, ge=0.05, le=60, description="seconds between two reads of the Spark UI")
+    interval: float = Field(0.5, ge=0.05, le=60, description="shortest time between two reads of the "
+                            "Spark UI (they back off to 4 x this while nothing changes)")
     start_delay: float = Field(0.25, ge=0, le=60, description="read the UI once a statement ran this long")
     spill_threshold: int = Field(GIB, ge=0, description="bytes spilled to disk by a stage before a "
                                  "warning (default 1 GiB; '1g', '512m' accepted)")
@@ -304,15 +307,16 @@ class PhaseTracker:
             self.app_id = app_id
             changed = True
         if state in ("not_started", "starting", "recovering"):
+            phase: Phase = "session_starting"
             detail = "the session is starting"
             if self.yarn_state == "ACCEPTED":
                 detail = f"waiting in YARN for resources ({self.app_id}: ACCEPTED)"
             elif self.yarn_state == "RUNNING":
+                phase = "interpreter_starting"
                 detail = f"YARN application {self.app_id} runs; the driver and interpreter are starting"
             elif self.app_id:
                 detail = f"the session is starting ({self.app_id})"
-            return self._enter(now, "session_starting", detail,
-                               again=changed and self.phase == "session_starting")
+            return self._enter(now, phase, detail, again=changed and self.phase == phase)
         if self._statement_state == "running" and app_id is None and not self._spark_marker \
                 and _spark_starting(log):
             self._spark_marker = True
@@ -327,7 +331,8 @@ class PhaseTracker:
         self._statement_state = state
         if state == "waiting":
             return self._enter(now, "waiting", "waiting behind other statements of the session")
-        if state in ("running", "cancelling") and self.phase in (None, "session_starting", "waiting"):
+        if state in ("running", "cancelling") and self.phase in (None, "session_starting",
+                                                                 "interpreter_starting", "waiting"):
             return self._enter(now, "running", "running")
         return []
 
@@ -372,6 +377,15 @@ class JobTracker:
         running = {s.stage_id for s in active}
         final = {k[0] for k, s in self.stages.items() if s.status.is_final}
         return sorted(self._ever_active - running - final)
+
+    def plan_key(self) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, int, str], ...]]:
+        """What the poll planner treats as a state change: the jobs' and stage attempts' statuses."""
+        return (tuple(sorted((j, str(job.status)) for j, job in self.jobs.items())),
+                tuple(sorted((k[0], k[1], str(s.status)) for k, s in self.stages.items())))
+
+    def tasks_done(self) -> int:
+        """Completed tasks over the statement's jobs (the planner's "progress")."""
+        return sum(job.num_completed_tasks for job in self.jobs.values())
 
     def stages_unfinished(self) -> list[int]:
         """Stages of ours whose final numbers are not known (read once more at the end)."""

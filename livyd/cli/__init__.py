@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVER", "main"]
+__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVER", "console_main", "main"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -31,6 +31,14 @@ EXIT_INTERRUPTED = 130
 
 
 def _configure_logging(verbose: bool) -> None:
+    if not verbose and not os.environ.get("LIVYD_LOG_LEVEL"):
+        # The default: warnings only. The library's loggers send them to stderr through the stdlib
+        # (redacted) until structlog is configured, so structlog and rich (~100 ms) stay unloaded;
+        # a person reads them as sentences, or not at all (livyd.cli._messages).
+        from livyd.cli._messages import install_sentence_handler
+
+        install_sentence_handler()
+        return
     level = "debug" if verbose else (os.environ.get("LIVYD_LOG_LEVEL") or "warning").lower()
     try:
         from livyd._logging import configure_logging
@@ -76,6 +84,38 @@ def _delegate(argv: list[str]) -> int | None:
     return None
 
 
+def console_main() -> None:
+    """The ``livyd`` console script and ``python -m livyd``: :func:`main`, then a quick exit.
+
+    Everything is finished when :func:`main` returns (sessions deleted, the embedded sandbox
+    stopped, output written), so after flushing stdout and stderr the process ends with
+    ``os._exit``: the interpreter's shutdown would otherwise spend ~0.2 s collecting garbage and
+    tearing modules down for nothing. Not for embedding: call :func:`main` there.
+    """
+    global _startup_gc_paused
+    import gc
+
+    gc.disable()  # imports create ~10^5 objects that are never garbage: no collections meanwhile
+    _startup_gc_paused = True
+    # The command runs on asyncio only. httpcore imports trio when it is installed (~100 ms) to
+    # support a backend this process never uses: mark it absent (httpcore then sticks to anyio).
+    sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
+    try:
+        code = main()
+    finally:
+        if _startup_gc_paused:  # main returned before the command ran (--help, a usage error, ...)
+            gc.enable()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (livyd exec ... | head): nothing to keep
+            pass
+    import logging
+
+    logging.shutdown()  # a log file's buffered lines
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``livyd`` command with *argv* (default: ``sys.argv[1:]``); return the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -109,5 +149,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     from livyd.cli._commands import run_command
     from livyd.cli._render import Renderer
 
+    if _startup_gc_paused:
+        _resume_gc()
     renderer = Renderer(json_mode=bool(args.json))
     return run_command(args, renderer)
+
+
+#: True while :func:`console_main` holds the cyclic GC off during start-up imports.
+_startup_gc_paused = False
+
+
+def _resume_gc() -> None:
+    """Start-up imports are done (the connection modules too): move everything they created to
+    the permanent generation, where collections never look again, and collect as usual from here."""
+    global _startup_gc_paused
+    import gc
+
+    import livyd._connect  # noqa: F401 - the last big import (httpx, the client) before any request
+
+    gc.freeze()
+    gc.enable()
+    _startup_gc_paused = False

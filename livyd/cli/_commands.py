@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import secrets
 import signal
 import sys
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import structlog
 
 from livyd._config import ResolvedConfig, load_config
 from livyd._exceptions import (
@@ -37,6 +37,7 @@ from livyd._exceptions import (
     SubmissionUnknownError,
     redact_url,
 )
+from livyd._logging import get_logger
 from livyd.cli._render import Renderer
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UsageError", "run_command"]
 
-log = structlog.get_logger()
+log = get_logger("livyd.cli")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SERVER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -82,8 +83,10 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
             return EXIT_INTERRUPTED
         if not isinstance(leaf, LivydError):
             raise
-        if verbose:
-            traceback.print_exception(leaf, file=renderer.stderr)
+        if verbose:  # the chain may hold a lower layer's message: redacted like a log line
+            from livyd._core.redact import redact_text
+
+            renderer.stderr.write(redact_text("".join(traceback.format_exception(leaf))))
         if isinstance(leaf, StatementFailedError):
             renderer.statement_error(ename=leaf.ename, evalue=leaf.evalue, traceback=leaf.traceback,
                                      session_id=leaf.session_id, statement_id=leaf.statement_id)
@@ -91,6 +94,9 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
         if isinstance(leaf, StatementCancelledError):
             renderer.error(str(leaf))
             return EXIT_FAILED
+        if isinstance(leaf, SessionReplacedError | SessionUnverifiedError) and getattr(args, "session", None):
+            renderer.error(f"{leaf} (run without --session to create a new one)")
+            return EXIT_SERVER
         renderer.error(str(leaf))
         return EXIT_CONFIG if isinstance(leaf, ConfigError) else EXIT_SERVER
 
@@ -155,7 +161,16 @@ def _resolve(args: argparse.Namespace, *, kind: bool = False) -> ResolvedConfig:
 
 
 def _dump(model: Any) -> Any:
-    return model.model_dump(mode="json", by_alias=True)
+    """A Livy object as shown (table or --json): Livy's camelCase keys, with secret-looking Spark
+    conf values masked the way doctor masks them and credentials in its log lines redacted."""
+    from livyd._core.redact import redact_conf, redact_text
+
+    data = model.model_dump(mode="json", by_alias=True)
+    if isinstance(data.get("conf"), dict):
+        data["conf"] = {k: redact_conf(str(k), v) for k, v in data["conf"].items()}
+    if isinstance(data.get("log"), list):
+        data["log"] = [redact_text(line) if isinstance(line, str) else line for line in data["log"]]
+    return data
 
 
 def _state(value: Any) -> str:
@@ -257,7 +272,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         from livyd.cli._devloop import dry_run_session
 
         return await dry_run_session(args, r, resolved, code)
-    from livyd.cli._devloop import after_session_ready, before_create_session
+    from livyd.cli._devloop import after_session_ready, before_create_session, deploy_into_session
 
     upload_later = None
     async with open_connection(resolved, interactive=interactive, announce=r.notice) as conn:
@@ -267,11 +282,16 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         statement_kind: str | None = "pyspark" if (args.kind or "").lower() == "shared" else args.kind
         if args.session:
             session = await _find_session(client, args.session)
-            client.track_session(session)  # every later read of it is compared with this one
+            # every later read of it is compared with this one; a name livyd generated (a session
+            # kept with --keep) is unique, so it proves the session on its own
+            prefix = re.escape(resolved.profile.session.name_prefix)
+            generated = bool(session.name and re.fullmatch(rf"{prefix}-[0-9a-f]{{8}}", session.name))
+            client.track_session(session, unique_name=generated)
             if statement_kind is None and _state(session.kind) == "shared":
                 configured = resolved.profile.session.kind
                 statement_kind = configured if configured not in (None, "shared") else "pyspark"
             await _say_what_it_waits_for(client, r, session)
+            await deploy_into_session(args, r, resolved, conn, session.id)  # only with --deploy
         else:
             fields = resolved.profile.session.session_fields()
             fields["kind"] = fields.get("kind") or "pyspark"
@@ -303,7 +323,8 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             # live bars of what Spark does (a terminal only); with --json the events go into the result
             with spark_progress(r, f"session {sid}") as view:
                 try:
-                    await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
+                    if created is not None or _state(session.state) != "idle":  # else: just seen idle
+                        await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
                 except (SessionReplacedError, SessionUnverifiedError):
                     raise
                 except SessionGoneError as exc:
@@ -369,11 +390,16 @@ async def _say_what_it_waits_for(client: LivyClient, r: Renderer, session: Any) 
     except LivydError:
         return
     running = [st for st in page.statements if _state(st.state) in ("running", "cancelling", "waiting")]
+    stop = f"livyd sessions kill {session.id} stops everything"
     if running:
         first = min(running, key=lambda st: st.id)
         r.notice(f"session {session.id} is busy with statement {first.id} ({_state(first.state)}); this one "
-                 "waits until it ends (livyd sessions kill "
-                 f"{session.id} stops everything)")
+                 f"waits until it ends ({stop})")
+    elif page.statements and _state(page.statements[0].state) == "cancelled":
+        last = page.statements[0]
+        r.notice(f"session {session.id} is busy with statement {last.id}: it was cancelled, but its code "
+                 "still runs (Livy's cancel stops Spark jobs; plain Python ignores it); this one waits "
+                 f"until it returns ({stop})")
     else:
         r.notice(f"session {session.id} is busy; this statement waits until it is idle")
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +23,16 @@ if TYPE_CHECKING:
     from livyd._client import LivyClient
     from livyd._connect import Connection
     from livyd._deploy import DeployResult
-    from livyd._hdfs import RemoteWorkspace
     from livyd._project import Project
 
-__all__ = ["COMMANDS", "after_session_ready", "before_create_session", "dry_run_session",
-           "plan_batch_submit"]
+__all__ = [
+    "COMMANDS",
+    "after_session_ready",
+    "before_create_session",
+    "deploy_into_session",
+    "dry_run_session",
+    "plan_batch_submit",
+]
 
 EXIT_OK = 0
 
@@ -38,28 +42,17 @@ def _resolve(args: argparse.Namespace) -> ResolvedConfig:
 
 
 def _project(resolved: ResolvedConfig) -> Project:
-    from livyd._project import discover_project
+    from livyd._devloop import _discover
 
-    return discover_project(resolved.profile.deploy, cwd=Path.cwd(), config_root=resolved.project_root)
+    return _discover(resolved, None)
 
 
-@asynccontextmanager
-async def _workspace(resolved: ResolvedConfig, url: str | None = None, *, use_auth: bool = True,
-                     required: bool = True, cache: bool = True) -> AsyncIterator[RemoteWorkspace | None]:
-    from livyd._hdfs import workspace_for
+def _workspace(resolved: ResolvedConfig, url: str | None = None, *, use_auth: bool = True,
+               required: bool = True, cache: bool = True) -> Any:
+    from livyd._devloop import open_workspace
 
-    found = workspace_for(resolved, url=url, use_auth=use_auth, interactive=sys.stdin.isatty(),
-                          cache=None if cache else False)
-    if found is None:
-        if required:
-            raise ConfigError("no WebHDFS configured: set webhdfs.url in livyd.toml or LIVY_WEBHDFS_URL "
-                              "(e.g. http://namenode:9870/webhdfs/v1 or https://knox:8443/gateway/<t>/"
-                              "webhdfs/v1)", key="webhdfs.url")
-        yield None
-        return
-    client, workspace = found
-    async with client:
-        yield workspace
+    return open_workspace(resolved, url, use_auth=use_auth, required=required, cache=cache,
+                          interactive=sys.stdin.isatty())
 
 
 # --------------------------------------------------------------------------- hdfs
@@ -91,8 +84,10 @@ async def cmd_hdfs(args: argparse.Namespace, r: Renderer) -> int:
             return EXIT_OK
         if args.action == "put":
             local = Path(args.local).expanduser()  # noqa: ASYNC240 (a CLI's own argument)
+            if local.is_dir():
+                return await _put_tree(r, ws, local, args)
             if not local.is_file():
-                raise ConfigError(f"LOCAL {args.local} is not a file", key="LOCAL")
+                raise ConfigError(f"LOCAL {args.local} does not exist", key="LOCAL")
             with r.transfer(f"put {local.name}", local.stat().st_size) as update:
                 put = await ws.put(local, args.remote, force=args.force, progress=update,
                                    use_cache=not args.no_cache)
@@ -133,6 +128,35 @@ async def cmd_hdfs(args: argparse.Namespace, r: Renderer) -> int:
         return EXIT_OK
 
 
+async def _put_tree(r: Renderer, ws: Any, local: Path, args: argparse.Namespace) -> int:
+    """``hdfs put DIR [REMOTE]``: every file under DIR (the deploy exclusions apply), what changed."""
+    import posixpath
+
+    from livyd._project import Excluder
+
+    local = await anyio.to_thread.run_sync(local.resolve)
+    excluder = Excluder(local)
+    files = await anyio.to_thread.run_sync(excluder.walk, local)
+    target = await ws.resolve(args.remote or local.name)
+    results = []
+    for path in files:
+        remote = posixpath.join(target, path.relative_to(local).as_posix())
+        with r.transfer(f"put {path.relative_to(local)}", path.stat().st_size) as update:
+            results.append(await ws.put(path, remote, force=args.force, progress=update,
+                                        use_cache=not args.no_cache))
+    if r.json_mode:
+        listed = [{"local": str(p.local), "remote": p.remote, "uploaded": p.uploaded} for p in results]
+        r.json({"remote": target, "files": listed,
+                "excluded": [{"path": p, "reason": why} for p, why in excluder.excluded]})
+    else:
+        sent = sum(p.uploaded for p in results)
+        r.text("hdfs://" + target)
+        r.notice(f"{len(results)} file(s) under {target}: {sent} sent, {len(results) - sent} unchanged"
+                 + (f"; {len(excluder.excluded)} left out (caches, secrets, git-ignored)"
+                    if excluder.excluded else ""))
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- deploy
 
 
@@ -148,12 +172,10 @@ def _deploy_summary(r: Renderer, result: DeployResult) -> None:
 
 
 async def cmd_deploy(args: argparse.Namespace, r: Renderer) -> int:
-    from livyd._deploy import deploy_project, deploy_to_session
-
     resolved = _resolve(args)
     project = await anyio.to_thread.run_sync(_project, resolved)
     if args.dry_run:
-        doc = {"root": str(project.root), "root_reason": project.root_reason,
+        doc = {"root": str(project.root), "rootReason": project.root_reason,
                "scripts": [str(p) for p in project.scripts], "packages": [str(p) for p in project.packages],
                "excluded": [{"path": p, "reason": why} for p, why in project.excluded], "sent": False}
         if r.json_mode:
@@ -164,24 +186,18 @@ async def cmd_deploy(args: argparse.Namespace, r: Renderer) -> int:
             for path, why in project.excluded:
                 r.text(f"excluded: {path} ({why})")
         return EXIT_OK
-    async with _workspace(resolved, required=not args.session) as ws:
-        if ws is not None:
-            result = await deploy_project(project, workspace=ws)
-            if args.session:
-                from livyd.cli._commands import _client_for, _find_session
+    from livyd._devloop import deploy
 
-                _, client = await _client_for(args)
-                async with client:
-                    sid = (await _find_session(client, args.session)).id
-                    for uri in result.py_files:
-                        await client.add_pyfile(sid, uri)
-        else:
+    async with _workspace(resolved, required=not args.session) as ws:
+        if args.session:
             from livyd.cli._commands import _client_for, _find_session
 
             _, client = await _client_for(args)
             async with client:
                 sid = (await _find_session(client, args.session)).id
-                result = await deploy_to_session(project, client, sid)
+                result = await deploy(resolved, project, ws, client=client, session_id=sid)
+        else:
+            result = await deploy(resolved, project, ws)
     if r.json_mode:
         r.json(result.as_dict())
     else:
@@ -202,6 +218,8 @@ async def before_create_session(args: argparse.Namespace, r: Renderer, resolved:
     from livyd._deploy import deploy_project
 
     project = await anyio.to_thread.run_sync(_project, resolved)
+    if choice is None and not project.marked:
+        return None  # no livyd.toml, no git: no project to auto-deploy (--deploy forces it)
     if not project.scripts and not project.packages:
         if choice:
             r.warn(f"--deploy: no scripts or packages found under {project.root}")
@@ -214,6 +232,23 @@ async def before_create_session(args: argparse.Namespace, r: Renderer, resolved:
     fields["py_files"] = [*(fields.get("py_files") or []), *result.py_files]
     _deploy_summary(r, result)
     return None
+
+
+async def deploy_into_session(args: argparse.Namespace, r: Renderer, resolved: ResolvedConfig,
+                              conn: Connection, session_id: int) -> None:
+    """``exec``/``run --deploy --session ID``: deploy the project into that running session
+    (``add-pyfile`` after a WebHDFS upload, else ``upload-pyfile``)."""
+    if getattr(args, "deploy", None) is not True:
+        return
+    from livyd._devloop import deploy
+
+    project = await anyio.to_thread.run_sync(_project, resolved)
+    if not project.scripts and not project.packages:
+        r.warn(f"--deploy: no scripts or packages found under {project.root}")
+        return
+    url = resolved.profile.webhdfs.url or (conn.webhdfs_url if conn.embedded else None)
+    async with _workspace(resolved, url, use_auth=not conn.embedded, required=False) as ws:
+        _deploy_summary(r, await deploy(resolved, project, ws, client=conn.client, session_id=session_id))
 
 
 async def after_session_ready(r: Renderer, client: LivyClient, session_id: int,
@@ -230,35 +265,41 @@ async def after_session_ready(r: Renderer, client: LivyClient, session_id: int,
 
 
 async def _newest_session(client: LivyClient) -> int:
+    """Without --session: the one running session livyd named with this profile's prefix.
+
+    These commands run code in the session, and a session id is not an identity (anyone's
+    session may have the newest id), so anything but exactly one candidate is an error listing
+    what there is."""
     sessions = [s async for s in client.iter_sessions()]
     live = [s for s in sessions if not s.state.is_terminal]
+    prefix = f"{client.name_prefix}-"
+    ours = [s for s in live if (s.name or "").startswith(prefix)]
+    if len(ours) == 1:
+        return int(ours[0].id)
     if not live:
-        raise SessionGoneError(f"no running session at {client.url}: pass --session or create one")
-    return max(s.id for s in live)
+        raise SessionGoneError(f"no running session at {client.url}: pass --session or create one "
+                               "(livyd exec --keep ...)")
+    shown = ", ".join(f"{s.id} ({s.name or 'no name'})" for s in live[-10:])
+    why = "several" if ours else f"no session named {prefix}..."
+    raise ConfigError(f"{why} among the running sessions at {client.url} ({shown}): pass --session ID|NAME",
+                      key="--session")
 
 
 async def cmd_reload(args: argparse.Namespace, r: Renderer) -> int:
-    from livyd._reload import Reloader
+    from livyd._devloop import reload
     from livyd.cli._commands import _client_for, _find_session
 
     resolved = _resolve(args)
     project = await anyio.to_thread.run_sync(_project, resolved)
+    if args.push and not args.module:
+        raise ConfigError("reload --push needs a MODULE", key="MODULE")
     _, client = await _client_for(args)
     async with client, _workspace(resolved, required=False) as ws:
         sid = ((await _find_session(client, args.session)).id if args.session
                else await _newest_session(client))
         if not args.session and not r.json_mode:
             r.notice(f"session {sid}")
-        session_kind = str(getattr((await client.get_session(sid)).kind, "value", ""))
-        kind = "pyspark" if session_kind == "shared" else None
-        reloader = Reloader(client, sid, project, workspace=ws,
-                            inline_limit=resolved.profile.deploy.inline_limit, kind=kind)
-        if args.push:
-            if not args.module:
-                raise ConfigError("reload --push needs a MODULE", key="MODULE")
-            results = [await reloader.push_module(args.module)]
-        else:
-            results = await reloader.reload(args.module)
+        results = await reload(resolved, project, client, sid, ws, args.module, push=args.push)
     failed = [f for res in results for f in res.failed]
     if r.json_mode:
         r.json({"session": sid, "results": [res.as_dict() for res in results]})
@@ -324,7 +365,7 @@ async def dry_run_session(args: argparse.Namespace, r: Renderer, resolved: Resol
         if choice is True or (choice is None and resolved.profile.deploy.auto):
             project = await anyio.to_thread.run_sync(_project, resolved)
             names = [s.name for s in project.scripts] + [f"{p.name}.zip" for p in project.packages]
-            if names:
+            if names and (choice is True or project.marked):
                 async with _workspace(resolved, required=False) as ws:
                     remote = await ws.resolve(project.name) if ws is not None else None
                 configured = list(fields.get("py_files") or [])
@@ -351,7 +392,7 @@ def _print_dry(r: Renderer, docs: list[dict[str, Any]]) -> None:
     import json
 
     if r.json_mode:
-        r.json({"dry_run": True, "requests": docs})
+        r.json({"dryRun": True, "requests": docs})
         return
     for doc in docs:
         r.text(f"{doc['method']} {doc['url']}")
@@ -451,6 +492,25 @@ async def cmd_deps(args: argparse.Namespace, r: Renderer) -> int:
     return EXIT_OK
 
 
+async def cmd_params(args: argparse.Namespace, r: Renderer) -> int:
+    from livyd.cli._commands import _client_for
+
+    given = list(args.args)
+    argv = ["livyd", *(given[1:] if given[:1] == ["--"] else given)]
+    _, client = await _client_for(args)
+    async with client:
+        sid = await _session_arg(client, args.session, r)
+        st = await client.run_statement(sid, f"import sys as _livyd_sys; _livyd_sys.argv = {argv!r}; "
+                                        "del _livyd_sys")
+    if st.output is not None:
+        st.output.raise_for_error()
+    if r.json_mode:
+        r.json({"session": sid, "argv": argv})
+    else:
+        r.notice(f"session {sid}: sys.argv = {argv!r}")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Renderer], Awaitable[int]]] = {
     "hdfs": cmd_hdfs,
     "deploy": cmd_deploy,
@@ -458,4 +518,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Renderer], Awaitable[int]]] = 
     "build-standalone": cmd_build_standalone,
     "fetch": cmd_fetch,
     "deps": cmd_deps,
+    "params": cmd_params,
 }

@@ -34,12 +34,19 @@ def _configure_logging(log_file: str | None, verbosity: int, *, relay: bool = Fa
     any record that might carry livy/setCredentials params."""
     from pathlib import Path
 
+    level = {0: "warning", 1: "info"}.get(verbosity, "debug")
+    if relay:
+        # The relay only copies bytes and may say why it runs standalone: the stdlib suffices, so
+        # structlog and rich (~100 ms before the editor's initialize) are not loaded for it.
+        stream: Any = Path(log_file).expanduser().open("a", encoding="utf-8") if log_file else None
+        relay_handler = logging.StreamHandler(stream)
+        relay_handler.setFormatter(logging.Formatter("livyd --stdio: %(levelname)s: %(message)s"))
+        logging.getLogger("livyd.daemon").addHandler(relay_handler)
+        logging.getLogger("livyd.daemon").setLevel(level.upper())
+        return
     from livyd._logging import configure_logging
 
-    level = {0: "warning", 1: "info"}.get(verbosity, "debug")
     configure_logging(level, file=Path(log_file) if log_file else None)
-    if relay:
-        return  # the relay never imports pygls and only copies bytes
     from livyd.daemon._server import _OneLineLibraryErrors, _SecretFilter
 
     logging.getLogger("pygls").setLevel(logging.WARNING)
@@ -113,6 +120,9 @@ def main(argv: list[str]) -> int:
                 logging.getLogger("livyd.daemon").warning(
                     "cannot reach or start the shared daemon at %s (%s); running standalone", path, exc
                 )
+            for handler in logging.getLogger("livyd.daemon").handlers[:]:
+                logging.getLogger("livyd.daemon").removeHandler(handler)
+            _configure_logging(args.log_file, args.verbose)  # standalone: the daemon's own logging
         from livyd.daemon._server import serve
 
         return anyio.run(serve, args.max_frame_bytes, backend="asyncio")

@@ -6,8 +6,18 @@ share sessions, tasks and pollers (nothing is polled or submitted twice). The re
 daemon on demand (``python -m livyd.daemon --serve-socket PATH``, in its own session, logging to
 ``daemon.log`` next to the socket) and waits for its socket.
 
-* **Where.** ``<user runtime dir>/livyd/daemon-<version>-p<protocol major>.sock``. The directory is
-  created 0700 and must be owned by the user and not accessible to others; the socket is 0600.
+* **Where.** ``<user runtime dir>/livyd/daemon-<version>-p<protocol major>-<env>.sock``. The
+  directory is created 0700 and must be owned by the user and not accessible to others; the socket
+  is 0600.
+* **One daemon per configuration environment.** The daemon is started by the first relay and
+  inherits that relay's environment: its ``LIVY_*`` and ``LIVYD_*`` variables, Kerberos cache and
+  config, proxies, CA bundles, the user config location, and every variable a ``livyd.toml`` it
+  would read names (``${VAR}``, ``profile_variable``). ``<env>`` is a keyed hash of exactly those
+  (plus the interpreter), so an editor started with another ``LIVY_URL`` or ``KRB5CCNAME`` gets a
+  daemon of its own and editors with the same configuration share one. Nothing of the environment
+  travels over the socket (a daemon never holds two environments' secrets or tickets); the key is
+  a random per-user file in the private directory, so the name reveals nothing about a secret.
+  The daemon reports its own hash in the handshake and a relay refuses one that differs.
 * **Version check.** The version is in the socket's name: a relay only ever talks to a daemon of
   its own livyd version; an older daemon keeps serving its own relays until it idles out.
 * **Handshake.** Accepting a connection proves little (a hung daemon's or any stranger's listening
@@ -33,18 +43,19 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import stat
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from livyd._version import __version__
-from livyd.protocol import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
     from anyio.abc import SocketStream
@@ -64,9 +75,126 @@ def _runtime_dir() -> Path:
     return candidate / "livyd" if candidate.name != "livyd" else candidate
 
 
-def default_socket_path() -> Path:
-    """The per-user socket of this livyd version."""
-    return _runtime_dir() / f"daemon-{__version__}-p{PROTOCOL_VERSION.split('.')[0]}.sock"
+def _protocol_version() -> str:
+    """The protocol version, without importing the protocol's models (a quarter of a second the
+    relay does not need) when ``livyd._version`` states it."""
+    from livyd import _version
+
+    fast = getattr(_version, "PROTOCOL_VERSION", None)
+    if isinstance(fast, str):
+        return fast
+    from livyd.protocol import PROTOCOL_VERSION
+
+    return PROTOCOL_VERSION
+
+
+def default_socket_path(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """The per-user socket of this livyd version for this configuration environment (*env*,
+    default ``os.environ``, seen from *cwd*)."""
+    directory = _runtime_dir()
+    try:
+        key = _fingerprint_key(directory)
+    except OSError:  # no usable private dir: the relay will fail to connect there and run standalone
+        return directory / f"daemon-{__version__}-p{_protocol_version().split('.')[0]}.sock"
+    tag = env_fingerprint(env, cwd, key=key)
+    path = directory / f"daemon-{__version__}-p{_protocol_version().split('.')[0]}-{tag}.sock"
+    if len(os.fsencode(path)) > _MAX_UNIX_PATH:  # a long runtime dir: a short name, the same key
+        import hashlib
+        import hmac
+
+        short = hmac.new(key, path.name.encode(), hashlib.sha256).hexdigest()[:12]
+        path = directory / f"daemon-{short}.sock"
+    _EXPECTED[path] = tag
+    return path
+
+
+#: AF_UNIX socket paths hold at most 107 bytes on Linux (108 with the NUL).
+_MAX_UNIX_PATH = 107
+#: The environment fingerprint each default socket path was named for (the relay checks it).
+_EXPECTED: dict[Path, str] = {}
+
+
+# --------------------------------------------------------------------------- which environment
+
+#: Prefixes and names of the variables that change what a daemon does for its editors.
+CONFIG_PREFIXES = ("LIVY_", "LIVYD_")
+CONFIG_NAMES = frozenset({
+    "KRB5CCNAME", "KRB5_CONFIG", "KRB5_KTNAME", "KRB5_CLIENT_KTNAME", "KRB5RCACHETYPE",
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+    "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "AD_USER", "PROXY_USER", "HOME", "XDG_CONFIG_HOME",
+})
+#: LIVYD_ variables that only steer this relay, not the daemon's work.
+RELAY_ONLY = frozenset({"LIVYD_DAEMON_HANDSHAKE_TIMEOUT", "LIVYD_DAEMON_SOCKET"})
+_REFERENCED = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)|(?:profile_variable|selector)\s*=\s*[\"']([A-Za-z_][A-Za-z0-9_]*)"
+)
+
+
+def _config_files(env: Mapping[str, str], cwd: Path) -> list[Path]:
+    """The livyd.toml files a daemon started here would read: the user one and the project one."""
+    files: list[Path] = []
+    override = env.get("LIVYD_CONFIG_DIR")
+    if override:
+        files.append(Path(override) / "livyd.toml")
+    elif env.get("XDG_CONFIG_HOME") and sys.platform != "darwin":
+        files.append(Path(env["XDG_CONFIG_HOME"]) / "livyd" / "livyd.toml")
+    else:
+        import platformdirs
+
+        files.append(Path(platformdirs.user_config_dir("livyd", appauthor=False)) / "livyd.toml")
+    with contextlib.suppress(OSError):
+        here = cwd.resolve()
+        for directory in (here, *here.parents):
+            if (directory / "livyd.toml").is_file():
+                files.append(directory / "livyd.toml")
+                break
+    return files
+
+
+def config_environment(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> dict[str, str]:
+    """The part of *env* (default ``os.environ``) that configures a daemon: see the module
+    docstring. Variables named by a livyd.toml count too (a file that cannot be read adds none)."""
+    env = os.environ if env is None else env
+    names = {
+        name
+        for name in env
+        if (name.startswith(CONFIG_PREFIXES) and name not in RELAY_ONLY) or name in CONFIG_NAMES
+    }
+    for path in _config_files(env, cwd or Path.cwd()):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            for match in _REFERENCED.finditer(path.read_text(encoding="utf-8")):
+                names.add(match.group(1) or match.group(2))
+    return {name: env[name] for name in sorted(names) if name in env}
+
+
+def _fingerprint_key(directory: Path) -> bytes:
+    """A random per-user key (a 0600 file in the private runtime dir) for :func:`env_fingerprint`,
+    so a socket's name says nothing about the secrets hashed into it."""
+    _private_dir(directory)
+    path = directory / "env-key"
+    with contextlib.suppress(FileNotFoundError):
+        key = path.read_bytes()
+        if len(key) >= 16:
+            return key
+    key = os.urandom(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another relay wrote it first: use theirs
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as out:
+        out.write(key)
+    return key
+
+
+def env_fingerprint(env: Mapping[str, str] | None = None, cwd: Path | None = None, *, key: bytes) -> str:
+    """16 hex digits naming the configuration environment (and interpreter) of a daemon."""
+    import hashlib
+    import hmac
+
+    material = json.dumps([sys.executable, config_environment(env, cwd)], sort_keys=True)
+    return hmac.new(key, material.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:16]
 
 
 def _private_dir(directory: Path) -> None:
@@ -140,22 +268,24 @@ async def _first_frame(stream: SocketStream, raw: bytearray) -> tuple[dict[str, 
         parser.feed(chunk)
 
 
-async def _answer_hello(stream: SocketStream) -> bytes:
+async def _answer_hello(stream: SocketStream, fingerprint: str | None = None) -> bytes:
     """Daemon side: answer the relay's hello if it comes first. Returns the bytes that belong to
-    the LSP server (everything read, when the first frame was not the hello)."""
+    the LSP server (everything read, when the first frame was not the hello). *fingerprint* is
+    this daemon's :func:`env_fingerprint` (a keyed hash: it reveals nothing of the environment)."""
     raw = bytearray()
     message, used = await _first_frame(stream, raw)
     if message is None or message.get("method") != HELLO_METHOD or message.get("id") != HELLO_ID:
         return bytes(raw)
-    answer = {"livyd": __version__, "protocol": PROTOCOL_VERSION, "pid": os.getpid()}
+    answer = {"livyd": __version__, "protocol": _protocol_version(), "pid": os.getpid(), "env": fingerprint}
     await stream.send(_frame({"jsonrpc": "2.0", "id": HELLO_ID, "result": answer}))
     return bytes(raw[used:])
 
 
-async def _say_hello(stream: SocketStream, wait_s: float) -> bytes:
+async def _say_hello(stream: SocketStream, wait_s: float, expect_env: str | None = None) -> bytes:
     """Relay side: send the hello and wait *wait_s* seconds for the daemon's answer. Returns any
     bytes the daemon sent after it (they are the editor's); raises an OSError (the caller runs
-    standalone) when nothing, or something other than an answer, comes back."""
+    standalone) when nothing, or something other than an answer, comes back, or when the daemon
+    serves another configuration environment than *expect_env*."""
     await stream.send(
         _frame({"jsonrpc": "2.0", "id": HELLO_ID, "method": HELLO_METHOD, "params": {"livyd": __version__}})
     )
@@ -164,6 +294,12 @@ async def _say_hello(stream: SocketStream, wait_s: float) -> bytes:
         message, used = await _first_frame(stream, raw)
         if message is None or message.get("id") != HELLO_ID:
             raise ConnectionError("what listens there did not answer like a livyd daemon")
+        theirs = (message.get("result") or {}).get("env") if isinstance(message.get("result"), dict) else None
+        if expect_env is not None and theirs is not None and theirs != expect_env:
+            raise ConnectionError(
+                "the daemon there was started with another configuration environment (LIVY_*, LIVYD_*, "
+                "Kerberos or proxy variables)"
+            )
         return bytes(raw[used:])  # an "error" answer: a daemon without the handshake, but alive
     raise TimeoutError(f"it accepted the connection but did not answer livyd's handshake within {wait_s:g} s")
 
@@ -196,6 +332,7 @@ async def serve_socket(path: Path, max_frame: int, idle_exit: float) -> int:
         await probe.aclose()
         return 0  # another daemon of this version already serves the socket
     _unlink(path)
+    fingerprint = env_fingerprint(key=_fingerprint_key(path.parent))
     listener = await anyio.create_unix_listener(path)
     os.chmod(path, 0o600)
     registry: dict[str, Any] = {}
@@ -210,7 +347,7 @@ async def serve_socket(path: Path, max_frame: int, idle_exit: float) -> int:
             changed.set()
             changed = anyio.Event()
             try:
-                first = await _answer_hello(stream)
+                first = await _answer_hello(stream, fingerprint)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
                 await _forget(stream)
                 return  # the peer left mid-handshake
@@ -385,7 +522,7 @@ async def relay_stdio(path: Path, idle_exit: float) -> int:
     wait_s = _handshake_timeout()
     stream = await _connect(path, start=True, idle_exit=idle_exit)
     try:
-        early = await _say_hello(stream, wait_s)
+        early = await _say_hello(stream, wait_s, _EXPECTED.get(path))
     except BaseException:
         with anyio.CancelScope(shield=True):
             await stream.aclose()

@@ -125,10 +125,13 @@ def test_phases_from_livys_yarn_log_lines() -> None:
     assert tracker.observe_session(3.0, state="starting", app_id=None, log=log) == []  # nothing new
     now_running = [*log, "Application report for application_17_0042 (state: RUNNING)"]
     running = tracker.observe_session(9.0, state="starting", app_id="application_17_0042", log=now_running)
-    assert running[0].yarn_state == "RUNNING" and "driver and interpreter" in running[0].detail
+    assert running[0].phase == "interpreter_starting" and running[0].yarn_state == "RUNNING"
+    assert "driver and interpreter" in running[0].detail
+    assert running[0].previous == "session_starting" and running[0].previous_seconds == 8.5  # new facts
+    # (the application id at 2.0) did not restart the phase
     ran = tracker.observe_statement(20.0, state="running")
-    assert ran[0].phase == "running" and ran[0].previous == "session_starting"
-    assert ran[0].previous_seconds == 19.5  # since the session started, new facts did not reset it
+    assert ran[0].phase == "running" and ran[0].previous == "interpreter_starting"
+    assert ran[0].previous_seconds == 11.0
     assert yarn_report(["nothing"]) is None
 
 

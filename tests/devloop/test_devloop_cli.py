@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devloop_helpers import make_project, set_value
+from devloop_helpers import ensure_home, make_project, set_value
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "cliuser"
@@ -37,7 +37,9 @@ def livyd(*args: str, cwd: Path, env: dict[str, str],
 
 @pytest.fixture
 def batch_sandbox(sandbox_factory: Any) -> Any:
-    return sandbox_factory("--batch-launcher", "python")  # .py batches without a JVM
+    sb = sandbox_factory("--batch-launcher", "python")  # .py batches without a JVM
+    ensure_home(sb.webhdfs_url, USER)
+    return sb
 
 
 def test_hdfs_put_ls_get_rm_and_refusals(batch_sandbox: Any, tmp_path: Path) -> None:
@@ -60,6 +62,13 @@ def test_hdfs_put_ls_get_rm_and_refusals(batch_sandbox: Any, tmp_path: Path) -> 
     home = livyd("hdfs", "rm", "-r", "--force", f"/user/{USER}", cwd=work, env=env)
     assert home.returncode == 2 and "home directory" in home.stderr
     assert livyd("hdfs", "rm", "a.txt", cwd=work, env=env).returncode == 0
+    tree = work / "conf"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "app.properties").write_text("a=1\n")
+    (tree / ".env.prod").write_text("LIVY_PASSWORD=x\n")
+    doc = json.loads(livyd("--json", "hdfs", "put", "conf", cwd=work, env=env).stdout)
+    assert [Path(f["remote"]).name for f in doc["files"]] == ["app.properties"]
+    assert doc["excluded"][0]["path"] == ".env.prod"
 
 
 def test_deploy_twice_sends_nothing_the_second_time(batch_sandbox: Any, tmp_path: Path) -> None:
@@ -75,6 +84,10 @@ def test_deploy_twice_sends_nothing_the_second_time(batch_sandbox: Any, tmp_path
     second = json.loads(livyd("--json", "deploy", cwd=root, env=env).stdout)
     assert [f["uploaded"] for f in second["files"]] == [False, False]
     assert second["pyFiles"] == first["pyFiles"]
+    # reload without --session never guesses a session it cannot tell is livyd's
+    (root / "livyd.toml").write_text(f'[session]\nname_prefix = "{tmp_path.name[-12:]}x"\n')
+    guessed = livyd("reload", cwd=root, env=env)
+    assert guessed.returncode in (2, 3) and "--session" in guessed.stderr, guessed.stderr
 
 
 def test_exec_auto_deploys_then_reload(batch_sandbox: Any, tmp_path: Path) -> None:
@@ -83,7 +96,7 @@ def test_exec_auto_deploys_then_reload(batch_sandbox: Any, tmp_path: Path) -> No
     ran = livyd("--json", "exec", "--keep", "import demopkg; demopkg.f()", cwd=root, env=env)
     assert ran.returncode == 0, ran.stderr
     out = json.loads(ran.stdout)
-    sid = str(out["session_id"])
+    sid = str(out["sessionId"])
     assert out["data"]["text/plain"] == "1"
     try:
         set_value(root, 4)
@@ -92,7 +105,12 @@ def test_exec_auto_deploys_then_reload(batch_sandbox: Any, tmp_path: Path) -> No
         assert "demopkg.core" in json.loads(reloaded.stdout)["results"][0]["reloaded"]
         check = livyd("exec", "--session", sid, "demopkg.f()", cwd=root, env=env)
         assert check.stdout.strip() == "4"
-        livyd("exec", "--session", sid, "rows = [(i, i * i) for i in range(1500)]", cwd=root, env=env)
+        params = livyd("params", "--session", sid, "--", "--day", "2024-01-01", cwd=root, env=env)
+        assert params.returncode == 0, params.stderr
+        livyd("exec", "--session", sid, "import sys; rows = [(i, i * i) for i in range(1500)]",
+              cwd=root, env=env)
+        assert livyd("exec", "--session", sid, "sys.argv", cwd=root, env=env
+                     ).stdout.strip() == "['livyd', '--day', '2024-01-01']"
         fetched = livyd("fetch", "--session", sid, "--limit", "1200", "rows", cwd=root, env=env)
         lines = fetched.stdout.splitlines()
         assert len(lines) == 1201 and lines[-1] == "1199,1437601", fetched.stderr  # past the 1000 cap

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from devloop_helpers import make_project, set_value
@@ -53,6 +54,17 @@ def test_zip_leaves_out_secrets_caches_ignored_and_outside_symlinks(tmp_path: Pa
     assert reasons["modules/demopkg/local_only.py"] == "ignored by git"
     assert "outside the project root" in reasons["modules/demopkg/leak.py"]
     assert "cache" in reasons["modules/demopkg/__pycache__"]
+
+
+def test_symlink_loops_inside_the_root_end(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj")
+    pkg = root / "modules" / "demopkg"
+    (pkg / "sub").mkdir()
+    (pkg / "sub" / "x.py").write_text("X = 1\n")
+    (pkg / "sub" / "again").symlink_to(pkg / "sub", target_is_directory=True)
+    (pkg / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    names = zipfile.ZipFile(io.BytesIO(zip_package(pkg, Excluder(root)).data)).namelist()
+    assert "demopkg/sub/x.py" in names and "demopkg/id_rsa" not in names
 
 
 def test_gitignore_is_parsed_without_git(tmp_path: Path) -> None:
@@ -117,3 +129,48 @@ def test_remote_mutation_rule(path: str, force: bool, allowed: bool) -> None:
     else:
         with pytest.raises(RemotePathRefused):
             check_mutation(path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_devloop_settings_resolve_with_provenance(tmp_path: Path) -> None:
+    import livyd
+
+    (tmp_path / "livyd.toml").write_text('[deploy]\nscripts = ["jobs"]\ninline_limit = 0\n'
+                                         '[batch]\nstage = "always"\n')
+    env = {"LIVY_WEBHDFS_URL": "http://nn:9870/webhdfs/v1", "LIVY_REMOTE_DIR": "/user/a/x",
+           "LIVY_BATCH_STAGE": "never"}
+    cfg = livyd.load_config(cwd=tmp_path, env=env, user_config=False)
+    assert cfg.profile.webhdfs.url == "http://nn:9870/webhdfs/v1"
+    assert cfg.source_of("webhdfs.base_dir") == "LIVY_REMOTE_DIR (environment)"
+    assert cfg.profile.batch.stage == "never" and cfg.profile.deploy.scripts == ["jobs"]
+    assert cfg.source_of("deploy.inline_limit").endswith("livyd.toml:3")
+    with pytest.raises(livyd.ConfigError, match=r"LIVY_BATCH_STAGE.*batch\.stage"):
+        livyd.load_config(cwd=tmp_path, env={"LIVY_BATCH_STAGE": "sometimes"}, user_config=False)
+
+
+@pytest.mark.parametrize("git", [True, False])
+def test_discovery_reads_only_what_it_deploys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              git: bool) -> None:
+    """Auto-deploy runs on every session livyd creates: it must not walk a big unrelated tree
+    (a home directory, a data dir) to ask git about it."""
+    import livyd._project as project_module
+
+    root = make_project(tmp_path / "proj", git=git)
+    (root / "data" / "a" / "b").mkdir(parents=True)
+    walked: list[str] = []
+    real_walk = os.walk
+
+    def spy(top: Any, *args: Any, **kwargs: Any) -> Any:
+        walked.append(Path(top).name)
+        return real_walk(top, *args, **kwargs)
+
+    monkeypatch.setattr(project_module.os, "walk", spy)
+    found = discover_project(DeployConfig(), cwd=root)
+    assert [p.name for p in found.packages] == ["demopkg"]
+    assert "proj" not in walked and "data" not in walked, walked
+
+
+def test_auto_deploy_needs_a_marked_project(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj", git=False)
+    assert not discover_project(DeployConfig(), cwd=root).marked  # a bare directory
+    (root / "livyd.toml").write_text("")
+    assert discover_project(DeployConfig(), cwd=root, config_root=root).marked
