@@ -17,6 +17,7 @@ be deleted, and ``.snapshot`` is a reserved name everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -37,6 +38,7 @@ from livyd.sandbox._hdfsmeta import (
     READ,
     SUPERGROUP,
     WRITE,
+    XATTR,
     Meta,
     MetaStore,
     Node,
@@ -737,6 +739,12 @@ class HdfsFs:
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         copy = self.snapshot_dir / snap_id
         shutil.copytree(local, copy, symlinks=True)
+        # The copy's root is a plain directory as it was (its record may point at the live
+        # directory's sidecar file: never share it).
+        with contextlib.suppress(OSError):
+            os.removexattr(copy, XATTR)
+        self.store.put(copy, Meta(owner=node.meta.owner, group=node.meta.group, perm=node.meta.perm,
+                                  atime=node.meta.atime, acl=list(node.meta.acl)))
         node.meta.snapshots[name] = {"id": snap_id, "time": int(now * 1000)}
         self.store.put(local, node.meta)
         return {"Path": f"{hdfs_path.rstrip('/')}/{DOT_SNAPSHOT}/{name}"}

@@ -508,3 +508,24 @@ def test_acl_transformations_follow_hdfs() -> None:
     assert meta.acl == ["default:user::rwx", "default:user:bob:r-x", "default:group::r-x",
                         "default:mask::r-x", "default:other::---"], "defaults completed from the access ACL"
     assert m.format_mode(0o1777, True) == "drwxrwxrwt" and m.format_mode(0o1644, False) == "-rw-r--r-T"
+
+
+def test_a_record_too_big_for_the_inode_goes_to_a_sidecar_file(tmp_path: Path) -> None:
+    from livyd.sandbox._hdfsmeta import Meta, MetaStore
+
+    store = MetaStore(tmp_path, SUPER)
+    (tmp_path / "d").mkdir()
+    many = {f"s{i:04d}": {"id": f"{i:032x}", "time": 1_700_000_000_000 + i} for i in range(400)}
+    meta = Meta(owner="alice", group="g", perm=0o755, snapshottable=True, snapshots=many)
+    assert len(meta.to_json()) > 16384, "more than any file system keeps in one inode's xattrs"
+    store.put(tmp_path / "d", meta)
+    back = store.get(tmp_path / "d")
+    assert back.snapshots == many and back.owner == "alice"
+    assert len(list((tmp_path / ".reserved" / "meta").iterdir())) == 1, "kept in a sidecar file"
+    meta.owner = "carol"
+    store.put(tmp_path / "d", meta)
+    assert store.get(tmp_path / "d").owner == "carol"
+    assert len(list((tmp_path / ".reserved" / "meta").iterdir())) == 1, "the same sidecar, rewritten"
+    store.put(tmp_path / "d", Meta(owner="bob", group="g", perm=0o700))
+    assert store.get(tmp_path / "d").owner == "bob", "a small record goes back into the xattr"
+    assert not list((tmp_path / ".reserved" / "meta").iterdir()), "and its sidecar is gone"
