@@ -563,10 +563,14 @@ def _scrub_error(error: Any, server: Any) -> Any:
     data = getattr(error, "data", None)
     if not (isinstance(data, dict) and "traceback" in data):
         return error
+    from livyd._core.redact import redact_text
+
     livyd_state = getattr(server, "livyd", None)
     if livyd_state is not None and livyd_state.settings.show_tracebacks:
-        return error
-    from livyd._core.redact import redact_text
+        lines = data.get("traceback")
+        if isinstance(lines, list):  # asked for, but never a secret in it
+            data = {**data, "traceback": [redact_text(str(line)) for line in lines]}
+        return types.ResponseError(code=error.code, message=redact_text(str(error.message)), data=data)
 
     message = redact_text(str(error.message or "Internal Error").splitlines()[0])[:300]
     return types.ResponseError(code=error.code, message=message, data={"code": "internal"})
@@ -665,7 +669,9 @@ def _rpc(server: LivydServer, name: str, *, command: bool = False) -> Callable[[
                 log.error("internal error in %s: %s", name, type(exc).__name__, exc_info=True)
                 data: dict[str, Any] = {"code": "internal"}
                 if ls.livyd.settings.show_tracebacks:
-                    data["traceback"] = traceback.format_exception(exc)
+                    from livyd._core.redact import redact_text
+
+                    data["traceback"] = [redact_text(line) for line in traceback.format_exception(exc)]
                 raise JsonRpcInternalError(
                     f"internal error in {name}: {type(exc).__name__}", data=data
                 ) from None
