@@ -90,8 +90,8 @@ class EngineClient(Protocol):
 
     def get_statement(self, session_id: int, statement_id: int, /) -> Awaitable[Statement]: ...
 
-    def submit_statement(self, session_id: int, code: str, /, *, kind: str | None = None
-                         ) -> Awaitable[Statement]: ...
+    def submit_statement(self, session_id: int, code: str, /, *, kind: str | None = None,
+                         after_id: int | None = None) -> Awaitable[Statement]: ...
 
     def cancel_statement(self, session_id: int, statement_id: int, /) -> Awaitable[None]: ...
 
@@ -260,6 +260,8 @@ class SessionEngine:
         self._gaps = 0
         self._log_wait = 0.0
         self._log_next_at = 0.0
+        #: The highest statement id this engine saw on its session (None: not known yet).
+        self._last_id: int | None = None
 
     @property
     def client(self) -> EngineClient:
@@ -281,6 +283,7 @@ class SessionEngine:
         job.submitting = False
         self.jobs.append(job)
         if job.statement_id is not None:
+            self._last_id = max(job.statement_id, self._last_id if self._last_id is not None else -1)
             self._new_plan()
         self.kick()
         return job
@@ -478,7 +481,10 @@ class SessionEngine:
         job.submitting = True
         await _call(self.listener.before_submit(job))
         try:
-            st = await self.client.submit_statement(self.session_id, job.code, kind=job.kind)
+            # The engine submits this session's statements one after the other: the last id it
+            # saw precedes this one, so the client need not look the newest id up first.
+            st = await self.client.submit_statement(self.session_id, job.code, kind=job.kind,
+                                                    after_id=self._last_id)
         except SessionNotReadyError:
             job.submitting = False
             return  # starting or recovering: try again next round
@@ -497,6 +503,7 @@ class SessionEngine:
         job.submitting = False
         job.statement_id = st.id
         job.statement = st
+        self._last_id = max(st.id, self._last_id if self._last_id is not None else -1)
         self._new_plan()
         self._last_touch = anyio.current_time()
         self._empty_available = 0
