@@ -151,6 +151,12 @@ class _Fanout:
             for st in list(self.states):
                 st.server.protocol.notify(method, params)
 
+        def notify_encoded(method: str, params: bytes) -> None:
+            for st in list(self.states):
+                protocol = st.server.protocol
+                if isinstance(protocol, LivydProtocol):
+                    protocol.notify_encoded(method, params)
+
         def show(message: str, level: int) -> None:
             for st in list(self.states):
                 st._show_message(message, level)
@@ -166,6 +172,7 @@ class _Fanout:
         return Notifier(
             notify=notify,
             show_message=show,
+            notify_encoded=notify_encoded,
             progress_begin=at_origin("_progress_begin"),
             progress_report=at_origin("_progress_report"),
             progress_end=at_origin("_progress_end"),
@@ -541,6 +548,20 @@ class LivydProtocol(LanguageServerProtocol):
             log.error("could not encode a message (%s)", type(data).__name__, exc_info=True)
             return
         self.writer.write(frame(body))
+
+    def notify_encoded(self, method: str, params: bytes) -> None:
+        """A notification whose params are already JSON (a big output, encoded once in a worker
+        thread for the output log and reused here as is)."""
+        if self.writer is None:
+            return
+        from livyd.daemon._wire import dumps
+
+        head = b'{"jsonrpc":"2.0","method":' + dumps(method) + b',"params":'
+        length = len(head) + len(params) + 1
+        # Written in pieces (one writer, in order): a 20 MB body is never copied into a frame.
+        self.writer.write(b"Content-Length: %d\r\n\r\n" % length + head)
+        self.writer.write(params)
+        self.writer.write(b"}")
 
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         """pygls answers an unexpected exception in a handler it runs itself (initialize, codeLens,

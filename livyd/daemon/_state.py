@@ -95,12 +95,14 @@ class StateStore:
         tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
         tmp.replace(self.directory / "state.json")
 
-    def append_output(self, record: dict[str, Any]) -> int | None:
-        """Append one completed output to outputs.jsonl and fsync it; return the byte offset of its
-        line (for :meth:`read_output`), or None when this daemon does not own the directory."""
+    def append_output(self, record: dict[str, Any] | bytes) -> int | None:
+        """Append one completed output (a record, or its JSON already encoded) to outputs.jsonl
+        and fsync it; return the byte offset of its line (for :meth:`read_output`), or None when
+        this daemon does not own the directory."""
         if not self.locked:
             return None
-        line = dumps(record) + b"\n"  # orjson: a 20 MB output holds the GIL for ms, not 100+
+        # orjson: a 20 MB output holds the GIL for milliseconds, not the 100+ of json.dumps
+        line = (record if isinstance(record, bytes) else dumps(record)) + b"\n"
         with open(self.directory / "outputs.jsonl", "ab") as f:
             offset = f.seek(0, os.SEEK_END)
             f.write(line)
