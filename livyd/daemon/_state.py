@@ -24,6 +24,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -91,7 +92,9 @@ class StateStore:
         """Atomically replace state.json (only while locked)."""
         if not self.locked:
             return
-        tmp = self.directory / "state.json.tmp"
+        # One temporary file per writing thread: the final synchronous save at exit never tears a
+        # write the writer thread is still finishing.
+        tmp = self.directory / f"state.json.{threading.get_ident()}.tmp"
         tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
         tmp.replace(self.directory / "state.json")
 
