@@ -131,8 +131,7 @@ def _steady_rate(times: list[float], start: float, end: float, warmup: float) ->
 
 
 async def spread(ctx: Context) -> dict[str, Any]:
-    """A seeded list of 0–10 s statements, the same for every contender; and one long statement
-    with statements queued behind it (library, daemon)."""
+    """A seeded list of 0–10 s statements, the same for every contender, one after the other."""
     rng = random.Random(7)
     count, scale = (6, 0.3) if ctx.quick else (10, 1.0)
     durations = [round(rng.uniform(0, 10) * scale, 3) for _ in range(count)]
@@ -180,7 +179,6 @@ async def spread(ctx: Context) -> dict[str, Any]:
         ],
         rows,
     )
-    queued = await _queued(ctx, server)
     return {
         "durations": durations,
         "results": {
@@ -191,13 +189,14 @@ async def spread(ctx: Context) -> dict[str, Any]:
             }
             for name in over
         },
-        "queued": queued["results"],
-        "markdown": md + "\n\n" + queued["markdown"],
+        "markdown": md,
     }
 
 
-async def _queued(ctx: Context, server: Server) -> dict[str, Any]:
-    """One long statement and ten 0 s ones queued behind it, all submitted at once."""
+async def queued(ctx: Context) -> dict[str, Any]:
+    """One long statement and ten 0 s ones queued behind it, all submitted at once (library,
+    engine, daemon): requests per second while the long one runs, and how soon the rest follow."""
+    server = await ctx.server("imitation")
     long_s = 3.0 if ctx.quick else 8.0
     behind = 10
     results: dict[str, Any] = {}
@@ -229,8 +228,10 @@ async def _queued(ctx: Context, server: Server) -> dict[str, Any]:
                 await c.daemon.output(t["taskId"])
         end = time.monotonic()
         log = [(t, m, p) for t, m, p in await server.requests(since) if p.startswith(f"/sessions/{sid}")]
-        # the long statement is the first one the session ran in this test
-        first_started, first_completed = await server.statement_times(sid, 0)
+        # the long statement, found by its code (concurrent run_statement calls may post it later)
+        listed = (await server.http.get(f"{server.url}/sessions/{sid}/statements")).json()["statements"]
+        long_id = next(st["id"] for st in listed if st["code"] == sleep_code(long_s))
+        first_started, first_completed = await server.statement_times(sid, long_id)
         rate = _steady_rate([t for t, _m, _p in log], first_started, first_completed, 2.0)
         after = [t for t, _m, _p in log if t > first_completed]
         results[c.name] = {
@@ -693,6 +694,7 @@ async def exec_vs_pylivy(ctx: Context) -> dict[str, Any]:
 SCENARIOS = {
     "overhead": overhead,
     "spread": spread,
+    "queued": queued,
     "many": many,
     "bigoutput": big_output,
     "logs": log_follow,

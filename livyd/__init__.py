@@ -42,6 +42,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         StageEvent,
     )
     from livyd._core.versions import LivyVersion
+    from livyd._deploy import DeployResult, deploy_project
     from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._exceptions import (
         AuthenticationError,
@@ -71,8 +72,9 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         WaitTimeout,
         WebHDFSError,
     )
+    from livyd._fetch import fetch_rows
     from livyd._hdfs import RemoteWorkspace, UnsafeRemotePathError, UploadCache
-    from livyd._insight import SparkUIClient
+    from livyd._insight import SparkUIClient, StatementInsights
     from livyd._logging import configure_logging
     from livyd._models import (
         AppInfo,
@@ -111,6 +113,7 @@ __all__ = (
     "ConnectError",
     "CreateBatchRequest",
     "CreateSessionRequest",
+    "DeployResult",
     "EngineListener",
     "FileStatus",
     "ForbiddenError",
@@ -158,6 +161,7 @@ __all__ = (
     "StatementCancelledError",
     "StatementEvents",
     "StatementFailedError",
+    "StatementInsights",
     "StatementJob",
     "StatementList",
     "StatementNotFoundError",
@@ -175,7 +179,9 @@ __all__ = (
     "__version__",
     "build_standalone",
     "configure_logging",
+    "deploy_project",
     "discover_project",
+    "fetch_rows",
     "load_config",
 )
 
@@ -192,6 +198,7 @@ _LAZY: dict[str, str] = {
     "ConnectError": "livyd._exceptions",
     "CreateBatchRequest": "livyd._models",
     "CreateSessionRequest": "livyd._models",
+    "DeployResult": "livyd._deploy",
     "EngineListener": "livyd._engine",
     "FileStatus": "livyd._webhdfs",
     "ForbiddenError": "livyd._exceptions",
@@ -239,6 +246,7 @@ _LAZY: dict[str, str] = {
     "StatementCancelledError": "livyd._exceptions",
     "StatementEvents": "livyd._client",
     "StatementFailedError": "livyd._exceptions",
+    "StatementInsights": "livyd._insight",
     "StatementJob": "livyd._engine",
     "StatementList": "livyd._models",
     "StatementNotFoundError": "livyd._exceptions",
@@ -255,7 +263,9 @@ _LAZY: dict[str, str] = {
     "WebHDFSError": "livyd._exceptions",
     "build_standalone": "livyd._standalone",
     "configure_logging": "livyd._logging",
+    "deploy_project": "livyd._deploy",
     "discover_project": "livyd._project",
+    "fetch_rows": "livyd._fetch",
     "load_config": "livyd._config",
 }
 

@@ -75,7 +75,7 @@ class DeployResult:
         return [f for f in self.files if f.uploaded]
 
     def as_dict(self) -> dict[str, object]:
-        return {"root": str(self.project.root), "via": self.via, "remote_dir": self.remote_dir,
+        return {"root": str(self.project.root), "via": self.via, "remoteDir": self.remote_dir,
                 "files": [{"kind": f.kind, "name": f.name, "local": str(f.local), "remote": f.remote,
                            "uploaded": f.uploaded, "sha256": f.sha256} for f in self.files],
                 "pyFiles": self.py_files,

@@ -194,9 +194,20 @@ class RemoteWorkspace:
         return f"{self.hdfs.url}|{remote}"
 
     async def ensure_dir(self, path: str | None = None, *, permission: str = "700") -> str:
-        """``MKDIRS`` (owner-only by default); returns the absolute path."""
+        """Create *path* if missing; returns the absolute path.
+
+        Only the directory itself gets *permission* (owner-only by default, ``SETPERMISSION``):
+        missing ancestors get the server's default, as ``hdfs dfs -mkdir -p`` gives them, so that
+        creating ``/user/alice/x`` on a fresh file system never makes ``/user`` alice's alone.
+        An existing directory is left as it is (it may not be ours to change).
+        """
         absolute = await self.resolve(path)
-        await self.hdfs.mkdirs(absolute, permission=permission)
+        existing = await self.hdfs.status(absolute)
+        if existing is None:
+            await self.hdfs.mkdirs(absolute)
+            await self.hdfs.set_permission(absolute, permission)
+        elif not existing.is_dir:
+            raise ConfigError(f"{absolute} exists on HDFS and is not a directory", key="path")
         return absolute
 
     async def put(self, local: Path, remote: str | None = None, *, overwrite: bool = True,
@@ -231,7 +242,7 @@ class RemoteWorkspace:
                 if progress is not None:
                     progress(size, size)
                 return UploadResult(local, target, False, size, sha)
-        await self.hdfs.mkdirs(posixpath.dirname(target), permission="700")
+        await self.ensure_dir(posixpath.dirname(target))
         await self.hdfs.upload(target, local, overwrite=existing is not None, permission=permission,
                                progress=progress)
         self.sent.append(target)

@@ -49,7 +49,7 @@ from livyd._core.sparkinsight import (
 )
 from livyd._core.sparklinks import expand_link
 from livyd._core.urls import join_path
-from livyd._exceptions import LivydError, redact_url
+from livyd._exceptions import LivydError, NotFoundError, redact_url
 from livyd._logging import get_logger
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from livyd._models import Session, Statement
     from livyd._transport import Transport
 
-__all__ = ["LogUnreachableError", "SparkUIClient", "StatementWatcher", "read_log"]
+__all__ = ["LogUnreachableError", "SparkUIClient", "StatementInsights", "StatementWatcher", "read_log"]
 
 log = get_logger("livyd.insight")
 
@@ -115,6 +115,11 @@ class SparkUIClient:
     async def jobs(self, status: str | None = None) -> list[SparkJob]:
         """``/jobs`` (newest first), optionally only ``running``/``succeeded``/``failed`` ones."""
         return await self._get(_JOBS, f"{self.api}/jobs", {"status": status} if status else None)
+
+    async def job(self, job_id: int) -> SparkJob:
+        """One job."""
+        adapter: TypeAdapter[SparkJob] = TypeAdapter(SparkJob)
+        return await self._get(adapter, f"{self.api}/jobs/{job_id}")
 
     async def stages(self, status: str | None = None) -> list[SparkStage]:
         """``/stages``, optionally only ``active``/``complete``/``pending``/``failed`` ones."""
@@ -192,7 +197,7 @@ class StatementWatcher:
         await self._send(self.phases.observe_statement(now, state=state))
         if state in ("running", "cancelling") and self._running_since is None:
             self._running_since = now
-        if self._ui is None or self._ui_failed:
+        if self._rounds == 0 or self._ui_failed:  # until the UI answered (a cold UI takes seconds)
             progress = round(float(statement.progress), 4)
             if progress != self._last_progress and state not in ("waiting",):
                 self._last_progress = progress
@@ -201,7 +206,17 @@ class StatementWatcher:
 
     async def run(self) -> None:
         """Read the Spark UI after statement polls (see the module docstring for the rules).
-        Never raises a :class:`LivydError`: a failure is reported once and the UI left alone."""
+
+        Never raises: a failure to reach the UI is reported once and the UI left alone; anything
+        else (a livyd bug, a callback that raised) is logged and ends the watching, never the
+        statement's wait."""
+        try:
+            await self._run()
+        except Exception as exc:
+            self._ui_failed = True
+            log.error("spark_ui.watcher_failed", error=repr(exc), statement=self.statement_id)
+
+    async def _run(self) -> None:
         while True:
             await self._polled.wait()
             self._polled = anyio.Event()
@@ -226,7 +241,10 @@ class StatementWatcher:
         if self._ui is None or self._ui_failed or self._rounds == 0:
             return
         with anyio.move_on_after(FINAL_READ_TIMEOUT, shield=True):
-            await self._round(anyio.current_time(), final=True)
+            try:
+                await self._round(anyio.current_time(), final=True)
+            except Exception as exc:  # the statement is done: its result matters more
+                log.error("spark_ui.final_read_failed", error=repr(exc), statement=self.statement_id)
 
     # ---------------------------------------------------------------- the reads
 
@@ -274,6 +292,18 @@ class StatementWatcher:
             await self._send([LivyProgressEvent(elapsed=round(self._elapsed(now), 3),
                                                 progress=self._last_progress)])
 
+    async def _read_jobs(self, ui: SparkUIClient, *, full: bool) -> list[SparkJob]:
+        """The first and the last read take all of ``/jobs`` (a session retains up to 1000);
+        the reads in between only the running ones, plus each job of ours that stopped running
+        since (``/jobs/{id}``), so a long session's history is not sent twice a second."""
+        if full:
+            return await ui.jobs()
+        running = await ui.jobs(status="running")
+        now_running = {j.job_id for j in running}
+        ended = [job_id for job_id, job in self.jobs.jobs.items()
+                 if str(job.status) == "RUNNING" and job_id not in now_running]
+        return running + [await ui.job(job_id) for job_id in ended]
+
     async def _round(self, now: float, *, final: bool = False) -> None:
         try:
             if self._ui is None:
@@ -283,7 +313,15 @@ class StatementWatcher:
             ui = self._ui
             before = ui.requests
             try:
-                jobs = await ui.jobs()
+                try:
+                    jobs = await self._read_jobs(ui, full=final or self._rounds == 0)
+                except NotFoundError:
+                    if self._rounds:
+                        raise
+                    # The UI does not know Livy's appId (a proxy or recovered session that names the
+                    # application differently): use the one application that UI serves.
+                    ui = self._ui = await SparkUIClient.discover(self.client._transport, ui.ui_url)
+                    jobs = await self._read_jobs(ui, full=True)
                 active = [] if final else await ui.stages(status="active")
                 refreshed: list[SparkStage] = []
                 self.jobs.note_jobs(now, jobs)  # the stage ids of new jobs first
@@ -307,6 +345,69 @@ class StatementWatcher:
                 await self._unreachable(now, self._ui.ui_url, exc)
             else:  # the session itself could not be read: try again at the next round
                 log.debug("spark_ui.session_read_failed", error=str(exc))
+
+
+class StatementInsights:
+    """A :class:`StatementWatcher` per statement of one session, for code that polls statements
+    itself (a :class:`~livyd.SessionEngine` listener, the daemon): hand every statement read to
+    :meth:`polled`; *emit* gets ``(statement_id, event)``. The watchers run in *task_group*; a
+    statement's watcher ends (after its last read) when a read shows the statement finished.
+
+    ::
+
+        class Listener(EngineListener):
+            async def job_changed(self, job):
+                await insights.polled(job.statement)
+            async def job_finished(self, job):
+                await insights.polled(job.statement)
+    """
+
+    def __init__(self, client: LivyClient, session_id: int | str,
+                 emit: Callable[[int, Any], Awaitable[None] | None], task_group: Any,
+                 settings: InsightSettings | None = None) -> None:
+        self.client = client
+        self.session_id = session_id
+        self._emit = emit
+        self._tg = task_group
+        self.settings = settings
+        self._watchers: dict[int, tuple[StatementWatcher, anyio.CancelScope]] = {}
+
+    async def polled(self, statement: Statement | None) -> None:
+        """A statement as just read from Livy (``None`` is ignored)."""
+        if statement is None:
+            return
+        entry = self._watchers.get(statement.id)
+        if entry is None:
+            if statement.state.is_terminal:
+                return
+            sid = statement.id
+
+            def emit(event: Any) -> Awaitable[None] | None:
+                return self._emit(sid, event)
+
+            watcher = StatementWatcher(self.client, self.session_id, sid, emit, self.settings,
+                                       now=anyio.current_time())
+            scope = anyio.CancelScope()
+            entry = self._watchers[sid] = (watcher, scope)
+            self._tg.start_soon(self._run, watcher, scope)
+        watcher, scope = entry
+        if statement.state.is_terminal:
+            del self._watchers[statement.id]
+            scope.cancel()
+            await watcher.finish(statement)
+        else:
+            await watcher.saw(statement)
+
+    @staticmethod
+    async def _run(watcher: StatementWatcher, scope: anyio.CancelScope) -> None:
+        with scope:
+            await watcher.run()
+
+    def close(self) -> None:
+        """Stop every watcher (the session ended, or nobody listens any more)."""
+        for _, scope in self._watchers.values():
+            scope.cancel()
+        self._watchers.clear()
 
 
 async def read_log(client: LivyClient, url: str, *, what: str, key: str = LOG_KEY,

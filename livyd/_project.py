@@ -67,7 +67,8 @@ class Excluder:
         self.root = root.resolve()
         self.patterns = tuple(patterns)
         self.excluded: list[tuple[str, str]] = []
-        self._ignored: set[str] | None = None
+        self._ignored: set[str] = set()
+        self._primed: list[Path] = []
         self._gitignore_rules: list[tuple[Path, str, bool]] | None = None
 
     def _rel(self, path: Path) -> str:
@@ -78,8 +79,9 @@ class Excluder:
         except ValueError:  # a relative or unresolved spelling of a path under the root
             return Path(os.path.relpath(os.path.abspath(path), self.root)).as_posix()
 
-    def reason(self, path: Path) -> str | None:
-        """Why *path* (under the root, not resolved) must not be deployed, or ``None``."""
+    def reason(self, path: Path, *, git: bool = True) -> str | None:
+        """Why *path* (under the root, not resolved) must not be deployed, or ``None``; *git*
+        ``False`` skips the git-ignore check (cheap checks only, for searching directories)."""
         name = path.name
         rel = self._rel(path)
         if path.is_symlink():
@@ -104,7 +106,7 @@ class Excluder:
         for pattern in self.patterns:
             if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(name, pattern):
                 return f"deploy.exclude pattern {pattern!r}"
-        if self._is_ignored(path):
+        if git and self._is_ignored(path):
             return "ignored by git"
         return None
 
@@ -145,18 +147,23 @@ class Excluder:
     # ------------------------------------------------------------------ git
 
     def prime(self, directory: Path) -> None:
-        """Ask git once about everything under *directory* (``git check-ignore --stdin``)."""
-        if self._ignored is not None:
+        """Ask git once about everything under *directory* (``git check-ignore --stdin``); without
+        git (or outside a repository) read the ``.gitignore`` files that apply to it instead.
+        Only *directory*'s own subtree is read, never the whole root."""
+        directory = Path(os.path.abspath(directory))
+        if any(directory == d or d in directory.parents for d in self._primed):
             return
+        self._primed.append(directory)
         git = shutil.which("git")
         top = _git_root(self.root)
-        if git is None or top is None:
-            self._ignored = set()
-            self._gitignore_rules = _read_gitignores(self.root)
-            return
-        candidates: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = [d for d in dirnames if d != ".git"]
+        if git is None or top is None or not self._ask_git(git, top, directory):
+            merged = [*(self._gitignore_rules or []), *_read_gitignores(self.root, directory)]
+            self._gitignore_rules = list(dict.fromkeys(merged))  # order kept: later rules win
+
+    def _ask_git(self, git: str, top: Path, directory: Path) -> bool:
+        candidates: list[str] = [os.path.relpath(directory, top)]
+        for dirpath, dirnames, filenames in os.walk(directory):
+            dirnames[:] = [d for d in dirnames if d not in _JUNK_DIRS]
             for entry in (*dirnames, *filenames):
                 candidates.append(os.path.relpath(os.path.join(dirpath, entry), top))
         try:
@@ -164,20 +171,16 @@ class Excluder:
                                   input="\0".join(candidates).encode(), capture_output=True,
                                   timeout=30, check=False)
         except (OSError, subprocess.SubprocessError):
-            self._ignored = set()
-            self._gitignore_rules = _read_gitignores(self.root)
-            return
+            return False
         if proc.returncode not in (0, 1):  # 128: not a repository after all
-            self._ignored = set()
-            self._gitignore_rules = _read_gitignores(self.root)
-            return
-        self._ignored = {(top / p).as_posix() for p in proc.stdout.decode(errors="replace").split("\0") if p}
+            return False
+        answer = proc.stdout.decode(errors="replace").split("\0")
+        self._ignored.update((top / p).as_posix() for p in answer if p)
+        return True
 
     def _is_ignored(self, path: Path) -> bool:
-        if self._ignored is None:
-            self.prime(self.root)
-        assert self._ignored is not None
-        if path.as_posix() in self._ignored:
+        self.prime(path if path.is_dir() else path.parent)
+        if Path(os.path.abspath(path)).as_posix() in self._ignored or path.as_posix() in self._ignored:
             return True
         if self._gitignore_rules:
             return _matches_gitignore(self._gitignore_rules, path)
@@ -194,22 +197,31 @@ def _is_keytab(path: Path) -> bool:
         return False
 
 
-def _read_gitignores(root: Path) -> list[tuple[Path, str, bool]]:
-    """``(base dir, pattern, negated)`` from every .gitignore under *root* (no git available)."""
-    rules: list[tuple[Path, str, bool]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+def _read_gitignores(root: Path, directory: Path) -> list[tuple[Path, str, bool]]:
+    """``(base dir, pattern, negated)`` from the .gitignore files that apply to *directory*: those
+    of its ancestors up to *root*, and those inside it (no git available)."""
+    files: list[Path] = []
+    here = Path(os.path.abspath(directory))
+    for ancestor in (here, *here.parents):
+        files.insert(0, ancestor / ".gitignore")  # the root's first: deeper files win
+        if ancestor == root or root not in ancestor.parents:
+            break
+    for dirpath, dirnames, filenames in os.walk(here):
         dirnames[:] = [d for d in dirnames if d not in _JUNK_DIRS]
-        if ".gitignore" in filenames:
-            try:
-                text = (Path(dirpath) / ".gitignore").read_text(encoding="utf-8", errors="replace")
-            except OSError:
+        if ".gitignore" in filenames and Path(dirpath) != here:
+            files.append(Path(dirpath) / ".gitignore")
+    rules: list[tuple[Path, str, bool]] = []
+    for gitignore in files:
+        try:
+            text = gitignore.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            line = line.rstrip()
+            if not line or line.startswith("#"):
                 continue
-            for line in text.splitlines():
-                line = line.rstrip()
-                if not line or line.startswith("#"):
-                    continue
-                negated = line.startswith("!")
-                rules.append((Path(dirpath), line[1:] if negated else line, negated))
+            negated = line.startswith("!")
+            rules.append((gitignore.parent, line[1:] if negated else line, negated))
     return rules
 
 
@@ -252,6 +264,13 @@ class Project:
     packages: tuple[Path, ...] = ()
     excluded: tuple[tuple[str, str], ...] = field(default=())
 
+    @property
+    def marked(self) -> bool:
+        """True when a livyd.toml or a git repository says where the project is. Auto-deploy only
+        runs for a marked project: from an arbitrary directory (a home directory) it would upload
+        whatever ``scripts``/``modules`` dirs happen to lie below; ``livyd deploy`` still can."""
+        return self.root_reason != "working directory"
+
     def describe(self) -> list[str]:
         lines = [f"project root: {self.root} ({self.root_reason})"]
         lines += [f"script: {p.relative_to(self.root)}" for p in self.scripts]
@@ -271,7 +290,7 @@ def _find_dir(name: str, cwd: Path, root: Path, excluder: Excluder) -> Path | No
         here = root
     for directory in (here, *here.parents):
         candidate = directory / name
-        if candidate.is_dir() and _inside(root, candidate) and excluder.reason(candidate) is None:
+        if candidate.is_dir() and _inside(root, candidate) and excluder.reason(candidate, git=False) is None:
             return candidate
         if directory == root:
             break
@@ -284,7 +303,7 @@ def _find_dir(name: str, cwd: Path, root: Path, excluder: Excluder) -> Path | No
             except OSError:
                 continue
             for child in children:
-                if excluder.reason(child) is not None:
+                if excluder.reason(child, git=False) is not None:
                     continue
                 if child.name == name and _inside(root, child):
                     return child

@@ -100,6 +100,17 @@ def _livyd_reload(payload):
             if not found:
                 raise ImportError("livyd reload: %s is not on the driver's sys.path" % name)
             entry = found[0]
+        previous = getattr(sys, "_livyd_reload_dirs", {})
+        sys._livyd_reload_dirs = previous
+        old = previous.get(package)
+        if old and old != entry:  # the last reload's private dir: replaced, so removed
+            while old in sys.path:
+                sys.path.remove(old)
+            if "zip" in payload or os.path.isdir(old):
+                import shutil
+                shutil.rmtree(old, ignore_errors=True)
+        if "zip" in payload:
+            previous[package] = entry
         while entry in sys.path:
             sys.path.remove(entry)
         sys.path.insert(0, entry)

@@ -464,6 +464,13 @@ class WebHDFSClient:
         answer = await self._json("PUT", hdfs_path, "MKDIRS", {"permission": _octal(permission)})
         return bool(self._field(answer, "MKDIRS", hdfs_path, "boolean"))
 
+    async def set_permission(self, path: str | os.PathLike[str], permission: int | str) -> None:
+        """``SETPERMISSION`` (octal, e.g. ``"700"``); the caller must own *path*."""
+        hdfs_path = await self._abs(path)
+        response = await self._send("PUT", self._op_url(hdfs_path), op="SETPERMISSION", path=hdfs_path,
+                                    params=self._params("SETPERMISSION", {"permission": _octal(permission)}))
+        await response.aclose()
+
     async def upload(self, path: str | os.PathLike[str], data: UploadData, *, overwrite: bool = False,
                      permission: int | str | None = None, progress: ProgressCallback | None = None) -> str:
         """Write *data* (bytes, a local file, or an async iterable of chunks) to *path*

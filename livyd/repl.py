@@ -172,7 +172,7 @@ class LivyRepl:
         later = None
         if deploy if deploy is not None else self._resolved.profile.deploy.auto:
             project = self._project()
-            if project.scripts or project.packages:
+            if (project.scripts or project.packages) and (deploy is True or project.marked):
                 async with self._workspace() as ws:
                     if ws is None:
                         later = project

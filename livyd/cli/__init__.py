@@ -92,7 +92,19 @@ def console_main() -> None:
     ``os._exit``: the interpreter's shutdown would otherwise spend ~0.2 s collecting garbage and
     tearing modules down for nothing. Not for embedding: call :func:`main` there.
     """
-    code = main()
+    global _startup_gc_paused
+    import gc
+
+    gc.disable()  # imports create ~10^5 objects that are never garbage: no collections meanwhile
+    _startup_gc_paused = True
+    # The command runs on asyncio only. httpcore imports trio when it is installed (~100 ms) to
+    # support a backend this process never uses: mark it absent (httpcore then sticks to anyio).
+    sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
+    try:
+        code = main()
+    finally:
+        if _startup_gc_paused:  # main returned before the command ran (--help, a usage error, ...)
+            gc.enable()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -137,5 +149,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     from livyd.cli._commands import run_command
     from livyd.cli._render import Renderer
 
+    if _startup_gc_paused:
+        _resume_gc()
     renderer = Renderer(json_mode=bool(args.json))
     return run_command(args, renderer)
+
+
+#: True while :func:`console_main` holds the cyclic GC off during start-up imports.
+_startup_gc_paused = False
+
+
+def _resume_gc() -> None:
+    """Start-up imports are done (the connection modules too): move everything they created to
+    the permanent generation, where collections never look again, and collect as usual from here."""
+    global _startup_gc_paused
+    import gc
+
+    import livyd._connect  # noqa: F401 - the last big import (httpx, the client) before any request
+
+    gc.freeze()
+    gc.enable()
+    _startup_gc_paused = False

@@ -272,7 +272,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         from livyd.cli._devloop import dry_run_session
 
         return await dry_run_session(args, r, resolved, code)
-    from livyd.cli._devloop import after_session_ready, before_create_session
+    from livyd.cli._devloop import after_session_ready, before_create_session, deploy_into_session
 
     upload_later = None
     async with open_connection(resolved, interactive=interactive, announce=r.notice) as conn:
@@ -291,6 +291,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
                 configured = resolved.profile.session.kind
                 statement_kind = configured if configured not in (None, "shared") else "pyspark"
             await _say_what_it_waits_for(client, r, session)
+            await deploy_into_session(args, r, resolved, conn, session.id)  # only with --deploy
         else:
             fields = resolved.profile.session.session_fields()
             fields["kind"] = fields.get("kind") or "pyspark"

@@ -25,8 +25,14 @@ if TYPE_CHECKING:
     from livyd._deploy import DeployResult
     from livyd._project import Project
 
-__all__ = ["COMMANDS", "after_session_ready", "before_create_session", "dry_run_session",
-           "plan_batch_submit"]
+__all__ = [
+    "COMMANDS",
+    "after_session_ready",
+    "before_create_session",
+    "deploy_into_session",
+    "dry_run_session",
+    "plan_batch_submit",
+]
 
 EXIT_OK = 0
 
@@ -169,7 +175,7 @@ async def cmd_deploy(args: argparse.Namespace, r: Renderer) -> int:
     resolved = _resolve(args)
     project = await anyio.to_thread.run_sync(_project, resolved)
     if args.dry_run:
-        doc = {"root": str(project.root), "root_reason": project.root_reason,
+        doc = {"root": str(project.root), "rootReason": project.root_reason,
                "scripts": [str(p) for p in project.scripts], "packages": [str(p) for p in project.packages],
                "excluded": [{"path": p, "reason": why} for p, why in project.excluded], "sent": False}
         if r.json_mode:
@@ -212,6 +218,8 @@ async def before_create_session(args: argparse.Namespace, r: Renderer, resolved:
     from livyd._deploy import deploy_project
 
     project = await anyio.to_thread.run_sync(_project, resolved)
+    if choice is None and not project.marked:
+        return None  # no livyd.toml, no git: no project to auto-deploy (--deploy forces it)
     if not project.scripts and not project.packages:
         if choice:
             r.warn(f"--deploy: no scripts or packages found under {project.root}")
@@ -224,6 +232,23 @@ async def before_create_session(args: argparse.Namespace, r: Renderer, resolved:
     fields["py_files"] = [*(fields.get("py_files") or []), *result.py_files]
     _deploy_summary(r, result)
     return None
+
+
+async def deploy_into_session(args: argparse.Namespace, r: Renderer, resolved: ResolvedConfig,
+                              conn: Connection, session_id: int) -> None:
+    """``exec``/``run --deploy --session ID``: deploy the project into that running session
+    (``add-pyfile`` after a WebHDFS upload, else ``upload-pyfile``)."""
+    if getattr(args, "deploy", None) is not True:
+        return
+    from livyd._devloop import deploy
+
+    project = await anyio.to_thread.run_sync(_project, resolved)
+    if not project.scripts and not project.packages:
+        r.warn(f"--deploy: no scripts or packages found under {project.root}")
+        return
+    url = resolved.profile.webhdfs.url or (conn.webhdfs_url if conn.embedded else None)
+    async with _workspace(resolved, url, use_auth=not conn.embedded, required=False) as ws:
+        _deploy_summary(r, await deploy(resolved, project, ws, client=conn.client, session_id=session_id))
 
 
 async def after_session_ready(r: Renderer, client: LivyClient, session_id: int,
@@ -240,11 +265,24 @@ async def after_session_ready(r: Renderer, client: LivyClient, session_id: int,
 
 
 async def _newest_session(client: LivyClient) -> int:
+    """Without --session: the one running session livyd named with this profile's prefix.
+
+    These commands run code in the session, and a session id is not an identity (anyone's
+    session may have the newest id), so anything but exactly one candidate is an error listing
+    what there is."""
     sessions = [s async for s in client.iter_sessions()]
     live = [s for s in sessions if not s.state.is_terminal]
+    prefix = f"{client.name_prefix}-"
+    ours = [s for s in live if (s.name or "").startswith(prefix)]
+    if len(ours) == 1:
+        return int(ours[0].id)
     if not live:
-        raise SessionGoneError(f"no running session at {client.url}: pass --session or create one")
-    return max(s.id for s in live)
+        raise SessionGoneError(f"no running session at {client.url}: pass --session or create one "
+                               "(livyd exec --keep ...)")
+    shown = ", ".join(f"{s.id} ({s.name or 'no name'})" for s in live[-10:])
+    why = "several" if ours else f"no session named {prefix}..."
+    raise ConfigError(f"{why} among the running sessions at {client.url} ({shown}): pass --session ID|NAME",
+                      key="--session")
 
 
 async def cmd_reload(args: argparse.Namespace, r: Renderer) -> int:
@@ -327,7 +365,7 @@ async def dry_run_session(args: argparse.Namespace, r: Renderer, resolved: Resol
         if choice is True or (choice is None and resolved.profile.deploy.auto):
             project = await anyio.to_thread.run_sync(_project, resolved)
             names = [s.name for s in project.scripts] + [f"{p.name}.zip" for p in project.packages]
-            if names:
+            if names and (choice is True or project.marked):
                 async with _workspace(resolved, required=False) as ws:
                     remote = await ws.resolve(project.name) if ws is not None else None
                 configured = list(fields.get("py_files") or [])
@@ -354,7 +392,7 @@ def _print_dry(r: Renderer, docs: list[dict[str, Any]]) -> None:
     import json
 
     if r.json_mode:
-        r.json({"dry_run": True, "requests": docs})
+        r.json({"dryRun": True, "requests": docs})
         return
     for doc in docs:
         r.text(f"{doc['method']} {doc['url']}")

@@ -12,6 +12,8 @@ from typing import Any
 
 __all__ = ["add_parsers", "batch_submit_options", "statement_options"]
 
+_SESSION_HELP = "default: the one running session livyd named (<name_prefix>-...)"
+
 
 def statement_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true",
@@ -66,7 +68,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("reload", parents=[common], help="hot-reload a module or package into a session")
     p.add_argument("module", nargs="?", metavar="MODULE",
                    help="a package (reloaded whole) or a module; default: every project package")
-    p.add_argument("--session", "-s", metavar="ID|NAME", help="default: the newest session")
+    p.add_argument("--session", "-s", metavar="ID|NAME", help=_SESSION_HELP)
     p.add_argument("--push", action="store_true", help="drop MODULE from sys.modules and import it fresh")
 
     p = sub.add_parser("build-standalone", parents=[common],
@@ -80,19 +82,19 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("fetch", parents=[common], help="a DataFrame or SQL result as CSV (paged past "
                        "Livy's 1000-row cap)")
     p.add_argument("what", metavar="SQL|VARIABLE", help="a SQL query, or a DataFrame variable in the session")
-    p.add_argument("--session", "-s", metavar="ID|NAME", help="default: the newest session")
+    p.add_argument("--session", "-s", metavar="ID|NAME", help=_SESSION_HELP)
     p.add_argument("--limit", type=int, default=10_000, help="at most this many rows (default 10000)")
     p.add_argument("--page", type=int, default=1000, help="rows per statement (default 1000)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the CSV here (default: stdout)")
 
     p = sub.add_parser("deps", parents=[common], help="what the profile and project configure vs what "
                        "a running session was created with; --refresh restarts it with the new pyFiles")
-    p.add_argument("--session", "-s", metavar="ID|NAME", help="default: the newest session")
+    p.add_argument("--session", "-s", metavar="ID|NAME", help=_SESSION_HELP)
     p.add_argument("--refresh", action="store_true",
                    help="re-zip and upload what changed, then replace the session by a new one with the "
                    "current pyFiles/jars/files/archives")
 
     p = sub.add_parser("params", parents=[common], help="set sys.argv in a running session for the code "
                        "that follows (sys.argv = ['livyd', ARGS...])")
-    p.add_argument("--session", "-s", metavar="ID|NAME", help="default: the newest session")
+    p.add_argument("--session", "-s", metavar="ID|NAME", help=_SESSION_HELP)
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")

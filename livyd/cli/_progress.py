@@ -100,7 +100,10 @@ class SparkProgressView:
         if not running_jobs:
             bar: Any = ""
             count = ""
-            if self._progress is not None and phase is not None and phase.phase == "running":
+            if self._jobs and phase is not None and phase.phase == "running":
+                finished = len(self._jobs)
+                detail = f"running ({finished} Spark job{'s' if finished != 1 else ''} finished)"
+            elif self._progress is not None and phase is not None and phase.phase == "running":
                 bar = ProgressBar(total=1.0, completed=self._progress, width=24)
                 count = f"{self._progress:.0%}"
             grid.add_row(Text(f"{head}: {detail}", overflow="ellipsis"), bar, count,

@@ -860,6 +860,7 @@ class ScalaInterpreter:
         self.worker = worker
         self.intp: Any = None
         self.lock = threading.Lock()
+        self.scala_213 = True
 
     def ensure(self) -> Any:
         with self.lock:
@@ -873,9 +874,15 @@ class ScalaInterpreter:
             settings.processArgumentString(args)
             self.reporter_text = jvm.java.io.StringWriter()
             writer = jvm.java.io.PrintWriter(self.reporter_text, True)
-            reporter = jvm.scala.tools.nsc.interpreter.shell.ReplReporterImpl(settings, writer)
-            intp = jvm.scala.tools.nsc.interpreter.IMain(settings, reporter)
-            intp.initializeCompiler()
+            try:  # Scala 2.13 (pyspark 4): IMain(settings, ReplReporter)
+                reporter = jvm.scala.tools.nsc.interpreter.shell.ReplReporterImpl(settings, writer)
+                intp = jvm.scala.tools.nsc.interpreter.IMain(settings, reporter)
+                intp.initializeCompiler()
+                self.scala_213 = True
+            except Exception:  # Scala 2.12 (pyspark 3.5): IMain(settings, PrintWriter)
+                intp = jvm.scala.tools.nsc.interpreter.IMain(settings, writer)
+                intp.initializeSynchronous()
+                self.scala_213 = False
             # Console.out/err (println, the REPL's echo of side effects) into our buffer: the
             # DynamicVariables behind scala.Console, set for this (pinned) JVM thread.
             self.console_buffer = jvm.java.io.ByteArrayOutputStream()
@@ -907,9 +914,18 @@ class ScalaInterpreter:
         """Livy's Scala output rules (livy-rest.md 7.10) for one cell."""
         try:
             self.ensure()
-        except NameError as exc:
+        except Exception as exc:  # no pyspark, or a REPL this code does not know: Livy's answer
+            LOG.exception("livyd repl: the Scala interpreter did not start")
             return {"status": "error", "execution_count": sid, "ename": "InterpreterError",
-                    "evalue": "Fail to start interpreter", "traceback": [str(exc) + "\n"]}
+                    "evalue": "Fail to start interpreter", "traceback": [str(exc).strip() + "\n"]}
+        try:
+            return self._run(sid, code)
+        except Exception as exc:  # py4j or JVM trouble outside the user's code
+            return {"status": "error", "execution_count": sid,
+                    "ename": f"Internal Error: {type(exc).__name__}", "evalue": str(exc).strip(),
+                    "traceback": []}
+
+    def _run(self, sid: int, code: str) -> dict[str, Any]:
         chunks: list[tuple[str, str]] = []  # ("code", text) | ("magic", line)
         pending: list[str] = []
         for line in code.splitlines():
@@ -977,13 +993,20 @@ class ScalaInterpreter:
     def complete(self, code: str, cursor: int) -> list[str]:
         """Candidates at *cursor*, from the REPL's own completer (as Livy's Scala completion)."""
         intp = self.ensure()
-        shell = self.jvm.scala.tools.nsc.interpreter.shell
-        with self.lock:
-            result = shell.ReplCompletion(intp, shell.Accumulator()).complete(code, cursor)
+        interpreter = self.jvm.scala.tools.nsc.interpreter
         names: list[str] = []
-        iterator = result.candidates().iterator()
-        while iterator.hasNext():
-            names.append(str(iterator.next().name()))
+        with self.lock:
+            if self.scala_213:
+                result = interpreter.shell.ReplCompletion(intp, interpreter.shell.Accumulator()).complete(
+                    code, cursor)
+                iterator = result.candidates().iterator()
+                while iterator.hasNext():
+                    names.append(str(iterator.next().name()))
+            else:
+                iterator = interpreter.PresentationCompilerCompleter(intp).complete(
+                    code, cursor).candidates().iterator()
+                while iterator.hasNext():
+                    names.append(str(iterator.next()))
         return sorted(set(names))
 
 

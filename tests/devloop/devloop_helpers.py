@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -30,9 +31,27 @@ def make_project(root: Path, *, value: int = 1, git: bool = True) -> Path:
         "import sys\nimport demopkg\nprint('job', demopkg.f(), sys.argv[1:])\n")
     (root / ".gitignore").write_text("local_only.py\n")
     if git and not (root / ".git").exists():
-        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        if shutil.which("git"):
+            subprocess.run(["git", "init", "-q", str(root)], check=True)
+        else:  # the root is still marked; livyd then parses .gitignore itself
+            (root / ".git").mkdir()
     return root
 
 
 def set_value(root: Path, value: int) -> None:
     (root / "modules" / "demopkg" / "core.py").write_text(f"def f():\n    return {value}\n")
+
+
+def ensure_home(webhdfs_url: str, user: str) -> None:
+    """Create ``/user/<user>`` owned by *user*, as the sandbox's HDFS superuser (its default
+    identity), the way a cluster admin provisions home directories: the sandbox enforces HDFS
+    permissions, so a test user could not create it under a ``/user`` it does not own."""
+    import httpx
+
+    base = webhdfs_url.rstrip("/")
+    headers = {"X-XSRF-Header": "livyd", "X-Requested-By": "livyd"}
+    with httpx.Client(timeout=30) as client:
+        client.put(f"{base}/user/{user}", params={"op": "MKDIRS", "permission": "755"},
+                   headers=headers).raise_for_status()
+        client.put(f"{base}/user/{user}", params={"op": "SETOWNER", "owner": user},
+                   headers=headers).raise_for_status()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devloop_helpers import make_project, set_value
+from devloop_helpers import ensure_home, make_project, set_value
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "cliuser"
@@ -37,7 +37,9 @@ def livyd(*args: str, cwd: Path, env: dict[str, str],
 
 @pytest.fixture
 def batch_sandbox(sandbox_factory: Any) -> Any:
-    return sandbox_factory("--batch-launcher", "python")  # .py batches without a JVM
+    sb = sandbox_factory("--batch-launcher", "python")  # .py batches without a JVM
+    ensure_home(sb.webhdfs_url, USER)
+    return sb
 
 
 def test_hdfs_put_ls_get_rm_and_refusals(batch_sandbox: Any, tmp_path: Path) -> None:
@@ -82,6 +84,10 @@ def test_deploy_twice_sends_nothing_the_second_time(batch_sandbox: Any, tmp_path
     second = json.loads(livyd("--json", "deploy", cwd=root, env=env).stdout)
     assert [f["uploaded"] for f in second["files"]] == [False, False]
     assert second["pyFiles"] == first["pyFiles"]
+    # reload without --session never guesses a session it cannot tell is livyd's
+    (root / "livyd.toml").write_text(f'[session]\nname_prefix = "{tmp_path.name[-12:]}x"\n')
+    guessed = livyd("reload", cwd=root, env=env)
+    assert guessed.returncode in (2, 3) and "--session" in guessed.stderr, guessed.stderr
 
 
 def test_exec_auto_deploys_then_reload(batch_sandbox: Any, tmp_path: Path) -> None:
@@ -90,7 +96,7 @@ def test_exec_auto_deploys_then_reload(batch_sandbox: Any, tmp_path: Path) -> No
     ran = livyd("--json", "exec", "--keep", "import demopkg; demopkg.f()", cwd=root, env=env)
     assert ran.returncode == 0, ran.stderr
     out = json.loads(ran.stdout)
-    sid = str(out["session_id"])
+    sid = str(out["sessionId"])
     assert out["data"]["text/plain"] == "1"
     try:
         set_value(root, 4)

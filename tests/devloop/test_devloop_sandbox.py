@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devloop_helpers import make_project, set_value
+from devloop_helpers import ensure_home, make_project, set_value
 
 from livyd import LivyClient, UnsafeRemotePathError, WebHDFSClient
 from livyd._config import DeployConfig
@@ -30,6 +30,7 @@ USER = "devloop"
 
 @pytest.fixture
 async def hdfs(sandbox: Any) -> AsyncIterator[WebHDFSClient]:
+    ensure_home(sandbox.webhdfs_url, USER)
     async with WebHDFSClient(sandbox.webhdfs_url, user=USER) as client:
         yield client
 
@@ -70,7 +71,8 @@ async def test_deploy_import_change_reload(client: LivyClient, hdfs: WebHDFSClie
     sid = session.id
     try:
         await client.wait_session_ready(sid)
-        assert await _value(client, sid, "import demopkg; demopkg.f(), demopkg.helpers.doubled()") == "(1, 2)"
+        assert await _value(client, sid, "import sys, demopkg; demopkg.f(), demopkg.helpers.doubled()"
+                            ) == "(1, 2)"
 
         set_value(root, 5)  # change a function locally, reload the package (inline base64)
         res = await Reloader(client, sid, project, workspace=ws).reload_package("demopkg")
@@ -79,8 +81,11 @@ async def test_deploy_import_change_reload(client: LivyClient, hdfs: WebHDFSClie
         assert await _value(client, sid, "demopkg.f(), demopkg.helpers.doubled()") == "(5, 10)"
 
         set_value(root, 6)  # too big to inline: through WebHDFS + add-pyfile
+        extracted = res.path
         res = await Reloader(client, sid, project, workspace=ws, inline_limit=0).reload_package("demopkg")
         assert res.via == "webhdfs" and "demopkg.core" in res.reloaded
+        assert extracted and not os.path.exists(extracted)  # noqa: ASYNC240 (the last reload's dir is gone)
+        assert await _value(client, sid, f"{extracted!r} in sys.path") == "False"
         assert await _value(client, sid, "demopkg.f(), demopkg.helpers.doubled()") == "(6, 12)"
 
         set_value(root, 7)  # no WebHDFS: Livy's upload-pyfile
@@ -137,6 +142,7 @@ async def test_deletes_and_overwrites_stay_inside_the_base_dir(hdfs: WebHDFSClie
 
 def test_large_upload_keeps_memory_bounded(sandbox: Any, tmp_path: Path) -> None:
     """A 192 MiB upload in a fresh process: peak RSS grows far less than the file (streamed)."""
+    ensure_home(sandbox.webhdfs_url, USER)
     size = 192 * 1024 * 1024
     big = tmp_path / "big.bin"
     with big.open("wb") as f:
@@ -215,3 +221,37 @@ async def test_progress_callbacks_for_uploads_and_downloads(hdfs: WebHDFSClient,
     assert await hdfs.download(path, progress=lambda d, t: in_memory.append(d)) == data
     assert in_memory[-1] == len(data)
     await hdfs.delete(path)
+
+
+async def test_dependency_report_and_refresh(client: LivyClient, hdfs: WebHDFSClient, sandbox: Any,
+                                             tmp_path: Path) -> None:
+    from livyd import load_config
+    from livyd._deps import dependency_report, refresh_session
+
+    root = make_project(tmp_path / "proj", value=1)
+    ws = _workspace(hdfs, tmp_path)
+    extra = f"/user/{USER}/extra_{secrets.token_hex(3)}.py"
+    await hdfs.upload(extra, b"E = 1\n")
+    resolved = load_config(url=sandbox.livy_url, cwd=root, user_config=False,
+                           env={"LIVY_PY_FILES": f"hdfs:///nope/x.zip,hdfs://{extra}"})
+    project = discover_project(resolved.profile.deploy, cwd=root)
+    deployed = await deploy_project(project, workspace=ws)
+    session = await client.create_session(kind="pyspark", py_files=deployed.py_files)
+    try:
+        await client.wait_session_ready(session.id)
+        rows = {Path(d.uri).name: d.status
+                for d in await dependency_report(resolved, project, await client.get_session(session.id), ws)}
+        assert rows == {"x.zip": "missing", Path(extra).name: "pending", "job.py": "active",
+                        "demopkg.zip": "active"}
+        set_value(root, 2)
+        rows = {Path(d.uri).name: d.status
+                for d in await dependency_report(resolved, project, await client.get_session(session.id), ws)}
+        assert rows["demopkg.zip"] == "changed"
+        resolved = load_config(url=sandbox.livy_url, cwd=root, user_config=False,
+                               env={"LIVY_PY_FILES": f"hdfs://{extra}"})
+        new = await refresh_session(resolved, project, client, await client.get_session(session.id), ws)
+        session = new
+        assert await _value(client, new.id, "import demopkg, " + Path(extra).stem + " as e; demopkg.f(), e.E"
+                            ) == "(2, 1)"
+    finally:
+        await client.delete_session(session.id)

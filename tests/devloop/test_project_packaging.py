@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from devloop_helpers import make_project, set_value
@@ -144,3 +145,32 @@ def test_devloop_settings_resolve_with_provenance(tmp_path: Path) -> None:
     assert cfg.source_of("deploy.inline_limit").endswith("livyd.toml:3")
     with pytest.raises(livyd.ConfigError, match=r"LIVY_BATCH_STAGE.*batch\.stage"):
         livyd.load_config(cwd=tmp_path, env={"LIVY_BATCH_STAGE": "sometimes"}, user_config=False)
+
+
+@pytest.mark.parametrize("git", [True, False])
+def test_discovery_reads_only_what_it_deploys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              git: bool) -> None:
+    """Auto-deploy runs on every session livyd creates: it must not walk a big unrelated tree
+    (a home directory, a data dir) to ask git about it."""
+    import livyd._project as project_module
+
+    root = make_project(tmp_path / "proj", git=git)
+    (root / "data" / "a" / "b").mkdir(parents=True)
+    walked: list[str] = []
+    real_walk = os.walk
+
+    def spy(top: Any, *args: Any, **kwargs: Any) -> Any:
+        walked.append(Path(top).name)
+        return real_walk(top, *args, **kwargs)
+
+    monkeypatch.setattr(project_module.os, "walk", spy)
+    found = discover_project(DeployConfig(), cwd=root)
+    assert [p.name for p in found.packages] == ["demopkg"]
+    assert "proj" not in walked and "data" not in walked, walked
+
+
+def test_auto_deploy_needs_a_marked_project(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj", git=False)
+    assert not discover_project(DeployConfig(), cwd=root).marked  # a bare directory
+    (root / "livyd.toml").write_text("")
+    assert discover_project(DeployConfig(), cwd=root, config_root=root).marked

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devloop_helpers import make_project, set_value
+from devloop_helpers import ensure_home, make_project, set_value
 
 from livyd import LivyClient
 from livyd.repl import LivyRepl
@@ -16,6 +16,7 @@ from livyd.repl import LivyRepl
 def test_repl_facade_inside_a_running_loop(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     root = make_project(tmp_path / "proj", value=2)
+    ensure_home(sandbox.webhdfs_url, "repluser")
     for key in ("LIVY_URL", "LIVYD_PROFILE", "LIVY_REMOTE_DIR"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("LIVY_WEBHDFS_URL", sandbox.webhdfs_url)

@@ -54,7 +54,7 @@ def nvim() -> str:
 
 
 def run_script(nvim: str, tmp_path: Path, script: str, *args: str, env_extra: dict[str, str] | None = None,
-               timeout: float = 240) -> dict[str, Any]:
+               timeout: float = 240, plugin: Path = PLUGIN) -> dict[str, Any]:
     """Run one Lua scenario in a clean headless nvim; its OUT.json (asserting it exited 0)."""
     out = tmp_path / f"{script}.json"
     env = {
@@ -70,7 +70,7 @@ def run_script(nvim: str, tmp_path: Path, script: str, *args: str, env_extra: di
     for key in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"):
         Path(env[key]).mkdir(mode=0o700, parents=True, exist_ok=True)
     proc = subprocess.run(
-        [nvim, "--headless", "--clean", "-l", str(SCRIPTS / f"{script}.lua"), str(out), str(PLUGIN), *args],
+        [nvim, "--headless", "--clean", "-l", str(SCRIPTS / f"{script}.lua"), str(out), str(plugin), *args],
         capture_output=True, text=True, timeout=timeout, cwd=str(tmp_path), env=env, stdin=subprocess.DEVNULL,
     )
     assert out.exists(), f"{script}.lua wrote no results (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
@@ -129,6 +129,9 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     vt = r["virtual_texts"]
     assert any(v["row"] == 4 and v["text"].strip().startswith("→ 42") for v in vt), vt
 
+    # the "Run cell" lens went through the plugin: the same cell, its code known from the start
+    assert r["lens_run"] == {"code": r["cell_code"], "range": r["cell_range"], "result": "42"}, r["lens_run"]
+
     # a characterwise selection: exactly "6 * 7", its range in UTF-16 characters
     selected = {"start": {"line": 3, "character": 4}, "end": {"line": 3, "character": 9}}
     assert r["charwise"] == {"code": "6 * 7", "result": "42", "range": selected}, r["charwise"]
@@ -168,9 +171,9 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     # with its code and output
     picker, actions = r["history"][0], r["history"][1]
     assert picker["items"][-1] == "#0  ok         import os", picker
-    # seven tasks (the completion statement in between is no task of the daemon's)
+    # eight tasks (the completion statement in between is no task of the daemon's)
     assert re.match(r"^#\d+  cancelled  # %%$", picker["items"][0]), picker
-    assert len(picker["items"]) == 7 and any("nvim_livy_variable = 7" in i for i in picker["items"]), picker
+    assert len(picker["items"]) == 8 and any("nvim_livy_variable = 7" in i for i in picker["items"]), picker
     assert actions["items"] == ["Open code and output", "Run again"]
     # the statement in full (livy/statement): header, its code, its output
     assert r["history_opened_name"].startswith("livy://statement/t-")
@@ -211,6 +214,11 @@ def test_sessions_logs_profiles_and_batches(
     assert any(line.split() == ["state", "idle"] for line in r["info_float"]), r["info_float"]
     assert any(line.split() == ["profile", "alpha"] for line in r["info_float"]), r["info_float"]
     assert r["log_name"] == f"livy://log/alpha/{first['id']}"
+    st = r["status_float"]
+    assert re.match(rf"^livyd {re.escape(__version__)}, protocol {PROTOCOL_VERSION}, pid \d+$", st[0]), st
+    assert "Profiles (2)" in st, st
+    assert any(line.startswith("  alpha (active)  http://127.0.0.1:") for line in st), st
+    assert f"  alpha#{first['id']}  idle  pyspark  nvim-test-a  (attached)" in st, st
 
     assert r["detached_after_switch"], "selecting another profile detaches the old profile's session"
     picker = r["profile_picker"]
@@ -221,10 +229,15 @@ def test_sessions_logs_profiles_and_batches(
     assert re.match(r"^livy://batch/alpha/\d+$", r["batch_name"]), r["batch_name"]
     batch = "\n".join(r["batch_lines"])
     assert "batch says one two" in batch and re.search(r"is success$", batch, re.M), batch
+    assert r["batch_picker"]["prompt"] == "Livy batches"
+    assert any(re.match(r"^#\d+  success", i) for i in r["batch_picker"]["items"]), r["batch_picker"]
+    assert r["batch_log_again"] == r["batch_lines"], r["batch_log_again"]
+    assert any(n.startswith("Livy: batch ") and n.endswith((" killed", " was already gone"))
+               for n in r["notes_all"]), r["notes_all"]
 
     assert r["killall_note"] == f"Livy: killed session {r['second']}", r["notes_all"]
     errors = r["errors"]
-    assert any("session attach: expected a session id" in e and '"x1"' in e for e in errors), errors
+    assert any("session attach: expected an id (a whole number)" in e and '"x1"' in e for e in errors), errors
     assert any('unknown subcommand "frobnicate"' in e for e in errors), errors
 
     assert r["bad_setup"] is False and r["bad_setup_type"] is False and r["bad_settings"] is False
@@ -332,7 +345,8 @@ def test_luacheck() -> None:
     exe = shutil.which("luacheck")
     require(exe, "luacheck (Debian: apt-get install lua-check)")
     assert exe is not None
-    proc = subprocess.run([exe, "--no-color", "--formatter", "plain", ".", str(SCRIPTS)], cwd=str(PLUGIN),
+    lua = [".", str(SCRIPTS), str(ROOT / "bench" / "nvim_roundtrip.lua")]
+    proc = subprocess.run([exe, "--no-color", "--formatter", "plain", *lua], cwd=str(PLUGIN),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -348,3 +362,56 @@ def test_stylua_formatting() -> None:
     proc = subprocess.run([npm, "run", "-s", "format:check"], cwd=str(PLUGIN), capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_rendering_and_options(nvim: str, tmp_path: Path) -> None:
+    """The plugin's pure parts in a real Neovim: tables (display widths, nulls, numbers right),
+    JSON, truncation, tracebacks, virtual text, option and argument checks."""
+    r = run_script(nvim, tmp_path, "units", str(tmp_path / "images"))
+    # display widths: 東京 is 4 columns wide; numbers right-aligned; null shown
+    assert r["table_wide"] == [
+        "city       n",
+        "------  ----",
+        "東京      12",
+        "null       3",
+        "Zürich  null",
+        "(3 rows)",
+    ], r["table_wide"]
+    assert r["json_only"] == ['{"a":1}']
+    assert r["truncated"] == ["x", "y", "(truncated: the whole output is in /state/out/t.json)"]
+    assert r["error_lines"] == ["Traceback (most recent call last):", '  File "<stdin>", line 1, in <module>',
+                                "ValueError: bad"]
+    assert r["bad_image"] == ["[image/png not saved: the image is not valid base64]"]
+    assert r["short_long"] == ["→ " + "a" * 19 + "…  (1.50 s)", "DiagnosticOk"], r["short_long"]
+    assert r["short_lines"] == ["→ 3 lines in livy://output/3  (1m01s)", "DiagnosticOk"]
+    assert r["short_failed"] == ["✗ failed: session 3 is dead", "DiagnosticError"]
+    assert r["footer_failed"] == "✗ failed in 5 ms: session 3 is dead"
+    assert r["elapsed"] == ["5 ms", "1.23 s", "2m05s"]
+    assert r["fields"] == {"kind": "spark", "numExecutors": 4, "conf": {"spark.sql.shuffle.partitions": "64"},
+                           "x": True}
+    assert r["fields_bad"] == 'expected key=value, got "driverMemory" (e.g. kind=pyspark driverMemory=2g)'
+    o = r["options"]
+    assert o["cmd_empty"] == ("livy.setup: cmd: expected a non-empty list of strings, "
+                              "e.g. { 'livyd', '--stdio' }, got {}"), o
+    assert o["filetypes"].startswith("livy.setup: filetypes: expected a list of filetypes"), o
+    assert o["split"].startswith("livy.setup: output.split: expected one of below, above, left, right"), o
+    assert o["kinds"] == ("livy.setup: statement_kinds: expected a table of filetype = "
+                          "pyspark|spark|sql|sparkr (or false), "
+                          'got { r = "sparkr", scala = "spark", sql = "hive" }'), o
+    assert o["kinds_off"] == "accepted" and o["good"] == "accepted", o
+    assert o["unknown_nested"] == (
+        "livy.setup: unknown option output.heigth (known in output: open, size, split)")
+
+
+def test_without_the_protocol_schema(nvim: str, tmp_path: Path) -> None:
+    """A copy of the plugin away from its repository: nothing is refused (there is nothing to check
+    against), and :checkhealth livy warns that messages are not checked, saying what to set."""
+    copy = tmp_path / "livy.nvim"
+    for part in ("lua", "plugin", "doc"):
+        shutil.copytree(PLUGIN / part, copy / part)
+    r = run_script(nvim, tmp_path, "noschema", plugin=copy)
+    assert r["info"][0] is None and "set protocol_dir in setup()" in r["info"][1], r["info"]
+    assert r["unchecked"] == [True, []]
+    warnings = [t for lvl, t in _health_lines(r["health"]) if lvl == "WARNING"]
+    expected = "messages are not checked against the protocol: protocol/livyd.schema.json not found"
+    assert any(t.startswith(expected) for t in warnings), r["health"]

@@ -316,3 +316,85 @@ def test_cli_draws_progress_bars_on_a_terminal(gateway: SandboxProcess, spark_se
     assert proc.stdout == "12\n"
     assert "tasks" in shown and "job " in shown and "stage " in shown, shown
     assert "/jobs/job/?id=" in shown  # the summary line links each job to its Spark UI page
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """A real HTTP transport that records what went over it (path, and a statement's state)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.seen: list[tuple[str, str | None]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        state = None
+        if "/statements/" in request.url.path and request.method == "GET":
+            body = await response.aread()
+            state = json.loads(body).get("state")
+            headers = [(k, v) for k, v in response.headers.items()
+                       if k.lower() not in ("content-encoding", "content-length")]
+            response = httpx.Response(response.status_code, headers=headers, content=body)
+        self.seen.append((request.url.path, state))
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_the_spark_ui_is_read_only_while_the_statement_runs(
+        gateway: SandboxProcess, spark_session: int) -> None:
+    """Order, not time: every Spark UI read comes after a statement poll that saw it running, there
+    are never more UI rounds than statement polls (plus the final read), and a statement that
+    ends before start_delay costs no UI read at all."""
+    recorder = RecordingTransport()
+    async with livyd.LivyClient(gateway.livy_url, timeout=60, transport=recorder) as c:
+        code = "import time\nsc.parallelize(range(8), 4).map(lambda x: time.sleep(0.15) or x).count()"
+        st = await c.run_statement(spark_session, code, on_progress=lambda e: None, timeout=120)
+        assert st.output is not None and st.output.text == "8"
+        seen = list(recorder.seen)
+        ui = [i for i, (path, _) in enumerate(seen) if "/yarn/proxy/" in path]
+        polls_running = [i for i, (_, state) in enumerate(seen) if state == "running"]
+        assert ui and polls_running and ui[0] > polls_running[0]
+        rounds = [i for i in ui if seen[i][0].endswith("/jobs")]
+        assert len(rounds) <= len(polls_running) + 1
+        recorder.seen.clear()
+        quick = livyd.InsightSettings(start_delay=30)  # "short" made deterministic: it ends well before
+        c.insight_settings = quick
+        st = await c.run_statement(spark_session, code, on_progress=lambda e: None, timeout=120)
+        assert not [p for p, _ in recorder.seen if "/yarn/proxy/" in p]
+
+
+async def test_code_that_polls_statements_itself_gets_the_events(client: livyd.LivyClient,
+                                                                spark_session: int) -> None:
+    """StatementInsights next to the library's SessionEngine (what the daemon runs): the engine's
+    own statement reads drive the watchers; events arrive per statement id."""
+    import anyio
+
+    from livyd import EngineListener, SessionEngine
+    from livyd._insight import StatementInsights
+
+    events: dict[int, list[Any]] = {}
+    async with anyio.create_task_group() as tg:
+        def emit(sid: int, event: Any) -> None:
+            events.setdefault(sid, []).append(event)
+
+        insights = StatementInsights(client, spark_session, emit, tg)
+
+        class Listener(EngineListener):
+            async def job_changed(self, job: Any) -> None:
+                await insights.polled(job.statement)
+
+            async def job_finished(self, job: Any) -> None:
+                await insights.polled(job.statement)
+
+        engine = SessionEngine(client, spark_session, listener=Listener())
+        tg.start_soon(engine.run)
+        job = engine.submit(SHUFFLE)
+        await job.wait()
+        insights.close()
+        tg.cancel_scope.cancel()
+    assert job.statement is not None and job.statement.output is not None
+    assert job.statement.output.text == "[(0, 1683), (2, 1650), (1, 1617)]"
+    jobs = final_jobs(events[job.statement.id])
+    assert len(jobs) == 1 and next(iter(jobs.values())).status == "SUCCEEDED"
+    assert sorted(s.num_tasks for s in final_stages(events[job.statement.id]).values()) == [2, 4]

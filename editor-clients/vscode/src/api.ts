@@ -49,6 +49,7 @@ export function resultHandlers(model: LivyModel): ResultHandlers {
     'livy/execute': (r, p) => { model.noteExecute(p, r); },
     'livy/cancel': (r) => { model.applyTaskInfo(r.task); },
     'livy/listStatements': (r) => r.tasks.forEach((t) => model.applyTaskInfo(t)),
+    'livy/statement': (r) => { model.applyStatement(r); },
     'livy/readLog': none,
     'livy/followLog': none,
     'livy/unfollowLog': none,
@@ -114,6 +115,9 @@ export interface LivySettings {
   maxOutputBytes: number;
   deleteSessionsOnExit: boolean;
   showTracebacks: boolean;
+  /** '' : the profile's. */
+  auth: string;
+  caBundle: string;
 }
 
 export function daemonSettings(s: LivySettings): DaemonSettings {
@@ -127,6 +131,12 @@ export function daemonSettings(s: LivySettings): DaemonSettings {
   };
   if (s.url.trim()) {
     out.url = s.url.trim();
+  }
+  if (s.auth) {
+    out.auth = s.auth as DaemonSettings['auth'];
+  }
+  if (s.caBundle.trim()) {
+    out.caBundle = s.caBundle.trim();
   }
   return out;
 }

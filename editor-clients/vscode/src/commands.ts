@@ -33,7 +33,7 @@ export class StatementDocuments implements vscode.TextDocumentContentProvider {
       return 'This statement is no longer known to this window.';
     }
     if (m![2] === 'py') {
-      return t.code ?? `${t.codePreview}\n# (only the first line is known: the statement was not sent from this window)\n`;
+      return t.code ?? `${t.codePreview}\n# (only the first line is known: the daemon no longer has this statement)\n`;
     }
     const o = t.output;
     if (!o) {
@@ -189,6 +189,19 @@ async function pickSession(c: Context, node: Node | undefined, placeHolder: stri
 function taskOf(c: Context, node: unknown): TaskRecord | undefined {
   const n = node as Node | undefined;
   return n?.type === 'task' ? c.model.tasks.get(n.task.taskId) ?? n.task : undefined;
+}
+
+/** Ask the daemon for a statement's whole code and output (livy/statement) when this window lacks them. */
+async function fullStatement(c: Context, t: TaskRecord): Promise<void> {
+  if (t.code && (t.output || isActive(t.state))) {
+    return;
+  }
+  try {
+    const a = await api(c);
+    await a.request('livy/statement', { taskId: t.taskId, profile: t.profile });
+  } catch (e) {
+    c.daemon.log.warn(`livy/statement for task ${t.taskId}: ${describeError(e)}`);
+  }
 }
 
 function parseArgs(s: string): string[] {
@@ -461,7 +474,7 @@ export function registerCommands(c: Context): vscode.Disposable[] {
           }
           creds.token = token;
         }
-        await a.request('livy/setCredentials', credentialParams(profile, creds));
+        await c.daemon.setCredentials(credentialParams(profile, creds), a);
         await c.credentials.set(profile, creds);
         void vscode.window.showInformationMessage(`Livy: credentials for ${profile || 'the default profile'} are stored in VS Code's secret storage and in use.`);
       } catch (e) {
@@ -519,6 +532,7 @@ export function registerCommands(c: Context): vscode.Disposable[] {
       if (!t) {
         return;
       }
+      await fullStatement(c, t);
       const id = encodeURIComponent(t.taskId);
       const code = await vscode.workspace.openTextDocument(vscode.Uri.parse(`${StatementDocuments.scheme}:/${id}.py`));
       await vscode.window.showTextDocument(code, { viewColumn: vscode.ViewColumn.One, preview: true });
@@ -530,8 +544,9 @@ export function registerCommands(c: Context): vscode.Disposable[] {
       if (!t) {
         return;
       }
+      await fullStatement(c, t);
       if (!t.code) {
-        void vscode.window.showWarningMessage('Livy: only the first line of this statement is known (it was not sent from this window), so it cannot be run again.');
+        void vscode.window.showWarningMessage('Livy: the daemon no longer has this statement\'s code, so it cannot be run again.');
         return;
       }
       await runCode(c, t.code, t.uri ? vscode.Uri.parse(t.uri) : undefined, undefined, t.sessionId);

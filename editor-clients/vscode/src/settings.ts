@@ -5,9 +5,7 @@ import type { LivySettings } from './api';
 export interface ExtensionSettings extends LivySettings {
   daemonPath: string;
   daemonArgs: string[];
-  auth: string;
   username: string;
-  caBundle: string;
   revealOutput: 'always' | 'onError' | 'never';
 }
 
@@ -32,24 +30,9 @@ export function readSettings(): ExtensionSettings {
 }
 
 /** Settings that only take effect when the daemon process starts again. */
-export const RESTART_SETTINGS = ['livy.daemonPath', 'livy.daemonArgs', 'livy.auth', 'livy.caBundle'];
+export const RESTART_SETTINGS = ['livy.daemonPath', 'livy.daemonArgs'];
 
-/**
- * The daemon's environment and extra arguments for settings livyd reads only from its environment
- * (LIVY_AUTH, SSL_CERT_FILE). A shared daemon started by another window would not see them, so
- * with any of them set the daemon runs --standalone.
- */
-export function daemonProcess(s: ExtensionSettings): { args: string[]; env: Record<string, string> } {
-  const env: Record<string, string> = {};
-  if (s.auth) {
-    env.LIVY_AUTH = s.auth;
-  }
-  if (s.caBundle) {
-    env.SSL_CERT_FILE = s.caBundle;
-  }
-  const args = ['--stdio', ...s.daemonArgs];
-  if (Object.keys(env).length && !args.includes('--standalone')) {
-    args.push('--standalone');
-  }
-  return { args, env };
+/** The daemon's command-line arguments. */
+export function daemonArgs(s: ExtensionSettings): string[] {
+  return ['--stdio', ...s.daemonArgs];
 }

@@ -53,7 +53,7 @@ before(async () => {
   conn.onNotification('$/progress', () => {});
   conn.onNotification('textDocument/publishDiagnostics', () => {});
   conn.listen();
-  const settings = { profile: '', url: sandbox.url, kind: 'pyspark', pollInterval: 0.1, idlePollInterval: 1, maxOutputBytes: 1_000_000, deleteSessionsOnExit: true, showTracebacks: false };
+  const settings = { profile: '', url: sandbox.url, kind: 'pyspark', pollInterval: 0.1, idlePollInterval: 1, maxOutputBytes: 1_000_000, deleteSessionsOnExit: true, showTracebacks: false, auth: '', caBundle: '' };
   const opts = api.initializationOptions(settings, tmp);
   opts.settings.stateDir = join(tmp, 'state-dir');
   const init = await conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: { window: { workDoneProgress: true } }, initializationOptions: opts });
@@ -100,6 +100,7 @@ test('an error comes back with a traceback whose <stdin> frame maps to the docum
   assert.equal(done.output.ename, 'ZeroDivisionError');
   const locs = render.tracebackLocations(done.output.traceback, done.range);
   assert.deepEqual(locs.map((l) => l.documentLine), [11], JSON.stringify(done.output.traceback));
+  assert.equal(done.output.errorRange?.start.line, 11, 'the daemon marks the same line (protocol 1.2 errorRange)');
 });
 
 test('livy/cancel stops a running statement and its output says cancelled', async () => {
@@ -121,6 +122,15 @@ test('livy/status and livy/listStatements feed the Sessions view with this windo
   assert.equal(history.length, 3);
   assert.deepEqual(history.map((t) => t.output?.status), ['ok', 'error', 'cancelled']);
   assert.equal(history[0].code, 'import os\nos.getpid()', 'the code this window sent is kept');
+  // A window that did not send it (a reloaded one) gets the whole code and output with livy/statement.
+  const fresh = new LivyModel();
+  const other = new api.LivyApi({ sendRequest: (m, p) => conn.sendRequest(m, p), onNotification: () => ({ dispose() {} }) }, fresh);
+  await other.request('livy/listStatements', {});
+  assert.equal(fresh.tasks.get(history[1].taskId).code, null);
+  await other.request('livy/statement', { taskId: history[1].taskId });
+  const full = fresh.tasks.get(history[1].taskId);
+  assert.match(full.code, /^def ratio\(x, y\):/);
+  assert.equal(full.output.ename, 'ZeroDivisionError');
 });
 
 test('bad params are refused naming the field, and the daemon carries on', async () => {

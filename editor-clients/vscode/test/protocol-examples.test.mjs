@@ -102,7 +102,10 @@ test('valid request params go out unchanged through LivyApi and their results up
   const execParams = ALL.find((e) => e.method === 'livy/execute' && e.part === 'params' && e.valid).message.params;
   const task = model.tasks.get(exec.taskId);
   assert.ok(task, 'the execute result did not create a task');
-  assert.equal(task.code, execParams.code);
+  // livy/statement (sent after livy/execute here) gives a task the daemon's whole code.
+  const stmt = ALL.find((e) => e.method === 'livy/statement' && e.part === 'result' && e.valid).message.result;
+  assert.equal(task.code, stmt.taskId === exec.taskId ? stmt.code : execParams.code);
+  assert.equal(model.tasks.get(stmt.taskId).code, stmt.code, 'livy/statement did not give the task its whole code');
   const batch = ALL.find((e) => e.method === 'livy/batchInfo' && e.part === 'result').message.result.batch;
   assert.ok(model.batches.has(keyOf(batch.profile, batch.id)));
 });
@@ -161,12 +164,13 @@ test('a valid livy/output renders as text, a status line and native notebook out
 });
 
 test('what the extension builds validates: initializationOptions and setCredentials params', () => {
-  const settings = { profile: 'dev', url: ' https://knox.example:8443/gateway/t/livy/v1 ', kind: 'pyspark', pollInterval: 1, idlePollInterval: 10, maxOutputBytes: 1000000, deleteSessionsOnExit: false, showTracebacks: false };
+  const settings = { profile: 'dev', url: ' https://knox.example:8443/gateway/t/livy/v1 ', kind: 'pyspark', pollInterval: 1, idlePollInterval: 10, maxOutputBytes: 1000000, deleteSessionsOnExit: false, showTracebacks: false, auth: 'kerberos', caBundle: '/etc/ssl/knox-ca.pem' };
   const init = api.initializationOptions(settings, '/w');
   const vInit = ajv.getSchema(`${SCHEMA.$id}#/$defs/InitializationOptions`);
   assert.ok(vInit(init), ajv.errorsText(vInit.errors));
   assert.equal(init.settings.url, 'https://knox.example:8443/gateway/t/livy/v1');
-  const noUrl = api.initializationOptions({ ...settings, url: '', profile: '' }, null);
+  assert.equal(init.settings.auth, 'kerberos');
+  const noUrl = api.initializationOptions({ ...settings, url: '', profile: '', auth: '', caBundle: '' }, null);
   assert.equal(noUrl.profile, null);
   assert.equal('url' in noUrl.settings, false, 'an empty url setting must leave the embedded sandbox possible');
   assert.ok(vInit(noUrl));

@@ -103,6 +103,18 @@ H.run(function()
   R.virtual_texts = H.virtual_texts(job)
   H.step("cell")
 
+  -- 2c. the daemon's "Run cell" code lens runs through the plugin too (line 3: "# %%")
+  local before = #state.data.order
+  vim.api.nvim_win_set_cursor(0, { 3, 0 })
+  vim.lsp.codelens.run()
+  H.wait("the code lens's statement", function()
+    local id = state.data.order[before + 1]
+    return id ~= nil and state.data.tasks[id].output ~= nil
+  end, 30000)
+  local t_lens = state.data.tasks[state.data.order[before + 1]]
+  R.lens_run = { code = t_lens.code, range = t_lens.range, result = t_lens.output.data["text/plain"] }
+  H.step("code lens")
+
   -- 2a. a characterwise selection sends exactly the selected text
   vim.api.nvim_win_set_cursor(0, { 4, 0 })
   vim.cmd("normal! 0f6v4l")
@@ -125,14 +137,21 @@ H.run(function()
     local s = state.attached_session()
     return s ~= nil and s.state == "idle" and #state.unfinished() == 0
   end, 30000)
-  local res = vim.lsp.buf_request_sync(comp, "textDocument/completion", {
-    textDocument = { uri = vim.uri_from_bufnr(comp) },
-    position = { line = 1, character = 14 },
-  }, 20000)
+  -- the daemon gives up on a completion statement after 2 s (an empty list): on a loaded machine
+  -- ask again, a few times (completion is read-only)
   R.completion = {}
-  for _, r in pairs(res or {}) do
-    for _, item in ipairs((r.result or {}).items or {}) do
-      table.insert(R.completion, item.label)
+  for _ = 1, 5 do
+    local res = vim.lsp.buf_request_sync(comp, "textDocument/completion", {
+      textDocument = { uri = vim.uri_from_bufnr(comp) },
+      position = { line = 1, character = 14 },
+    }, 20000)
+    for _, r in pairs(res or {}) do
+      for _, item in ipairs((r.result or {}).items or {}) do
+        table.insert(R.completion, item.label)
+      end
+    end
+    if #R.completion > 0 then
+      break
     end
   end
   vim.cmd("buffer " .. job)

@@ -134,6 +134,18 @@ function M.lsp_config(root)
     root_dir = root,
     init_options = init_options,
     handlers = require("livy.handlers").table(),
+    -- the daemon's code lenses ("Run cell", "Run file") run through the plugin, like :Livy cell,
+    -- so their tasks show from the start (virtual text, the code in the output header)
+    commands = {
+      ["livyd.runCell"] = function(command)
+        local a = (command.arguments or {})[1] or {}
+        require("livy").run_cell(false, vim.uri_to_bufnr(a.uri), (a.line or 0) + 1)
+      end,
+      ["livyd.runFile"] = function(command)
+        local a = (command.arguments or {})[1] or {}
+        require("livy").run_file(vim.uri_to_bufnr(a.uri))
+      end,
+    },
     on_init = on_init,
     on_exit = on_exit,
   }

@@ -106,9 +106,6 @@ end
 
 -- --------------------------------------------------------------------------- running code
 
----@param bufnr integer
----@param code string
----@param range livy.Range|nil
 --- The livy/execute params for code from a buffer: its document and range when it is a file, and
 --- the statement kind its filetype maps to (`statement_kinds`; none: the session's kind).
 ---@param bufnr integer
@@ -128,6 +125,10 @@ function M.execute_params(bufnr, code, range)
   return params
 end
 
+--- Send code from a buffer; its task is then shown by range (virtual text) and in the output buffer.
+---@param bufnr integer
+---@param code string
+---@param range livy.Range|nil
 local function execute(bufnr, code, range)
   if code:match("^%s*$") then
     notify("nothing to run: the code is empty", vim.log.levels.WARN)
@@ -242,10 +243,12 @@ end
 
 --- Run the `# %%` cell at the cursor; without any cell marker, the whole buffer is the cell.
 ---@param fallback_line boolean|nil without markers run the current line instead
-function M.run_cell(fallback_line)
+---@param bufnr integer|nil default: the current buffer
+---@param row integer|nil 1-based line in the cell (default: the cursor's)
+function M.run_cell(fallback_line, bufnr, row)
   M.ensure_setup()
-  local bufnr = vim.api.nvim_get_current_buf()
-  local row = vim.api.nvim_win_get_cursor(0)[1]
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  row = row or vim.api.nvim_win_get_cursor(0)[1]
   cells(bufnr, function(found)
     if not vim.api.nvim_buf_is_valid(bufnr) then
       return
@@ -273,9 +276,10 @@ function M.run(first, last)
 end
 
 --- Run the whole buffer.
-function M.run_file()
+---@param bufnr integer|nil default: the current buffer
+function M.run_file(bufnr)
   M.ensure_setup()
-  local bufnr = vim.api.nvim_get_current_buf()
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
   execute(bufnr, lines_range(bufnr, 1, vim.api.nvim_buf_line_count(bufnr)))
 end
 
@@ -489,6 +493,49 @@ function M.session_info(id)
     table.insert(lines, ("  %-12s %s"):format("attached", s.attached and "yes" or "no"))
     table.insert(lines, ("Tasks (%d)"):format(#res.tasks))
     for _, t in ipairs(res.tasks) do
+      table.insert(lines, ("  %s  %-10s %s"):format(t.taskId, t.state, t.codePreview or ""))
+    end
+    float_lines(lines)
+  end)
+end
+
+--- :Livy status: the daemon's state in a float (versions, profiles, sessions, tasks).
+function M.daemon_status()
+  M.ensure_setup()
+  client.request("livy/status", vim.empty_dict(), function(err, res)
+    if err then
+      return report(err)
+    end
+    state.data.active_profile = res.activeProfile
+    state.data.profiles = res.profiles
+    local lines = {
+      ("livyd %s, protocol %s, pid %d%s"):format(
+        res.version,
+        res.protocolVersion,
+        res.pid,
+        state.data.server and state.data.server.shared and " (shared)" or ""
+      ),
+      "  workspace    " .. res.workspace,
+      "  state        " .. res.stateDir,
+      "  Livy         " .. (res.livyUrl or "(not connected yet)"),
+      ("Profiles (%d)"):format(#res.profiles),
+    }
+    for _, p in ipairs(res.profiles) do
+      table.insert(
+        lines,
+        ("  %s%s  %s  %s"):format(p.name, p.name == res.activeProfile and " (active)" or "", p.url or "", p.auth or "")
+      )
+    end
+    table.insert(lines, ("Sessions (%d)"):format(#res.sessions))
+    for _, s in ipairs(res.sessions) do
+      state.update_session(s)
+      table.insert(lines, "  " .. session_label(s))
+    end
+    local open = vim.tbl_filter(function(t)
+      return not state.FINAL[t.state]
+    end, res.tasks)
+    table.insert(lines, ("Tasks (%d, %d unfinished)"):format(#res.tasks, #open))
+    for _, t in ipairs(open) do
       table.insert(lines, ("  %s  %-10s %s"):format(t.taskId, t.state, t.codePreview or ""))
     end
     float_lines(lines)
@@ -746,6 +793,70 @@ function M.batch_submit(file, args)
     local buf = logs.buffer("batch", b.profile, b.id, true)
     output.show(buf, false)
     logs.on_batch(b)
+  end)
+end
+
+local function batch_title(b)
+  return ("batch %d%s is %s"):format(b.id, b.name and (" (" .. b.name .. ")") or "", b.state)
+end
+
+--- :Livy batch log {id}: a batch's whole log in livy://batch/<id>.
+---@param id integer
+function M.batch_log(id)
+  M.ensure_setup()
+  client.request("livy/batchInfo", { batchId = id }, function(err, res)
+    if err then
+      return report(err)
+    end
+    require("livy.logs").reload_batch(res.batch, batch_title(res.batch), true)
+  end)
+end
+
+--- :Livy batch kill {id}: delete (kill) a batch.
+---@param id integer
+---@param profile string|nil
+function M.batch_kill(id, profile)
+  M.ensure_setup()
+  local params = { batchId = id }
+  if profile then
+    params.profile = profile
+  end
+  client.request("livy/killBatch", params, function(err, res)
+    if err then
+      return report(err)
+    end
+    notify(("batch %d %s"):format(res.id, res.killed and "killed" or "was already gone"))
+  end)
+end
+
+--- :Livy batch list: the Livy server's batches (vim.ui.select): show one's log, or kill it.
+function M.batch_list()
+  M.ensure_setup()
+  client.request("livy/listBatches", vim.empty_dict(), function(err, res)
+    if err then
+      return report(err)
+    end
+    if #res.batches == 0 then
+      return notify("the Livy server has no batches: :Livy batch submit [file]")
+    end
+    vim.ui.select(res.batches, {
+      prompt = "Livy batches",
+      kind = "livy_batches",
+      format_item = function(b)
+        return ("#%d  %-8s %s%s"):format(b.id, b.state, b.name or "", b.appId and ("  " .. b.appId) or "")
+      end,
+    }, function(b)
+      if not b then
+        return
+      end
+      vim.ui.select({ "Show log", "Kill" }, { prompt = batch_title(b) }, function(choice)
+        if choice == "Show log" then
+          require("livy.logs").reload_batch(b, batch_title(b), true)
+        elseif choice == "Kill" then
+          M.batch_kill(b.id, b.profile)
+        end
+      end)
+    end)
   end)
 end
 

@@ -10,7 +10,7 @@ M.ns = vim.api.nvim_create_namespace("livy")
 
 ---@type table<string, integer> session key -> output buffer
 local buffers = {}
----@type table<string, integer> task id -> extmark id (in the task's buffer)
+---@type table<string, { buf: integer, id: integer }> task id -> its virtual text's extmark
 local marks = {}
 ---@type { id: integer, uri: string|nil, items: table[] }|nil
 local last_qf = nil
@@ -219,16 +219,17 @@ function M.virtual_text(t, text, hl)
   end
   local row = math.min(last_line(t.range), vim.api.nvim_buf_line_count(buf) - 1)
   local opts = { virt_text = { { "  " .. text, hl } }, virt_text_pos = "eol", hl_mode = "combine" }
-  if marks[t.taskId] then
-    opts.id = marks[t.taskId]
-    local pos = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns, marks[t.taskId], {})
+  local mark = marks[t.taskId]
+  if mark and mark.buf == buf then
+    opts.id = mark.id
+    local pos = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns, mark.id, {})
     if pos[1] then
-      row = pos[1]
+      row = pos[1] -- the lines moved since: follow them
     end
   end
   local ok, id = pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, row, 0, opts)
   if ok then
-    marks[t.taskId] = id
+    marks[t.taskId] = { buf = buf, id = id }
   end
 end
 
@@ -242,8 +243,8 @@ function M.clear_range(bufnr, range)
   local found = vim.api.nvim_buf_get_extmarks(bufnr, M.ns, { range.start.line, 0 }, { last_line(range), -1 }, {})
   for _, m in ipairs(found) do
     vim.api.nvim_buf_del_extmark(bufnr, M.ns, m[1])
-    for task_id, id in pairs(marks) do
-      if id == m[1] then
+    for task_id, mark in pairs(marks) do
+      if mark.buf == bufnr and mark.id == m[1] then
         marks[task_id] = nil
       end
     end

@@ -127,6 +127,11 @@ export class SessionOutputs implements vscode.Disposable {
           ch.appendLine(`    at ${path}:${docLine + 1}`);
         }
       });
+      // The line the daemon's diagnostic marks (protocol 1.2), as a link.
+      const errorLine = o.errorRange?.start.line;
+      if (errorLine !== undefined && path) {
+        ch.appendLine(`error at ${path}:${errorLine + 1}`);
+      }
     }
     if (t.message && o.status === 'failed') {
       ch.appendLine(t.message);
