@@ -393,6 +393,18 @@ class LivyClient:
         self._proven_at[key] = self._gaps
         return ident
 
+    def track_identity(self, identity: SessionIdentity) -> SessionIdentity:
+        """Compare every later read of ``identity.session_id`` with a known identity, e.g. one a
+        daemon kept in its state file (:meth:`SessionIdentity.to_dict` / ``from_dict``) across its
+        own restart: the first read after it must match, or :class:`SessionReplacedError`. It is
+        not taken as proven: the first write after this shows it first, like after a gap."""
+        key = str(identity.session_id)
+        self._identities[key] = identity
+        if identity.name is not None:
+            self._identities[identity.name] = identity
+        self._proven_at.pop(key, None)
+        return identity
+
     def session_identity(self, session_id: SessionRef) -> SessionIdentity | None:
         """What this client knows about the session (``None`` if it is not tracked)."""
         return self._identities.get(str(session_id))
