@@ -268,6 +268,9 @@ class LivyClient:
         retries = self._stats.retries
         try:
             return await self._transport.request(method, url, **kwargs)
+        except UnicodeEncodeError as exc:  # httpx encodes JSON as UTF-8: a lone surrogate cannot be
+            raise ConfigError(f"{method} {redact_url(url)}: the request holds text that is not valid "
+                              f"Unicode ({exc.reason}); nothing was sent", key="request") from None
         except (TransportError, AmbiguousFailure):
             self._gaps += 1
             raise
@@ -683,6 +686,7 @@ class LivyClient:
         Waits for a starting session first. Raises :class:`SessionGoneError` for a session that
         ended, :class:`SubmissionUnknownError` if an ambiguous failure cannot be resolved.
         """
+        _check_code(code)
         url = self._u("sessions", session_id, "statements")
         body: dict[str, Any] = {"code": code}
         if kind is not None:
@@ -1210,6 +1214,22 @@ async def _all_pages(
         start += len(page.sessions)
         if not page.sessions or start >= page.total:
             return
+
+
+def _check_code(code: str) -> None:
+    """Code must be sendable as UTF-8: a lone surrogate (what Python makes of bytes that are not
+    UTF-8 in an argument or a file read with ``surrogateescape``) is named before anything is
+    sent, instead of a UnicodeEncodeError from deep inside httpx."""
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(code[exc.start])
+        line = code.count("\n", 0, exc.start) + 1
+        column = exc.start - (code.rfind("\n", 0, exc.start) + 1) + 1
+        what = (f"byte 0x{char - 0xDC00:02x} that is not UTF-8" if 0xDC80 <= char <= 0xDCFF
+                else f"a lone surrogate U+{char:04X}")
+        raise ConfigError(f"the code is not valid text: {what} at line {line}, column {column}; it was not "
+                          "sent", key="code") from None
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -292,3 +292,12 @@ async def test_an_identity_restored_from_a_state_file_is_checked(client: LivyCli
     client.track_identity(SessionIdentity.from_dict(mine.to_dict()))
     st = await client.run_statement(shared_session, "'still mine'")
     assert st.output is not None and st.output.text == "'still mine'"
+
+
+async def test_code_that_cannot_be_sent_is_named_and_not_sent(client: LivyClient, proxy: FaultProxy,
+                                                             shared_session: int) -> None:
+    from livyd import ConfigError
+
+    with pytest.raises(ConfigError, match=r"lone surrogate U\+D800 at line 2, column 6"):
+        await client.submit_statement(shared_session, "x = 1\ny = '\ud800'")
+    assert not [r for r in proxy.forwarded if r.method == "POST"]
