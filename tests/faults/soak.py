@@ -1,5 +1,5 @@
 """A bounded soak of the editor daemon (``livyd --stdio``) behind the fault proxy, shared by
-``tests/faults/test_daemon_soak.py`` (about 40 s in CI) and ``bench/daemon_soak.py`` (longer,
+``tests/faults/test_daemon_soak.py`` (about 30 s in CI) and ``bench/daemon_soak.py`` (longer,
 and reports the RSS growth).
 
 One daemon, several sessions, rounds of statements until the time budget is spent. In each round
