@@ -31,6 +31,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
     from livyd._core.identity import IdentityCheck, IdentityVerdict, SessionIdentity
     from livyd._core.poll import PollSettings
     from livyd._core.versions import LivyVersion
+    from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._exceptions import (
         AuthenticationError,
         BadRequestError,
@@ -60,7 +61,6 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         WebHDFSError,
     )
     from livyd._logging import configure_logging
-    from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._models import (
         AppInfo,
         Batch,
