@@ -524,10 +524,12 @@ async def log_follow(ctx: Context) -> dict[str, Any]:
                 proc.send_signal(signal.SIGINT)  # Ctrl-C: it flushes what it read, then exits
                 out, _err = await proc.communicate()
                 lines = out.decode(errors="replace").splitlines()
-            elapsed = time.monotonic() - t0
-            log_requests = [
-                p for _t, _m, p in await server.requests(since) if p.startswith(f"/sessions/{sid}")
-            ]
+            end = time.monotonic()
+            elapsed = end - t0
+            timed = [(t, p) for t, _m, p in await server.requests(since) if p.startswith(f"/sessions/{sid}")]
+            log_requests = [p for _t, p in timed]
+            # lines written from its first read on (a spawned CLI starts reading a second or more late)
+            written = int(rate * (end - timed[0][0])) if timed else 0
             await server.delete_session(sid)
             seen, lost, dup, marks = _loss(lines)
             per_s = len(log_requests) / elapsed
@@ -537,13 +539,13 @@ async def log_follow(ctx: Context) -> dict[str, Any]:
                 "duplicated": dup,
                 "gap_marks": marks,
                 "requests_per_s": per_s,
-                "written": int(rate * elapsed),
+                "written_since_first_read": written,
             }
             rows.append(
                 [
                     who,
                     f"{rate:g}",
-                    str(int(rate * elapsed)),
+                    str(written),
                     str(seen),
                     str(lost),
                     str(dup),
@@ -558,7 +560,7 @@ async def log_follow(ctx: Context) -> dict[str, Any]:
             [
                 "follower",
                 "lines/s",
-                "written meanwhile",
+                "written since its first read",
                 "seen",
                 "lost between seen ones",
                 "duplicated",
