@@ -27,10 +27,22 @@ import typing as _typing
 from livyd._version import __version__
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
-    from livyd._client import LivyClient
+    from livyd._client import LivyClient, StatementEvents
+    from livyd._config import Profile, ResolvedConfig, load_config
     from livyd._core.identity import IdentityCheck, IdentityVerdict, SessionIdentity
     from livyd._core.poll import PollSettings
+    from livyd._core.sparkinsight import (
+        InsightSettings,
+        InsightWarning,
+        JobEvent,
+        LivyProgressEvent,
+        PhaseEvent,
+        ProgressEvent,
+        SparkUIEvent,
+        StageEvent,
+    )
     from livyd._core.versions import LivyVersion
+    from livyd._deploy import DeployResult, deploy_project
     from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
     from livyd._exceptions import (
         AuthenticationError,
@@ -60,6 +72,9 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         WaitTimeout,
         WebHDFSError,
     )
+    from livyd._fetch import fetch_rows
+    from livyd._hdfs import RemoteWorkspace, UnsafeRemotePathError, UploadCache
+    from livyd._insight import SparkUIClient, StatementInsights
     from livyd._logging import configure_logging
     from livyd._models import (
         AppInfo,
@@ -79,6 +94,9 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and readers
         StatementState,
         VersionInfo,
     )
+    from livyd._project import Project, discover_project
+    from livyd._reload import Reloader, ReloadResult
+    from livyd._standalone import build_standalone
     from livyd._transport import ClientStatistics
     from livyd._webhdfs import FileStatus, WebHDFSClient
 
@@ -95,21 +113,34 @@ __all__ = (
     "ConnectError",
     "CreateBatchRequest",
     "CreateSessionRequest",
+    "DeployResult",
     "EngineListener",
     "FileStatus",
     "ForbiddenError",
     "IdentityCheck",
     "IdentityVerdict",
+    "InsightSettings",
+    "InsightWarning",
+    "JobEvent",
     "JobState",
     "LivyClient",
     "LivyHTTPError",
+    "LivyProgressEvent",
     "LivyVersion",
     "LivydError",
     "LivydTimeout",
     "LogPage",
     "MissingExtraError",
     "NotFoundError",
+    "PhaseEvent",
     "PollSettings",
+    "Profile",
+    "ProgressEvent",
+    "Project",
+    "ReloadResult",
+    "Reloader",
+    "RemoteWorkspace",
+    "ResolvedConfig",
     "ServerError",
     "Session",
     "SessionEngine",
@@ -123,9 +154,14 @@ __all__ = (
     "SessionReplacedError",
     "SessionState",
     "SessionUnverifiedError",
+    "SparkUIClient",
+    "SparkUIEvent",
+    "StageEvent",
     "Statement",
     "StatementCancelledError",
+    "StatementEvents",
     "StatementFailedError",
+    "StatementInsights",
     "StatementJob",
     "StatementList",
     "StatementNotFoundError",
@@ -134,12 +170,19 @@ __all__ = (
     "SubmissionUnknownError",
     "TransportError",
     "TransportTimeout",
+    "UnsafeRemotePathError",
+    "UploadCache",
     "VersionInfo",
     "WaitTimeout",
     "WebHDFSClient",
     "WebHDFSError",
     "__version__",
+    "build_standalone",
     "configure_logging",
+    "deploy_project",
+    "discover_project",
+    "fetch_rows",
+    "load_config",
 )
 
 _LAZY: dict[str, str] = {
@@ -155,21 +198,34 @@ _LAZY: dict[str, str] = {
     "ConnectError": "livyd._exceptions",
     "CreateBatchRequest": "livyd._models",
     "CreateSessionRequest": "livyd._models",
+    "DeployResult": "livyd._deploy",
     "EngineListener": "livyd._engine",
     "FileStatus": "livyd._webhdfs",
     "ForbiddenError": "livyd._exceptions",
     "IdentityCheck": "livyd._core.identity",
     "IdentityVerdict": "livyd._core.identity",
+    "InsightSettings": "livyd._core.sparkinsight",
+    "InsightWarning": "livyd._core.sparkinsight",
+    "JobEvent": "livyd._core.sparkinsight",
     "JobState": "livyd._engine",
     "LivyClient": "livyd._client",
     "LivyHTTPError": "livyd._exceptions",
+    "LivyProgressEvent": "livyd._core.sparkinsight",
     "LivyVersion": "livyd._core.versions",
     "LivydError": "livyd._exceptions",
     "LivydTimeout": "livyd._exceptions",
     "LogPage": "livyd._models",
     "MissingExtraError": "livyd._exceptions",
     "NotFoundError": "livyd._exceptions",
+    "PhaseEvent": "livyd._core.sparkinsight",
     "PollSettings": "livyd._core.poll",
+    "Profile": "livyd._config",
+    "ProgressEvent": "livyd._core.sparkinsight",
+    "Project": "livyd._project",
+    "ReloadResult": "livyd._reload",
+    "Reloader": "livyd._reload",
+    "RemoteWorkspace": "livyd._hdfs",
+    "ResolvedConfig": "livyd._config",
     "ServerError": "livyd._exceptions",
     "Session": "livyd._models",
     "SessionEngine": "livyd._engine",
@@ -181,11 +237,16 @@ _LAZY: dict[str, str] = {
     "SessionNotFoundError": "livyd._exceptions",
     "SessionNotReadyError": "livyd._exceptions",
     "SessionReplacedError": "livyd._exceptions",
-    "SessionUnverifiedError": "livyd._exceptions",
     "SessionState": "livyd._models",
+    "SessionUnverifiedError": "livyd._exceptions",
+    "SparkUIClient": "livyd._insight",
+    "SparkUIEvent": "livyd._core.sparkinsight",
+    "StageEvent": "livyd._core.sparkinsight",
     "Statement": "livyd._models",
     "StatementCancelledError": "livyd._exceptions",
+    "StatementEvents": "livyd._client",
     "StatementFailedError": "livyd._exceptions",
+    "StatementInsights": "livyd._insight",
     "StatementJob": "livyd._engine",
     "StatementList": "livyd._models",
     "StatementNotFoundError": "livyd._exceptions",
@@ -194,11 +255,18 @@ _LAZY: dict[str, str] = {
     "SubmissionUnknownError": "livyd._exceptions",
     "TransportError": "livyd._exceptions",
     "TransportTimeout": "livyd._exceptions",
+    "UnsafeRemotePathError": "livyd._hdfs",
+    "UploadCache": "livyd._hdfs",
     "VersionInfo": "livyd._models",
     "WaitTimeout": "livyd._exceptions",
     "WebHDFSClient": "livyd._webhdfs",
     "WebHDFSError": "livyd._exceptions",
+    "build_standalone": "livyd._standalone",
     "configure_logging": "livyd._logging",
+    "deploy_project": "livyd._deploy",
+    "discover_project": "livyd._project",
+    "fetch_rows": "livyd._fetch",
+    "load_config": "livyd._config",
 }
 
 

@@ -313,6 +313,29 @@ def _basic(cfg: AuthConfig, url: str, interactive: bool, environ: Mapping[str, s
 # --------------------------------------------------------------------------- bearer
 
 
+#: After this many seconds a token command that has not finished is named on stderr (it may be
+#: waiting for a browser login or a hardware key, or be stuck), then waited for up to the timeout.
+_TOKEN_COMMAND_NOTICE = 3.0
+
+
+def _run_saying_when_slow(argv: list[str], program: str) -> subprocess.CompletedProcess[bytes]:
+    """Run the token command; if it is still running after a few seconds, say so (a command that
+    hangs otherwise looks like livyd hanging), then wait until the timeout, killing it then."""
+    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE) as proc:
+        try:
+            out, _ = proc.communicate(timeout=_TOKEN_COMMAND_NOTICE)
+        except subprocess.TimeoutExpired:
+            log.warning(f"waiting for auth.token_command {program!r} to print a token (still running after "
+                        f"{_TOKEN_COMMAND_NOTICE:.0f} s; given up after {_TOKEN_COMMAND_TIMEOUT:.0f} s)")
+            try:
+                out, _ = proc.communicate(timeout=_TOKEN_COMMAND_TIMEOUT - _TOKEN_COMMAND_NOTICE)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise
+        return subprocess.CompletedProcess(argv, proc.returncode, out, None)
+
+
 class BearerTokenAuth(httpx.Auth):
     """``Authorization: Bearer`` from a fixed token, or from a command run lazily (and again after a 401).
 
@@ -332,8 +355,7 @@ class BearerTokenAuth(httpx.Auth):
         argv = shlex.split(self._command)
         program = argv[0]
         try:
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  timeout=_TOKEN_COMMAND_TIMEOUT, check=False)
+            proc = _run_saying_when_slow(argv, program)
         except FileNotFoundError:
             raise ConfigError(f"auth.token_command: the program {program!r} was not found",
                               key="auth.token_command") from None

@@ -51,7 +51,7 @@ import inspect
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import nullcontext
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol, TypeVar
@@ -65,6 +65,7 @@ from livyd._core.identity import IdentityCheck, IdentityVerdict, SessionIdentity
 from livyd._core.logcursor import LogCursor
 from livyd._core.matching import find_landed, newest_id
 from livyd._core.poll import PollPlanner, PollSettings
+from livyd._core.sparkinsight import InsightSettings, PhaseTracker
 from livyd._core.urls import join_path, normalize_base_url, resolve_location
 from livyd._core.versions import CONSERVATIVE, LivyVersion
 from livyd._exceptions import (
@@ -114,6 +115,8 @@ M = TypeVar("M", bound=BaseModel)
 _Item = TypeVar("_Item")
 SessionRef = int | str
 OnUpdate = Callable[[Any], Awaitable[None] | None]
+#: Receives each :data:`livyd.ProgressEvent` (sync or async).
+OnProgress = Callable[[Any], Awaitable[None] | None]
 
 #: How long cleanup that must reach the server (cancel a statement) may take when shielded.
 CLEANUP_TIMEOUT = 5.0
@@ -154,6 +157,8 @@ class LivyClient:
     :param headers: extra headers for every request.
     :param name_prefix: prefix of the unique names given to created sessions and batches.
     :param transport: an httpx transport (tests).
+    :param insight: how statements' Spark jobs are watched (``on_progress``): the Spark UI URL
+        template, read intervals and warning thresholds (:class:`livyd.InsightSettings`).
     """
 
     def __init__(
@@ -173,6 +178,7 @@ class LivyClient:
         headers: Mapping[str, str] | None = None,
         name_prefix: str = "livyd",
         transport: httpx.AsyncBaseTransport | None = None,
+        insight: InsightSettings | None = None,
     ) -> None:
         self.url = normalize_base_url(url)
         if keepalive_interval <= 0:
@@ -191,6 +197,7 @@ class LivyClient:
         self.keepalive_interval = keepalive_interval
         self.name_prefix = name_prefix
         self._version: VersionInfo | None = None
+        self._sandbox: bool | None = None
         self._version_lock: anyio.Lock | None = None
         self._accepting: set[str] = set()  # sessions seen past "starting" (statements can be listed)
         #: Pause before the second look for an ambiguously-created session or batch.
@@ -205,6 +212,10 @@ class LivyClient:
         self._identities: dict[str, SessionIdentity] = {}
         self._gaps = 0
         self._proven_at: dict[str, int] = {}
+        #: How statements' Spark jobs are watched (``on_progress``); per profile ``[spark_ui]``.
+        self.insight_settings = insight or InsightSettings()
+        #: Spark UI URLs that did not answer: said once, then not tried again by this client.
+        self._spark_ui_unreachable: set[str] = set()
 
     @classmethod
     def from_config(cls, resolved: Any, *, url: str | None = None, interactive: bool = False) -> LivyClient:
@@ -293,8 +304,19 @@ class LivyClient:
                 self._version_lock = anyio.Lock()
             async with self._version_lock:
                 if self._version is None:
-                    self._version = await self._get(VersionInfo, self._u("version"))
+                    resp = await self._transport.request("GET", self._u("version"))
+                    self._sandbox = resp.headers.get("x-livyd-sandbox") is not None
+                    self._version = self._parse(VersionInfo, resp)
         return self._version
+
+    async def is_livyd_sandbox(self) -> bool:
+        """True when the server says it is livyd's own sandbox (an ``X-Livyd-Sandbox`` header on
+        ``GET /version``), whatever its address: an SSH tunnel to a real cluster is loopback too."""
+        try:
+            await self.version()
+        except NotFoundError:
+            return False
+        return bool(self._sandbox)
 
     async def server_version(self) -> LivyVersion:
         """The server's version, parsed for numeric comparison.
@@ -393,6 +415,9 @@ class LivyClient:
         if ident is not None and ident.lost is None:
             ident.lost = IdentityCheck(IdentityVerdict.DIFFERENT, "id", reason=(
                 f"Livy no longer knows session {ident.session_id}"))
+            exc.message = (f"{exc.message}; the session is gone (deleted, or the server restarted: Livy "
+                           "then numbers sessions from 0 again), so livyd will not act on this id again: "
+                           "create a new session")
 
     async def _ensure_ours(self, session_id: SessionRef) -> None:
         """Before writing into a tracked session: refuse one shown not to be ours, and after a
@@ -828,29 +853,41 @@ class LivyClient:
     # ------------------------------------------------------------------ waiting
 
     async def wait_session_ready(
-        self, session_id: SessionRef, *, timeout: float | None = None  # noqa: ASYNC109
+        self, session_id: SessionRef, *, timeout: float | None = None,  # noqa: ASYNC109
+        on_progress: OnProgress | None = None,
     ) -> Session:
         """Wait until the session is ``idle``; return it.
 
         Raises :class:`SessionGoneError` when it is (or becomes) dead, killed, shutting down or in
-        error, :class:`WaitTimeout` after *timeout* seconds.
+        error, :class:`WaitTimeout` after *timeout* seconds. With *on_progress*, each poll reads
+        the whole session (not only its state) and phase events
+        (:class:`livyd.PhaseEvent`: YARN's application id and state from Livy's log) are sent to it.
         """
         try:
             with anyio.fail_after(timeout) if timeout is not None else nullcontext():
-                await self._wait_session(session_id, accept_busy=False)
+                await self._wait_session(session_id, accept_busy=False, on_progress=on_progress)
                 return await self.get_session(session_id)
         except TimeoutError:
             raise WaitTimeout(f"session {session_id} at {redact_url(self.url)} was not ready after "
                               f"{timeout} s") from None
 
-    async def _wait_session(self, session_id: SessionRef, *, accept_busy: bool) -> SessionState:
+    async def _wait_session(self, session_id: SessionRef, *, accept_busy: bool,
+                            on_progress: OnProgress | None = None) -> SessionState:
         planner = PollPlanner(self.poll_settings, now=anyio.current_time())
+        phases = PhaseTracker(now=anyio.current_time()) if on_progress is not None else None
         seen_start = False
         tracked = str(session_id) in self._identities
         while True:
-            # a tracked session is read whole, so that every poll also compares who it is
-            state = (SessionState((await self.get_session(session_id)).state) if tracked
-                     else await self.session_state(session_id))
+            if phases is not None or tracked:
+                # a tracked session is read whole, so that every poll also compares who it is
+                session = await self.get_session(session_id)
+                state = SessionState(session.state)
+                if phases is not None:
+                    for event in phases.observe_session(anyio.current_time(), state=str(state),
+                                                        app_id=session.app_id, log=session.log):
+                        await _notify(on_progress, event)
+            else:
+                state = await self.session_state(session_id)
             self._stats.polls += 1
             if state == SessionState.IDLE or (accept_busy and state.is_ready):
                 return state
@@ -868,23 +905,54 @@ class LivyClient:
     async def wait_statement(
         self, session_id: SessionRef, statement_id: int, *, on_update: OnUpdate | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
+        on_progress: OnProgress | None = None,
     ) -> Statement:
         """Wait until the statement is available or cancelled; return it.
 
         ``on_update(statement)`` (sync or async) is called whenever state or progress changed.
-        Cancelling this wait (or reaching *timeout*, which raises :class:`WaitTimeout`) cancels the
-        statement on the server first. Output errors are not raised: see
-        ``statement.output.raise_for_error()``.
+        ``on_progress(event)`` receives what Spark does for it (:data:`livyd.ProgressEvent`: phases,
+        jobs, stages, warnings; see :mod:`livyd._insight`). Cancelling this wait (or reaching
+        *timeout*, which raises :class:`WaitTimeout`) cancels the statement on the server first.
+        Output errors are not raised: see ``statement.output.raise_for_error()``.
         """
         try:
             with anyio.fail_after(timeout) if timeout is not None else nullcontext():
-                return await self._wait_statement(session_id, statement_id, on_update)
+                return await self._watched(session_id, statement_id, on_update, on_progress)
         except TimeoutError:
             raise WaitTimeout(f"statement {statement_id} of session {session_id} did not finish within "
                               f"{timeout} s; it was cancelled") from None
 
+    async def _watched(self, session_id: SessionRef, statement_id: int, on_update: OnUpdate | None,
+                       on_progress: OnProgress | None, seen: Statement | None = None, *,
+                       cancel: bool = True) -> Statement:
+        """:meth:`_wait_statement`, with a :class:`~livyd._insight.StatementWatcher` reading the
+        Spark UI in a task of its own when *on_progress* is given."""
+        if on_progress is None:
+            return await self._wait_statement(session_id, statement_id, on_update, seen, cancel=cancel)
+        from livyd._insight import StatementWatcher
+
+        watcher = StatementWatcher(self, session_id, statement_id, on_progress, now=anyio.current_time())
+        if seen is not None:
+            await watcher.saw(seen)
+        outcome: list[Statement] = []
+        failure: list[BaseException] = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watcher.run)
+            try:
+                outcome.append(await self._wait_statement(session_id, statement_id, on_update, seen,
+                                                          on_poll=watcher.saw, cancel=cancel))
+            except BaseException as exc:  # re-raised below, outside the task group (not grouped)
+                failure.append(exc)
+            tg.cancel_scope.cancel()
+        if failure:
+            raise failure[0]
+        await watcher.finish(outcome[0])
+        return outcome[0]
+
     async def _wait_statement(self, session_id: SessionRef, statement_id: int,
-                              on_update: OnUpdate | None, seen: Statement | None = None) -> Statement:
+                              on_update: OnUpdate | None, seen: Statement | None = None, *,
+                              on_poll: Callable[[Statement], Awaitable[None]] | None = None,
+                              cancel: bool = True) -> Statement:
         now = anyio.current_time()
         planner = PollPlanner(self.poll_settings, now=now)
         last_touch = now
@@ -905,6 +973,8 @@ class LivyClient:
                 if key != last:
                     last = key
                     await _notify(on_update, st)
+                if on_poll is not None and not st.state.is_terminal:
+                    await on_poll(st)
                 if st.state.is_terminal:
                     if st.state == StatementState.AVAILABLE and st.output is None and empty_available < 3:
                         empty_available += 1
@@ -914,6 +984,8 @@ class LivyClient:
                     last_touch = now
                     await self._keepalive(session_id)
         except anyio.get_cancelled_exc_class():
+            if not cancel:
+                raise
             with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
                 try:
                     await self.cancel_statement(session_id, statement_id)
@@ -933,15 +1005,17 @@ class LivyClient:
     async def run_statement(
         self, session_id: SessionRef, code: str, *, kind: str | None = None,
         on_update: OnUpdate | None = None, timeout: float | None = None,  # noqa: ASYNC109
+        on_progress: OnProgress | None = None,
     ) -> Statement:
-        """:meth:`submit_statement` then :meth:`wait_statement` (same cancellation rules)."""
+        """:meth:`submit_statement` then :meth:`wait_statement` (same cancellation rules, same
+        *on_progress*)."""
         st = await self.submit_statement(session_id, code, kind=kind)
         await _notify(on_update, st)
         if st.state.is_terminal and st.output is not None:
             return st
         try:
             with anyio.fail_after(timeout) if timeout is not None else nullcontext():
-                return await self._wait_statement(session_id, st.id, on_update, seen=st)
+                return await self._watched(session_id, st.id, on_update, on_progress, seen=st)
         except TimeoutError:
             raise WaitTimeout(f"statement {st.id} of session {session_id} did not finish within "
                               f"{timeout} s; it was cancelled") from None
@@ -965,6 +1039,62 @@ class LivyClient:
         except TimeoutError:
             raise WaitTimeout(f"batch {batch_id} did not finish within {timeout} s "
                               "(it keeps running)") from None
+
+    @asynccontextmanager
+    async def statement_events(self, session_id: SessionRef, statement_id: int, *,
+                               buffer: int = 1000) -> AsyncIterator[StatementEvents]:
+        """Watch a submitted statement: an async stream of :data:`livyd.ProgressEvent` that ends
+        when the statement ends; the final statement is then ``events.statement``::
+
+            async with client.statement_events(sid, st.id) as events:
+                async for event in events:
+                    print(event.kind, event)
+            print(events.statement.output.text)
+
+        Leaving the block early stops watching; it does not cancel the statement. At most
+        *buffer* events wait for the reader (the oldest are dropped beyond that).
+        """
+        send, receive = anyio.create_memory_object_stream[Any](max_buffer_size=buffer)
+        events = StatementEvents(receive)
+
+        def push(event: Any) -> None:
+            try:
+                send.send_nowait(event)
+            except anyio.WouldBlock:
+                events.dropped += 1
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                pass
+
+        async def watch() -> None:
+            with send:
+                try:
+                    events.statement = await self._watched(session_id, statement_id, None, push,
+                                                           cancel=False)
+                except LivydError as exc:  # raised by the iteration, not as an exception group
+                    events.error = exc
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch)
+            try:
+                yield events
+            finally:
+                tg.cancel_scope.cancel()
+                receive.close()
+
+    async def spark_ui(self, session_id: SessionRef) -> Any:
+        """A :class:`livyd.SparkUIClient` for the session's Spark UI (``appInfo.sparkUiUrl`` or the
+        ``[spark_ui] url`` template), or ``None`` while the session reports none."""
+        from livyd._core.sparklinks import expand_link
+        from livyd._insight import UI_KEY, SparkUIClient
+
+        session = await self.get_session(session_id)
+        url = expand_link(self.insight_settings.url, reported=session.app_info.spark_ui_url,
+                          livy_url=self.url, app_id=session.app_id, key=UI_KEY)
+        if not url:
+            return None
+        if session.app_id:
+            return SparkUIClient(self._transport, url, session.app_id)
+        return await SparkUIClient.discover(self._transport, url)
 
     # ------------------------------------------------------------------ following logs
 
@@ -1025,6 +1155,26 @@ class LivyClient:
             await anyio.sleep(delay)
 
 
+class StatementEvents:
+    """What :meth:`LivyClient.statement_events` yields: iterate it for the events; once the
+    iteration ended, ``statement`` is the finished statement."""
+
+    def __init__(self, receive: Any) -> None:
+        self._receive = receive
+        self.statement: Statement | None = None
+        self.error: LivydError | None = None
+        self.dropped = 0
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        async for event in self._receive:
+            yield event
+        if self.error is not None:
+            raise self.error
+
+
 class _Page(Protocol[_Item]):
     total: int
     sessions: list[_Item]  # Livy names the list "sessions" for batches too
@@ -1053,9 +1203,9 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def _json(resp: httpx.Response) -> Any:
     try:
         return resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise LivydError(f"{resp.request.method} {redact_url(str(resp.request.url))}: answer is not JSON "
-                         f"(status {resp.status_code})") from None
+                         f"Livy would send (status {resp.status_code})") from None
 
 
 def _request(model: type[M], request: M | None, fields: dict[str, Any]) -> M:

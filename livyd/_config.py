@@ -55,12 +55,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from livyd._auth import AuthConfig
 from livyd._core.redact import redact, redact_conf, redact_text
+from livyd._core.sparkinsight import InsightSettings
 from livyd._exceptions import ConfigError, redact_url
 from livyd._models import BLACKLISTED_CONF_KEYS  # one list for config and client
 
 __all__ = [
     "BLACKLISTED_CONF_KEYS",
     "ENV_VARIABLES",
+    "BatchConfig",
+    "DeployConfig",
     "PollConfig",
     "Profile",
     "ResolvedConfig",
@@ -201,6 +204,31 @@ class WebHDFSConfig(_Model):
         return _check_url(value)
 
 
+class DeployConfig(_Model):
+    """What ``livyd deploy`` (and auto-deploy when a session is created) sends to the remote dir.
+
+    ``scripts`` / ``package_dirs`` are directory *names* searched up and down from the working
+    directory (never outside the project root); ``packages`` names packages (or paths relative to
+    the project root) explicitly, else every package found in the package dirs is deployed.
+    ``exclude`` adds glob patterns to the built-in exclusions. Sources up to ``inline_limit``
+    bytes travel base64 inside a statement on reload; larger ones go through WebHDFS (or Livy's
+    upload endpoints)."""
+
+    auto: bool = True
+    scripts: list[str] = Field(default_factory=lambda: ["scripts"])
+    package_dirs: list[str] = Field(default_factory=lambda: ["modules"])
+    packages: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    inline_limit: int = Field(default=256 * 1024, ge=0)
+
+
+class BatchConfig(_Model):
+    """``stage``: ``auto`` stages a local batch FILE (and local dependencies) to the remote dir
+    unless the server is livyd's own sandbox; ``always`` / ``never`` decide without asking."""
+
+    stage: Literal["auto", "always", "never"] = "auto"
+
+
 class PollConfig(_Model):
     """Polling: first poll after ``initial`` seconds, backing off to ``maximum``; while a statement
     runs longer than ``keepalive_interval`` seconds, livyd keeps the session alive."""
@@ -223,6 +251,10 @@ class Profile(_Model):
     session: SessionDefaults = Field(default_factory=SessionDefaults)
     webhdfs: WebHDFSConfig = Field(default_factory=WebHDFSConfig)
     poll: PollConfig = Field(default_factory=PollConfig)
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
+    batch: BatchConfig = Field(default_factory=BatchConfig)
+    #: Watching Spark while statements run: the Spark UI / log URL templates and warning thresholds.
+    spark_ui: InsightSettings = Field(default_factory=InsightSettings)
 
     @field_validator("url", "proxy")
     @classmethod
@@ -249,6 +281,9 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "session": SessionDefaults,
     "webhdfs": WebHDFSConfig,
     "poll": PollConfig,
+    "deploy": DeployConfig,
+    "batch": BatchConfig,
+    "spark_ui": InsightSettings,
 }
 _FILE_KEYS = ("default_profile", "profile_variable", "profiles")
 _ALIASES = {
@@ -521,6 +556,9 @@ ENV_VARIABLES: dict[str, str] = {
     "LIVY_PY_FILES": "session.py_files",
     "LIVY_CONF": "session.conf",
     "AD_USER": "webhdfs.user",
+    "LIVY_WEBHDFS_URL": "webhdfs.url",
+    "LIVY_REMOTE_DIR": "webhdfs.base_dir",
+    "LIVY_BATCH_STAGE": "batch.stage",
 }
 _INT_VARS = frozenset({"LIVY_DRIVER_CORES", "LIVY_EXECUTOR_CORES", "LIVY_NUM_EXECUTORS"})
 _LIST_VARS = frozenset({"LIVY_JARS", "LIVY_FILES", "LIVY_ARCHIVES", "LIVY_PY_FILES"})

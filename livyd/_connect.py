@@ -136,6 +136,7 @@ def build_livy_client(
         poll=PollSettings(initial=p.poll.initial, maximum=p.poll.maximum),
         keepalive_interval=p.poll.keepalive_interval,
         name_prefix=p.session.name_prefix,
+        insight=p.spark_ui,
     )
 
 

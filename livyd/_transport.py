@@ -231,6 +231,7 @@ class Transport:
         files: Any = None,
         idempotent: bool | None = None,
         gone_ok: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send a request; return the response (2xx, 304) or raise a :class:`LivydError` (a 3xx too:
         Livy's API never redirects, a gateway sending us to a sign-on page does).
@@ -238,12 +239,14 @@ class Transport:
         *idempotent* defaults from the method. With *gone_ok* (DELETE), a 404 after an earlier
         attempt failed ambiguously is returned as the response (the first attempt did the work).
         Non-idempotent requests raise :class:`AmbiguousFailure` after an ambiguous failure.
+        *headers* are added to this request only (e.g. another ``Accept``).
         """
         method = method.upper()
         repeatable = is_idempotent(method) if idempotent is None else idempotent
-        headers = {"X-XSRF-Header": "livyd"} if method in _WRITE_METHODS else {}
+        sent: dict[str, str] = {"X-XSRF-Header": "livyd"} if method in _WRITE_METHODS else {}
+        sent.update(headers or {})
         if json is not None:
-            headers["Content-Type"] = "application/json"
+            sent["Content-Type"] = "application/json"
         shown = redact_url(url)
         attempt = 0
         ambiguous_before = False
@@ -253,7 +256,7 @@ class Transport:
             try:
                 async with self._limiter(url):
                     resp = await self._http.request(method, url, params=params, json=json, files=files,
-                                                    headers=headers)
+                                                    headers=sent)
                     await resp.aread()
             except httpx.HTTPError as exc:
                 cls, maybe_sent, what = _classify(exc)

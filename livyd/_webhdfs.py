@@ -43,7 +43,7 @@ import os
 import posixpath
 import tempfile
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -68,7 +68,7 @@ from livyd._exceptions import (
 from livyd._logging import get_logger
 from livyd._transport import new_http_client
 
-__all__ = ["FileStatus", "WebHDFSClient"]
+__all__ = ["FileStatus", "ProgressCallback", "WebHDFSClient"]
 
 log = get_logger("livyd.webhdfs")
 
@@ -76,6 +76,9 @@ CHUNK = 512 * 1024  # file reads/writes per worker-thread hop
 _WRITE_METHODS = frozenset({"PUT", "POST", "DELETE", "PATCH"})
 
 UploadData = bytes | Path | AsyncIterable[bytes]
+#: ``progress(done, total)``: bytes sent or received so far, and the total when known (else None).
+#: Called from the event loop after each chunk; keep it cheap (a rich progress bar's ``update``).
+ProgressCallback = Callable[[int, int | None], None]
 
 
 class FileStatus(BaseModel):
@@ -177,15 +180,42 @@ def _transport_error(exc: Exception, method: str, url: str) -> TransportError:
 
 
 class _FileBody:
-    """An upload body that streams a file and can be iterated again (for an auth retry)."""
+    """An upload body that streams a file and can be iterated again (for an auth retry).
 
-    def __init__(self, path: Path) -> None:
+    Memory stays bounded by one chunk whatever the file's size; *progress* hears every chunk
+    (a re-iteration starts counting again from zero)."""
+
+    def __init__(self, path: Path, progress: ProgressCallback | None = None) -> None:
         self.path = path
+        self.progress = progress
+        self.total = path.stat().st_size
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        done = 0
         async with await anyio.open_file(self.path, "rb") as f:
             while chunk := await f.read(CHUNK):
+                done += len(chunk)
                 yield chunk
+                if self.progress is not None:
+                    self.progress(done, self.total)
+
+
+class _BytesBody:
+    """In-memory bytes as a replayable chunked body, so a progress callback hears each chunk."""
+
+    def __init__(self, data: bytes, progress: ProgressCallback) -> None:
+        self.data = data
+        self.progress = progress
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        view = memoryview(self.data)
+        total = len(view)
+        for start in range(0, total, CHUNK):
+            chunk = bytes(view[start:start + CHUNK])
+            yield chunk
+            self.progress(min(start + CHUNK, total), total)
+        if total == 0:
+            self.progress(0, 0)
 
 
 class WebHDFSClient:
@@ -368,15 +398,20 @@ class WebHDFSClient:
         return "/" + normalized.lstrip("/")
 
     @staticmethod
-    def _body(data: UploadData) -> tuple[Any, dict[str, str]]:
+    def _body(data: UploadData, progress: ProgressCallback | None = None) -> tuple[Any, dict[str, str]]:
         headers = {"Content-Type": "application/octet-stream"}
         if isinstance(data, bytes | bytearray | memoryview):
-            return bytes(data), headers
+            if progress is None:
+                return bytes(data), headers
+            raw = bytes(data)
+            headers["Content-Length"] = str(len(raw))
+            return _BytesBody(raw, progress), headers
         if isinstance(data, Path):
             if not data.is_file():
                 raise ValueError(f"upload source {data} is not a readable file")
-            headers["Content-Length"] = str(data.stat().st_size)
-            return _FileBody(data), headers
+            body = _FileBody(data, progress)
+            headers["Content-Length"] = str(body.total)
+            return body, headers
         if isinstance(data, AsyncIterable):
             return data, headers
         raise TypeError("upload data must be bytes, a Path or an async iterable of bytes, "
@@ -429,15 +464,25 @@ class WebHDFSClient:
         answer = await self._json("PUT", hdfs_path, "MKDIRS", {"permission": _octal(permission)})
         return bool(self._field(answer, "MKDIRS", hdfs_path, "boolean"))
 
+    async def set_permission(self, path: str | os.PathLike[str], permission: int | str) -> None:
+        """``SETPERMISSION`` (octal, e.g. ``"700"``); the caller must own *path*."""
+        hdfs_path = await self._abs(path)
+        response = await self._send("PUT", self._op_url(hdfs_path), op="SETPERMISSION", path=hdfs_path,
+                                    params=self._params("SETPERMISSION", {"permission": _octal(permission)}))
+        await response.aclose()
+
     async def upload(self, path: str | os.PathLike[str], data: UploadData, *, overwrite: bool = False,
-                     permission: int | str | None = None) -> str:
+                     permission: int | str | None = None, progress: ProgressCallback | None = None) -> str:
         """Write *data* (bytes, a local file, or an async iterable of chunks) to *path*
         (``CREATE``, two steps); parents are created. Returns the absolute HDFS path.
+
+        *progress* (``progress(sent, total)``) is called after each chunk of bytes or a file
+        (an async iterable reports itself). A file is streamed: memory stays at one chunk.
 
         :raises WebHDFSError: ``FileAlreadyExistsException`` (403) when it exists and not *overwrite*.
         """
         hdfs_path = await self._abs(path)
-        content, headers = self._body(data)
+        content, headers = self._body(data, progress)
         location = await self._location("PUT", hdfs_path, "CREATE",
                                         {"overwrite": overwrite, "permission": _octal(permission)})
         response = await self._send("PUT", location, op="CREATE", path=hdfs_path, content=content,
@@ -456,11 +501,12 @@ class WebHDFSClient:
         await response.aclose()
 
     async def download(self, path: str | os.PathLike[str], dest: Path | None = None, *, offset: int = 0,
-                       length: int | None = None) -> bytes | Path:
+                       length: int | None = None, progress: ProgressCallback | None = None) -> bytes | Path:
         """Read *path* (``OPEN``; the redirect is followed with the same authentication).
 
         Returns the bytes, or, with *dest*, streams them into *dest* (atomically: a temporary
-        sibling is renamed into place) and returns *dest*.
+        sibling is renamed into place) and returns *dest*. *progress* (``progress(received,
+        total)``) is called after each chunk; total is the Content-Length when the server sent one.
         """
         if offset < 0 or (length is not None and length < 0):
             raise ValueError(f"offset and length must be >= 0 (got offset={offset}, length={length})")
@@ -475,16 +521,34 @@ class WebHDFSClient:
         else:
             response = step1  # a server that answers directly (HttpFS)
         try:
-            if dest is None:
+            if dest is None and progress is None:
                 return await response.aread()
-            return await self._stream_to(response, Path(dest), hdfs_path)
+            if dest is None:
+                parts = bytearray()
+                async for chunk in self._counted(response, progress):
+                    parts += chunk
+                return bytes(parts)
+            return await self._stream_to(response, Path(dest), hdfs_path, progress)
         except httpx.HTTPError as exc:
             raise _transport_error(exc, "GET", str(response.url)) from exc
         finally:
             await response.aclose()
 
     @staticmethod
-    async def _stream_to(response: httpx.Response, dest: Path, hdfs_path: str) -> Path:
+    async def _counted(response: httpx.Response,
+                       progress: ProgressCallback | None) -> AsyncIterator[bytes]:
+        raw_total = response.headers.get("content-length")
+        total = int(raw_total) if raw_total and raw_total.isdigit() else None
+        done = 0
+        async for chunk in response.aiter_bytes(CHUNK):
+            done += len(chunk)
+            yield chunk
+            if progress is not None:
+                progress(done, total)
+
+    @classmethod
+    async def _stream_to(cls, response: httpx.Response, dest: Path, hdfs_path: str,
+                         progress: ProgressCallback | None = None) -> Path:
         dest = await anyio.to_thread.run_sync(dest.expanduser)
         if await anyio.to_thread.run_sync(dest.is_dir):
             dest = dest / posixpath.basename(hdfs_path)
@@ -494,7 +558,7 @@ class WebHDFSClient:
         tmp = Path(tmp_name)
         try:
             async with await anyio.open_file(tmp, "wb") as f:
-                async for chunk in response.aiter_bytes(CHUNK):
+                async for chunk in cls._counted(response, progress):
                     await f.write(chunk)
             await anyio.to_thread.run_sync(os.replace, tmp, dest)
         except BaseException:

@@ -79,7 +79,7 @@ def extract_message(body: bytes, content_type: str | None = None) -> tuple[str |
     if text.startswith(("{", "[", '"')) or "json" in ctype:
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             value = None
         else:
             if isinstance(value, str):
@@ -166,7 +166,9 @@ def map_http_error(
             return SessionNotFoundError(f"{head}: session {ident} not found (it ended or was deleted)",
                                         session_id=ident, **common)
         if kind in ("html", "empty", "text"):
-            return NotFoundError(f"{detail} (is the Livy URL right? a gateway answered 404 for this path)",
+            return NotFoundError(f"{detail}: the Livy URL looks wrong (nothing Livy-like answers this path; "
+                                 "direct it is http://host:8998, through Knox "
+                                 "https://host:8443/gateway/<topology>/livy/v1)",
                                  **common)  # type: ignore[arg-type]
         return NotFoundError(detail, **common)  # type: ignore[arg-type]
     if status == 400:

@@ -50,6 +50,14 @@ def _configure_logging(verbose: bool) -> None:
         )
         return
     configure_logging(level)
+    if not verbose and not os.environ.get("LIVYD_LOG_LEVEL"):
+        # the default: sentences for people, not JSON lines (livyd.cli._messages)
+        import structlog
+
+        from livyd._logging import redact_processor
+        from livyd.cli._messages import human_renderer
+
+        structlog.configure(processors=[structlog.processors.add_log_level, redact_processor, human_renderer])
 
 
 def _delegate(argv: list[str]) -> int | None:

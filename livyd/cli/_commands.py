@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import secrets
 import signal
 import sys
@@ -19,7 +20,6 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import anyio
 
@@ -83,8 +83,10 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
             return EXIT_INTERRUPTED
         if not isinstance(leaf, LivydError):
             raise
-        if verbose:
-            traceback.print_exception(leaf, file=renderer.stderr)
+        if verbose:  # the chain may hold a lower layer's message: redacted like a log line
+            from livyd._core.redact import redact_text
+
+            renderer.stderr.write(redact_text("".join(traceback.format_exception(leaf))))
         if isinstance(leaf, StatementFailedError):
             renderer.statement_error(ename=leaf.ename, evalue=leaf.evalue, traceback=leaf.traceback,
                                      session_id=leaf.session_id, statement_id=leaf.statement_id)
@@ -156,7 +158,16 @@ def _resolve(args: argparse.Namespace, *, kind: bool = False) -> ResolvedConfig:
 
 
 def _dump(model: Any) -> Any:
-    return model.model_dump(mode="json", by_alias=True)
+    """A Livy object as shown (table or --json): Livy's camelCase keys, with secret-looking Spark
+    conf values masked the way doctor masks them and credentials in its log lines redacted."""
+    from livyd._core.redact import redact_conf, redact_text
+
+    data = model.model_dump(mode="json", by_alias=True)
+    if isinstance(data.get("conf"), dict):
+        data["conf"] = {k: redact_conf(str(k), v) for k, v in data["conf"].items()}
+    if isinstance(data.get("log"), list):
+        data["log"] = [redact_text(line) if isinstance(line, str) else line for line in data["log"]]
+    return data
 
 
 def _state(value: Any) -> str:
@@ -254,6 +265,13 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
     if getattr(args, "image_dir", None):
         r.image_dir = _image_dir(args.image_dir)  # checked before anything is sent
     interactive = sys.stdin.isatty() and args.code != "-" if hasattr(args, "code") else sys.stdin.isatty()
+    if getattr(args, "dry_run", False):
+        from livyd.cli._devloop import dry_run_session
+
+        return await dry_run_session(args, r, resolved, code)
+    from livyd.cli._devloop import after_session_ready, before_create_session, deploy_into_session
+
+    upload_later = None
     async with open_connection(resolved, interactive=interactive, announce=r.notice) as conn:
         client = conn.client
         created: int | None = None
@@ -261,11 +279,16 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         statement_kind: str | None = "pyspark" if (args.kind or "").lower() == "shared" else args.kind
         if args.session:
             session = await _find_session(client, args.session)
-            client.track_session(session)  # every later read of it is compared with this one
+            # every later read of it is compared with this one; a name livyd generated (a session
+            # kept with --keep) is unique, so it proves the session on its own
+            prefix = re.escape(resolved.profile.session.name_prefix)
+            generated = bool(session.name and re.fullmatch(rf"{prefix}-[0-9a-f]{{8}}", session.name))
+            client.track_session(session, unique_name=generated)
             if statement_kind is None and _state(session.kind) == "shared":
                 configured = resolved.profile.session.kind
                 statement_kind = configured if configured not in (None, "shared") else "pyspark"
             await _say_what_it_waits_for(client, r, session)
+            await deploy_into_session(args, r, resolved, conn, session.id)  # only with --deploy
         else:
             fields = resolved.profile.session.session_fields()
             fields["kind"] = fields.get("kind") or "pyspark"
@@ -275,6 +298,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
             if unique:
                 fields["name"] = f"{resolved.profile.session.name_prefix}-{secrets.token_hex(4)}"
             await _warn_unsupported_fields(client, r, resolved, fields)
+            upload_later = await before_create_session(args, r, resolved, conn, fields)  # auto-deploy
             with r.progress("creating a Livy session") as progress:
                 try:
                     session = await client.create_session(**fields)
@@ -291,25 +315,29 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         keep = created is not None and args.keep
         seen: list[Any] = []  # the statement, as last read (its id once submitted)
         try:
-            with r.progress(f"session {sid}: waiting for it to be ready") as progress:
+            from livyd.cli._progress import spark_progress
+
+            # live bars of what Spark does (a terminal only); with --json the events go into the result
+            with spark_progress(r, f"session {sid}") as view:
                 try:
                     if created is not None or _state(session.state) != "idle":  # else: just seen idle
-                        await client.wait_session_ready(sid, timeout=args.timeout)
+                        await client.wait_session_ready(sid, timeout=args.timeout, on_progress=view.on_event)
                 except (SessionReplacedError, SessionUnverifiedError):
                     raise
                 except SessionGoneError as exc:
                     # keep a session that died starting: its log says why (and it holds nothing)
                     keep = keep or created is not None
                     raise await _startup_failure(client, sid, exc, kept=created is not None) from exc
+                await after_session_ready(r, client, sid, upload_later)
 
                 def on_update(st: Any) -> None:
                     seen[:] = [st]
-                    done = getattr(st, "progress", None) or 0.0
-                    progress.update(f"session {sid}, statement {st.id}: {_state(st.state)} {done:.0%}")
+                    view.on_update(st)
 
                 try:
                     statement = await client.run_statement(sid, code, kind=statement_kind,
-                                                           on_update=on_update, timeout=args.timeout)
+                                                           on_update=on_update, on_progress=view.on_event,
+                                                           timeout=args.timeout)
                 except (anyio.get_cancelled_exc_class(), KeyboardInterrupt):
                     await _report_interrupted(client, r, sid, seen, deleting=created is not None and not keep)
                     raise
@@ -359,11 +387,16 @@ async def _say_what_it_waits_for(client: LivyClient, r: Renderer, session: Any) 
     except LivydError:
         return
     running = [st for st in page.statements if _state(st.state) in ("running", "cancelling", "waiting")]
+    stop = f"livyd sessions kill {session.id} stops everything"
     if running:
         first = min(running, key=lambda st: st.id)
         r.notice(f"session {session.id} is busy with statement {first.id} ({_state(first.state)}); this one "
-                 "waits until it ends (livyd sessions kill "
-                 f"{session.id} stops everything)")
+                 f"waits until it ends ({stop})")
+    elif page.statements and _state(page.statements[0].state) == "cancelled":
+        last = page.statements[0]
+        r.notice(f"session {session.id} is busy with statement {last.id}: it was cancelled, but its code "
+                 "still runs (Livy's cancel stops Spark jobs; plain Python ignores it); this one waits "
+                 f"until it returns ({stop})")
     else:
         r.notice(f"session {session.id} is busy; this statement waits until it is idle")
 
@@ -576,6 +609,14 @@ async def cmd_logs(args: argparse.Namespace, r: Renderer) -> int:
             sid = max(s.id for s in sessions)
             if not r.json_mode:
                 r.notice(f"session {sid}")
+        if getattr(args, "driver", False) or getattr(args, "executors", False):
+            from livyd.cli._sparklogs import show_spark_logs
+
+            if args.follow:
+                raise UsageError("--follow reads Livy's log; it does not go with --driver/--executors",
+                                 key="--follow")
+            await show_spark_logs(args, r, client, sid)
+            return EXIT_OK
         if not args.follow:
             await _show_log(r, client.session_log, sid, args.tail)
             return EXIT_OK
@@ -619,32 +660,16 @@ async def _follow_log(r: Renderer, client: LivyClient, collection: str, ident: i
 # --------------------------------------------------------------------------- batches
 
 
-def _batch_file(file: str, livy_url: str) -> str:
-    """A local path that exists is made absolute (Livy needs absolute paths); URIs pass as is."""
-    if urlsplit(file).scheme and not Path(file).exists():
-        return file
-    local = Path(file)
-    if local.exists():
-        host = urlsplit(livy_url).hostname or ""
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            log.warning("batch file is a local path; the cluster must be able to read it", path=str(local))
-        return str(local.resolve())
-    return file
-
-
 async def cmd_batch(args: argparse.Namespace, r: Renderer) -> int:
     resolved, client = await _client_for(args)
     async with client:
         if args.action == "submit":
-            fields = resolved.profile.session.batch_fields()
-            fields["file"] = _batch_file(args.file, client.url)
-            if args.class_name:
-                fields["class_name"] = args.class_name
-            if args.name:
-                fields["name"] = args.name
-            if args.args:
-                fields["args"] = list(args.args)
-            batch = await client.create_batch(**fields)
+            from livyd.cli._devloop import plan_batch_submit
+
+            planned = await plan_batch_submit(args, r, resolved, client)  # staging, --dry-run
+            if planned is None:
+                return EXIT_OK
+            batch = await client.create_batch(**planned)
             if not args.follow:
                 if r.json_mode:
                     r.json(_dump(batch))
@@ -775,3 +800,12 @@ _COMMANDS: dict[str, Command] = {
     "batch": cmd_batch,
     "doctor": cmd_doctor,
 }
+
+
+def _register_devloop() -> None:
+    from livyd.cli._devloop import COMMANDS
+
+    _COMMANDS.update(COMMANDS)
+
+
+_register_devloop()

@@ -11,6 +11,7 @@ import argparse
 import math
 
 from livyd._version import __version__
+from livyd.cli._devloop_args import add_parsers, batch_submit_options, statement_options
 
 __all__ = ["build_parser"]
 
@@ -77,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until Ctrl-C")
     p.add_argument("--tail", "-n", type=_non_negative, metavar="N",
                    help="only the last N lines (default 100)")
+    p.add_argument("--driver", action="store_true",
+                   help="the Spark driver's whole log (appInfo.driverLogUrl), not Livy's last 200 lines")
+    p.add_argument("--executors", action="store_true",
+                   help="every executor's log (appInfo.executorLogUrls, Livy 0.9+)")
 
     p = sub.add_parser("batch", parents=[common], help="submit and manage batch jobs")
     bs = p.add_subparsers(dest="action", metavar="ACTION")
@@ -87,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--follow", "-f", action="store_true",
                         help="stream the log and wait: exit 0 on success, 1 dead/killed")
     submit.add_argument("args", nargs="*", metavar="ARGS", help="after --: the job's arguments")
+    batch_submit_options(submit)
     bs.add_parser("list", parents=[common], help="list batches")
     status = bs.add_parser("status", parents=[common], help="show one batch")
     status.add_argument("id", type=int, metavar="ID")
@@ -99,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", parents=[common],
                    help="show the resolved configuration and where each value came from; check Livy")
+    add_parsers(sub, common)  # hdfs, deploy, reload, build-standalone
     sub.add_parser("sandbox", help="run the local Livy/WebHDFS-compatible server (livyd sandbox --help)",
                    add_help=False)
     return parser
@@ -113,6 +120,7 @@ def _statement_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=_timeout, metavar="SECONDS",
                    help="give up waiting after SECONDS (and cancel the statement)")
     p.add_argument("--image-dir", metavar="DIR", help="where images are written (default: a temp dir)")
+    statement_options(p)
 
 
 #: The longest --timeout accepted (31 days): beyond that a timer is meaningless (and 1e308 breaks it).

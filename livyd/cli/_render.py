@@ -77,6 +77,8 @@ class Renderer:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.image_dir = image_dir
+        #: extra keys of a statement's JSON document (``events``: what Spark did, see _progress.py)
+        self.json_extra: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ plain channels
 
@@ -147,6 +149,33 @@ class Renderer:
         with console.status(message) as status:
             yield Progress(status)
 
+    @contextmanager
+    def transfer(self, description: str, total: int | None = None) -> Iterator[Any]:
+        """A byte-transfer progress bar on stderr (rich; only when stderr is a terminal). Yields
+        ``update(done, total)`` for :data:`livyd._webhdfs.ProgressCallback`."""
+        if self.json_mode or not _isatty(self.stderr):
+            yield lambda done, total=None: None
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        bar = RichProgress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                           TransferSpeedColumn(), TimeRemainingColumn(), console=self._console(self.stderr),
+                           transient=True)
+        with bar:
+            task = bar.add_task(description, total=total)
+
+            def update(done: int, new_total: int | None = None) -> None:
+                bar.update(task, completed=done, total=new_total if new_total is not None else total)
+
+            yield update
+
     # ------------------------------------------------------------------ statement output
 
     def statement_output(
@@ -160,7 +189,7 @@ class Renderer:
                                        "data": {k: v for k, v in data.items() if k != "image/png"}}
             if image_path is not None:
                 payload["imagePath"] = str(image_path)
-            self.json(payload)
+            self.json({**payload, **self.json_extra})
             return
         if image_path is not None:
             self.text(str(image_path))
@@ -216,7 +245,7 @@ class Renderer:
         """The code raised: the traceback then ``ename: evalue`` on stderr (and a JSON result in --json)."""
         if self.json_mode:
             self.json({"status": "error", "sessionId": session_id, "statementId": statement_id,
-                       "ename": ename, "evalue": evalue, "traceback": list(traceback)})
+                       "ename": ename, "evalue": evalue, "traceback": list(traceback), **self.json_extra})
         tb = "".join(line if line.endswith("\n") else line + "\n" for line in traceback)
         if tb:
             self.stderr.write(tb)

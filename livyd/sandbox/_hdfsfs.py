@@ -35,6 +35,7 @@ from livyd.sandbox._hdfsmeta import (
     ALL,
     EXECUTE,
     READ,
+    SUPERGROUP,
     WRITE,
     Meta,
     MetaStore,
@@ -50,6 +51,9 @@ LS_LIMIT = 1000  # dfs.ls.limit: entries per LISTSTATUS_BATCH page
 MAX_REPLICATION = 512  # dfs.replication.max
 DEFAULT_REPLICATION = 1
 RESERVED = ".reserved"
+#: Top-level directories every user shares: created on first use as the superuser's, mode 1777
+#: (anyone may create ``/user/<name>`` or ``/tmp/x``; the sticky bit keeps users' entries theirs).
+SHARED_TOP_DIRS = ("user", "tmp")
 DOT_SNAPSHOT = ".snapshot"
 
 
@@ -391,7 +395,11 @@ class HdfsFs:
                 tmp = current.parent / f".{part[:100]}.{uuid.uuid4().hex[:12]}._MKDIR_"
                 tmp.mkdir()
                 try:
-                    self.store.put(tmp, self._new_meta(pc, current.parent, mode, True))
+                    if i == 0 and part in SHARED_TOP_DIRS:
+                        meta = Meta(owner=self.superuser, group=SUPERGROUP, perm=0o1777)
+                    else:
+                        meta = self._new_meta(pc, current.parent, mode, True)
+                    self.store.put(tmp, meta)
                     os.rename(tmp, current)
                 except BaseException:
                     shutil.rmtree(tmp, ignore_errors=True)

@@ -49,6 +49,7 @@ from livyd.sandbox._bodies import FieldType, JacksonError, Schema, decode
 from livyd.sandbox._logbuffer import LogBuffer, slice_log
 from livyd.sandbox._resources import ResourceError, Staged, resolve_resource, split_alias
 from livyd.sandbox._sessions import Session, SessionManager, spark_submit_env
+from livyd.sandbox._sparkui import driver_log_path, proxy_path
 from livyd.sandbox._ui import ui_routes
 from livyd.sandbox._versions import BATCH_FIELDS, VersionMode
 
@@ -213,7 +214,12 @@ class LivyApp:
     """The Livy routes over a :class:`SessionManager` and a :class:`BatchManager`."""
 
     def __init__(self, *, sessions: SessionManager, batches: BatchManager, mode: VersionMode,
-                 forced_user: str | None = None) -> None:
+                 forced_user: str | None = None, public_url: str = "", gateway_url: str | None = None
+                 ) -> None:
+        #: the Livy root as clients reach it (for absolute appInfo links); *gateway_url*: the
+        #: gateway's root (scheme://host:port/PREFIX) in gateway mode, where the Spark UI is proxied
+        self.public_url = public_url.rstrip("/")
+        self.gateway_url = gateway_url
         self.sessions = sessions
         self.batches = batches
         self.mode = mode
@@ -256,6 +262,7 @@ class LivyApp:
             ("/sessions/{id}/run-job", self.submit_job, ["POST"]),
             ("/sessions/{id}/jobs/{jobid}", self.job_status, ["GET"]),
             ("/sessions/{id}/jobs/{jobid}/cancel", self.cancel_job, ["POST"]),
+            ("/livyd-sandbox/sessions/{id}/driver.log", self.driver_log, ["GET"]),
             ("/batches", self.list_batches, ["GET"]),
             ("/batches", self.create_batch, ["POST"]),
             ("/batches/{id}", self.get_batch, ["GET"]),
@@ -308,8 +315,17 @@ class LivyApp:
         self._forced_body(raw)
         return _decode(raw, {k: _CREATE_TYPES[k] for k in fields}, java_class, kinds)
 
-    def _app_info(self) -> dict[str, Any]:
+    def _app_info(self, session: Session | None = None) -> dict[str, Any]:
+        """``appInfo``: for a session, its driver log and (once Spark runs) its Spark UI; local mode
+        has no executors apart from the driver, so ``executorLogUrls`` stays null."""
         info: dict[str, Any] = {"driverLogUrl": None, "sparkUiUrl": None}
+        if session is not None and session.repl is not None and self.public_url:
+            info["driverLogUrl"] = self.public_url + driver_log_path(session.id)
+        if session is not None and session.spark_ui_url:
+            if self.gateway_url and session.app_id:
+                info["sparkUiUrl"] = self.gateway_url + proxy_path("", session.app_id)
+            else:
+                info["sparkUiUrl"] = session.spark_ui_url
         if self.mode.executor_log_urls:
             info["executorLogUrls"] = None
         return info
@@ -364,14 +380,16 @@ class LivyApp:
     # ------------------------------------------------------------------ server-wide
 
     async def root(self, request: Request) -> Response:
-        """``GET /`` redirects to the UI, as Livy does."""
-        return RedirectResponse("/ui/", status_code=302)
+        """``GET /`` redirects to the UI, as Livy does (behind the gateway, to the UI under the
+        gateway's mount, as Knox rewrites Livy's UI redirects)."""
+        return RedirectResponse(f"{request.scope.get('livyd.mount', '')}/ui/", status_code=302)
 
     async def version(self, request: Request) -> Response:
         """``GET /version``."""
         return json_response({"version": self.mode.version, "user": "livy", "revision": self.mode.revision,
                               "branch": f"branch-{self.mode.short}", "date": self.mode.date,
-                              "url": "https://github.com/apache/incubator-livy"})
+                              "url": "https://github.com/apache/incubator-livy"},
+                             headers={"X-Livyd-Sandbox": "1"})  # how livyd tells it from a real Livy
 
     # ------------------------------------------------------------------ sessions
 
@@ -380,7 +398,7 @@ class LivyApp:
         out: dict[str, Any] = {
             "id": session.id, "name": session.name, "appId": session.app_id, "owner": session.owner,
             "proxyUser": session.proxy_user, "state": session.state, "kind": session.kind,
-            "appInfo": self._app_info(), "log": session.log.tail(10),
+            "appInfo": self._app_info(session), "log": session.log.tail(10),
         }
         if self.mode.extended_session_json:
             r = session.request
@@ -407,11 +425,14 @@ class LivyApp:
                                        frozenset(SESSION_KINDS))
         new_id = self.sessions.allocate_id()
         kind = SESSION_KINDS[body.get("kind", "shared")]
-        if kind in ("spark", "sparkr"):
-            lang = "Scala" if kind == "spark" else "R"
+        if kind == "sparkr":
             raise self._rejected(
-                f"the livyd sandbox has no {lang} interpreter: session kind '{body['kind']}' is not "
-                "supported (use pyspark, sql or shared with pyspark/sql statements)")
+                f"the livyd sandbox has no R interpreter: session kind '{body['kind']}' is not "
+                "supported (use spark, pyspark, sql, or shared with spark/pyspark/sql statements)")
+        if kind == "spark" and not _has_pyspark():
+            raise self._rejected(
+                f"session kind '{body['kind']}' runs Spark's Scala REPL, which comes with pyspark: "
+                "pip install 'livyd[spark]' (or use pyspark or sql)")
         idle_timeout: float | None = None
         for fname in ("ttl", "idleTimeout"):
             if fname in body:
@@ -455,6 +476,13 @@ class LivyApp:
         """``GET /sessions/{id}/log`` with Livy's from/size semantics."""
         session = self._session(request)
         return _log_json(request, session.id, session.log)
+
+    async def driver_log(self, request: Request) -> Response:
+        """The whole driver log (``appInfo.driverLogUrl``); ``?start=N`` as on YARN's log pages."""
+        session = _by_key(request, self.sessions.lookup)
+        raw = request.query_params.get("start")
+        start = None if raw is None else _java_long(raw)
+        return Response(session.driver_log.render(start), media_type="text/plain; charset=utf-8")
 
     async def stop_session(self, request: Request) -> Response:
         """``POST /sessions/{id}/stop``: 204, the dead record stays until GC."""
@@ -528,10 +556,9 @@ class LivyApp:
         if kind == "shared":
             raise bare(500, "java.util.concurrent.ExecutionException: java.lang.IllegalArgumentException: "
                             "Code type should be specified if session kind is shared")
-        if kind in ("spark", "sparkr"):
-            lang = "Scala" if kind == "spark" else "R"
-            raise msg(400, f"the livyd sandbox has no {lang} interpreter: statement kind "
-                           f"'{body['kind']}' is not supported (use pyspark or sql)")
+        if kind == "sparkr":
+            raise msg(400, f"the livyd sandbox has no R interpreter: statement kind "
+                           f"'{body['kind']}' is not supported (use spark, pyspark or sql)")
         statement = session.submit(code, kind)
         return json_response(statement.to_json(), 201,
                              {"Location": f"/sessions/{session.id}/statements/{statement.id}"})
@@ -544,12 +571,18 @@ class LivyApp:
         return json_response({"msg": "canceled"})
 
     async def completion(self, request: Request) -> Response:
-        """``POST /sessions/{id}/completion``: Python, R and SQL have no completer in Livy."""
+        """``POST /sessions/{id}/completion``: only Scala completes in Livy (Python, R and SQL: [])."""
         session = self._session(request)
-        await self._body(request, _COMPLETION, _COMPLETION_CLASS)
+        body = await self._body(request, _COMPLETION, _COMPLETION_CLASS)
         self._require_running(session)
         session.touch()
-        return json_response({"candidates": []})
+        kind = STATEMENT_KINDS.get(str(body.get("kind")), session.kind)
+        if kind != "spark":
+            return json_response({"candidates": []})
+        code = str(body.get("code") or "")
+        raw = body.get("cursor")
+        cursor = raw if isinstance(raw, int) else len(code)
+        return json_response({"candidates": await session.complete(code, max(0, min(cursor, len(code))))})
 
     # ------------------------------------------------------------------ resources
 
@@ -713,6 +746,12 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     """Anything unexpected is a 500 with a bare JSON string, like Livy's JsonServlet."""
     log.error("unexpected error in a Livy route", path=request.url.path, error=repr(exc))
     return json_response(f"java.lang.RuntimeException: {type(exc).__name__}: {exc}", 500)
+
+
+def _has_pyspark() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyspark") is not None
 
 
 def _by_key(request: Request, lookup: Callable[[str], T | None]) -> T:

@@ -61,7 +61,9 @@ WORKER_SCRIPT = Path(__file__).resolve().with_name("_replworker.py")
 _STDERR_TAIL_LINES = 40
 _CONTROL_TIMEOUT = 30.0
 _TERM_GRACE = 3.0
-_KINDS = {"pyspark": "pyspark", "python": "pyspark", "sql": "sql"}
+_KINDS = {"pyspark": "pyspark", "python": "pyspark", "sql": "sql", "spark": "spark", "scala": "spark"}
+#: Scala completion may first start Spark and the Scala compiler (tens of seconds on a busy machine).
+_COMPLETE_TIMEOUT = 180.0
 #: Errors of control requests (add_path) re-raised as themselves; anything else is a RuntimeError.
 _ERROR_TYPES: dict[str, type[Exception]] = {
     t.__name__: t for t in (ValueError, OSError, FileNotFoundError, FileExistsError, IsADirectoryError,
@@ -109,6 +111,9 @@ class Repl:
         self._threads: list[threading.Thread] = []
         self.pid = proc.pid
         self.worker_info: dict[str, Any] = {}
+        #: ``{"app_id", "ui_url"}`` once the worker's SparkSession runs; *on_spark* is called then.
+        self.spark_info: dict[str, Any] | None = None
+        self.on_spark: Callable[[dict[str, Any]], None] | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -224,7 +229,8 @@ class Repl:
                       on_start: Callable[[int], None] | None = None) -> dict[str, Any]:
         """Run one statement; return Livy's ``output`` object (``execution_count`` = *statement_id*).
 
-        *kind* is ``"pyspark"`` (alias ``"python"``) or ``"sql"``; anything else raises
+        *kind* is ``"pyspark"`` (alias ``"python"``), ``"sql"`` or ``"spark"`` (alias ``"scala"``,
+        Spark's Scala REPL in the session's JVM); anything else raises
         ``ValueError``. *on_start*, if given, is called (on the event loop, with the epoch
         milliseconds) when the worker actually begins the statement, which is later than the
         call if an earlier statement is still running there. Raises :class:`ReplDied` if the
@@ -243,6 +249,12 @@ class Repl:
         """done / total tasks of the statement's Spark job group; 0.0 without jobs or without Spark."""
         result = await self._request({"op": "progress", "statement_id": statement_id})
         return float(result)
+
+    async def complete(self, code: str, cursor: int) -> list[str]:
+        """Scala completion candidates at *cursor* (Spark's REPL completer in the worker)."""
+        result = await self._request({"op": "complete", "code": code, "cursor": cursor},
+                                     limit=_COMPLETE_TIMEOUT)
+        return [str(c) for c in result]
 
     async def cancel_jobs(self, statement_id: int) -> None:
         """``sc.cancelJobGroup(str(statement_id))`` in the worker; a no-op before Spark exists."""
@@ -358,6 +370,15 @@ class Repl:
         if msg.get("ready"):
             self.worker_info = msg
             self._ready.set()
+            return
+        if msg.get("event") == "spark" and "id" not in msg:
+            # The worker started its SparkSession: application id and Spark UI address.
+            self.spark_info = {"app_id": msg.get("app_id"), "ui_url": msg.get("ui_url")}
+            if self.on_spark is not None:
+                try:
+                    self.on_spark(self.spark_info)
+                except Exception:
+                    log.exception("repl.on_spark_failed", pid=self.pid)
             return
         pending = self._pending.get(msg.get("id", -1))
         if pending is None:

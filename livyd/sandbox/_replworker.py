@@ -68,6 +68,7 @@ import logging
 import math
 import os
 import queue
+import re
 import shlex
 import shutil
 import signal
@@ -88,9 +89,14 @@ SPARK_HINT = (
     "(pip install 'livyd[spark]') for a local SparkSession"
 )
 SQL_MAX_ROWS = 1000
-#: recipes.md section 4: local mode, loopback only, UI off, small and quick to start.
+#: recipes.md section 4: local mode, loopback only, small and quick to start. The Spark UI runs
+#: (its REST API is what clients read jobs and stages from, as they would on a cluster) on a free
+#: loopback port (0: Spark picks one; SPARK_LOCAL_IP keeps it on 127.0.0.1), without the console
+#: progress bar (it would fill the driver log).
 SPARK_DEFAULTS = {
-    "spark.ui.enabled": "false",
+    "spark.ui.enabled": "true",
+    "spark.ui.port": "0",
+    "spark.ui.showConsoleProgress": "false",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.shuffle.partitions": "1",
@@ -443,6 +449,8 @@ class Worker:
         self.interrupted = False  # a SIGINT landed in the current statement
         self.pending_pyfiles: list[str] = []
         self.pyfiles_dir = os.path.join(os.getcwd(), ".livyd-pyfiles")
+        self.scala = ScalaInterpreter(self)
+        self.in_jvm = False  # a Scala statement is running (SIGINT only cancels its jobs)
         self.magics: dict[str, Callable[..., dict[str, Any] | None]] = {
             "json": self.magic_json, "table": self.magic_table, "matplot": self.magic_matplot,
         }
@@ -480,11 +488,22 @@ class Worker:
                 sc.addPyFile(path)
             self.pending_pyfiles.clear()
             self.spark, self.sc = spark, sc
+            self._announce_spark(sc)
             self.sql_context = self._sql_context(spark)
             self.ns.update(self.spark_globals())
             if self.current_statement is not None:
                 self.set_job_group(self.current_statement)
             return spark
+
+    def _announce_spark(self, sc: Any) -> None:
+        """Tell the server the application id and the Spark UI's address (Livy's appId/appInfo)."""
+        try:
+            info = {"app_id": str(sc.applicationId), "ui_url": sc.uiWebUrl}
+        except Exception:  # never let this fail a statement
+            LOG.exception("reading the Spark application id / UI address failed")
+            return
+        LOG.warning("livyd sandbox: SparkSession %s started; Spark UI at %s", info["app_id"], info["ui_url"])
+        self.channel.send({"event": "spark", **info})
 
     def spark_globals(self) -> dict[str, Any]:
         return {"spark": self.spark, "sc": self.sc, "sqlContext": self.sql_context}
@@ -515,6 +534,12 @@ class Worker:
         for key, value in SPARK_DEFAULTS.items():
             if key not in user:
                 builder = builder.config(key, value)
+        if "spark.repl.class.outputDir" not in user:
+            # Where Scala statements' classes go, so executors can load them (set before the
+            # SparkContext exists: the executor's class loader is made from it).
+            out_dir = os.path.join(os.getcwd(), ".livyd-repl-classes")
+            os.makedirs(out_dir, exist_ok=True)
+            builder = builder.config("spark.repl.class.outputDir", out_dir)
         return builder.getOrCreate()
 
     def set_job_group(self, statement_id: int) -> None:
@@ -551,6 +576,8 @@ class Worker:
         sid = self.current_statement
         if self.sc is not None and sid is not None:
             threading.Thread(target=self._cancel_quietly, args=(sid,), daemon=True).start()
+        if self.in_jvm:
+            return  # a Scala statement: the main thread waits on py4j, which must not be torn
         raise KeyboardInterrupt
 
     def _cancel_quietly(self, statement_id: int) -> None:
@@ -727,6 +754,8 @@ class Worker:
                 self.set_job_group(statement_id)
             if kind == "sql":
                 return self.run_sql(statement_id, code)
+            if kind == "spark":
+                return self.scala.run(statement_id, code)
             return self.run_python(statement_id, code)
         finally:
             self.current_statement = None
@@ -809,6 +838,227 @@ class Worker:
                 LOG.exception("stopping the SparkSession failed")
 
 
+# --------------------------------------------------------------------------- Scala (kind spark)
+
+#: Livy's Scala magic lines: ``%name rest``.
+SCALA_MAGIC = re.compile(r"^%(\w+)\W*(.*)$")
+SCALA_TABLE_ROWS = 10_000
+
+
+class ScalaInterpreter:
+    """Spark's Scala REPL (``scala.tools.nsc.interpreter.IMain`` from pyspark's bundled
+    ``scala-compiler``/``spark-repl`` jars) inside the session's own JVM, driven through py4j.
+
+    Like Livy's SparkInterpreter: class-based wrappers compiled into ``spark.repl.class.outputDir``
+    (set on the SparkSession, so executors load the REPL's classes), ``spark`` and ``sc`` bound to
+    the session's SparkSession/SparkContext, ``Console.out``/``err`` captured per statement. py4j
+    runs each Python thread's calls on one JVM thread, so the statement's job group (set on the
+    main thread) is the one its Spark jobs carry, and cancelJobGroup cancels them.
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.intp: Any = None
+        self.lock = threading.Lock()
+        self.scala_213 = True
+
+    def ensure(self) -> Any:
+        with self.lock:
+            if self.intp is not None:
+                return self.intp
+            spark = self.worker.ensure_spark("spark")
+            jvm = spark._jvm
+            out_dir = spark.sparkContext.getConf().get("spark.repl.class.outputDir", "")
+            settings = jvm.scala.tools.nsc.Settings()
+            args = "-Yrepl-class-based -usejavacp" + (f" -Yrepl-outdir {out_dir}" if out_dir else "")
+            settings.processArgumentString(args)
+            self.reporter_text = jvm.java.io.StringWriter()
+            writer = jvm.java.io.PrintWriter(self.reporter_text, True)
+            try:  # Scala 2.13 (pyspark 4): IMain(settings, ReplReporter)
+                reporter = jvm.scala.tools.nsc.interpreter.shell.ReplReporterImpl(settings, writer)
+                intp = jvm.scala.tools.nsc.interpreter.IMain(settings, reporter)
+                intp.initializeCompiler()
+                self.scala_213 = True
+            except Exception:  # Scala 2.12 (pyspark 3.5): IMain(settings, PrintWriter)
+                intp = jvm.scala.tools.nsc.interpreter.IMain(settings, writer)
+                intp.initializeSynchronous()
+                self.scala_213 = False
+            # Console.out/err (println, the REPL's echo of side effects) into our buffer: the
+            # DynamicVariables behind scala.Console, set for this (pinned) JVM thread.
+            self.console_buffer = jvm.java.io.ByteArrayOutputStream()
+            stream = jvm.java.io.PrintStream(self.console_buffer, True, "UTF-8")
+            klass = jvm.java.lang.Class.forName("scala.Console$")
+            console = klass.getField("MODULE$").get(None)
+            for name in ("outVar", "errVar"):
+                field = klass.getDeclaredField(name)
+                field.setAccessible(True)
+                getattr(field.get(console), "value_$eq")(stream)
+            self.stream = stream
+            formats = jvm.java.lang.Class.forName("org.json4s.DefaultFormats$")
+            self.formats = formats.getField("MODULE$").get(None)
+            self.jvm = jvm
+            self.intp = intp
+            self._interpret("val spark = org.apache.spark.sql.SparkSession.builder().getOrCreate()\n"
+                            "val sc = spark.sparkContext")
+            return intp
+
+    def _interpret(self, code: str) -> tuple[str, str]:
+        result = self.intp.interpret(code).toString()
+        self.stream.flush()
+        text = self.console_buffer.toString("UTF-8") + self.reporter_text.toString()
+        self.console_buffer.reset()
+        self.reporter_text.getBuffer().setLength(0)
+        return result, text
+
+    def run(self, sid: int, code: str) -> dict[str, Any]:
+        """Livy's Scala output rules (livy-rest.md 7.10) for one cell."""
+        try:
+            self.ensure()
+        except Exception as exc:  # no pyspark, or a REPL this code does not know: Livy's answer
+            LOG.exception("livyd repl: the Scala interpreter did not start")
+            return {"status": "error", "execution_count": sid, "ename": "InterpreterError",
+                    "evalue": "Fail to start interpreter", "traceback": [str(exc).strip() + "\n"]}
+        try:
+            return self._run(sid, code)
+        except Exception as exc:  # py4j or JVM trouble outside the user's code
+            return {"status": "error", "execution_count": sid,
+                    "ename": f"Internal Error: {type(exc).__name__}", "evalue": str(exc).strip(),
+                    "traceback": []}
+
+    def _run(self, sid: int, code: str) -> dict[str, Any]:
+        chunks: list[tuple[str, str]] = []  # ("code", text) | ("magic", line)
+        pending: list[str] = []
+        for line in code.splitlines():
+            if SCALA_MAGIC.match(line.strip()):
+                if pending:
+                    chunks.append(("code", "\n".join(pending)))
+                    pending = []
+                chunks.append(("magic", line.strip()))
+            else:
+                pending.append(line)
+        if pending:
+            chunks.append(("code", "\n".join(pending)))
+        data: dict[str, Any] = {"text/plain": ""}
+        self.worker.executing = self.worker.in_jvm = True
+        try:
+            for what, text in chunks:
+                if what == "magic":
+                    reply = self.magic(text)
+                    if "ename" in reply:
+                        return {"status": "error", "execution_count": sid, **reply}
+                    data = reply
+                    continue
+                status, out = self._interpret(text)
+                if status == "Incomplete" or (status == "Error" and not out.strip()):
+                    # A cell of comments only is "incomplete" (or an empty error): wrapped in
+                    # braces it compiles, as Livy checks; real incomplete code still fails.
+                    wrapped, _ = self._interpret("{\n" + text + "\n}")
+                    if wrapped != "Success":
+                        return {"status": "error", "execution_count": sid, "ename": "Error",
+                                "evalue": "incomplete statement", "traceback": []}
+                    status, out = "Success", ""
+                if status == "Error":
+                    return {"status": "error", "execution_count": sid, **scala_error(out)}
+                previous = data.get("text/plain", "") if list(data) == ["text/plain"] else ""
+                data = {"text/plain": str(previous) + out}
+        finally:
+            self.worker.executing = self.worker.in_jvm = False
+        return {"status": "ok", "execution_count": sid, "data": data}
+
+    def value(self, name: str) -> Any:
+        """The JSON value of the Scala term *name* (json4s, as Livy's magics), or KeyError."""
+        option = self.intp.valueOfTerm(name)
+        if not option.isDefined():
+            raise KeyError(name)
+        value = option.get()
+        rdd = self.jvm.java.lang.Class.forName("org.apache.spark.rdd.RDD")
+        if value is not None and rdd.isInstance(value):
+            value = value.take(10)  # Livy takes an RDD's first 10 elements
+        return json.loads(self.jvm.org.json4s.jackson.Serialization.write(value, self.formats))
+
+    def magic(self, line: str) -> dict[str, Any]:
+        match = SCALA_MAGIC.match(line)
+        assert match is not None
+        name, rest = match.group(1), match.group(2).strip()
+        if name not in ("json", "table"):
+            return {"ename": "Error", "evalue": f"Unknown magic command {name}", "traceback": []}
+        try:
+            value = self.value(rest)
+        except KeyError:
+            return {"ename": "NameError", "evalue": f"Value {rest} does not exist", "traceback": []}
+        if name == "json":
+            return {"application/json": value}
+        return scala_table(value)
+
+    def complete(self, code: str, cursor: int) -> list[str]:
+        """Candidates at *cursor*, from the REPL's own completer (as Livy's Scala completion)."""
+        intp = self.ensure()
+        interpreter = self.jvm.scala.tools.nsc.interpreter
+        names: list[str] = []
+        with self.lock:
+            if self.scala_213:
+                result = interpreter.shell.ReplCompletion(intp, interpreter.shell.Accumulator()).complete(
+                    code, cursor)
+                iterator = result.candidates().iterator()
+                while iterator.hasNext():
+                    names.append(str(iterator.next().name()))
+            else:
+                iterator = interpreter.PresentationCompilerCompleter(intp).complete(
+                    code, cursor).candidates().iterator()
+                while iterator.hasNext():
+                    names.append(str(iterator.next()))
+        return sorted(set(names))
+
+
+def scala_error(output: str) -> dict[str, Any]:
+    """ename ``Error``; evalue the first line that says what failed (a compiler ``error:`` line,
+    else the first line, e.g. the exception); traceback the remaining lines, newlines kept."""
+    lines = output.splitlines(keepends=True) or [""]
+    index = next((i for i, ln in enumerate(lines) if "error:" in ln), 0)
+    evalue = lines[index].strip()
+    return {"ename": "Error", "evalue": evalue, "traceback": lines[:index] + lines[index + 1:]}
+
+
+def _scala_type(value: Any) -> str:
+    if value is None:
+        return "NULL_TYPE"
+    if isinstance(value, bool):
+        return "BOOLEAN_TYPE"
+    if isinstance(value, int):
+        return "BIGINT_TYPE"
+    if isinstance(value, float):
+        return "DOUBLE_TYPE"
+    if isinstance(value, str):
+        return "STRING_TYPE"
+    if isinstance(value, list):
+        return "ARRAY_TYPE"
+    return "MAP_TYPE"
+
+
+def scala_table(value: Any) -> dict[str, Any]:
+    """``%table`` of a Scala collection of rows (case classes / maps as named columns, tuples and
+    sequences as positional ones), as Livy's table mime type."""
+    rows = value if isinstance(value, list) else [value]
+    headers: list[dict[str, str]] = []
+    index: dict[str, int] = {}
+    table: list[list[Any]] = []
+    for row in rows[:SCALA_TABLE_ROWS]:
+        cells = row if isinstance(row, dict) else (
+            {str(i): v for i, v in enumerate(row)} if isinstance(row, list) else {"0": row})
+        out: list[Any] = [None] * len(headers)
+        for key, cell in cells.items():
+            if key not in index:
+                index[key] = len(headers)
+                headers.append({"name": key, "type": _scala_type(cell)})
+                out.append(None)
+            elif headers[index[key]]["type"] == "NULL_TYPE":
+                headers[index[key]]["type"] = _scala_type(cell)
+            out[index[key]] = cell
+        table.append(out)
+    width = len(headers)
+    return {TABLE_MIME: {"headers": headers, "data": [r + [None] * (width - len(r)) for r in table]}}
+
+
 # --------------------------------------------------------------------------- control thread
 
 def control_loop(worker: Worker) -> None:
@@ -834,6 +1084,8 @@ def control_loop(worker: Worker) -> None:
             elif op == "cancel_jobs":
                 worker.cancel_jobs(int(msg["statement_id"]))
                 result = None
+            elif op == "complete":
+                result = worker.scala.complete(str(msg["code"]), int(msg["cursor"]))
             elif op == "add_path":
                 result = worker.add_path(str(msg["path"]), msg.get("extract"))
             else:

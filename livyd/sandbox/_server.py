@@ -253,6 +253,7 @@ class PrefixRouter:
                 if path == mount or path.startswith(mount + "/"):
                     rest = path[len(mount):] or "/"
                     inner = dict(scope, path=rest, raw_path=rest.encode(), root_path="")
+                    inner["livyd.mount"] = mount  # where Knox mounted Livy (UI redirects)
                     await app(inner, receive, send)
                     return
         await self.webhdfs(scope, receive, send)
@@ -434,8 +435,10 @@ class Sandbox:
         tg: TaskGroup = await stack.enter_async_context(anyio.create_task_group())
         self.sessions = SessionManager(options, tg)
         self.batches = BatchManager(options, tg)
+        gateway_url = f"http://{host}:{livy_port}{self.gateway}" if self.gateway else None
         livy_app = self._livy_app = LivyApp(sessions=self.sessions, batches=self.batches, mode=self.mode,
-                                            forced_user=self.gateway_user if self.gateway else None)
+                                            forced_user=self.gateway_user if self.gateway else None,
+                                            public_url=self.livy_url, gateway_url=gateway_url)
         livy = livy_app.build()
         if self.recovery is not None:
             self.sessions.app_ids = self.recovery.app_id
@@ -447,7 +450,10 @@ class Sandbox:
         if self.gateway:
             webhdfs = create_webhdfs_app(self.data_dir, gateway_prefix=self.gateway, user=user,
                                          require_xsrf=True)
-            apps: list[ASGIApp] = [PrefixRouter(self.gateway, XsrfFilter(livy_asgi), webhdfs)]
+            from livyd.sandbox._sparkui import SparkUIProxy
+
+            router = PrefixRouter(self.gateway, XsrfFilter(livy_asgi), webhdfs)
+            apps: list[ASGIApp] = [SparkUIProxy(router, self.gateway, self.sessions.spark_ui_of)]
         else:
             webhdfs = create_webhdfs_app(self.data_dir, user=user)
             apps = [livy_asgi, webhdfs]

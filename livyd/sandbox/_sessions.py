@@ -47,6 +47,7 @@ from anyio.abc import TaskGroup
 
 from livyd.sandbox._logbuffer import LogBuffer
 from livyd.sandbox._resources import Staged
+from livyd.sandbox._sparkui import DriverLog
 
 __all__ = ["SandboxOptions", "Session", "SessionManager", "Statement", "find_by_key", "now_ms",
            "prepare_workdir", "run_all_shielded"]
@@ -125,7 +126,8 @@ class Session:
         self.kind = kind
         self.owner = owner
         self.proxy_user = proxy_user
-        #: YARN's application id; the sandbox runs locally, so only --recovery gives one (_recovery.py)
+        #: YARN's application id: the one --recovery gives (_recovery.py), else the local
+        #: SparkSession's once it runs (never replaced: an appId that changes is another session)
         self.app_id: str | None = None
         self.options = options
         self.idle_timeout = idle_timeout
@@ -133,6 +135,10 @@ class Session:
         self.server_state = "starting"
         self.repl_state = "starting"
         self.log = LogBuffer()
+        #: everything the REPL process wrote (appInfo.driverLogUrl serves it)
+        self.driver_log = DriverLog()
+        #: the local SparkSession's Spark UI, once it runs (appInfo.sparkUiUrl)
+        self.spark_ui_url: str | None = None
         self.statements: list[Statement] = []
         self._next_statement_id = 0
         self._send, self._receive = anyio.create_memory_object_stream[Statement](max_buffer_size=10_000)
@@ -178,6 +184,13 @@ class Session:
     def on_log(self, stream: str, line: str) -> None:
         """The REPL worker's output outside statements: the driver log."""
         self.log.add_line(stream, line)
+        self.driver_log.add(stream, line)
+
+    def on_spark(self, info: dict[str, Any]) -> None:
+        """The REPL's SparkSession started: its application id and UI address."""
+        self.app_id = self.app_id or info.get("app_id") or None
+        self.spark_ui_url = info.get("ui_url") or None
+        log.info("session spark started", session=self.id, app_id=self.app_id, ui=self.spark_ui_url)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -193,6 +206,7 @@ class Session:
                 started = time.monotonic()
                 self.repl = await Repl.start(python=self.options.python, cwd=self.cwd, env=env,
                                              on_log=self.on_log, sys_path=self._sys_path)
+                self.repl.on_spark = self.on_spark
                 for archive in self._archives:
                     await self.repl.add_path(archive.spec(), extract=True)
                 log.info("session ready", session=self.id, seconds=round(time.monotonic() - started, 3))
@@ -317,6 +331,19 @@ class Session:
         self.touch()
         return statement
 
+    async def complete(self, code: str, cursor: int) -> list[str]:
+        """Scala completion candidates (Livy: only the Scala interpreter completes); [] when the
+        REPL cannot answer (not started, no pyspark)."""
+        self.touch()
+        if self.repl is None:
+            return []
+        try:
+            candidates: list[str] = await self.repl.complete(code, cursor)
+        except Exception as exc:
+            log.info("completion failed", session=self.id, error=str(exc))
+            return []
+        return candidates
+
     def restore_statement_ids(self) -> None:
         """After statements were put back (``--recovery``): new ones get the next ids."""
         self._next_statement_id = max((s.id for s in self.statements), default=-1) + 1
@@ -398,6 +425,13 @@ class SessionManager:
     def lookup(self, key: str) -> Session | None:
         """By id (all digits) or by name."""
         return find_by_key(self.sessions, key)
+
+    def spark_ui_of(self, app_id: str) -> str | None:
+        """The Spark UI address of the active session whose application is *app_id*."""
+        for session in self.sessions.values():
+            if session.active and session.app_id == app_id and session.spark_ui_url:
+                return session.spark_ui_url
+        return None
 
     def name_taken(self, name: str) -> bool:
         """Duplicate check among sessions still listed (Livy checks its whole map)."""

@@ -4,6 +4,7 @@ Livy, and fed bad input: real subprocesses against real sandboxes (issue 11, ite
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -47,14 +48,16 @@ def running_statement(url: str, marker: str) -> tuple[int, int] | None:
     return None
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(150)
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_and_sighup_clean_up_like_ctrl_c(sandbox: SandboxProcess, work: Path, signum: int) -> None:
     """`timeout` or a CI cancel sends SIGTERM; a closed terminal SIGHUP: the statement is cancelled
-    and the session livyd created is deleted (its busy loop with it) before livyd exits 128+N."""
+    and the session livyd created is deleted (its busy loop with it) before livyd exits 128+N.
+    In a session given with --session (not livyd's to delete), livyd says the loop may still run,
+    and the next exec into it says what it waits behind."""
     marker = f"spin_{signum}"
-    proc = subprocess.Popen([sys.executable, "-m", "livyd", "exec", "--url", sandbox.livy_url,
-                             f"{marker} = 0\nwhile True:\n    {marker} += 1"],
+    code = f"{marker} = 0\nwhile True:\n    {marker} += 1"
+    proc = subprocess.Popen([sys.executable, "-m", "livyd", "exec", "--url", sandbox.livy_url, code],
                             cwd=work / "work", env=clean_env(work / "home"), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -67,9 +70,34 @@ def test_sigterm_and_sighup_clean_up_like_ctrl_c(sandbox: SandboxProcess, work: 
     assert proc.returncode == 128 + signum, err
     name = signal.Signals(signum).name
     assert f"livyd: error: terminated by {name}" in err
+    assert f"deleting session {sid} stops it" in err
     assert "Traceback" not in err
     gone = httpx.get(f"{sandbox.livy_url}/sessions/{sid}", timeout=10)
     assert gone.status_code == 404 or gone.json()["state"] in ("shutting_down", "dead", "killed")
+    if signum != signal.SIGHUP:
+        return
+    url = sandbox.livy_url
+    theirs = httpx.post(f"{url}/sessions", json={"kind": "pyspark"}, headers=H, timeout=10).json()["id"]
+    try:
+        wait_for(lambda: httpx.get(f"{url}/sessions/{theirs}", timeout=10).json()["state"] == "idle", "idle")
+        argv = [sys.executable, "-m", "livyd", "exec", "--url", url, "--session", str(theirs), code]
+        proc = subprocess.Popen(argv, cwd=work / "work", env=clean_env(work / "home"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: running_statement(url, marker), "the loop to run in the given session")
+            proc.send_signal(signum)
+            _, err = proc.communicate(timeout=40)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 128 + signum, err
+        assert f"in session {theirs} may still be running" in err  # pure Python ignores Livy's cancel
+        behind = livyd("exec", "--url", url, "--session", str(theirs), "--timeout", "2", "1 + 1",
+                       cwd=work / "work", env=clean_env(work / "home"))
+        assert f"session {theirs} is busy with statement 0" in behind.stderr, behind.stderr
+        assert behind.returncode == 3
+    finally:
+        httpx.delete(f"{url}/sessions/{theirs}", headers=H, timeout=30)
 
 
 @pytest.mark.timeout(120)
@@ -170,3 +198,71 @@ def test_json_keys_are_camel_case_everywhere(work: Path) -> None:
     report = json.loads(proc.stdout)
     assert {"profileSource", "knownProfiles"} <= set(report)
     assert not [k for k in report if "_" in k]
+
+
+# --------------------------------------------------------------------------- messages (item 9)
+
+
+@pytest.mark.timeout(120)
+def test_default_stderr_has_sentences_not_json_log_lines(sandbox: SandboxProcess, work: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))
+    from proxy import FaultProxy  # tests/faults/proxy.py
+
+    url = sandbox.livy_url
+    sid = httpx.post(f"{url}/sessions", json={"kind": "pyspark"}, headers=H, timeout=10).json()["id"]
+    try:
+        wait_for(lambda: httpx.get(f"{url}/sessions/{sid}", timeout=10).json()["state"] == "idle",
+                 "an idle session")
+        with FaultProxy(sandbox.livy_url) as proxy:
+            proxy.add("POST", r"/statements$", "reset-after")
+            proc = _usage(work, "exec", "--url", proxy.url, "--session", str(sid), "print('landed once')")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "landed once\n"
+        assert f"livyd: warning: the statement sent to session {sid} got no clear answer" in proc.stderr
+        assert "{" not in proc.stderr and "statement.ambiguous" not in proc.stderr
+    finally:
+        httpx.delete(f"{sandbox.livy_url}/sessions/{sid}", headers=H, timeout=10)
+    wrong = _usage(work, "sessions", "list", "--url", f"{sandbox.livy_url}/not/livy")
+    assert wrong.returncode == 3
+    assert "the Livy URL looks wrong" in wrong.stderr and "gateway answered" not in wrong.stderr
+    assert "/version" not in wrong.stderr  # a lookup the user never asked for is not named
+
+
+def test_the_human_renderer() -> None:
+    import structlog
+
+    from livyd.cli._messages import human_renderer
+
+    line = human_renderer(None, "warning", {"event": "create.ambiguous", "level": "warning",
+                                            "collection": "sessions", "name": "livyd-1", "error": "timeout"})
+    assert line.startswith("livyd: warning: creating the sessions livyd-1 got no clear answer (timeout)")
+    with pytest.raises(structlog.DropEvent):
+        human_renderer(None, "warning", {"event": "version.unavailable", "url": "x"})
+    with pytest.raises(structlog.DropEvent):
+        human_renderer(None, "warning", {"event": "some.internal_event"})
+    assert human_renderer(None, "warning", {"event": "TLS verification is off", "level": "warning"}) == \
+        "livyd: warning: TLS verification is off"
+
+
+@pytest.mark.timeout(120)
+def test_a_submission_of_unknown_fate_keeps_the_session(sandbox: SandboxProcess, work: Path) -> None:
+    """The statement POST's fate cannot be established (the gateway dropped it and no listing shows
+    it within the window): exec says it was not re-sent and keeps the session it created, because
+    deleting it would kill a statement that may be running (issue 11, item 7)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))
+    from proxy import FaultProxy  # tests/faults/proxy.py
+
+    (work / "work" / "livyd.toml").write_text("timeout = 1\n")  # a 6 s window: the timeout + 5 s
+    with FaultProxy(sandbox.livy_url) as proxy:
+        proxy.add("POST", r"/statements$", "reset-before")
+        proc = _usage(work, "exec", "--url", proxy.url, "print('never sent')")
+    assert proc.returncode == 3, proc.stderr
+    assert "not re-sent" in proc.stderr
+    kept = re.search(r"session (\d+) is kept: the statement may be running in it", proc.stderr)
+    assert kept, proc.stderr
+    sid = kept.group(1)
+    try:
+        assert httpx.get(f"{sandbox.livy_url}/sessions/{sid}", timeout=10).status_code == 200
+        assert not [r for r in proxy.forwarded if r.method == "DELETE"]
+    finally:
+        httpx.delete(f"{sandbox.livy_url}/sessions/{sid}", headers=H, timeout=30)

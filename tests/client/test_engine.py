@@ -5,10 +5,12 @@ end of the session (issue 7, "One engine")."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from livyd import (
@@ -32,7 +34,7 @@ class Recorder(EngineListener):
         self.events.append(("changed", (job.job_id, job.state)))
 
     async def job_finished(self, job: StatementJob) -> None:
-        await anyio.sleep(0)  # async listeners are awaited
+        await anyio.lowlevel.checkpoint()  # async listeners are awaited
         self.events.append(("finished", job.job_id))
 
     def log_lines(self, lines: list[str], before: int, total: int) -> None:
@@ -75,7 +77,7 @@ async def test_a_queue_runs_in_order_with_logs_before_results(session: tuple[Liv
     assert dropped.state is JobState.CANCELLED and dropped.statement_id is None
     ids = [j.statement_id for j in [*jobs, last]]
     assert ids == list(range(ids[0], ids[0] + 5))  # strictly in order, nothing else submitted
-    for before, after in zip(jobs, jobs[1:], strict=False):  # one after the other on Livy
+    for before, after in itertools.pairwise(jobs):  # one after the other on Livy
         assert before.statement and after.statement
         assert (after.statement.started or 0) >= (before.statement.completed or 0)
     # Every log line a statement printed came before its result.
@@ -103,7 +105,7 @@ async def test_cancel_of_a_running_statement_and_the_end_of_the_session(
         running = engine.submit("import time\nfor _ in range(80):\n    time.sleep(0.05)")
         queued = engine.submit("1")
         with anyio.fail_after(30):
-            while running.state is not JobState.RUNNING:
+            while running.state is not JobState.RUNNING:  # noqa: ASYNC110 - a state, not an event
                 await anyio.sleep(0.02)
             await engine.cancel(running)
             await running.wait()
@@ -114,7 +116,7 @@ async def test_cancel_of_a_running_statement_and_the_end_of_the_session(
         assert queued.state is JobState.AVAILABLE
         stuck = engine.submit("import time\ntime.sleep(8)")
         with anyio.fail_after(30):
-            while stuck.statement_id is None:
+            while stuck.statement_id is None:  # noqa: ASYNC110 - a state, not an event
                 await anyio.sleep(0.02)
         await client.delete_session(sid)  # someone deletes it: the engine ends, saying why
         with anyio.fail_after(30):

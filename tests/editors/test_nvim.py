@@ -22,6 +22,9 @@ from typing import Any
 import pytest
 from support import ROOT, SandboxProcess, require
 
+from livyd import __version__
+from livyd.protocol import PROTOCOL_VERSION
+
 pytestmark = pytest.mark.nvim
 
 PLUGIN = ROOT / "editor-clients" / "nvim"
@@ -51,7 +54,7 @@ def nvim() -> str:
 
 
 def run_script(nvim: str, tmp_path: Path, script: str, *args: str, env_extra: dict[str, str] | None = None,
-               timeout: float = 240) -> dict[str, Any]:
+               timeout: float = 240, plugin: Path = PLUGIN) -> dict[str, Any]:
     """Run one Lua scenario in a clean headless nvim; its OUT.json (asserting it exited 0)."""
     out = tmp_path / f"{script}.json"
     env = {
@@ -67,7 +70,7 @@ def run_script(nvim: str, tmp_path: Path, script: str, *args: str, env_extra: di
     for key in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"):
         Path(env[key]).mkdir(mode=0o700, parents=True, exist_ok=True)
     proc = subprocess.run(
-        [nvim, "--headless", "--clean", "-l", str(SCRIPTS / f"{script}.lua"), str(out), str(PLUGIN), *args],
+        [nvim, "--headless", "--clean", "-l", str(SCRIPTS / f"{script}.lua"), str(out), str(plugin), *args],
         capture_output=True, text=True, timeout=timeout, cwd=str(tmp_path), env=env, stdin=subprocess.DEVNULL,
     )
     assert out.exists(), f"{script}.lua wrote no results (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
@@ -113,12 +116,28 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     assert lines[1:3] == ["  import os", '  print("pid", os.getpid())'], lines
     assert re.match(r"^✓ ok in \d+", lines[4]), lines
     assert r["output_window_open"], "the output buffer opened in a split on the first result"
+    assert r["float"] == lines[:5], r["float"]  # :Livy float: the block of the result at the cursor
+
+    # the daemon's code lenses: "Run file" on line 0, "Run cell" on each # %% cell
+    lenses = sorted((x["line"], x["title"]) for x in r["lenses"])
+    assert lenses == [(0, "Run cell"), (0, "Run file"), (2, "Run cell"), (5, "Run cell"), (9, "Run cell"),
+                      (15, "Run cell")], lenses
 
     # 2. the cell at the cursor (lines 3-5, up to the next # %%), result as virtual text on its last line
     assert r["cell_code"] == "# %%\nx = 6 * 7\nx"
     assert r["cell_range"] == {"start": {"line": 2, "character": 0}, "end": {"line": 5, "character": 0}}
     vt = r["virtual_texts"]
     assert any(v["row"] == 4 and v["text"].strip().startswith("→ 42") for v in vt), vt
+
+    # the "Run cell" lens went through the plugin: the same cell, its code known from the start
+    assert r["lens_run"] == {"code": r["cell_code"], "range": r["cell_range"], "result": "42"}, r["lens_run"]
+
+    # a characterwise selection: exactly "6 * 7", its range in UTF-16 characters
+    selected = {"start": {"line": 3, "character": 4}, "end": {"line": 3, "character": 9}}
+    assert r["charwise"] == {"code": "6 * 7", "result": "42", "range": selected}, r["charwise"]
+
+    # completion from the live session, through Neovim's LSP client
+    assert "nvim_livy_variable" in r["completion"], r["completion"]
 
     final = "\n".join(r["output_final"])
     # 3. the table is aligned (numbers right-aligned), the image was saved and its path shown
@@ -152,10 +171,16 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     # with its code and output
     picker, actions = r["history"][0], r["history"][1]
     assert picker["items"][-1] == "#0  ok         import os", picker
-    assert any(i.startswith("#4  cancelled") and "# %%" in i for i in picker["items"]), picker
-    assert len(picker["items"]) == 5, picker
+    # eight tasks (the completion statement in between is no task of the daemon's)
+    assert re.match(r"^#\d+  cancelled  # %%$", picker["items"][0]), picker
+    assert len(picker["items"]) == 8 and any("nvim_livy_variable = 7" in i for i in picker["items"]), picker
     assert actions["items"] == ["Open code and output", "Run again"]
-    assert r["history_opened"][1:3] == ["  import os", '  print("pid", os.getpid())'], r["history_opened"]
+    # the statement in full (livy/statement): header, its code, its output
+    assert r["history_opened_name"].startswith("livy://statement/t-")
+    opened = r["history_opened"]
+    assert opened[0].startswith("▶ work/job.py:1-2  statement 0  task t-"), opened
+    assert opened[1:3] == ["  import os", '  print("pid", os.getpid())'], opened
+    assert opened[3] == f"pid {pid}" and opened[4].startswith("✓ ok in "), opened
 
     # 7. statusline: the attached session, idle again; no daemon message was refused
     assert re.match(rf"^livy #{r['restarted_id']} idle", r["status_after"]), r["status_after"]
@@ -182,12 +207,18 @@ def test_sessions_logs_profiles_and_batches(
     assert r["completion_session"] == ["new", "attach", "kill", "killall", "info"]
     assert r["completion_logs"] == ["follow"]
 
+    assert r["early_buffer_attached"], "a Python buffer opened before setup() is attached too"
     first = r["first"]
     assert first["profile"] == "alpha" and first["name"] == "nvim-test-a"
     assert r["info_float"][0] == f"Session {first['id']} (nvim-test-a)", r["info_float"]
     assert any(line.split() == ["state", "idle"] for line in r["info_float"]), r["info_float"]
     assert any(line.split() == ["profile", "alpha"] for line in r["info_float"]), r["info_float"]
     assert r["log_name"] == f"livy://log/alpha/{first['id']}"
+    st = r["status_float"]
+    assert re.match(rf"^livyd {re.escape(__version__)}, protocol {PROTOCOL_VERSION}, pid \d+$", st[0]), st
+    assert "Profiles (2)" in st, st
+    assert any(line.startswith("  alpha (active)  http://127.0.0.1:") for line in st), st
+    assert f"  alpha#{first['id']}  idle  pyspark  nvim-test-a  (attached)" in st, st
 
     assert r["detached_after_switch"], "selecting another profile detaches the old profile's session"
     picker = r["profile_picker"]
@@ -198,10 +229,15 @@ def test_sessions_logs_profiles_and_batches(
     assert re.match(r"^livy://batch/alpha/\d+$", r["batch_name"]), r["batch_name"]
     batch = "\n".join(r["batch_lines"])
     assert "batch says one two" in batch and re.search(r"is success$", batch, re.M), batch
+    assert r["batch_picker"]["prompt"] == "Livy batches"
+    assert any(re.match(r"^#\d+  success", i) for i in r["batch_picker"]["items"]), r["batch_picker"]
+    assert r["batch_log_again"] == r["batch_lines"], r["batch_log_again"]
+    assert any(n.startswith("Livy: batch ") and n.endswith((" killed", " was already gone"))
+               for n in r["notes_all"]), r["notes_all"]
 
     assert r["killall_note"] == f"Livy: killed session {r['second']}", r["notes_all"]
     errors = r["errors"]
-    assert any("session attach: expected a session id" in e and '"x1"' in e for e in errors), errors
+    assert any("session attach: expected an id (a whole number)" in e and '"x1"' in e for e in errors), errors
     assert any('unknown subcommand "frobnicate"' in e for e in errors), errors
 
     assert r["bad_setup"] is False and r["bad_setup_type"] is False and r["bad_settings"] is False
@@ -209,31 +245,62 @@ def test_sessions_logs_profiles_and_batches(
     assert any("unknown option outptu" in e for e in after), after
     assert "Livy: setup(): virtual_text.max_width: expected a number >= 1, got wide" in after, after
     assert any("settings.pollInterval: must be > 0" in e for e in after), after
-    assert r["mismatch"] == ("livyd 9.0 speaks protocol 2.0, this plugin 1.1: "
+    assert r["mismatch"] == (f"livyd 9.0 speaks protocol 2.0, this plugin {PROTOCOL_VERSION}: "
                              "upgrade the Neovim plugin (editor-clients/nvim)")
     assert "without capabilities.experimental.livyd" in r["not_livyd"]
 
 
+def test_login_with_a_token(
+    nvim: str, tmp_path: Path, sandbox_factory: Callable[..., SandboxProcess]
+) -> None:
+    """:Livy login: refused before (the error names authentication), runs after; the token is in
+    neither :messages nor Neovim's LSP log at DEBUG level."""
+    token = "nvim-" + os.urandom(8).hex()
+    sb = sandbox_factory("--cancel-timeout", "3", "--token", token)
+    work = tmp_path / "work"
+    work.mkdir()
+    r = run_script(nvim, tmp_path, "login", sb.livy_url, sys.executable, str(work), token)
+    refusal = r["refusal"]["msg"]
+    assert r["refusal"]["level"] == 4 and "401" in refusal and refusal.endswith(
+        "; :Livy login gives the daemon a password or token (Kerberos: kinit)"), refusal
+    assert r["login"]["msg"] == "Livy: credentials set for the active profile", r["login"]
+    assert r["output"] == "2"
+    log = Path(r["lsp_log"]).read_text()
+    assert token not in log and "livy/execute" in log, "the LSP log is at DEBUG level and has the rest"
+    assert token not in r["messages"] and token not in json.dumps(r["notes"])
+
+
 def _health_lines(lines: list[str]) -> list[tuple[str, str]]:
-    """(level, text) of each OK / WARNING / ERROR / INFO line of a :checkhealth buffer."""
+    """(level, text) of each report line of a :checkhealth buffer: OK / WARNING / ERROR, and INFO
+    for vim.health.info's unlabelled lines."""
     found = []
     for line in lines:
-        m = re.match(r"^- (?:\S+ )?(OK|WARNING|ERROR|INFO)\s+(.*)$", line.strip())
+        m = re.match(r"^- (?:\S+ )?(OK|WARNING|ERROR)\s+(.*)$", line)
         if m:
             found.append((m.group(1), m.group(2)))
+        elif line.startswith("- "):
+            found.append(("INFO", line[2:]))
     return found
 
 
 def test_checkhealth(nvim: str, tmp_path: Path, sandbox: SandboxProcess) -> None:
     """:checkhealth livy: OK with a working livyd (version, profile, Livy reachable); ERROR naming
     the missing executable otherwise."""
+    require(shutil.which("klist"), "klist (Debian: krb5-user)")
     missing = str(tmp_path / "nope" / "livyd")
-    r = run_script(nvim, tmp_path, "health", sandbox.livy_url, sys.executable, missing)
+    kerberos = tmp_path / "kerberos"
+    kerberos.mkdir()
+    (kerberos / "livyd.toml").write_text(
+        f'[profiles.kerb]\nurl = "{sandbox.livy_url}"\n[profiles.kerb.auth]\ntype = "kerberos"\n')
+    r = run_script(nvim, tmp_path, "health", sandbox.livy_url, sys.executable, missing, str(kerberos),
+                   env_extra={"KRB5CCNAME": f"FILE:{tmp_path / 'no-such-ccache'}"})
     good = _health_lines(r["good"])
     assert not [t for lvl, t in good if lvl == "ERROR"], r["good"]
     oks = [t for lvl, t in good if lvl == "OK"]
     assert any(t.startswith("Neovim 0.") and "needs 0.11.0 or newer" in t for t in oks), r["good"]
-    assert any(re.match(r"livyd \S+", t) for t in oks), r["good"]
+    # livyd --version --json (protocol 1.2): the protocol version is checked without a daemon
+    speaks = f"livyd {__version__} speaks protocol {PROTOCOL_VERSION} (this plugin: {PROTOCOL_VERSION})"
+    assert speaks in oks, oks
     assert any(t.startswith("protocol schema ") for t in oks), r["good"]
     assert any(t.startswith("active profile: ") for t in oks), r["good"]
     assert any(t.startswith("reachable: ") for t in oks), r["good"]
@@ -241,6 +308,12 @@ def test_checkhealth(nvim: str, tmp_path: Path, sandbox: SandboxProcess) -> None
     bad = _health_lines(r["missing"])
     errors = [t for lvl, t in bad if lvl == "ERROR"]
     assert any("livyd not found" in t and "nope/livyd" in t for t in errors), r["missing"]
+
+    kerb = _health_lines(r["kerberos"])
+    assert any(lvl == "OK" and t.startswith("active profile: kerb") for lvl, t in kerb), r["kerberos"]
+    assert any(lvl == "INFO" and t.endswith("authentication: kerberos") for lvl, t in kerb), r["kerberos"]
+    no_ticket = ("ERROR", "Kerberos: no valid ticket in the credential cache (klist -s failed)")
+    assert no_ticket in kerb, r["kerberos"]
 
 
 def test_golden_examples_through_the_handlers(nvim: str, tmp_path: Path) -> None:
@@ -264,6 +337,7 @@ def test_golden_examples_through_the_handlers(nvim: str, tmp_path: Path) -> None
     assert "10" in r["output_lines"], r["output_lines"]
     assert r["refused"].get("livy/output") == 1 and r["refused"].get("livy/taskChanged") == 1, r["refused"]
     assert r["task_states"] == {"t-1f3a": "running"}, r["task_states"]
+    assert r["kinds"] == {"sql": "sql", "scala": "spark", "r": "sparkr", "python": None}, r["kinds"]
 
 
 def test_luacheck() -> None:
@@ -271,7 +345,8 @@ def test_luacheck() -> None:
     exe = shutil.which("luacheck")
     require(exe, "luacheck (Debian: apt-get install lua-check)")
     assert exe is not None
-    proc = subprocess.run([exe, "--no-color", "--formatter", "plain", ".", str(SCRIPTS)], cwd=str(PLUGIN),
+    lua = [".", str(SCRIPTS), str(ROOT / "bench" / "nvim_roundtrip.lua")]
+    proc = subprocess.run([exe, "--no-color", "--formatter", "plain", *lua], cwd=str(PLUGIN),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -287,3 +362,56 @@ def test_stylua_formatting() -> None:
     proc = subprocess.run([npm, "run", "-s", "format:check"], cwd=str(PLUGIN), capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_rendering_and_options(nvim: str, tmp_path: Path) -> None:
+    """The plugin's pure parts in a real Neovim: tables (display widths, nulls, numbers right),
+    JSON, truncation, tracebacks, virtual text, option and argument checks."""
+    r = run_script(nvim, tmp_path, "units", str(tmp_path / "images"))
+    # display widths: 東京 is 4 columns wide; numbers right-aligned; null shown
+    assert r["table_wide"] == [
+        "city       n",
+        "------  ----",
+        "東京      12",
+        "null       3",
+        "Zürich  null",
+        "(3 rows)",
+    ], r["table_wide"]
+    assert r["json_only"] == ['{"a":1}']
+    assert r["truncated"] == ["x", "y", "(truncated: the whole output is in /state/out/t.json)"]
+    assert r["error_lines"] == ["Traceback (most recent call last):", '  File "<stdin>", line 1, in <module>',
+                                "ValueError: bad"]
+    assert r["bad_image"] == ["[image/png not saved: the image is not valid base64]"]
+    assert r["short_long"] == ["→ " + "a" * 19 + "…  (1.50 s)", "DiagnosticOk"], r["short_long"]
+    assert r["short_lines"] == ["→ 3 lines in livy://output/3  (1m01s)", "DiagnosticOk"]
+    assert r["short_failed"] == ["✗ failed: session 3 is dead", "DiagnosticError"]
+    assert r["footer_failed"] == "✗ failed in 5 ms: session 3 is dead"
+    assert r["elapsed"] == ["5 ms", "1.23 s", "2m05s"]
+    assert r["fields"] == {"kind": "spark", "numExecutors": 4, "conf": {"spark.sql.shuffle.partitions": "64"},
+                           "x": True}
+    assert r["fields_bad"] == 'expected key=value, got "driverMemory" (e.g. kind=pyspark driverMemory=2g)'
+    o = r["options"]
+    assert o["cmd_empty"] == ("livy.setup: cmd: expected a non-empty list of strings, "
+                              "e.g. { 'livyd', '--stdio' }, got {}"), o
+    assert o["filetypes"].startswith("livy.setup: filetypes: expected a list of filetypes"), o
+    assert o["split"].startswith("livy.setup: output.split: expected one of below, above, left, right"), o
+    assert o["kinds"] == ("livy.setup: statement_kinds: expected a table of filetype = "
+                          "pyspark|spark|sql|sparkr (or false), "
+                          'got { r = "sparkr", scala = "spark", sql = "hive" }'), o
+    assert o["kinds_off"] == "accepted" and o["good"] == "accepted", o
+    assert o["unknown_nested"] == (
+        "livy.setup: unknown option output.heigth (known in output: open, size, split)")
+
+
+def test_without_the_protocol_schema(nvim: str, tmp_path: Path) -> None:
+    """A copy of the plugin away from its repository: nothing is refused (there is nothing to check
+    against), and :checkhealth livy warns that messages are not checked, saying what to set."""
+    copy = tmp_path / "livy.nvim"
+    for part in ("lua", "plugin", "doc"):
+        shutil.copytree(PLUGIN / part, copy / part)
+    r = run_script(nvim, tmp_path, "noschema", plugin=copy)
+    assert r["info"][0] is None and "set protocol_dir in setup()" in r["info"][1], r["info"]
+    assert r["unchecked"] == [True, []]
+    warnings = [t for lvl, t in _health_lines(r["health"]) if lvl == "WARNING"]
+    expected = "messages are not checked against the protocol: protocol/livyd.schema.json not found"
+    assert any(t.startswith(expected) for t in warnings), r["health"]

@@ -10,13 +10,19 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from conftest import RunCounter
+from fault_fixtures import (  # noqa: F401 (fixtures: counter, fresh_sandboxes, proxy)
+    RunCounter,
+    counter_fixture,
+    fresh_sandboxes_fixture,
+    proxy_fixture,
+)
 from proxy import FaultProxy
 from support import SandboxProcess
 
 from livyd import (
     LivyClient,
     PollSettings,
+    SessionGoneError,
     SessionReplacedError,
     SessionUnverifiedError,
     SubmissionUnknownError,
@@ -177,6 +183,30 @@ async def test_restart_where_someone_else_gets_the_same_session_id(
         assert still["name"] == "nightly-etl" and still["state"] == "idle"
         listing = (await raw.get(f"{second.livy_url}/sessions/{theirs}/statements")).json()
         assert listing["total_statements"] == 1
+
+
+async def test_restart_without_recovery_the_session_is_gone_and_left_alone(
+    fresh_sandboxes: Callable[..., SandboxProcess], counter: RunCounter, tmp_path: Path
+) -> None:
+    first, second = fresh_sandboxes(), fresh_sandboxes()
+    flag = tmp_path / "release"
+    with FaultProxy(first.livy_url) as proxy:
+        async with client_for(proxy) as client:
+            ours = await client.create_session(kind="pyspark")
+            await client.wait_session_ready(ours.id, timeout=60)
+            st = await client.submit_statement(ours.id, counter.blocking(flag))
+            await wait_until(lambda: counter.runs == 1, "our statement to run")
+            proxy.upstream = second.livy_url  # restarted, empty: nobody has session 0 yet
+            with pytest.raises(SessionGoneError, match="server restarted") as caught:
+                await client.wait_statement(ours.id, st.id, timeout=30)
+            assert "create a new session" in str(caught.value)
+            async with httpx.AsyncClient(timeout=10, headers=H) as raw:  # now someone takes id 0
+                theirs = (await raw.post(f"{second.livy_url}/sessions", json={"kind": "pyspark"})).json()
+            assert theirs["id"] == ours.id
+            with pytest.raises(SessionReplacedError):
+                await client.delete_session(ours.id)
+            assert not [r for r in proxy.forwarded if r.method == "DELETE"]
+        flag.touch()
 
 
 async def test_recovered_sessions_are_ours_and_keep_working(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from livy_http import new_session, wait_statement, wait_until, zip_with_module
 from livy_http import run_statement as run
-from support import SandboxProcess
+from support import SandboxProcess, has_module
 
 SESSION_KEYS_09 = ["id", "name", "appId", "owner", "proxyUser", "state", "kind", "appInfo", "log", "ttl",
                    "idleTimeout", "driverMemory", "driverCores", "executorMemory", "executorCores", "conf",
@@ -160,8 +160,12 @@ def test_validation_rejections_consume_ids(http: httpx.Client) -> None:
     assert r.status_code == 400
     assert r.json()["msg"].startswith("Rejected, Reason: Blacklisted configuration values in session config: "
                                       "spark.master")
-    r = http.post("/sessions", json={"kind": "spark"})
-    assert r.status_code == 400 and "no Scala interpreter" in r.json()["msg"]
+    r = http.post("/sessions", json={"kind": "spark"})  # Scala: pyspark's bundled REPL
+    if has_module("pyspark"):
+        assert r.status_code == 201 and r.json()["kind"] == "spark"
+        http.delete(f"/sessions/{r.json()['id']}")
+    else:
+        assert r.status_code == 400 and "comes with pyspark" in r.json()["msg"]
     r = http.post("/sessions", json={"kind": "sparkr"})
     assert r.status_code == 400 and "no R interpreter" in r.json()["msg"]
     # Four rejections above consumed four ids.
@@ -287,8 +291,8 @@ def test_shared_session_needs_statement_kind(http: httpx.Client) -> None:
     assert r.status_code == 500 and "Code type should be specified if session kind is shared" in r.json()
     out = run(http, sid, "6 * 7", kind="python")["output"]
     assert out["data"] == {"text/plain": "42"}
-    r = http.post(f"/sessions/{sid}/statements", json={"code": "1", "kind": "spark"})
-    assert r.status_code == 400 and "no Scala interpreter" in r.json()["msg"]
+    r = http.post(f"/sessions/{sid}/statements", json={"code": "1", "kind": "sparkr"})
+    assert r.status_code == 400 and "no R interpreter" in r.json()["msg"]
     http.delete(f"/sessions/{sid}")
 
 

@@ -144,8 +144,16 @@ async def test_unencodable_text_does_not_break_the_reply(repl: Repl) -> None:
 
 async def test_python_alias_kind_and_bad_kind(repl: Repl) -> None:
     assert (await repl.execute(0, "2 * 3", "python"))["data"] == {"text/plain": "6"}
-    with pytest.raises(ValueError, match="'scala'"):
-        await repl.execute(1, "1", "scala")
+    with pytest.raises(ValueError, match="'sparkr'"):
+        await repl.execute(1, "1", "sparkr")
+
+
+async def test_scala_without_spark_is_livys_interpreter_error(repl: Repl) -> None:
+    out = await repl.execute(2, "1 + 1", "scala")
+    assert (out["status"], out["ename"], out["evalue"]) == \
+        ("error", "InterpreterError", "Fail to start interpreter")
+    assert "pip install" in out["traceback"][0], "the reason says what to install"
+    assert (await repl.execute(3, "2 * 3", "python"))["data"] == {"text/plain": "6"}, "the worker lives on"
 
 
 async def test_state_is_kept_and_statements_run_in_order(repl: Repl) -> None:

@@ -91,7 +91,7 @@ async def test_spark_and_sc_are_bound(spark_repl: Repl, sink: Sink) -> None:
     conf = await text(spark_repl, 102, "c = sc.getConf()\n"
                       "[c.get(k) for k in ('spark.ui.enabled', 'spark.driver.host', "
                       "'spark.sql.shuffle.partitions', 'spark.livyd.repltest', 'spark.app.name')]")
-    assert conf == "['false', '127.0.0.1', '2', 'yes', 'repl-test']"
+    assert conf == "['true', '127.0.0.1', '2', 'yes', 'repl-test']"
     # Spark's own log lines went to the session log, not into the first statement's output.
     assert any(s == "stderr" and "log4j" in line for s, line in sink.lines)
 

@@ -101,3 +101,17 @@ def test_the_ui_shows_sessions_statements_logs_and_batches_in_chromium(
     for shot in shots.values():
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{shot} is a PNG screenshot"
     http.delete(f"/sessions/{sid}")
+
+
+def test_the_ui_works_behind_the_gateway_prefix(sandbox_factory: Callable[..., SandboxProcess]) -> None:
+    gateway = sandbox_factory("--gateway", "/gateway/sandbox", "--gateway-user", "alice")  # as test_hdfscli
+    with httpx.Client(base_url=gateway.livy_url, timeout=30) as client:
+        root = client.get("/", follow_redirects=False)
+        assert root.status_code == 302 and root.headers["location"] == "/gateway/sandbox/livy/v1/ui/"
+        name = f"gw-{uuid.uuid4().hex[:8]}"
+        sid = client.post("/sessions", json={"kind": "pyspark", "name": name},
+                          headers={"X-XSRF-Header": "1"}).json()["id"]
+        page = html.unescape(chromium("--dump-dom", f"{gateway.livy_url}/ui/"))
+        assert f'<a href="/gateway/sandbox/livy/v1/ui/session/{sid}">{sid}</a>' in page and name in page
+        assert "alice" in page, "the gateway user is the owner and proxy user"
+        client.delete(f"/sessions/{sid}", headers={"X-XSRF-Header": "1"})

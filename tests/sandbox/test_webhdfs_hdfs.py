@@ -447,3 +447,58 @@ def test_trash_root_and_unsupported_operations(users: tuple[As, As, As]) -> None
         assert remote(answer, 400, "UnsupportedOperationException") == f"{op} is not supported", op
     unknown = alice.get("/", "NOSUCHOP")
     assert "No enum constant" in remote(unknown, 400, "IllegalArgumentException")
+
+
+def test_user_and_tmp_are_shared_like_on_a_cluster(users: tuple[As, As, As]) -> None:
+    root, alice, bob = users
+    assert alice.write("/user/alice/a.txt", b"a").status_code == 201
+    assert bob.write("/user/bob/b.txt", b"b").status_code == 201, "a second user gets a home too"
+    top = root.status("/user")
+    assert (top["owner"], top["permission"]) == (SUPER, "1777")
+    assert alice.status("/user/alice")["owner"] == "alice"
+    assert "sticky bit" in remote(bob.call("DELETE", "/user/alice", "DELETE", recursive="true"), 403,
+                                  "AccessControlException")
+    assert "access=WRITE" in remote(bob.write("/user/alice/x", b"x"), 403, "AccessControlException")
+    assert bob.mkdirs("/tmp/bob-scratch").json() == {"boolean": True}
+    assert root.status("/tmp")["permission"] == "1777"
+
+
+# --------------------------------------------------------------------------- units (no HTTP)
+
+
+def test_metadata_lives_in_memory_where_there_are_no_user_xattrs(tmp_path: Path) -> None:
+    from livyd.sandbox._hdfsmeta import Meta, MetaStore
+
+    store = MetaStore(tmp_path, SUPER)
+    store._xattr = False  # as on a file system without user xattrs
+    (tmp_path / "f").write_text("x")
+    assert store.get(tmp_path / "f").owner == SUPER, "no record: the superuser's"
+    store.put(tmp_path / "f", Meta(owner="alice", group="g", perm=0o640))
+    (tmp_path / "f").rename(tmp_path / "g")
+    moved = store.get(tmp_path / "g")
+    assert (moved.owner, moved.group, moved.perm) == ("alice", "g", 0o640), "records follow the inode"
+    store.forget(tmp_path / "g")
+    assert store.get(tmp_path / "g").owner == SUPER
+    assert store.get(tmp_path).perm == 0o777, "the root is world-writable"
+
+
+def test_acl_transformations_follow_hdfs() -> None:
+    from livyd.sandbox import _hdfsmeta as m
+
+    meta = m.Meta(owner="alice", group="g", perm=0o750)
+    m.modify_acl(meta, m.parse_acl_spec("user:bob:rwx,group:eng:r--"))
+    assert meta.acl == ["user:bob:rwx", "group::r-x", "group:eng:r--"]
+    assert meta.perm == 0o770, "the mask (union of the group class) lands in the group bits"
+    m.modify_acl(meta, m.parse_acl_spec("mask::r-x"))
+    assert meta.perm == 0o750
+    checker = m.PermissionChecker("bob", SUPER)
+    node = m.Node("/f", meta, False)
+    assert checker.has(node, m.READ | m.EXECUTE) and not checker.has(node, m.WRITE), "masked to r-x"
+    m.remove_acl_entries(meta, m.parse_acl_spec("user:bob,group:eng", with_perm=False))
+    assert meta.acl == [] and meta.perm == 0o750, "only base entries left: no ACL"
+    with pytest.raises(ValueError, match="user, group and other entries are required"):
+        m.set_acl(meta, m.parse_acl_spec("user:bob:r--"))
+    m.set_acl(meta, m.parse_acl_spec("default:user:bob:r-x"))
+    assert meta.acl == ["default:user::rwx", "default:user:bob:r-x", "default:group::r-x",
+                        "default:mask::r-x", "default:other::---"], "defaults completed from the access ACL"
+    assert m.format_mode(0o1777, True) == "drwxrwxrwt" and m.format_mode(0o1644, False) == "-rw-r--r-T"

@@ -33,11 +33,11 @@ H.run(function()
       end
     end
   end
-  local function output_of(code_part)
+  local function output_of(code_part, match)
     local t
     H.wait("the output of " .. code_part, function()
       t = task_where(function(x)
-        return x.code and x.code:find(code_part, 1, true) and x.output ~= nil
+        return x.code and x.code:find(code_part, 1, true) and x.output ~= nil and (not match or match(x))
       end)
       return t ~= nil
     end, 90000)
@@ -70,6 +70,20 @@ H.run(function()
     pid = tonumber(f:read("*a"):match("%)%s+%S+%s+(%d+)"))
     f:close()
   end
+  -- the result at the cursor in a float (the cursor is on line 2, inside the selection)
+  vim.cmd("Livy float")
+  for _, w in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(w).relative ~= "" then
+      R.float = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(w), 0, -1, false)
+      vim.api.nvim_win_close(w, true)
+    end
+  end
+  H.wait("the daemon's code lenses", function()
+    return #vim.lsp.codelens.get(job) > 0
+  end, 10000)
+  R.lenses = vim.tbl_map(function(l)
+    return { line = l.range.start.line, title = l.command and l.command.title }
+  end, vim.lsp.codelens.get(job))
   H.step("selection")
 
   -- 2. no range: the cell at the cursor (cells come from the daemon's code lenses)
@@ -88,6 +102,60 @@ H.run(function()
   end, 5000)
   R.virtual_texts = H.virtual_texts(job)
   H.step("cell")
+
+  -- 2c. the daemon's "Run cell" code lens runs through the plugin too (line 3: "# %%")
+  local before = #state.data.order
+  vim.api.nvim_win_set_cursor(0, { 3, 0 })
+  vim.lsp.codelens.run()
+  H.wait("the code lens's statement", function()
+    local id = state.data.order[before + 1]
+    return id ~= nil and state.data.tasks[id].output ~= nil
+  end, 30000)
+  local t_lens = state.data.tasks[state.data.order[before + 1]]
+  R.lens_run = { code = t_lens.code, range = t_lens.range, result = t_lens.output.data["text/plain"] }
+  H.step("code lens")
+
+  -- 2a. a characterwise selection sends exactly the selected text
+  vim.api.nvim_win_set_cursor(0, { 4, 0 })
+  vim.cmd("normal! 0f6v4l")
+  vim.cmd("normal! \27")
+  vim.cmd("'<,'>Livy run")
+  local t_char = output_of("6 * 7", function(x)
+    return x.code == "6 * 7"
+  end)
+  R.charwise = { code = t_char.code, range = t_char.range, result = t_char.output.data["text/plain"] }
+  H.step("charwise")
+
+  -- 2b. completion from the live session, through Neovim's LSP client (unsaved buffer text)
+  vim.cmd("edit " .. workdir .. "/complete.py")
+  local comp = vim.api.nvim_get_current_buf()
+  vim.api.nvim_buf_set_lines(comp, 0, -1, false, { "nvim_livy_variable = 7", "nvim_livy_vari" })
+  vim.api.nvim_win_set_cursor(0, { 1, 0 })
+  vim.cmd("Livy line")
+  output_of("nvim_livy_variable = 7")
+  H.wait("the session idle again", function()
+    local s = state.attached_session()
+    return s ~= nil and s.state == "idle" and #state.unfinished() == 0
+  end, 30000)
+  -- the daemon gives up on a completion statement after 2 s (an empty list): on a loaded machine
+  -- ask again, a few times (completion is read-only)
+  R.completion = {}
+  for _ = 1, 5 do
+    local res = vim.lsp.buf_request_sync(comp, "textDocument/completion", {
+      textDocument = { uri = vim.uri_from_bufnr(comp) },
+      position = { line = 1, character = 14 },
+    }, 20000)
+    for _, r in pairs(res or {}) do
+      for _, item in ipairs((r.result or {}).items or {}) do
+        table.insert(R.completion, item.label)
+      end
+    end
+    if #R.completion > 0 then
+      break
+    end
+  end
+  vim.cmd("buffer " .. job)
+  H.step("completion")
 
   -- 3. a table and an image
   vim.api.nvim_win_set_cursor(0, { 9, 0 })
@@ -135,10 +203,11 @@ H.run(function()
     end
   end
   vim.cmd("Livy history")
-  H.wait("the history picker", function()
-    return #picked >= 2
+  H.wait("the chosen statement opened", function()
+    return #picked >= 2 and vim.api.nvim_buf_get_name(0):match("^livy://statement/") ~= nil
   end, 10000)
   R.history = picked
+  R.history_opened_name = vim.api.nvim_buf_get_name(0)
   R.history_opened = vim.api.nvim_buf_get_lines(0, 0, -1, false)
   H.step("history")
 

@@ -38,6 +38,13 @@ H.run(function()
     table.insert(R.examples, { file = arg[i], accepted = ok, errors = errors })
   end
   R.refused = state.data.refused_messages
+  -- the statement kind follows the buffer's filetype (statement_kinds)
+  local b = vim.api.nvim_create_buf(true, false)
+  R.kinds = {}
+  for _, ft in ipairs({ "sql", "scala", "r", "python" }) do
+    vim.bo[b].filetype = ft
+    R.kinds[ft] = require("livy").execute_params(b, "1", nil).kind or vim.NIL
+  end
   R.output_lines = H.buffer_lines(require("livy.output").buffer_name(3, nil)) or {}
   R.task_states = {}
   for id, t in pairs(state.data.tasks) do

@@ -37,6 +37,9 @@ H.run(function()
     on_choice(nil)
   end
 
+  -- a Python buffer opened before setup() (a plugin manager loading the plugin on FileType)
+  vim.cmd("edit " .. workdir .. "/batch.py")
+  local early = vim.api.nvim_get_current_buf()
   assert(livy.setup({
     cmd = { python, "-m", "livyd", "--stdio", "--standalone" },
     settings = {
@@ -60,6 +63,7 @@ H.run(function()
   end)
   local first = state.attached_session()
   R.first = { id = first.id, profile = first.profile, name = first.name }
+  R.early_buffer_attached = vim.lsp.get_clients({ bufnr = early, name = "livyd" })[1] ~= nil
   H.step("session new")
 
   -- its info in a float
@@ -81,6 +85,20 @@ H.run(function()
     end
   end
   H.step("session info")
+
+  -- the daemon's state in a float
+  vim.cmd("Livy status")
+  H.wait("the status float", function()
+    for _, w in ipairs(vim.api.nvim_list_wins()) do
+      if vim.api.nvim_win_get_config(w).relative ~= "" then
+        R.status_float = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(w), 0, -1, false)
+        vim.api.nvim_win_close(w, true)
+        return true
+      end
+    end
+    return false
+  end, 10000)
+  H.step("status")
 
   -- its log, followed: a line the REPL writes to its own stderr arrives while a statement runs
   vim.cmd("Livy logs follow")
@@ -144,7 +162,25 @@ H.run(function()
   end, 60000)
   R.batch_name = vim.api.nvim_buf_get_name(batch_buf)
   R.batch_lines = vim.api.nvim_buf_get_lines(batch_buf, 0, -1, false)
+  local batch_id = tonumber(R.batch_name:match("(%d+)$"))
   H.step("batch")
+
+  -- the server's batches in a picker: show one's log again (from an empty buffer), then kill it
+  vim.api.nvim_buf_delete(batch_buf, { force = true })
+  answer = { "#" .. batch_id .. " ", "Show log" }
+  vim.cmd("Livy batch list")
+  H.wait("the batch log shown from the picker", function()
+    local name = vim.api.nvim_buf_get_name(0)
+    return name == R.batch_name and #vim.api.nvim_buf_get_lines(0, 0, -1, false) > 1
+  end, 10000)
+  R.batch_picker = picks[#picks - 1]
+  R.batch_log_again = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  vim.cmd("Livy batch kill " .. batch_id)
+  H.wait("the batch kill reported", function()
+    return noted(("batch %d killed"):format(batch_id)) ~= nil
+      or noted(("batch %d was already gone"):format(batch_id)) ~= nil
+  end, 10000)
+  H.step("batch list, log, kill")
 
   -- kill the attached session; a second one goes with killall
   vim.cmd("Livy session kill")

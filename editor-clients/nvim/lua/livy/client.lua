@@ -134,6 +134,18 @@ function M.lsp_config(root)
     root_dir = root,
     init_options = init_options,
     handlers = require("livy.handlers").table(),
+    -- the daemon's code lenses ("Run cell", "Run file") run through the plugin, like :Livy cell,
+    -- so their tasks show from the start (virtual text, the code in the output header)
+    commands = {
+      ["livyd.runCell"] = function(command)
+        local a = (command.arguments or {})[1] or {}
+        require("livy").run_cell(false, vim.uri_to_bufnr(a.uri), (a.line or 0) + 1)
+      end,
+      ["livyd.runFile"] = function(command)
+        local a = (command.arguments or {})[1] or {}
+        require("livy").run_file(vim.uri_to_bufnr(a.uri))
+      end,
+    },
     on_init = on_init,
     on_exit = on_exit,
   }
@@ -215,7 +227,7 @@ function M.error_text(err)
   local msg = err.message or tostring(err)
   local data = type(err.data) == "table" and err.data or {}
   if data.code == "auth" then
-    msg = msg .. " (check your credentials or run kinit)"
+    msg = msg .. "; :Livy login gives the daemon a password or token (Kerberos: kinit)"
   end
   return msg
 end
@@ -262,6 +274,31 @@ function M.request(method, params, cb, bufnr)
       end
     end, bufnr)
   end, bufnr)
+end
+
+--- Send livy/setCredentials so that the secret reaches no log: Neovim's LSP log writes request
+--- params at DEBUG level, so the level is raised to WARN for the send (and put back).
+---@param params livy.SetCredentialsParams
+---@param cb fun(err: lsp.ResponseError|nil, result: any)
+function M.set_credentials(params, cb)
+  local ok, errors = schema.check_params("livy/setCredentials", params)
+  if not ok then
+    return cb({ code = -32602, message = "invalid credentials: " .. table.concat(errors, "; ") }, nil)
+  end
+  M.with_client(function(c)
+    local log = vim.lsp.log
+    local level = log.get_level()
+    if level < vim.log.levels.WARN then
+      log.set_level(vim.log.levels.WARN)
+    end
+    local sent = pcall(c.request, c, "livy/setCredentials", params, function(err, result)
+      cb(err, result)
+    end)
+    log.set_level(level)
+    if not sent then
+      cb({ code = -32603, message = "could not send the credentials to the daemon" }, nil)
+    end
+  end)
 end
 
 --- Stop the daemon client (shutdown + exit); *force* kills it.

@@ -15,7 +15,7 @@ local function int_arg(word, what)
   end
   local n = tonumber(word)
   if not n or n ~= math.floor(n) or n < 0 then
-    notify(("%s: expected a session id (a whole number), got %q"):format(what, word))
+    notify(("%s: expected an id (a whole number), got %q"):format(what, word))
     return nil, false
   end
   return n, true
@@ -154,20 +154,35 @@ M.subcommands = {
     end,
   },
   batch = {
-    doc = "submit [file] [args...]: submit a batch (default: this buffer's file)",
+    doc = "submit [file] [args...] | list | log {id} | kill {id}",
     run = function(args)
       local action = table.remove(args, 1)
-      if action ~= "submit" then
-        return notify(("batch: expected 'submit', got %s"):format(action and ("%q"):format(action) or "nothing"))
+      if action == "submit" then
+        local file = table.remove(args, 1)
+        return livy().batch_submit(file and vim.fn.expand(file) or nil, args)
+      elseif action == "list" then
+        return livy().batch_list()
+      elseif action == "log" or action == "kill" then
+        local id, ok = int_arg(args[1], "batch " .. action)
+        if ok and not id then
+          return notify(("batch %s: give the batch id (:Livy batch list shows them)"):format(action))
+        end
+        if ok then
+          return action == "log" and livy().batch_log(id) or livy().batch_kill(id)
+        end
+        return
       end
-      local file = table.remove(args, 1)
-      livy().batch_submit(file and vim.fn.expand(file) or nil, args)
+      notify(
+        ("batch: expected one of submit, list, log, kill; got %s"):format(action and ("%q"):format(action) or "nothing")
+      )
     end,
     complete = function(arglead, args)
       if #args <= 1 then
-        return vim.startswith("submit", arglead) and { "submit" } or {}
+        return vim.tbl_filter(function(a)
+          return vim.startswith(a, arglead)
+        end, { "submit", "list", "log", "kill" })
       end
-      if #args == 2 then
+      if #args == 2 and args[1] == "submit" then
         return vim.fn.getcompletion(arglead, "file")
       end
       return {}
@@ -191,10 +206,25 @@ M.subcommands = {
       return names
     end,
   },
+  login = {
+    doc = "[profile]: give the daemon a password or token for a profile's Livy",
+    run = function(args)
+      livy().login(args[1])
+    end,
+    complete = function(arglead, args)
+      return M.subcommands.profile.complete(arglead, args)
+    end,
+  },
   restart = {
     doc = "kill the attached session and start one with the same configuration",
     run = function()
       livy().restart()
+    end,
+  },
+  status = {
+    doc = "the daemon's state in a float: versions, profiles, sessions, unfinished tasks",
+    run = function()
+      livy().daemon_status()
     end,
   },
   output = {

@@ -17,6 +17,7 @@ M.MIN_NVIM = "0.11.0"
 ---@field image_dir string|nil Where images are saved (nil: stdpath("cache")/livy/images).
 ---@field quickfix livy.QuickfixOptions
 ---@field protocol_dir string|nil The protocol/ folder with livyd.schema.json (nil: found beside the plugin).
+---@field statement_kinds table<string, string> Filetype -> Livy statement kind (others: the session's kind).
 
 ---@class livy.OutputOptions
 ---@field open boolean Show a session's output buffer in a split when its first result arrives.
@@ -44,6 +45,7 @@ M.defaults = {
   image_dir = nil,
   quickfix = { open = false },
   protocol_dir = nil,
+  statement_kinds = { sql = "sql", scala = "spark", r = "sparkr" },
 }
 
 ---@type livy.Options
@@ -78,6 +80,7 @@ local KNOWN = {
     "image_dir",
     "quickfix",
     "protocol_dir",
+    "statement_kinds",
   },
   output = { "open", "split", "size" },
   virtual_text = { "enabled", "max_width" },
@@ -124,33 +127,58 @@ function M.resolve(opts)
       o[key] = opts[key]
     end
   end
+  -- vim.validate, with the value shown as Lua ("got {}") instead of "got table: 0x55d0..."
+  local function validate(name, value, ...)
+    local good, msg = pcall(vim.validate, name, value, ...)
+    if not good then
+      local shown = vim.inspect(value, { newline = " ", indent = "" })
+      if #shown > 60 then
+        shown = shown:sub(1, 57) .. "..."
+      end
+      error((tostring(msg):gsub("got table: 0x%x+", function()
+        return "got " .. shown
+      end)), 0)
+    end
+  end
   local ok, err = pcall(function()
-    vim.validate("cmd", o.cmd, function(v)
+    validate("cmd", o.cmd, function(v)
       return list_of("string")(v) and #v > 0
     end, "a non-empty list of strings, e.g. { 'livyd', '--stdio' }")
-    vim.validate("cmd_env", o.cmd_env, "table", true)
-    vim.validate("filetypes", o.filetypes, list_of("string"), "a list of filetypes")
-    vim.validate("root_markers", o.root_markers, list_of("string"), "a list of file names")
-    vim.validate("profile", o.profile, "string", true)
-    vim.validate("settings", o.settings, "table")
-    vim.validate("codelens", o.codelens, "boolean")
-    vim.validate("output", o.output, "table")
-    vim.validate("output.open", o.output.open, "boolean")
-    vim.validate("output.split", o.output.split, function(v)
+    validate("cmd_env", o.cmd_env, "table", true)
+    validate("filetypes", o.filetypes, list_of("string"), "a list of filetypes")
+    validate("root_markers", o.root_markers, list_of("string"), "a list of file names")
+    validate("profile", o.profile, "string", true)
+    validate("settings", o.settings, "table")
+    validate("codelens", o.codelens, "boolean")
+    validate("output", o.output, "table")
+    validate("output.open", o.output.open, "boolean")
+    validate("output.split", o.output.split, function(v)
       return vim.list_contains({ "below", "above", "left", "right" }, v)
     end, "one of below, above, left, right")
-    vim.validate("output.size", o.output.size, function(v)
+    validate("output.size", o.output.size, function(v)
       return type(v) == "number" and v >= 1 and v == math.floor(v)
     end, "a whole number >= 1")
-    vim.validate("virtual_text", o.virtual_text, "table")
-    vim.validate("virtual_text.enabled", o.virtual_text.enabled, "boolean")
-    vim.validate("virtual_text.max_width", o.virtual_text.max_width, function(v)
+    validate("virtual_text", o.virtual_text, "table")
+    validate("virtual_text.enabled", o.virtual_text.enabled, "boolean")
+    validate("virtual_text.max_width", o.virtual_text.max_width, function(v)
       return type(v) == "number" and v >= 1
     end, "a number >= 1")
-    vim.validate("image_dir", o.image_dir, "string", true)
-    vim.validate("quickfix", o.quickfix, "table")
-    vim.validate("quickfix.open", o.quickfix.open, "boolean")
-    vim.validate("protocol_dir", o.protocol_dir, "string", true)
+    validate("image_dir", o.image_dir, "string", true)
+    validate("quickfix", o.quickfix, "table")
+    validate("quickfix.open", o.quickfix.open, "boolean")
+    validate("protocol_dir", o.protocol_dir, "string", true)
+    validate("statement_kinds", o.statement_kinds, function(v)
+      if type(v) ~= "table" then
+        return false
+      end
+      for ft, kind in pairs(v) do
+        local known = kind == false or vim.list_contains({ "pyspark", "spark", "sql", "sparkr" }, kind)
+        if type(ft) ~= "string" or not known then
+          return false
+        end
+      end
+      return true
+    end, "a table of filetype = pyspark|spark|sql|sparkr (or false)")
   end)
   if not ok then
     -- vim.validate's message, without the "file.lua:N: " where it was raised

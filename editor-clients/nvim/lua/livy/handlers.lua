@@ -80,7 +80,14 @@ function M.dispatch(method, params, ctx)
   end
   local fn = M.on[method]
   if fn then
-    fn(params, ctx or {})
+    -- a bug here must not cost the next notifications (or the daemon) anything
+    local ok, err = xpcall(fn, debug.traceback, params, ctx or {})
+    if not ok then
+      vim.notify(
+        ("Livy: handling %s failed (a livy.nvim bug, please report it):\n%s"):format(method, err),
+        vim.log.levels.ERROR
+      )
+    end
   end
   vim.cmd.redrawstatus({ bang = true, mods = { emsg_silent = true } })
   return true

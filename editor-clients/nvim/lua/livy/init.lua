@@ -60,6 +60,12 @@ function M.setup(opts)
         end
       end,
     })
+    -- buffers opened before setup() (a plugin manager loading on FileType)
+    for _, b in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.list_contains(o.filetypes, vim.bo[b].filetype) and client.attachable(b) and not state.data.refused then
+        client.start(b)
+      end
+    end
   end
   if o.codelens then
     vim.api.nvim_create_autocmd({ "LspAttach" }, {
@@ -100,6 +106,26 @@ end
 
 -- --------------------------------------------------------------------------- running code
 
+--- The livy/execute params for code from a buffer: its document and range when it is a file, and
+--- the statement kind its filetype maps to (`statement_kinds`; none: the session's kind).
+---@param bufnr integer
+---@param code string
+---@param range livy.Range|nil
+---@return livy.ExecuteParams
+function M.execute_params(bufnr, code, range)
+  local params = { code = code }
+  if client.attachable(bufnr) then
+    params.uri = vim.uri_from_bufnr(bufnr)
+    params.range = range
+  end
+  local kind = config.get().statement_kinds[vim.bo[bufnr].filetype]
+  if kind then
+    params.kind = kind
+  end
+  return params
+end
+
+--- Send code from a buffer; its task is then shown by range (virtual text) and in the output buffer.
 ---@param bufnr integer
 ---@param code string
 ---@param range livy.Range|nil
@@ -108,13 +134,8 @@ local function execute(bufnr, code, range)
     notify("nothing to run: the code is empty", vim.log.levels.WARN)
     return
   end
-  local params = { code = code }
-  local uri
-  if client.attachable(bufnr) then
-    uri = vim.uri_from_bufnr(bufnr)
-    params.uri = uri
-    params.range = range
-  end
+  local params = M.execute_params(bufnr, code, range)
+  local uri = params.uri
   if range then
     output.clear_range(bufnr, range)
   end
@@ -222,10 +243,12 @@ end
 
 --- Run the `# %%` cell at the cursor; without any cell marker, the whole buffer is the cell.
 ---@param fallback_line boolean|nil without markers run the current line instead
-function M.run_cell(fallback_line)
+---@param bufnr integer|nil default: the current buffer
+---@param row integer|nil 1-based line in the cell (default: the cursor's)
+function M.run_cell(fallback_line, bufnr, row)
   M.ensure_setup()
-  local bufnr = vim.api.nvim_get_current_buf()
-  local row = vim.api.nvim_win_get_cursor(0)[1]
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  row = row or vim.api.nvim_win_get_cursor(0)[1]
   cells(bufnr, function(found)
     if not vim.api.nvim_buf_is_valid(bufnr) then
       return
@@ -253,9 +276,10 @@ function M.run(first, last)
 end
 
 --- Run the whole buffer.
-function M.run_file()
+---@param bufnr integer|nil default: the current buffer
+function M.run_file(bufnr)
   M.ensure_setup()
-  local bufnr = vim.api.nvim_get_current_buf()
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
   execute(bufnr, lines_range(bufnr, 1, vim.api.nvim_buf_line_count(bufnr)))
 end
 
@@ -475,6 +499,49 @@ function M.session_info(id)
   end)
 end
 
+--- :Livy status: the daemon's state in a float (versions, profiles, sessions, tasks).
+function M.daemon_status()
+  M.ensure_setup()
+  client.request("livy/status", vim.empty_dict(), function(err, res)
+    if err then
+      return report(err)
+    end
+    state.data.active_profile = res.activeProfile
+    state.data.profiles = res.profiles
+    local lines = {
+      ("livyd %s, protocol %s, pid %d%s"):format(
+        res.version,
+        res.protocolVersion,
+        res.pid,
+        state.data.server and state.data.server.shared and " (shared)" or ""
+      ),
+      "  workspace    " .. res.workspace,
+      "  state        " .. res.stateDir,
+      "  Livy         " .. (res.livyUrl or "(not connected yet)"),
+      ("Profiles (%d)"):format(#res.profiles),
+    }
+    for _, p in ipairs(res.profiles) do
+      table.insert(
+        lines,
+        ("  %s%s  %s  %s"):format(p.name, p.name == res.activeProfile and " (active)" or "", p.url or "", p.auth or "")
+      )
+    end
+    table.insert(lines, ("Sessions (%d)"):format(#res.sessions))
+    for _, s in ipairs(res.sessions) do
+      state.update_session(s)
+      table.insert(lines, "  " .. session_label(s))
+    end
+    local open = vim.tbl_filter(function(t)
+      return not state.FINAL[t.state]
+    end, res.tasks)
+    table.insert(lines, ("Tasks (%d, %d unfinished)"):format(#res.tasks, #open))
+    for _, t in ipairs(open) do
+      table.insert(lines, ("  %s  %-10s %s"):format(t.taskId, t.state, t.codePreview or ""))
+    end
+    float_lines(lines)
+  end)
+end
+
 --- :Livy restart: kill the attached session and create one with the same configuration.
 function M.restart()
   M.ensure_setup()
@@ -532,8 +599,64 @@ end
 --- What to do with one past statement (vim.ui.select).
 ---@param info livy.TaskInfo
 function M.history_action(info)
-  local known = state.data.tasks[info.taskId]
   vim.ui.select({ "Open code and output", "Run again" }, { prompt = info.codePreview or info.taskId }, function(choice)
+    if choice then
+      M.statement(info, function(known)
+        M._history_do(info, known, choice)
+      end)
+    end
+  end)
+end
+
+--- A past statement in full: from the daemon (livy/statement, protocol 1.2) when it has the
+--- request, else what this editor saw of it. *fn(task|nil)* gets a livy.Task-like table.
+---@param info livy.TaskInfo
+---@param fn fun(t: livy.Task|nil)
+function M.statement(info, fn)
+  local known = state.data.tasks[info.taskId]
+  local server = state.data.server
+  local supported = server
+    and vim.list_contains(server.requests or {}, "livy/statement")
+    and require("livy.schema").has_method("livy/statement")
+  if not supported then
+    return fn(known)
+  end
+  client.request("livy/statement", { taskId = info.taskId }, function(err, res)
+    if err or not res then
+      return fn(known)
+    end
+    local t = vim.tbl_extend("force", known or {}, {
+      taskId = info.taskId,
+      sessionId = res.sessionId,
+      profile = res.profile,
+      code = res.code,
+      uri = res.uri,
+      range = res.range,
+      state = res.state,
+      sent_at = res.started and math.floor(res.started / 1000) or (known and known.sent_at),
+    })
+    if res.output then
+      local out = vim.tbl_extend("force", res.output, {
+        taskId = info.taskId,
+        sessionId = res.sessionId,
+        statementId = res.statementId,
+        uri = res.uri,
+        range = res.range,
+        profile = res.profile,
+        elapsedMs = (res.started and res.completed) and (res.completed - res.started)
+          or (known and known.output and known.output.elapsedMs),
+      })
+      t.block = output.block(t, out)
+    end
+    fn(t)
+  end)
+end
+
+---@param info livy.TaskInfo
+---@param known livy.Task|nil
+---@param choice string
+function M._history_do(info, known, choice)
+  do
     if choice == "Run again" then
       if not (known and known.code) then
         return notify(
@@ -553,14 +676,20 @@ function M.history_action(info)
         lines = { "▶ task " .. info.taskId .. "  " .. info.state, "  " .. (info.codePreview or "") }
         table.insert(lines, "(its output did not reach this editor; it is in the daemon's outputs.jsonl)")
       end
-      local buf = vim.api.nvim_create_buf(false, true)
+      local name = "livy://statement/" .. info.taskId
+      local buf = vim.fn.bufnr(name)
+      if buf == -1 then
+        buf = vim.api.nvim_create_buf(false, true)
+        vim.api.nvim_buf_set_name(buf, name)
+      end
+      vim.bo[buf].modifiable = true
       vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
       vim.bo[buf].modifiable = false
       vim.bo[buf].filetype = "livy_output"
       vim.bo[buf].bufhidden = "wipe"
       output.show(buf, true)
     end
-  end)
+  end
 end
 
 --- :Livy logs [follow]: the attached session's log; *follow* streams new lines.
@@ -591,6 +720,39 @@ end
 --- :Livy float: the output of the statement at the cursor (else the newest) in a float.
 function M.float()
   output.float()
+end
+
+--- :Livy login [profile]: give the daemon a password (with a user name) or a token for a profile's
+--- Livy (a Knox gateway with basic auth, a bearer token). Asked with vim.ui.input and
+--- inputsecret(); sent once with livy/setCredentials and kept nowhere in Neovim.
+---@param profile string|nil default: the active profile
+function M.login(profile)
+  M.ensure_setup()
+  vim.ui.input({ prompt = "Livy user name (empty for a token): " }, function(user)
+    if user == nil then
+      return
+    end
+    local params = {}
+    if profile then
+      params.profile = profile
+    end
+    if user == "" then
+      params.token = vim.fn.inputsecret("Livy token: ")
+      if params.token == "" then
+        return notify("login: no token given, nothing changed", vim.log.levels.WARN)
+      end
+    else
+      params.username = user
+      params.password = vim.fn.inputsecret(("Password for %s: "):format(user))
+    end
+    client.set_credentials(params, function(err)
+      params = nil
+      if err then
+        return report(err)
+      end
+      notify(("credentials set for %s"):format(profile and ("profile " .. profile) or "the active profile"))
+    end)
+  end)
 end
 
 -- --------------------------------------------------------------------------- batches, profiles
@@ -631,6 +793,70 @@ function M.batch_submit(file, args)
     local buf = logs.buffer("batch", b.profile, b.id, true)
     output.show(buf, false)
     logs.on_batch(b)
+  end)
+end
+
+local function batch_title(b)
+  return ("batch %d%s is %s"):format(b.id, b.name and (" (" .. b.name .. ")") or "", b.state)
+end
+
+--- :Livy batch log {id}: a batch's whole log in livy://batch/<id>.
+---@param id integer
+function M.batch_log(id)
+  M.ensure_setup()
+  client.request("livy/batchInfo", { batchId = id }, function(err, res)
+    if err then
+      return report(err)
+    end
+    require("livy.logs").reload_batch(res.batch, batch_title(res.batch), true)
+  end)
+end
+
+--- :Livy batch kill {id}: delete (kill) a batch.
+---@param id integer
+---@param profile string|nil
+function M.batch_kill(id, profile)
+  M.ensure_setup()
+  local params = { batchId = id }
+  if profile then
+    params.profile = profile
+  end
+  client.request("livy/killBatch", params, function(err, res)
+    if err then
+      return report(err)
+    end
+    notify(("batch %d %s"):format(res.id, res.killed and "killed" or "was already gone"))
+  end)
+end
+
+--- :Livy batch list: the Livy server's batches (vim.ui.select): show one's log, or kill it.
+function M.batch_list()
+  M.ensure_setup()
+  client.request("livy/listBatches", vim.empty_dict(), function(err, res)
+    if err then
+      return report(err)
+    end
+    if #res.batches == 0 then
+      return notify("the Livy server has no batches: :Livy batch submit [file]")
+    end
+    vim.ui.select(res.batches, {
+      prompt = "Livy batches",
+      kind = "livy_batches",
+      format_item = function(b)
+        return ("#%d  %-8s %s%s"):format(b.id, b.state, b.name or "", b.appId and ("  " .. b.appId) or "")
+      end,
+    }, function(b)
+      if not b then
+        return
+      end
+      vim.ui.select({ "Show log", "Kill" }, { prompt = batch_title(b) }, function(choice)
+        if choice == "Show log" then
+          require("livy.logs").reload_batch(b, batch_title(b), true)
+        elseif choice == "Kill" then
+          M.batch_kill(b.id, b.profile)
+        end
+      end)
+    end)
   end)
 end
 

@@ -116,13 +116,17 @@ end
 --- is "stdout: ..." then "stderr: ...", so lines can land above lines already shown).
 ---@param b livy.BatchInfo
 ---@param title string
-function M.reload_batch(b, title)
+---@param show boolean|nil also open the buffer (creating it), and report an error
+function M.reload_batch(b, title, show)
   local params = { batchId = b.id, from = 0, size = 10000 }
   if b.profile then
     params.profile = b.profile
   end
   client.request("livy/readBatchLog", params, function(err, page)
-    local buf = M.buffer("batch", b.profile, b.id, false)
+    if err and show then
+      return client.notify(client.error_text(err), vim.log.levels.ERROR)
+    end
+    local buf = M.buffer("batch", b.profile, b.id, show or false)
     if err or not buf then
       return
     end
@@ -131,6 +135,9 @@ function M.reload_batch(b, title)
     vim.bo[buf].modifiable = true
     vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
     vim.bo[buf].modifiable = false
+    if show then
+      output.show(buf, true)
+    end
   end)
 end
 

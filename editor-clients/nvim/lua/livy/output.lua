@@ -10,7 +10,7 @@ M.ns = vim.api.nvim_create_namespace("livy")
 
 ---@type table<string, integer> session key -> output buffer
 local buffers = {}
----@type table<string, integer> task id -> extmark id (in the task's buffer)
+---@type table<string, { buf: integer, id: integer }> task id -> its virtual text's extmark
 local marks = {}
 ---@type { id: integer, uri: string|nil, items: table[] }|nil
 local last_qf = nil
@@ -73,6 +73,19 @@ function M.show(buf, enter)
       vim.api.nvim_set_current_win(win)
     end
     return win
+  end
+  -- an output window showing another session's output is reused
+  local name = vim.api.nvim_buf_get_name(buf)
+  if name:match("^livy://output/") then
+    for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+      if vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(w)):match("^livy://output/") then
+        vim.api.nvim_win_set_buf(w, buf)
+        if enter then
+          vim.api.nvim_set_current_win(w)
+        end
+        return w
+      end
+    end
   end
   local o = config.get().output
   local vertical = o.split == "left" or o.split == "right"
@@ -206,16 +219,17 @@ function M.virtual_text(t, text, hl)
   end
   local row = math.min(last_line(t.range), vim.api.nvim_buf_line_count(buf) - 1)
   local opts = { virt_text = { { "  " .. text, hl } }, virt_text_pos = "eol", hl_mode = "combine" }
-  if marks[t.taskId] then
-    opts.id = marks[t.taskId]
-    local pos = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns, marks[t.taskId], {})
+  local mark = marks[t.taskId]
+  if mark and mark.buf == buf then
+    opts.id = mark.id
+    local pos = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns, mark.id, {})
     if pos[1] then
-      row = pos[1]
+      row = pos[1] -- the lines moved since: follow them
     end
   end
   local ok, id = pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, row, 0, opts)
   if ok then
-    marks[t.taskId] = id
+    marks[t.taskId] = { buf = buf, id = id }
   end
 end
 
@@ -229,8 +243,8 @@ function M.clear_range(bufnr, range)
   local found = vim.api.nvim_buf_get_extmarks(bufnr, M.ns, { range.start.line, 0 }, { last_line(range), -1 }, {})
   for _, m in ipairs(found) do
     vim.api.nvim_buf_del_extmark(bufnr, M.ns, m[1])
-    for task_id, id in pairs(marks) do
-      if id == m[1] then
+    for task_id, mark in pairs(marks) do
+      if mark.buf == bufnr and mark.id == m[1] then
         marks[task_id] = nil
       end
     end
@@ -266,10 +280,12 @@ local function set_quickfix(t, out)
   local uri, range = out.uri or t.uri, out.range or t.range
   local items = {}
   local first = { text = ("%s: %s"):format(out.ename or "Error", out.evalue or ""), type = "E" }
-  if uri and range then
+  if uri and (out.errorRange or range) then
+    -- protocol 1.2 names the mapped line (errorRange); before, the diagnostic that follows does
+    local at = out.errorRange or range
     first.filename = vim.uri_to_fname(uri)
-    first.lnum = range.start.line + 1
-    first.col = range.start.character + 1
+    first.lnum = at.start.line + 1
+    first.col = at.start.character + 1
   else
     first.valid = 0
   end

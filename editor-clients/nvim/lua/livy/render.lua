@@ -233,8 +233,8 @@ function M.short(out, lines, opts)
       text = "→ image saved to " .. opts.images[1]
     elseif #content == 0 then
       text = "✓"
-    elseif #content == 1 and vim.fn.strdisplaywidth(content[1]) <= max_width then
-      text = "→ " .. content[1]
+    elseif #content == 1 and not (type(out.data) == "table" and type(out.data[M.TABLE_MIME]) == "table") then
+      text = "→ " .. content[1] -- cut to max_width below
     else
       text = type(out.data) == "table"
           and type(out.data[M.TABLE_MIME]) == "table"

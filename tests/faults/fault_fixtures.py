@@ -1,6 +1,12 @@
 """Fixtures of the fault tests: a fault proxy in front of the shared sandbox, fresh sandboxes for
 restarts, and a run counter that the REPL itself writes (a side effect of the code, not a count
-of HTTP requests)."""
+of HTTP requests).
+
+Not a conftest.py: several test directories have one, and a second module named ``conftest``
+would shadow ``tests/conftest.py`` for ``import conftest``. Test modules import these fixtures
+(``from fault_fixtures import proxy_fixture``), which is how pytest finds them; each is
+registered under its short name (``proxy``, ``counter``, ``fresh_sandboxes``).
+"""
 
 from __future__ import annotations
 
@@ -35,19 +41,19 @@ class RunCounter:
         return self.path.read_text().count("run") if self.path.exists() else 0
 
 
-@pytest.fixture
-def counter(tmp_path: Path) -> RunCounter:
+@pytest.fixture(name="counter")
+def counter_fixture(tmp_path: Path) -> RunCounter:
     return RunCounter(tmp_path / "runs.txt")
 
 
-@pytest.fixture
-def proxy(sandbox: SandboxProcess) -> Iterator[FaultProxy]:
+@pytest.fixture(name="proxy")
+def proxy_fixture(sandbox: SandboxProcess) -> Iterator[FaultProxy]:
     with FaultProxy(sandbox.livy_url) as p:
         yield p
 
 
-@pytest.fixture
-def fresh_sandboxes() -> Iterator[Callable[..., SandboxProcess]]:
+@pytest.fixture(name="fresh_sandboxes")
+def fresh_sandboxes_fixture() -> Iterator[Callable[..., SandboxProcess]]:
     """Sandboxes of one test (restarts): each starts empty, numbering sessions from 0."""
     started: list[SandboxProcess] = []
 

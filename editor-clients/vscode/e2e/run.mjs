@@ -1,0 +1,297 @@
+// End-to-end test in a real VS Code: the packaged .vsix installed into code-server (Node 24) on
+// 127.0.0.1, driven by playwright-core with Debian chromium. ONE code-server start for all
+// checks, no retries:
+//   1. open a Python file, run a selection computing the sandbox REPL's os.getpid(), and
+//      check that exact pid shows in the session's output channel (and that it is the sandbox's
+//      child process, a value only the server knows);
+//   2. run a long statement and cancel it with the Cancel button of its progress notification;
+//   3. run a notebook cell with the "Livy" kernel and see its native output;
+//   4. reload the window: the session is reattached (the same REPL pid again).
+// A screenshot is kept in LIVY_E2E_ARTIFACTS (default test-artifacts/). Prints one JSON line
+// `LIVY_E2E_RESULT {...}` and exits 0 when every check passed.
+//
+// Env: LIVY_E2E_VSIX (default dist/livy.vsix), LIVYD_PYTHON (the Python with livyd),
+//      LIVY_E2E_CODE_SERVER, LIVY_E2E_NODE24 (defaults: .e2e/ from scripts/ci-setup.sh),
+//      LIVY_E2E_CHROMIUM (default /usr/bin/chromium).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { livydPython, startSandbox } from '../test/sandbox.mjs';
+
+const EXT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const VSIX = resolve(process.env.LIVY_E2E_VSIX || join(EXT, 'dist', 'livy.vsix'));
+const CODE_SERVER = process.env.LIVY_E2E_CODE_SERVER || join(EXT, '.e2e', 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+const NODE24 = process.env.LIVY_E2E_NODE24 || join(EXT, '.e2e', 'node24', 'package', 'bin', 'node');
+const CHROMIUM = process.env.LIVY_E2E_CHROMIUM || '/usr/bin/chromium';
+const ARTIFACTS = resolve(process.env.LIVY_E2E_ARTIFACTS || join(EXT, 'test-artifacts'));
+const STEP_TIMEOUT = 90_000; // a hang guard per UI wait; nothing asserts on time
+
+const t0 = Date.now();
+const timings = {};
+const mark = (name) => { timings[name] = Math.round((Date.now() - t0) / 100) / 10; };
+const log = (...a) => process.stderr.write(`[e2e ${((Date.now() - t0) / 1000).toFixed(1)}s] ${a.join(' ')}\n`);
+
+for (const [what, p] of [['the .vsix (npm run package)', VSIX], ['code-server (scripts/ci-setup.sh)', CODE_SERVER], ['Node 24 (scripts/ci-setup.sh)', NODE24], ['chromium (apt-get install chromium)', CHROMIUM]]) {
+  if (!existsSync(p)) {
+    process.stderr.write(`e2e: missing ${what}: ${p}\n`);
+    process.exit(2);
+  }
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => res(port)); });
+    srv.on('error', rej);
+  });
+}
+
+function ppidOf(pid) {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+}
+
+const T = mkdtempSync(join(tmpdir(), 'livy-e2e-'));
+const W = join(T, 'workspace');
+mkdirSync(join(T, 'ud', 'User'), { recursive: true });
+mkdirSync(W);
+mkdirSync(ARTIFACTS, { recursive: true });
+
+let sandbox;
+let cs;
+let browser;
+let page;
+const children = [];
+
+async function cleanup() {
+  if (browser) {
+    await browser.close().catch(() => {});
+  }
+  for (const c of children) {
+    try { process.kill(-c.pid, 'SIGTERM'); } catch { /* already gone */ }
+  }
+  if (cs) {
+    await new Promise((r) => (cs.exitCode !== null || cs.signalCode !== null ? r() : cs.once('exit', r)));
+    // code-server's helpers (extension host, livyd) leave with the group; give SIGKILL to stragglers.
+    try { process.kill(-cs.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  await sandbox?.stop();
+}
+
+async function main() {
+  sandbox = await startSandbox('--cancel-timeout', '3', '--interrupt-on-cancel');
+  log(`sandbox ${sandbox.url} pid ${sandbox.pid}`);
+  const python = livydPython();
+  const livyd = join(dirname(python), 'livyd');
+  writeFileSync(join(T, 'ud', 'User', 'settings.json'), JSON.stringify({
+    'chat.disableAIFeatures': true, 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'update.mode': 'none',
+    'security.workspace.trust.enabled': false, 'workbench.tips.enabled': false, 'editor.minimap.enabled': false,
+    'workbench.welcomePage.walkthroughs.openOnInstall': false, 'notebook.output.textLineLimit': 50,
+    'remote.autoForwardPorts': false, // else a toast about the sandbox's and livyd's ports covers the UI
+  }, null, 2));
+  // The extension runs on the "remote" side (extensionKind workspace): machine settings such as
+  // livy.daemonPath are taken from the remote machine's settings, as with Remote-SSH.
+  mkdirSync(join(T, 'ud', 'Machine'), { recursive: true });
+  writeFileSync(join(T, 'ud', 'Machine', 'settings.json'), JSON.stringify({
+    'livy.daemonPath': livyd, 'livy.daemonArgs': ['--standalone'], 'livy.url': sandbox.url,
+    'livy.pollInterval': 0.2, 'livy.deleteSessionsOnExit': false, // the session must survive the reload
+  }, null, 2));
+  writeFileSync(join(W, 'demo.py'), [
+    'import os, time',
+    'print("LIVY-PID", os.getpid())',
+    'for _ in range(3000): time.sleep(0.1)',
+    '',
+  ].join('\n'));
+  writeFileSync(join(W, 'nb.ipynb'), JSON.stringify({
+    cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: ['import os\n', 'print("NB-PID", os.getpid())'] }],
+    metadata: { language_info: { name: 'python' } }, nbformat: 4, nbformat_minor: 5,
+  }));
+
+  const env = {
+    ...process.env, PATH: `${dirname(NODE24)}:${process.env.PATH}`,
+    XDG_CONFIG_HOME: join(T, 'xdg-config'), XDG_DATA_HOME: join(T, 'xdg-data'), XDG_STATE_HOME: join(T, 'xdg-state'),
+    XDG_RUNTIME_DIR: T, XDG_CACHE_HOME: join(T, 'xdg-cache'),
+  };
+  const args = ['--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--user-data-dir', join(T, 'ud'), '--extensions-dir', join(T, 'ext')];
+  const install = spawn(NODE24, [CODE_SERVER, ...args, '--install-extension', VSIX], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let installOut = '';
+  install.stdout.on('data', (b) => { installOut += b; });
+  install.stderr.on('data', (b) => { installOut += b; });
+  const rc = await new Promise((r) => install.once('exit', r));
+  assert.equal(rc, 0, `code-server --install-extension failed:\n${installOut}`);
+  assert.match(installOut, /successfully installed/i, installOut);
+  mark('installed');
+
+  const port = await freePort();
+  const csLog = join(ARTIFACTS, 'code-server.log');
+  writeFileSync(csLog, '');
+  cs = spawn(NODE24, [CODE_SERVER, ...args, '--bind-addr', `127.0.0.1:${port}`, W], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(cs);
+  const url = await new Promise((res, rej) => {
+    let out = '';
+    const onData = (b) => {
+      out += b;
+      writeFileSync(csLog, out);
+      if (/HTTP server listening on/.test(out)) {
+        res(`http://127.0.0.1:${port}`);
+      }
+    };
+    cs.stdout.on('data', onData);
+    cs.stderr.on('data', onData);
+    cs.once('exit', (code) => rej(new Error(`code-server exited ${code}:\n${out}`)));
+  });
+  mark('code-server');
+  log(`code-server ${url}`);
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+  page = await ctx.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  await page.goto(`${url}/?folder=${encodeURIComponent(W)}`);
+  await page.locator('.monaco-workbench').waitFor();
+  mark('workbench');
+
+  const openFile = async (name) => {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').waitFor();
+    await page.keyboard.type(name);
+    // Quick open lists recent files before it filters: wait until the typed text is in the box
+    // and the focused row is the file, then open it.
+    await page.waitForFunction((n) => document.querySelector('.quick-input-widget input')?.value === n, name);
+    await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await page.locator('.tab.active', { hasText: name }).waitFor();
+  };
+  const gotoLine = async (n) => {
+    await page.keyboard.press('Control+G');
+    await page.locator('.quick-input-widget input').waitFor();
+    await page.keyboard.type(String(n));
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  };
+  const panelText = async () => (await page.locator('.part.panel .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+  // Monaco renders spaces as U+00A0: the patterns use \s, which matches both.
+  const waitPanel = async (re) => {
+    await page.locator('.part.panel .view-lines', { hasText: re }).first().waitFor();
+    return re.exec(await panelText());
+  };
+
+  // 1. A selection (lines 1-2) runs on the server: the REPL's pid comes back.
+  await openFile('demo.py');
+  await page.locator('.monaco-editor .view-lines', { hasText: 'LIVY-PID' }).first().waitFor();
+  await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
+  await gotoLine(1);
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+ArrowDown');
+  await page.keyboard.press('Shift+End');
+  await page.keyboard.press('Control+Enter');
+  const m = await waitPanel(/LIVY-PID\s(\d+)/);
+  const pid = Number(m[1]);
+  assert.equal(ppidOf(pid), sandbox.pid, `pid ${pid} shown in VS Code is not the sandbox's REPL (a child of ${sandbox.pid})`);
+  await waitPanel(/✓\sdone\sin\s.*\(session\s\d+,\sstatement\s\d+\)/);
+  await page.locator('.statusbar', { hasText: /Livy:\sdefault\s·\ssession\s\d+/ }).waitFor();
+  mark('selection');
+  log(`selection ran in pid ${pid}`);
+
+  // 2. Cancel a running statement from its progress notification.
+  await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
+  await gotoLine(3);
+  await page.keyboard.press('Control+Enter');
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /running:\sfor\s_\sin\srange/ });
+  await toast.waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'vscode-running.png') });
+  await toast.hover();
+  await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+  await waitPanel(/■\scancelled/);
+  mark('cancel');
+  log('cancelled');
+
+  // 3. A notebook cell on the "Livy" kernel.
+  await openFile('nb.ipynb');
+  await page.locator('.notebook-editor').first().waitFor();
+  // The toolbar's kernel button shows "Livy: default" once the controller is offered (suggested
+  // or selected); clicking it opens the kernel picker either way, and picking Livy selects it.
+  const toolbar = page.locator('.notebook-editor .notebook-toolbar-container').first();
+  const kernelButton = toolbar.getByText('Livy: default', { exact: true });
+  await kernelButton.waitFor();
+  await kernelButton.click();
+  const kernel = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Livy: default' }).first();
+  await kernel.waitFor();
+  await kernel.click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  await toolbar.getByText('Run All', { exact: true }).click();
+  // The notebook statement also goes to the session's output channel; the cell's own output is
+  // rendered in the notebook's output webview (an iframe): look for it in every frame.
+  await waitPanel(/NB-PID\s(\d+)/);
+  let cellOutput;
+  const deadline = Date.now() + STEP_TIMEOUT;
+  while (!cellOutput && Date.now() < deadline) {
+    for (const f of page.frames()) {
+      const text = await f.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+      const mm = /NB-PID\s(\d+)/.exec(text);
+      if (mm) {
+        cellOutput = Number(mm[1]);
+        break;
+      }
+    }
+    if (!cellOutput) {
+      await page.waitForTimeout(250);
+    }
+  }
+  assert.equal(cellOutput, pid, 'the notebook cell output did not show the REPL pid of the attached session');
+  mark('notebook');
+  log('notebook cell ran');
+  await page.screenshot({ path: join(ARTIFACTS, 'vscode.png') });
+
+  // 4. The attached session survives a window reload: the new daemon reattaches, and a statement
+  //    runs in the same REPL process as before.
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.type('Developer: Reload Window');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.waitForEvent('load');
+  await page.locator('.monaco-workbench').waitFor();
+  await page.locator('.statusbar', { hasText: /Livy:\sdefault\s·\ssession\s\d+\sidle/ }).waitFor();
+  await openFile('demo.py');
+  await page.locator('.editor-group-container .monaco-editor .view-lines', { hasText: 'LIVY-PID' }).first().click();
+  await gotoLine(1);
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+ArrowDown');
+  await page.keyboard.press('Shift+End');
+  await page.keyboard.press('Control+Enter');
+  const again = Number((await waitPanel(/LIVY-PID\s(\d+)/))[1]);
+  assert.equal(again, pid, 'after a reload the statement ran in another process: the session was not reattached');
+  mark('reload');
+  log('reattached after reload');
+  return { pid, sandboxPid: sandbox.pid, timings };
+}
+
+let exitCode = 0;
+try {
+  const result = await main();
+  process.stdout.write(`LIVY_E2E_RESULT ${JSON.stringify({ ok: true, ...result })}\n`);
+} catch (e) {
+  exitCode = 1;
+  process.stderr.write(`e2e failed: ${e?.stack ?? e}\n`);
+  if (page) {
+    await page.screenshot({ path: join(ARTIFACTS, 'vscode-failure.png') }).catch(() => {});
+  }
+  process.stdout.write(`LIVY_E2E_RESULT ${JSON.stringify({ ok: false, error: String(e?.message ?? e), timings })}\n`);
+} finally {
+  await cleanup();
+  mark('total');
+  log(`timings ${JSON.stringify(timings)}`);
+}
+process.exit(exitCode);

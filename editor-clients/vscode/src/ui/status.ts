@@ -1,0 +1,92 @@
+/**
+ * The status bar item (profile, attached session and its state, running statements) and the
+ * cancellable progress notification of each statement this window started.
+ */
+import * as vscode from 'vscode';
+import type { DaemonState } from '../daemon';
+import { type LivyModel, type TaskRecord, isActive } from '../model';
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('livy.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly sub: { dispose(): unknown };
+  daemonState: DaemonState = 'stopped';
+
+  constructor(private readonly model: LivyModel, private readonly profile: () => string) {
+    this.item.name = 'Livy';
+    this.item.command = 'livy.attachSession';
+    this.sub = model.onDidChange(() => this.update());
+    this.update();
+    this.item.show();
+  }
+
+  update(): void {
+    const profile = this.model.activeProfile ?? (this.profile() || 'default');
+    const s = this.model.attachedSession();
+    const running = this.model.activeTasks().length;
+    if (this.daemonState === 'failed') {
+      this.item.text = '$(error) Livy: daemon failed';
+      this.item.tooltip = 'livyd did not start: see Livy: Show Daemon Log. Click to retry.';
+      this.item.command = 'livy.restartDaemon';
+      return;
+    }
+    this.item.command = 'livy.attachSession';
+    const icon = running ? '$(sync~spin)' : this.daemonState === 'starting' ? '$(loading~spin)' : '$(zap)';
+    const session = s ? ` · session ${s.id} ${s.state}` : this.daemonState === 'running' ? ' · no session' : '';
+    this.item.text = `${icon} Livy: ${profile}${session}${running ? ` · ${running} running` : ''}`;
+    this.item.tooltip = `Livy profile ${profile}${s ? `, session ${s.id} (${s.state})` : ''}. Click to attach to another session.`;
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.item.dispose();
+  }
+}
+
+/**
+ * A notification with a Cancel button for a statement, until its output arrives. `cancel` sends
+ * livy/cancel for the task.
+ */
+export function showTaskProgress(model: LivyModel, record: TaskRecord, cancel: (taskId: string) => Promise<void>): void {
+  if (!isActive(record.state) && record.output) {
+    return;
+  }
+  void vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Livy: session ${record.sessionId}`, cancellable: true },
+    (progress, token) => new Promise<void>((resolve) => {
+      let reported = 0;
+      const describe = (t: TaskRecord) => {
+        if (t.state === 'queued') {
+          return t.queuedBehind ? `queued behind ${t.queuedBehind}` : 'queued';
+        }
+        if (t.state === 'running' && t.progress > 0) {
+          return `running ${Math.round(t.progress * 100)}%: ${t.codePreview}`;
+        }
+        return `${t.state}: ${t.codePreview}`;
+      };
+      progress.report({ message: describe(record) });
+      const subs = [
+        model.onTask((t) => {
+          if (t.taskId !== record.taskId) {
+            return;
+          }
+          const pct = Math.round(t.progress * 100);
+          progress.report({ message: describe(t), increment: pct > reported ? pct - reported : undefined });
+          reported = Math.max(reported, pct);
+          if (!isActive(t.state)) {
+            done();
+          }
+        }),
+        model.onOutput((t) => { if (t.taskId === record.taskId) { done(); } }),
+        token.onCancellationRequested(() => { void cancel(record.taskId); }),
+      ];
+      function done() {
+        for (const s of subs) {
+          s.dispose();
+        }
+        resolve();
+      }
+      if (record.output) {
+        done();
+      }
+    }));
+}

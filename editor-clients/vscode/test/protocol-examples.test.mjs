@@ -1,0 +1,191 @@
+// The protocol's golden examples (protocol/examples/) checked at run time against
+// protocol/livyd.schema.json with ajv (every valid one accepted, every invalid one rejected),
+// then the valid ones fed through the extension's own handlers.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020.js';
+import { examples, lib, methods, schema } from './helpers.mjs';
+
+const api = lib('api');
+const { LivyModel, keyOf } = lib('model');
+const { notebookItems } = lib('notebook');
+const render = lib('render');
+const gen = lib('protocol.generated');
+
+const SCHEMA = schema();
+const METHODS = methods();
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+ajv.addSchema(SCHEMA);
+const byMethod = new Map(METHODS.methods.map((m) => [m.method, m]));
+const ALL = examples();
+
+function validator(method, part) {
+  const m = byMethod.get(method);
+  assert.ok(m, `${method} is not in methods.json`);
+  const ref = part === 'result' ? m.result : m.params;
+  assert.ok(ref, `${method} has no ${part} schema`);
+  const v = ajv.getSchema(`${SCHEMA.$id}${ref}`);
+  assert.ok(v, `schema ${ref} not found`);
+  return v;
+}
+
+function body(ex) {
+  return ex.part === 'result' ? ex.message.result : ex.message.params;
+}
+
+test('the examples cover every method, with valid and invalid ones', () => {
+  assert.ok(ALL.length >= 50, `only ${ALL.length} examples`);
+  assert.ok(ALL.some((e) => !e.valid), 'no invalid example');
+  for (const m of METHODS.methods) {
+    assert.ok(ALL.some((e) => e.method === m.method && e.valid), `no valid example for ${m.method}`);
+  }
+  assert.equal(METHODS.protocolVersion, gen.PROTOCOL_VERSION, 'protocol.generated.ts is not generated from this protocol/');
+});
+
+for (const ex of ALL) {
+  test(`schema ${ex.valid ? 'accepts' : 'rejects'} ${ex.file} (${ex.why})`, () => {
+    const v = validator(ex.method, ex.part);
+    const ok = v(body(ex));
+    assert.equal(ok, ex.valid, ex.valid ? `rejected: ${ajv.errorsText(v.errors)}` : `accepted, but: ${ex.why}`);
+  });
+}
+
+test('every request has a result handler and every notification a model handler', () => {
+  const model = new LivyModel();
+  const results = api.resultHandlers(model);
+  const notes = api.modelHandlers(model);
+  for (const m of METHODS.methods) {
+    const table = m.kind === 'request' ? results : notes;
+    assert.equal(typeof table[m.method], 'function', `${m.method} (protocol ${METHODS.protocolVersion}) has no handler in src/api.ts`);
+  }
+  assert.deepEqual([...gen.REQUESTS].sort(), METHODS.methods.filter((m) => m.kind === 'request').map((m) => m.method).sort());
+  assert.deepEqual([...gen.NOTIFICATIONS].sort(), METHODS.methods.filter((m) => m.kind === 'notification').map((m) => m.method).sort());
+});
+
+/** An Rpc that answers every request with the method's valid result example and records what was sent. */
+function fakeRpc() {
+  const sent = [];
+  const handlers = new Map();
+  const results = new Map(ALL.filter((e) => e.valid && e.part === 'result').map((e) => [e.method, e.message.result]));
+  return {
+    sent,
+    rpc: {
+      sendRequest: async (method, params) => {
+        sent.push({ method, params });
+        assert.ok(results.has(method), `no result example for ${method}`);
+        return structuredClone(results.get(method));
+      },
+      onNotification: (method, h) => { handlers.set(method, h); return { dispose: () => handlers.delete(method) }; },
+    },
+    notify: (method, params) => handlers.get(method)(params),
+  };
+}
+
+test('valid request params go out unchanged through LivyApi and their results update the model', async () => {
+  const model = new LivyModel(() => 1000);
+  const fake = fakeRpc();
+  const client = new api.LivyApi(fake.rpc, model);
+  const requests = ALL.filter((e) => e.valid && e.part === 'params' && byMethod.get(e.method).kind === 'request');
+  assert.ok(requests.length >= 20);
+  for (const ex of requests) {
+    const result = await client.request(ex.method, structuredClone(ex.message.params ?? {}));
+    assert.deepEqual(fake.sent.at(-1), { method: ex.method, params: ex.message.params ?? {} });
+    assert.ok(validator(ex.method, 'result')(result));
+  }
+  // What the results taught the model:
+  const status = ALL.find((e) => e.method === 'livy/status' && e.part === 'result').message.result;
+  assert.equal(model.activeProfile !== undefined, true);
+  for (const s of status.sessions) {
+    assert.ok(model.sessions.has(keyOf(s.profile, s.id)), `session ${s.id} of livy/status is not in the model`);
+  }
+  const exec = ALL.find((e) => e.method === 'livy/execute' && e.part === 'result' && e.valid).message.result;
+  const execParams = ALL.find((e) => e.method === 'livy/execute' && e.part === 'params' && e.valid).message.params;
+  const task = model.tasks.get(exec.taskId);
+  assert.ok(task, 'the execute result did not create a task');
+  // livy/statement (sent after livy/execute here) gives a task the daemon's whole code.
+  const stmt = ALL.find((e) => e.method === 'livy/statement' && e.part === 'result' && e.valid).message.result;
+  assert.equal(task.code, stmt.taskId === exec.taskId ? stmt.code : execParams.code);
+  assert.equal(model.tasks.get(stmt.taskId).code, stmt.code, 'livy/statement did not give the task its whole code');
+  const batch = ALL.find((e) => e.method === 'livy/batchInfo' && e.part === 'result').message.result.batch;
+  assert.ok(model.batches.has(keyOf(batch.profile, batch.id)));
+});
+
+test('valid notifications go through the wired handlers into the model', () => {
+  const model = new LivyModel(() => 2000);
+  const fake = fakeRpc();
+  const errors = [];
+  api.wireNotifications(fake.rpc, api.modelHandlers(model), (m, e) => errors.push([m, e]));
+  const seen = { task: [], output: [], log: [] };
+  model.onTask((t) => seen.task.push(t.taskId));
+  model.onOutput((t) => seen.output.push(t.taskId));
+  model.onLog((e) => seen.log.push(e));
+  const notes = ALL.filter((e) => e.valid && byMethod.get(e.method).kind === 'notification');
+  assert.equal(new Set(notes.map((e) => e.method)).size, gen.NOTIFICATIONS.length);
+  for (const ex of notes) {
+    fake.notify(ex.method, structuredClone(ex.message.params));
+    const p = ex.message.params;
+    switch (ex.method) {
+      case 'livy/sessionChanged':
+        assert.equal(model.sessions.get(keyOf(p.session.profile, p.session.id)).state, p.session.state);
+        break;
+      case 'livy/taskChanged':
+        assert.equal(model.tasks.get(p.taskId).state, p.state);
+        assert.equal(model.tasks.get(p.taskId).progress, p.progress);
+        break;
+      case 'livy/output':
+        assert.equal(model.tasks.get(p.taskId).output.status, p.status);
+        assert.equal(model.tasks.get(p.taskId).finishedAt, 2000);
+        break;
+      case 'livy/log':
+        assert.deepEqual(seen.log.at(-1).notification.lines, p.lines);
+        break;
+      case 'livy/batchChanged':
+        assert.equal(model.batches.get(keyOf(p.batch.profile, p.batch.id)).state, p.batch.state);
+        break;
+      default:
+        assert.fail(`unhandled notification ${ex.method}`);
+    }
+  }
+  assert.deepEqual(errors, []);
+});
+
+test('a valid livy/output renders as text, a status line and native notebook outputs', () => {
+  for (const ex of ALL.filter((e) => e.valid && e.method === 'livy/output')) {
+    const o = ex.message.params;
+    const line = render.statusLine(o);
+    assert.match(line, new RegExp(`session ${o.sessionId}`));
+    const items = notebookItems(o);
+    assert.ok(items.length > 0);
+    if (o.status === 'ok' && typeof o.data?.['text/plain'] === 'string') {
+      const text = items.find((i) => i.mime === 'text/plain');
+      assert.equal(Buffer.from(text.data).toString(), o.data['text/plain']);
+    }
+  }
+});
+
+test('what the extension builds validates: initializationOptions and setCredentials params', () => {
+  const settings = { profile: 'dev', url: ' https://knox.example:8443/gateway/t/livy/v1 ', kind: 'pyspark', pollInterval: 1, idlePollInterval: 10, maxOutputBytes: 1000000, deleteSessionsOnExit: false, showTracebacks: false, auth: 'kerberos', caBundle: '/etc/ssl/knox-ca.pem' };
+  const init = api.initializationOptions(settings, '/w');
+  const vInit = ajv.getSchema(`${SCHEMA.$id}#/$defs/InitializationOptions`);
+  assert.ok(vInit(init), ajv.errorsText(vInit.errors));
+  assert.equal(init.settings.url, 'https://knox.example:8443/gateway/t/livy/v1');
+  assert.equal(init.settings.auth, 'kerberos');
+  const noUrl = api.initializationOptions({ ...settings, url: '', profile: '', auth: '', caBundle: '' }, null);
+  assert.equal(noUrl.profile, null);
+  assert.equal('url' in noUrl.settings, false, 'an empty url setting must leave the embedded sandbox possible');
+  assert.ok(vInit(noUrl));
+  const { credentialParams } = lib('credentials');
+  const vCred = validator('livy/setCredentials', 'params');
+  assert.ok(vCred(credentialParams('', { token: 's3cret' })));
+  assert.ok(vCred(credentialParams('prod', { username: 'alice', password: 'pw' })));
+  // Secrets are never part of initializationOptions.
+  assert.doesNotMatch(JSON.stringify(init), /password|token/i);
+});
+
+test('another protocol major is refused, naming what to upgrade', () => {
+  const caps = (v) => ({ capabilities: { experimental: { livyd: { version: '9.0', protocolVersion: v, requests: [], notifications: [], commands: [] } } } });
+  assert.equal(api.checkCapabilities(caps(`${gen.PROTOCOL_VERSION.split('.')[0]}.99`)).protocolVersion.endsWith('.99'), true);
+  assert.throws(() => api.checkCapabilities(caps('99.0')), /speaks protocol 99\.x, this extension 1\.x: upgrade the extension/);
+  assert.throws(() => api.checkCapabilities(caps('0.1')), /upgrade livyd/);
+  assert.throws(() => api.checkCapabilities({ capabilities: {} }), /did not answer like livyd/);
+});

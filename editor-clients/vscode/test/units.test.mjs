@@ -1,0 +1,129 @@
+// Unit tests of the extension's pure parts: cells, rendering, the model, finding the daemon,
+// the daemon's process settings, the table grid's HTML.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { lib } from './helpers.mjs';
+
+const cells = lib('cells');
+const render = lib('render');
+const { LivyModel, keyOf, preview } = lib('model');
+const dp = lib('daemonPath');
+const settings = lib('settings');
+const api = lib('api');
+const { gridHtml } = lib('ui/panels');
+
+test('cellAt finds the # %% cell around a line, trimming blank lines', () => {
+  const lines = ['import os', '', '# %% load', 'x = 1', 'y = 2', '', '# %%', 'print(x)', ''];
+  assert.deepEqual(cells.cellAt(lines, 3), { start: 3, end: 4 });
+  assert.deepEqual(cells.cellAt(lines, 2), { start: 3, end: 4 }, 'on the marker: that cell');
+  assert.deepEqual(cells.cellAt(lines, 0), { start: 0, end: 0 }, 'before the first marker');
+  assert.deepEqual(cells.cellAt(lines, 7), { start: 7, end: 7 });
+  assert.deepEqual(cells.cellAt(['a', 'b'], 1), { start: 0, end: 1 }, 'no marker: the whole file');
+});
+
+test('percent files split into cells and join back', () => {
+  const text = 'import os\n\n# %% load\nx = 1\n\n# %%\nprint(x)\n';
+  const c = cells.splitCells(text);
+  assert.deepEqual(c, [{ title: null, code: 'import os' }, { title: 'load', code: 'x = 1' }, { title: '', code: 'print(x)' }]);
+  assert.deepEqual(cells.splitCells(cells.joinCells(c)).map((x) => x.code), ['import os', 'x = 1', 'print(x)']);
+});
+
+test('dedent removes the common indentation of a selection only', () => {
+  assert.equal(cells.dedent('    x = 1\n    if x:\n        y = 2'), 'x = 1\nif x:\n    y = 2');
+  assert.equal(cells.dedent('x\n  y'), 'x\n  y');
+});
+
+test('tables: Livy table values, CSV with quoting, text form', () => {
+  const data = { 'application/vnd.livy.table.v1+json': { headers: [{ name: 'id', type: 'INT_TYPE' }, { name: 'name', type: 'STRING_TYPE' }], data: [[1, 'a,b'], [2, 'say "hi"'], [3, null]] } };
+  const t = render.tableOf(data);
+  assert.deepEqual(t.columns.map((c) => c.name), ['id', 'name']);
+  assert.equal(render.toCsv(t), 'id,name\r\n1,"a,b"\r\n2,"say ""hi"""\r\n3,\r\n');
+  assert.match(render.tableText(t), /^id \| name/);
+  assert.equal(render.tableOf({ 'text/plain': 'x' }), undefined);
+  assert.equal(render.cellText({ a: 1 }), '{"a":1}');
+});
+
+test('traceback <stdin> frames map to document lines from the sent range', () => {
+  const tb = ['Traceback (most recent call last):\n', '  File "<stdin>", line 3, in <module>\n', '  File "/usr/lib/x.py", line 9, in f\n', 'ZeroDivisionError: division by zero\n'];
+  assert.deepEqual(render.tracebackLocations(tb, { start: { line: 10, character: 0 }, end: { line: 14, character: 0 } }), [{ index: 1, documentLine: 12 }]);
+  assert.deepEqual(render.tracebackLocations(tb, null), [{ index: 1, documentLine: 2 }]);
+});
+
+test('status lines and elapsed times read like a person would say them', () => {
+  assert.equal(render.formatElapsed(412), '412 ms');
+  assert.equal(render.formatElapsed(12_340), '12.3 s');
+  assert.equal(render.formatElapsed(125_000), '2 min 5 s');
+  assert.equal(render.statusLine({ status: 'error', ename: 'ValueError', sessionId: 3, statementId: 4, elapsedMs: 50, taskId: 't' }), '✗ ValueError in 50 ms (session 3, statement 4)');
+});
+
+test('the model keeps session 0 of two profiles apart and finishes tasks on output', () => {
+  let now = 100;
+  const m = new LivyModel(() => now);
+  m.applySession({ id: 0, state: 'idle', profile: 'dev', attached: true });
+  m.applySession({ id: 0, state: 'busy', profile: 'prod' });
+  assert.equal(m.sessions.size, 2);
+  assert.equal(m.attachedSession().profile, 'dev');
+  m.noteExecute({ code: '\n  spark.range(10).count()\nmore' }, { taskId: 't1', sessionId: 0, profile: 'prod' });
+  assert.equal(m.tasks.get('t1').codePreview, 'spark.range(10).count()');
+  m.applyTaskChanged({ taskId: 't1', sessionId: 0, state: 'running', progress: 0.5, profile: 'prod' });
+  assert.deepEqual(m.activeTasks().map((t) => t.taskId), ['t1']);
+  now = 600;
+  m.applyOutput({ taskId: 't1', sessionId: 0, status: 'ok', data: { 'text/plain': '10' }, profile: 'prod' });
+  assert.equal(m.tasks.get('t1').state, 'available');
+  assert.equal(m.tasks.get('t1').finishedAt, 600);
+  assert.deepEqual(m.tasksOf(keyOf('prod', 0)).map((t) => t.taskId), ['t1']);
+  assert.deepEqual(m.tasksOf(keyOf('dev', 0)), []);
+  m.applySession({ id: 0, state: 'idle', profile: 'dev', attached: false });
+  assert.equal(m.attachedSession(), undefined);
+  assert.equal(preview('x'.repeat(100)).length, 80);
+});
+
+test('finding livyd: the setting wins and is never second-guessed; then the Python env, PATH, the managed venv', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'livy-find-'));
+  const bin = join(dir, 'envbin');
+  mkdirSync(bin);
+  const exe = join(bin, 'livyd');
+  writeFileSync(exe, '#!/bin/sh\n');
+  chmodSync(exe, 0o755);
+  const managed = join(dir, 'venv');
+  const c1 = dp.daemonCandidates({ daemonPath: '', pythonPath: join(bin, 'python'), envPath: `/nonexistent${':'}${bin}`, managedVenv: managed });
+  assert.deepEqual(c1.map((c) => c.source), ['the selected Python environment', 'PATH', 'PATH', 'the extension-managed environment']);
+  const found = dp.pickDaemon(c1);
+  assert.equal(found.path, exe);
+  assert.equal(found.source, 'the selected Python environment');
+  const missing = dp.pickDaemon(dp.daemonCandidates({ daemonPath: '', envPath: '/nonexistent', managedVenv: managed }));
+  assert.equal(missing, 'livyd was not found (looked in: PATH, the extension-managed environment).');
+  const bad = dp.pickDaemon(dp.daemonCandidates({ daemonPath: '/no/such/livyd', envPath: bin, managedVenv: managed }));
+  assert.match(bad, /^livy\.daemonPath is \/no\/such\/livyd, which is not an executable file/);
+  assert.equal(dp.bundledWheel(dir), undefined);
+  mkdirSync(join(dir, 'bundled'));
+  writeFileSync(join(dir, 'bundled', 'livyd-0.1.0-py3-none-any.whl'), '');
+  assert.equal(dp.bundledWheel(dir), join(dir, 'bundled', 'livyd-0.1.0-py3-none-any.whl'));
+});
+
+test('installing without a wheel, or with a python that does not exist, says what failed', async () => {
+  await assert.rejects(dp.installManaged({ python: 'python3', venv: '/tmp/x', wheel: undefined, log: () => {} }), /carries no livyd wheel/);
+  const dir = mkdtempSync(join(tmpdir(), 'livy-inst-'));
+  await assert.rejects(dp.installManaged({ python: join(dir, 'no-python'), venv: join(dir, 'v'), wheel: join(dir, 'w.whl'), log: () => {} }),
+    /Creating the virtual environment failed: ".*no-python -m venv .*" could not start/);
+});
+
+test('auth and caBundle reach the daemon as settings only when set; the daemon args start with --stdio', () => {
+  const base = { profile: '', url: '', kind: 'pyspark', pollInterval: 1, idlePollInterval: 10, maxOutputBytes: 1, deleteSessionsOnExit: false, showTracebacks: false, auth: '', caBundle: '' };
+  assert.equal('auth' in api.daemonSettings(base), false);
+  assert.equal('caBundle' in api.daemonSettings(base), false);
+  const s = api.daemonSettings({ ...base, auth: 'kerberos', caBundle: ' /etc/ca.pem ' });
+  assert.equal(s.auth, 'kerberos');
+  assert.equal(s.caBundle, '/etc/ca.pem');
+  assert.deepEqual(settings.daemonArgs({ daemonArgs: ['--log-file', '/tmp/l'] }), ['--stdio', '--log-file', '/tmp/l']);
+});
+
+test('the table grid embeds its data safely and locks scripts to a nonce', () => {
+  const html = gridHtml({ columns: [{ name: '<b>' }], rows: [['</script><script>alert(1)</script>']] }, 'h <i>', 'vscode-resource:', 'N0NCE');
+  assert.doesNotMatch(html, /<\/script><script>alert/);
+  assert.match(html, /script-src 'nonce-N0NCE'/);
+  assert.match(html, /<h3>h &lt;i&gt;<\/h3>/);
+});
