@@ -394,6 +394,9 @@ class LivyClient:
         if ident.name is not None:
             self._identities[ident.name] = ident
         self._proven_at[key] = self._gaps
+        state = session.get("state") if isinstance(session, Mapping) else session.state
+        if str(getattr(state, "value", state)) in ("idle", "busy"):
+            self._accepting.add(key)  # just read past "starting": no second read before a POST
         return ident
 
     def track_identity(self, identity: SessionIdentity) -> SessionIdentity:
