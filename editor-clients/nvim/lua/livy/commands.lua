@@ -221,7 +221,7 @@ M.subcommands = {
       if args[1] and args[1] ~= "dry-run" then
         return notify(("deploy: expected nothing or 'dry-run', got %q"):format(args[1]))
       end
-      require("livy.devloop").deploy(args[1] == "dry-run")
+      livy().deploy(args[1] == "dry-run")
     end,
     complete = function(arglead, args)
       return #args <= 1 and vim.startswith("dry-run", arglead) and { "dry-run" } or {}
@@ -233,7 +233,7 @@ M.subcommands = {
       if #args > 1 then
         return notify(("reload: expected one module or package name, got %d words"):format(#args))
       end
-      require("livy.devloop").reload(args[1])
+      livy().reload(args[1])
     end,
     complete = function(arglead, args)
       return #args <= 1 and require("livy.devloop").modules(arglead) or {}
@@ -249,7 +249,7 @@ M.subcommands = {
       if #args > 1 then
         return notify(("hdfs ls: expected one path, got %d words"):format(#args))
       end
-      require("livy.devloop").hdfs_ls(args[1])
+      livy().hdfs_ls(args[1])
     end,
     complete = function(arglead, args)
       return #args <= 1 and vim.startswith("ls", arglead) and { "ls" } or {}
