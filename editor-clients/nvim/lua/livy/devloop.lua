@@ -279,13 +279,18 @@ end
 ---@param arglead string
 ---@return string[]
 function M.modules(arglead)
+  if not M.project and client.get() then
+    -- first use: ask the daemon (a dry-run deploy: local work only), waiting a moment for it
+    local s, done = state.attached_session(), false
+    fetch_project(s and s.profile, function()
+      done = true
+    end)
+    vim.wait(1500, function()
+      return done
+    end, 10)
+  end
   local p = M.project
   if not p then
-    -- first use: ask the daemon in the background, so that the next <Tab> has the names
-    if client.get() then
-      local s = state.attached_session()
-      fetch_project(s and s.profile, function() end)
-    end
     return {}
   end
   local names = {}
