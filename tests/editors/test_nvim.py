@@ -287,6 +287,9 @@ def test_sessions_logs_profiles_and_batches(
     assert any("session attach: expected an id (a whole number)" in e and '"x1"' in e for e in errors), errors
     assert any('unknown subcommand "frobnicate"' in e for e in errors), errors
     assert "Livy: reload: expected one module or package name, got 2 words" in errors, errors
+    # no session yet (before the first one): the daemon's "no-session" in the plugin's words
+    assert ("Livy: reload: no session attached: run some code, or :Livy session new / :Livy session attach"
+            in r["notes_all"]), r["notes_all"]
     assert "Livy: hdfs: expected 'ls [path]', got \"rm\"" in errors, errors
 
     assert r["bad_setup"] is False and r["bad_setup_type"] is False and r["bad_settings"] is False

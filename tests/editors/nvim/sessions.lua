@@ -55,6 +55,12 @@ H.run(function()
   R.completion_session = vim.fn.getcompletion("Livy session ", "cmdline")
   R.completion_logs = vim.fn.getcompletion("Livy logs f", "cmdline")
 
+  -- no session yet: the daemon says so, the plugin in its own words
+  vim.cmd("Livy reload nvimpkg")
+  H.wait("the reload refused", function()
+    return noted("reload: no session attached") ~= nil
+  end, 20000)
+
   -- a session from the active (default) profile, attached
   vim.cmd("Livy session new kind=pyspark name=nvim-test-a")
   H.wait("the new session to be idle and attached", function()

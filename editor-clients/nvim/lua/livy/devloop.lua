@@ -24,6 +24,13 @@ local function report(method, err)
       vim.log.levels.ERROR
     )
   end
+  local data = type(err.data) == "table" and err.data or {}
+  if data.code == "no-session" and method == "livy/reloadModule" then
+    return notify(
+      "reload: no session attached: run some code, or :Livy session new / :Livy session attach",
+      vim.log.levels.WARN
+    )
+  end
   notify(client.error_text(err), vim.log.levels.ERROR)
 end
 
@@ -225,8 +232,12 @@ local function send_reload(s, module, project)
   if project then
     save_buffers(module, project)
   end
-  local params = with_profile({ sessionId = s.id }, s)
+  -- no session known here: the daemon's attached one (it says when there is none)
+  local params = s and with_profile({ sessionId = s.id }, s) or {}
   params.module = module
+  if next(params) == nil then
+    params = vim.empty_dict()
+  end
   client.request("livy/reloadModule", params, function(err, res)
     if err then
       return report("livy/reloadModule", err)
@@ -237,20 +248,14 @@ local function send_reload(s, module, project)
 end
 
 --- :Livy reload [module]: hot-reload a module or a whole package of the project into the
---- attached session. Without a name: the current buffer's module when the project names it,
---- else asked (vim.ui.input; empty: every package of the project). Modified buffers of what is
---- reloaded are written first.
+--- attached session (none known here: the daemon's). Without a name: the current buffer's
+--- module when the project names it, else asked (vim.ui.input; empty: every package of the
+--- project). Modified buffers of what is reloaded are written first.
 ---@param module string|nil
 function M.reload(module)
   local s = state.attached_session()
-  if not s then
-    return notify(
-      "reload: no session attached: run some code, or :Livy session new / :Livy session attach",
-      vim.log.levels.WARN
-    )
-  end
   local bufname = vim.api.nvim_buf_get_name(0)
-  fetch_project(s.profile, function(project)
+  fetch_project(s and s.profile, function(project)
     if not project then
       return
     end
