@@ -261,6 +261,10 @@ async function reloadModule(c: Context, module?: string | null): Promise<void> {
   try {
     const a = await api(c);
     const session = c.model.attachedSession();
+    if (!session) {
+      void vscode.window.showInformationMessage('Livy: no session is attached, so there is nothing to reload into. Run a statement or use Livy: Attach to Session first.');
+      return;
+    }
     let target: string | null | undefined = module;
     if (target === undefined) {
       const file = vscode.window.activeTextEditor?.document;
@@ -270,7 +274,7 @@ async function reloadModule(c: Context, module?: string | null): Promise<void> {
       }
     }
     if (target === undefined) {
-      const dry = await a.request('livy/deploy', { dryRun: true, profile: session?.profile ?? null });
+      const dry = await a.request('livy/deploy', { dryRun: true, profile: session.profile ?? null });
       const other = { label: '$(edit) Enter a module name...', description: '', module: '' };
       const picked = await vscode.window.showQuickPick([...reloadChoices(dry), other], { placeHolder: `Reload which module of ${dry.root}?` });
       if (!picked) {
@@ -283,8 +287,7 @@ async function reloadModule(c: Context, module?: string | null): Promise<void> {
     }
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Livy: reloading ${target ?? 'the project\'s packages'}` },
       () => a.request('livy/reloadModule', reloadParams(target, session)));
-    const s = c.model.sessions.get(keyOf(session?.profile ?? null, r.sessionId)) ?? session;
-    void showReport(c, describeReload(r), s);
+    void showReport(c, describeReload(r), session);
   } catch (e) {
     showError('reloading', e);
   }
