@@ -57,7 +57,13 @@ import anyio
 
 from livyd._core.poll import PollSettings
 from livyd._engine import JobState, SessionEngine, StatementJob
-from livyd._exceptions import LivydError, SessionGoneError, redact_url
+from livyd._exceptions import (
+    LivydError,
+    SessionGoneError,
+    SessionReplacedError,
+    SessionUnverifiedError,
+    redact_url,
+)
 from livyd._logging import get_logger
 from livyd.daemon._batches import BatchFollowers, batch_info
 from livyd.daemon._completion import complete
@@ -112,7 +118,10 @@ log = get_logger("livyd.daemon")
 
 def _gone_reason(session_id: int, exc: SessionGoneError) -> str:
     """Why a session's pending tasks failed: its final state when livyd read one, else that it was
-    deleted (404, or Livy's 400 "Session isn't active." while it shuts down)."""
+    deleted (404, or Livy's 400 "Session isn't active." while it shuts down). A session shown not
+    to be ours (the server restarted, the id is someone else's now) says so in the library's words."""
+    if isinstance(exc, SessionReplacedError | SessionUnverifiedError):
+        return str(exc)
     if exc.state and exc.state != "shutting_down":
         return f"session {session_id} is {exc.state}"
     return f"session {session_id} was deleted or is shutting down"

@@ -82,6 +82,8 @@ async def test_a_restart_where_someone_else_gets_session_0(tmp_path: Path) -> No
                            if p["taskId"] == started["taskId"]]
                 assert "their report" not in json.dumps(outputs) + json.dumps(ended)
                 assert ended["state"] == "failed", ended
+                # the editor is told what happened, in the library's words (not just "replaced")
+                assert "the server restarted" in (ended.get("message") or ""), ended
                 nxt = await client.request("livy/execute", {"code": "'mine'"})
                 await client.wait_for_notification(
                     "livy/taskChanged", lambda p: p["taskId"] == nxt["taskId"]
