@@ -26,6 +26,15 @@ instead; a re-sent creation that Livy refuses as a duplicate name is resolved th
 the caller chose is not unique: the object that had it before the POST is never taken for ours
 (Livy refuses the POST as a duplicate, and that error is raised).
 
+**A session id is not an identity.** Livy numbers sessions from 0 again after a restart. Every
+session this client creates, is given (:meth:`LivyClient.track_session`) or submits into is
+tracked by :class:`livyd.SessionIdentity` (name, appId, kind, owner, proxyUser; each statement's
+id, code and ``started``), and every read of it is compared: a difference raises
+:class:`SessionReplacedError` and nothing is written into that id again (no statement, cancel or
+DELETE). After a connection gap (a failed, retried or gateway-refused request) a write first shows
+the session is the same one (its unique name or appId, else a statement livyd ran there), or
+raises :class:`SessionUnverifiedError`.
+
 **Session not ready.** Livy answers a statement POST on a starting session with 500 ``Session is
 in state starting``: it did not run, so the client waits for the session and then posts again.
 

@@ -49,10 +49,10 @@ import inspect
 import math
 import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -71,9 +71,34 @@ from livyd._logging import get_logger
 from livyd._models import Session, SessionState, Statement, StatementState
 
 if TYPE_CHECKING:
-    from livyd._client import LivyClient
+    from livyd._models import LogPage
 
-__all__ = ["EngineListener", "JobState", "SessionEngine", "StatementJob"]
+__all__ = ["EngineClient", "EngineListener", "JobState", "SessionEngine", "StatementJob"]
+
+
+class EngineClient(Protocol):
+    """What the engine needs of a client: :class:`~livyd.LivyClient` has it all (so does the
+    daemon's counting wrapper)."""
+
+    @property
+    def poll_settings(self) -> PollSettings: ...
+
+    @property
+    def keepalive_interval(self) -> float: ...
+
+    def get_session(self, session_id: int, /) -> Awaitable[Session]: ...
+
+    def get_statement(self, session_id: int, statement_id: int, /) -> Awaitable[Statement]: ...
+
+    def submit_statement(self, session_id: int, code: str, /, *, kind: str | None = None
+                         ) -> Awaitable[Statement]: ...
+
+    def cancel_statement(self, session_id: int, statement_id: int, /) -> Awaitable[None]: ...
+
+    def session_log(self, session_id: int, /, *, from_: int | None = None, size: int | None = None
+                    ) -> Awaitable[LogPage]: ...
+
+    def connect_session(self, session_id: int, /) -> Awaitable[Session]: ...
 
 log = get_logger("livyd.engine")
 
@@ -193,7 +218,7 @@ class SessionEngine:
 
     def __init__(
         self,
-        client: LivyClient,
+        client: EngineClient,
         session_id: int,
         *,
         poll: PollSettings | None = None,
@@ -202,7 +227,7 @@ class SessionEngine:
         listener: EngineListener | None = None,
         follow_log: bool = False,
         session: Session | None = None,
-        client_for: Callable[[], LivyClient] | None = None,
+        client_for: Callable[[], EngineClient] | None = None,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self._client = client
@@ -228,7 +253,7 @@ class SessionEngine:
         self._settle = 0
 
     @property
-    def client(self) -> LivyClient:
+    def client(self) -> EngineClient:
         """The client used for the next request."""
         return self._client_for() if self._client_for is not None else self._client
 

@@ -101,7 +101,10 @@ class _LibraryLogger:
                 import traceback
 
                 text += "\n" + redact_text("".join(traceback.format_exc()))
-            std.log(level, "%s", text)
+            # the event and its (redacted) fields ride along for handlers that render them for
+            # people (the CLI's default: livyd.cli._messages)
+            std.log(level, "%s", text, extra={"livyd_event": redact_text(event),
+                                               "livyd_fields": {k: redact(v, k) for k, v in kw.items()}})
 
     def debug(self, event: str, /, **kw: Any) -> None:
         """Log at debug level."""

@@ -33,7 +33,11 @@ EXIT_INTERRUPTED = 130
 def _configure_logging(verbose: bool) -> None:
     if not verbose and not os.environ.get("LIVYD_LOG_LEVEL"):
         # The default: warnings only. The library's loggers send them to stderr through the stdlib
-        # (redacted) until structlog is configured, so structlog and rich (~100 ms) stay unloaded.
+        # (redacted) until structlog is configured, so structlog and rich (~100 ms) stay unloaded;
+        # a person reads them as sentences, or not at all (livyd.cli._messages).
+        from livyd.cli._messages import install_sentence_handler
+
+        install_sentence_handler()
         return
     level = "debug" if verbose else (os.environ.get("LIVYD_LOG_LEVEL") or "warning").lower()
     try:
@@ -50,14 +54,6 @@ def _configure_logging(verbose: bool) -> None:
         )
         return
     configure_logging(level)
-    if not verbose and not os.environ.get("LIVYD_LOG_LEVEL"):
-        # the default: sentences for people, not JSON lines (livyd.cli._messages)
-        import structlog
-
-        from livyd._logging import redact_processor
-        from livyd.cli._messages import human_renderer
-
-        structlog.configure(processors=[structlog.processors.add_log_level, redact_processor, human_renderer])
 
 
 def _delegate(argv: list[str]) -> int | None:

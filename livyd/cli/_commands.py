@@ -94,6 +94,9 @@ def run_command(args: argparse.Namespace, renderer: Renderer) -> int:
         if isinstance(leaf, StatementCancelledError):
             renderer.error(str(leaf))
             return EXIT_FAILED
+        if isinstance(leaf, SessionReplacedError | SessionUnverifiedError) and getattr(args, "session", None):
+            renderer.error(f"{leaf} (run without --session to create a new one)")
+            return EXIT_SERVER
         renderer.error(str(leaf))
         return EXIT_CONFIG if isinstance(leaf, ConfigError) else EXIT_SERVER
 

@@ -66,12 +66,14 @@ from livyd.protocol import (
     LivydCapabilities,
     OutputNotification,
     ProfileInfo,
+    WireModel,
     jsonrpc_code_for,
 )
 from livyd.protocol._errors import INVALID_REQUEST, PARSE_ERROR, SERVER_NOT_INITIALIZED
 
 if TYPE_CHECKING:
-    from livyd.daemon._supervisor import Supervisor, Task
+    from livyd.daemon._supervisor import Supervisor
+    from livyd.daemon._tasks import Task
 
 __all__ = ["DaemonState", "LivydServer", "serve"]
 
@@ -229,7 +231,7 @@ class DaemonState:
             sup.opener = self._open_api
             store = StateStore(directory)
             if store.acquire():
-                sup.store = store
+                sup.use_store(store)
             else:
                 self._show_message(
                     f"another livyd daemon owns the state of {self.workspace}; this one will not persist "
@@ -322,7 +324,7 @@ class DaemonState:
         except ConfigError as exc:
             if profile is None or exc.key != "profile" or not str(exc).startswith("unknown profile"):
                 raise
-            from livyd.daemon._supervisor import DaemonError
+            from livyd.daemon._connections import DaemonError
 
             known = self._known_profiles()
             listed = ", ".join(known) if known else "none (no [profiles.<name>] table in any livyd.toml)"
@@ -526,6 +528,20 @@ class LivydProtocol(LanguageServerProtocol):
         result.capabilities.experimental = {"livyd": caps.wire()}
         return result
 
+    def _send_data(self, data: Any) -> None:
+        """Every message pygls sends: encoded once with orjson (the bytes on the wire, also what
+        output sizes are measured in) and queued for the stdout thread, never written on the loop."""
+        if not data or self.writer is None:
+            return
+        from livyd.daemon._wire import dumps, frame
+
+        try:
+            body = dumps(data, default=self._serialize_message)
+        except Exception:
+            log.error("could not encode a message (%s)", type(data).__name__, exc_info=True)
+            return
+        self.writer.write(frame(body))
+
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         """pygls answers an unexpected exception in a handler it runs itself (initialize, codeLens,
         a message its converter chokes on) with ``data.traceback``: local paths, maybe secrets in
@@ -604,8 +620,19 @@ Handler = Callable[[LivydServer, Any], Awaitable[Any]]
 
 
 def _rpc(server: LivydServer, name: str, *, command: bool = False) -> Callable[[Handler], Handler]:
-    """Register a livy/* request handler (or, with *command*, a workspace/executeCommand command)
-    with the initialized check and error mapping; return the wrapped handler."""
+    """Register a livy/* request handler from the method table (or, with *command*, a
+    workspace/executeCommand command): the initialized check, params validated with the table's
+    model (the handler gets the model), the result checked against the table's result model and
+    sent as ``wire()``, and the error mapping. A name the table does not have is refused here, at
+    start-up (see tests/daemon/test_daemon_structure.py)."""
+    from livyd.protocol import method as table_entry
+
+    meth = None if command else table_entry(name)
+    if command:
+        if name not in COMMANDS:
+            raise LookupError(f"command {name} is not in livyd/protocol/_methods.py COMMANDS: add it there")
+    elif meth is None or meth.kind != "request" or meth.direction != "clientToServer":
+        raise LookupError(f"{name} has no request entry in livyd/protocol/_methods.py: add it there first")
 
     def deco(fn: Handler) -> Handler:
         async def handler(ls: LivydServer, params: Any) -> Any:
@@ -616,7 +643,14 @@ def _rpc(server: LivydServer, name: str, *, command: bool = False) -> Callable[[
                     data={"code": "not-initialized"},
                 )
             try:
-                return await fn(ls, params)
+                arg = validate(meth.params, params, name) if meth is not None else params
+                result = await fn(ls, arg)
+                if isinstance(result, WireModel):
+                    expected = meth.result if meth is not None else None
+                    if expected is not None and not isinstance(result, expected):
+                        raise TypeError(f"{name} returned {type(result).__name__}, not {expected.__name__}")
+                    return result.wire()
+                return result
             except JsonRpcException:
                 raise
             except LivydError as exc:
@@ -657,7 +691,7 @@ def build_server() -> LivydServer:
     from livyd.daemon import _handlers
 
     server = LivydServer()
-    _handlers.register(server, _rpc, validate)
+    _handlers.register(server, _rpc)
     return server
 
 
@@ -669,36 +703,13 @@ def _uri_path(uri: str) -> str:
 # --------------------------------------------------------------------------- framing
 
 
-class _FrameWriter:
-    """The only writer of the real stdout."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        if self.closed:
-            return
-        try:
-            self._stream.write(data)
-            self._stream.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            self.closed = True
-
-    def close(self) -> None:
-        """pygls calls this on exit; stdout stays open until the process ends."""
-
-
 def _send_error(writer: Any, msg_id: Any, code: int, message: str, data: Any = None) -> None:
-    body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "id": msg_id,
-            "error": {"code": code, "message": message, **({"data": data} if data else {})},
-        }
-    )
-    raw = body.encode("utf-8")
-    writer.write(b"Content-Length: %d\r\n\r\n" % len(raw) + raw)
+    from livyd.daemon._wire import dumps, frame
+
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data:
+        error["data"] = data
+    writer.write(frame(dumps({"jsonrpc": "2.0", "id": msg_id, "error": error})))
 
 
 async def _read_frames(
@@ -749,9 +760,11 @@ def _dispatch(body: bytes, server: LivydServer, protocol: Any, writer: Any) -> b
     if "params" not in raw and raw.get("method") in _OWN_METHODS:
         # JSON-RPC lets a request omit params (vscode-jsonrpc's sendRequest(method) does); pygls
         # would refuse it, so it is read like params null (= {}: required fields are still named).
-        body = json.dumps({**raw, "params": None}).encode("utf-8")
+        raw = {**raw, "params": None}
     try:
-        message = json.loads(body, object_hook=protocol.structure_message)
+        # The body is parsed once: pygls structures the envelope (its object hook leaves any dict
+        # without "jsonrpc" alone, so only the top level needs it).
+        message = protocol.structure_message(raw)
     except JsonRpcException as exc:
         if "method" in raw and msg_id is not None:
             _send_error(
@@ -796,7 +809,9 @@ async def serve(max_frame: int = DEFAULT_MAX_FRAME) -> int:
     """Run the daemon on stdin/stdout until ``exit`` or EOF; return the exit code."""
     real_stdout = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames on the real stdout
-    writer = _FrameWriter(real_stdout)
+    from livyd.daemon._wire import FrameWriter
+
+    writer = FrameWriter(real_stdout)
     server = build_server()
     server.protocol.set_writer(writer)
     state = server.livyd
@@ -821,6 +836,7 @@ async def serve(max_frame: int = DEFAULT_MAX_FRAME) -> int:
         if state.supervisor is not None and state.supervisor.store is not None:
             state.supervisor.persist()
             state.supervisor.store.release()
+    writer.drain()
     return state.exit_code
 
 

@@ -11,8 +11,9 @@ and it is importable by users who want to script the daemon::
         print(out["data"]["text/plain"])
 
 The reader is strict on purpose: every byte the daemon writes to stdout must belong to a
-well-formed frame (``Content-Length`` header, JSON body). Anything else is recorded in
-:attr:`DaemonClient.stdout_violations`, which tests assert to be empty.
+well-formed frame (``Content-Length`` header, JSON body), and every frame must match the
+protocol's JSON Schema (:class:`FrameValidator`, when ``jsonschema`` is installed). Anything else
+is recorded in :attr:`DaemonClient.stdout_violations`, which tests assert to be empty.
 
 Server-to-client requests (``window/workDoneProgress/create``, ...) are answered with ``null``
 and recorded like notifications. stderr is drained continuously (a full pipe would block the
@@ -76,6 +77,75 @@ class Message:
         return self.raw.get("params")
 
 
+class FrameValidator:
+    """Checks every frame the daemon sends against the protocol's JSON Schema
+    (``protocol/livyd.schema.json``, else the same schema generated from the models): ``livy/*``
+    notifications and requests by their params model, responses to ``livy/*`` requests by their
+    result model, livyd's capabilities in the ``initialize`` result, and every error's shape.
+    Needs ``jsonschema`` (the test extra); without it nothing is checked."""
+
+    def __init__(self) -> None:
+        import jsonschema  # type: ignore[import-untyped]
+
+        from livyd.protocol import METHODS
+
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "protocol", "livyd.schema.json")
+        try:
+            with open(path, encoding="utf-8") as f:
+                schema = json.load(f)
+        except OSError:
+            from livyd.protocol._generate import schema as generated
+
+            schema = generated()
+        self._schema = schema
+        self._jsonschema = jsonschema
+        self._params = {m.name: m.params.__name__ for m in METHODS}
+        self._results = {m.name: m.result.__name__ for m in METHODS if m.result is not None}
+        self._validators: dict[str, Any] = {}
+
+    def _validator(self, name: str) -> Any:
+        found = self._validators.get(name)
+        if found is None:
+            cls = self._jsonschema.validators.validator_for(self._schema)
+            found = cls({"$ref": f"#/$defs/{name}", "$defs": self._schema["$defs"]})
+            self._validators[name] = found
+        return found
+
+    def problems(self, raw: dict[str, Any], request_method: str | None) -> list[str]:
+        """What is wrong with *raw* (a frame from the daemon; *request_method*: the method of the
+        request it answers, if known)."""
+        method = raw.get("method")
+        if isinstance(method, str) and method.startswith("livy/"):
+            if method not in self._params:
+                return [f"{method} is not in the method table"]
+            return self._check(self._params[method], raw.get("params"), method)
+        if "error" in raw:
+            err = raw["error"]
+            ok = (isinstance(err, dict) and isinstance(err.get("code"), int)
+                  and isinstance(err.get("message"), str))
+            return [] if ok else [f"malformed error: {err!r:.200}"]
+        if "result" in raw and request_method is not None:
+            if request_method == "initialize":
+                caps = ((raw["result"] or {}).get("capabilities") or {}).get("experimental") or {}
+                return self._check("LivydCapabilities", caps.get("livyd"), "initialize")
+            name = self._results.get(request_method)
+            if name is not None:
+                return self._check(name, raw["result"], request_method)
+        return []
+
+    def _check(self, name: str, value: Any, where: str) -> list[str]:
+        errors = sorted(self._validator(name).iter_errors(value), key=lambda e: list(e.path))
+        return [f"{where}: {name} at {'/'.join(map(str, e.path)) or '(top)'}: {e.message:.200}"
+                for e in errors[:3]]
+
+
+def _frame_validator() -> FrameValidator | None:
+    try:
+        return FrameValidator()
+    except ImportError:
+        return None
+
+
 def _major(version: str) -> int | None:
     """The major number of a ``"MAJOR.MINOR"`` protocol version (None when it has none): compared
     as integers, so 10.0 is newer than 9.1."""
@@ -99,6 +169,12 @@ class DaemonClient:
     _changed: anyio.Event = field(default_factory=anyio.Event)
     _eof: bool = False
     initialize_result: dict[str, Any] | None = None
+    #: The method of each request sent (to check its response against the schema).
+    _methods: dict[int | str, str] = field(default_factory=dict)
+    #: Checks every frame against the protocol's JSON Schema (None: jsonschema not installed).
+    validator: FrameValidator | None = field(default_factory=_frame_validator)
+    #: How many frames were checked against the schema.
+    frames_validated: int = 0
 
     # ---------------------------------------------------------------- spawning
 
@@ -141,6 +217,13 @@ class DaemonClient:
             return
         if raw.get("jsonrpc") != "2.0":
             self.stdout_violations.append(f"frame without jsonrpc 2.0: {raw!r:.200}")
+        if self.validator is not None:
+            answered = None
+            if "method" not in raw and isinstance(raw.get("id"), int | str):
+                answered = self._methods.pop(raw["id"], None)
+            self.stdout_violations.extend(
+                f"schema: {p}" for p in self.validator.problems(raw, answered))
+            self.frames_validated += 1
         if "method" in raw and "id" in raw:  # a server-to-client request: answer null
             self.tg.start_soon(self._send, {"jsonrpc": "2.0", "id": raw["id"], "result": None})
         elif "method" not in raw and "id" in raw:
@@ -258,6 +341,7 @@ class DaemonClient:
             self._next_id += 1
             msg_id = self._next_id
         waiter: list[Any] = [anyio.Event(), None]
+        self._methods[msg_id] = method
         self._pending[msg_id] = waiter
         self._waiters[msg_id] = waiter
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": msg_id, "method": method}

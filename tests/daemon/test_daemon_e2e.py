@@ -179,7 +179,7 @@ async def test_big_output_is_truncated_and_written_whole(spawn_daemon: Any) -> N
         started = await client.request("livy/execute", {"code": "print('x' * 200000)"})
         out = await output_of(client, started["taskId"])
         assert out["truncated"] is True
-        assert len(json.dumps(out["data"])) <= 4096
+        assert len(json.dumps(out["data"], ensure_ascii=False, separators=(",", ":")).encode()) <= 4096
         full = json.loads(await anyio.Path(out["fullOutputPath"]).read_text())
         assert full["data"]["text/plain"].count("x") == 200000
 

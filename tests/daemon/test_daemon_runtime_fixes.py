@@ -124,7 +124,7 @@ async def test_5xx_and_401_while_polling_are_retried_not_a_crash(spawn_daemon: A
     expected answers: the task survives them, the user is told once, and the result is delivered."""
     livy = mini_livy
     sid = livy.add_session("idle")
-    path = f"/sessions/{sid}/statements"
+    path = f"/sessions/{sid}/statements/0"  # the engine reads the statement in flight, one GET per poll
     async with spawn_daemon(url=livy.url, deleteSessionsOnExit=False, pollInterval=0.05) as client:
         await client.request("livy/attachSession", {"sessionId": sid})
         started = await client.request("livy/execute", {"code": "6 * 7"})
@@ -185,8 +185,9 @@ async def test_session_is_reported_idle_right_after_its_last_task(spawn_daemon: 
 
 
 def wire_bytes(data: Any) -> int:
-    """The larger of the two ways to count: JSON as sent (non-ASCII escaped) and plain UTF-8."""
-    return max(len(json.dumps(data).encode()), len(json.dumps(data, ensure_ascii=False).encode()))
+    """Bytes of *data* as the daemon sends it: compact UTF-8 JSON (livyd.daemon._wire encodes
+    every frame once with orjson; pygls' json.dumps, which escaped non-ASCII, is no longer used)."""
+    return len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 async def test_truncation_counts_encoded_bytes_and_keeps_mime_keys(spawn_daemon: Any) -> None:

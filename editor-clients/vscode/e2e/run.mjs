@@ -5,8 +5,12 @@
 //      check that exact pid shows in the session's output channel (and that it is the sandbox's
 //      child process, a value only the server knows);
 //   2. run a long statement and cancel it with the Cancel button of its progress notification;
-//   3. run a notebook cell with the "Livy" kernel and see its native output;
-//   4. reload the window: the session is reattached (the same REPL pid again).
+//   3. a %table result in the grid webview: sort, filter, copy as CSV;
+//   4. run a notebook cell with the "Livy" kernel and see its native output;
+//   5. reload the window: the session is reattached (the same REPL pid again);
+//   6. the Sessions view shows the session and its statement history;
+//   0./7. the sandbox needs a bearer token, given through Livy: Set Password or Token, and found
+//      afterwards in no file under the test's directory.
 // A screenshot is kept in LIVY_E2E_ARTIFACTS (default test-artifacts/). Prints one JSON line
 // `LIVY_E2E_RESULT {...}` and exits 0 when every check passed.
 //
@@ -15,7 +19,8 @@
 //      LIVY_E2E_CHROMIUM (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -56,6 +61,9 @@ function ppidOf(pid) {
 }
 
 const T = mkdtempSync(join(tmpdir(), 'livy-e2e-'));
+// The sandbox requires this bearer token; it reaches livyd only through Livy: Set Password or
+// Token (SecretStorage, livy/setCredentials), and must not appear in any file code-server writes.
+const TOKEN = `tok-${randomBytes(12).toString('hex')}`;
 const W = join(T, 'workspace');
 mkdirSync(join(T, 'ud', 'User'), { recursive: true });
 mkdirSync(W);
@@ -83,7 +91,7 @@ async function cleanup() {
 }
 
 async function main() {
-  sandbox = await startSandbox('--cancel-timeout', '3', '--interrupt-on-cancel');
+  sandbox = await startSandbox('--cancel-timeout', '3', '--interrupt-on-cancel', { LIVYD_SANDBOX_TOKEN: TOKEN });
   log(`sandbox ${sandbox.url} pid ${sandbox.pid}`);
   const python = livydPython();
   const livyd = join(dirname(python), 'livyd');
@@ -92,19 +100,22 @@ async function main() {
     'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'update.mode': 'none',
     'security.workspace.trust.enabled': false, 'workbench.tips.enabled': false, 'editor.minimap.enabled': false,
     'workbench.welcomePage.walkthroughs.openOnInstall': false, 'notebook.output.textLineLimit': 50,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
     'remote.autoForwardPorts': false, // else a toast about the sandbox's and livyd's ports covers the UI
   }, null, 2));
   // The extension runs on the "remote" side (extensionKind workspace): machine settings such as
   // livy.daemonPath are taken from the remote machine's settings, as with Remote-SSH.
   mkdirSync(join(T, 'ud', 'Machine'), { recursive: true });
   writeFileSync(join(T, 'ud', 'Machine', 'settings.json'), JSON.stringify({
-    'livy.daemonPath': livyd, 'livy.daemonArgs': ['--standalone'], 'livy.url': sandbox.url,
+    'livy.daemonPath': livyd, 'livy.daemonArgs': ['--standalone'], 'livy.url': sandbox.url, 'livy.auth': 'bearer',
     'livy.pollInterval': 0.2, 'livy.deleteSessionsOnExit': false, // the session must survive the reload
   }, null, 2));
   writeFileSync(join(W, 'demo.py'), [
     'import os, time',
     'print("LIVY-PID", os.getpid())',
     'for _ in range(3000): time.sleep(0.1)',
+    'rows = [{"id": i, "name": "n%d" % i} for i in range(3)]',
+    '%table rows',
     '',
   ].join('\n'));
   writeFileSync(join(W, 'nb.ipynb'), JSON.stringify({
@@ -161,6 +172,15 @@ async function main() {
   await page.locator('.monaco-workbench').waitFor();
   mark('workbench');
 
+  const palette = async (title) => {
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input').waitFor();
+    await page.keyboard.type(title);
+    await page.waitForFunction((t) => document.querySelector('.quick-input-widget input')?.value === `>${t}`, title);
+    await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title }).waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  };
   const openFile = async (name) => {
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').waitFor();
@@ -181,15 +201,42 @@ async function main() {
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   };
   const panelText = async () => (await page.locator('.part.panel .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+  // Webviews (the table grid, notebook outputs) are nested iframes: wait for the frame whose
+  // document satisfies `test` (a predicate run in the frame).
+  const frameWith = async (test) => {
+    const deadline = Date.now() + STEP_TIMEOUT;
+    for (;;) {
+      for (const f of page.frames()) {
+        if (await f.evaluate(`(${test.toString()})(document)`).catch(() => false)) {
+          return f;
+        }
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`no frame matched ${test}`);
+      }
+      await page.waitForTimeout(250);
+    }
+  };
   // Monaco renders spaces as U+00A0: the patterns use \s, which matches both.
   const waitPanel = async (re) => {
     await page.locator('.part.panel .view-lines', { hasText: re }).first().waitFor();
     return re.exec(await panelText());
   };
 
-  // 1. A selection (lines 1-2) runs on the server: the REPL's pid comes back.
+  // 0. The token, typed into the extension's password box (the sandbox refuses everything without it).
   await openFile('demo.py');
   await page.locator('.monaco-editor .view-lines', { hasText: 'LIVY-PID' }).first().waitFor();
+  await palette('Livy: Set Password or Token...');
+  const bearer = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Bearer token' });
+  await bearer.waitFor();
+  await bearer.click();
+  await page.locator('.quick-input-widget input[type="password"]').waitFor();
+  await page.keyboard.type(TOKEN);
+  await page.keyboard.press('Enter');
+  await page.locator('.notifications-toasts .notification-toast', { hasText: 'stored in VS Code\'s secret storage and in use' }).waitFor();
+  mark('credentials');
+
+  // 1. A selection (lines 1-2) runs on the server: the REPL's pid comes back.
   await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
   await gotoLine(1);
   await page.keyboard.press('Home');
@@ -217,7 +264,29 @@ async function main() {
   mark('cancel');
   log('cancelled');
 
-  // 3. A notebook cell on the "Livy" kernel.
+  // 3. A %table result opens in the grid webview: sort by a column, filter, copy as CSV.
+  for (const line of [4, 5]) {
+    await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
+    await gotoLine(line);
+    await page.keyboard.press('Control+Enter');
+    await waitPanel(new RegExp(`statement\\s${line - 2}\\)`));
+  }
+  const grid = await frameWith((doc) => doc.querySelector('#grid tbody tr') !== null && doc.body.innerText.includes('n2'));
+  const firstId = () => grid.evaluate(() => document.querySelector('#grid tbody tr td')?.textContent);
+  assert.equal(await firstId(), '0');
+  await grid.locator('#head th', { hasText: 'id' }).click();
+  await grid.locator('#head th', { hasText: 'id' }).click(); // second click: descending
+  assert.equal(await firstId(), '2', 'sorting by id descending did not put id 2 first');
+  await grid.locator('#filter').fill('n1');
+  await grid.locator('#count', { hasText: '1 of 3 rows' }).waitFor();
+  await grid.locator('#copy').click();
+  await page.locator('.statusbar', { hasText: 'Livy: copied 1 row as CSV' }).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'vscode-table.png') });
+  mark('table');
+  log('table grid sorted, filtered, copied');
+  await palette('View: Close All Editors'); // the notebook gets the whole width (its toolbar collapses when narrow)
+
+  // 4. A notebook cell on the "Livy" kernel.
   await openFile('nb.ipynb');
   await page.locator('.notebook-editor').first().waitFor();
   // The toolbar's kernel button shows "Livy: default" once the controller is offered (suggested
@@ -234,34 +303,18 @@ async function main() {
   // The notebook statement also goes to the session's output channel; the cell's own output is
   // rendered in the notebook's output webview (an iframe): look for it in every frame.
   await waitPanel(/NB-PID\s(\d+)/);
-  let cellOutput;
-  const deadline = Date.now() + STEP_TIMEOUT;
-  while (!cellOutput && Date.now() < deadline) {
-    for (const f of page.frames()) {
-      const text = await f.evaluate(() => document.body?.innerText ?? '').catch(() => '');
-      const mm = /NB-PID\s(\d+)/.exec(text);
-      if (mm) {
-        cellOutput = Number(mm[1]);
-        break;
-      }
-    }
-    if (!cellOutput) {
-      await page.waitForTimeout(250);
-    }
-  }
+  const outFrame = await frameWith((doc) => /NB-PID\s\d+/.test(doc.body?.innerText ?? ''));
+  const cellOutput = Number(/NB-PID\s(\d+)/.exec(await outFrame.evaluate(() => document.body.innerText))[1]);
   assert.equal(cellOutput, pid, 'the notebook cell output did not show the REPL pid of the attached session');
   mark('notebook');
   log('notebook cell ran');
   await page.screenshot({ path: join(ARTIFACTS, 'vscode.png') });
 
-  // 4. The attached session survives a window reload: the new daemon reattaches, and a statement
+  // 5. The attached session survives a window reload: the new daemon reattaches, and a statement
   //    runs in the same REPL process as before.
-  await page.keyboard.press('F1');
-  await page.locator('.quick-input-widget input').waitFor();
-  await page.keyboard.type('Developer: Reload Window');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await page.waitForEvent('load');
+  const reloaded = page.waitForEvent('load');
+  await palette('Developer: Reload Window');
+  await reloaded;
   await page.locator('.monaco-workbench').waitFor();
   await page.locator('.statusbar', { hasText: /Livy:\sdefault\s·\ssession\s\d+\sidle/ }).waitFor();
   await openFile('demo.py');
@@ -275,6 +328,30 @@ async function main() {
   assert.equal(again, pid, 'after a reload the statement ran in another process: the session was not reattached');
   mark('reload');
   log('reattached after reload');
+
+  // 6. The Sessions view lists the session and its statement history (restored from the daemon).
+  await page.locator('.activitybar .action-item a[aria-label^="Livy"]').first().click();
+  const view = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Sessions' }) }).first();
+  await view.locator('.monaco-list-row', { hasText: /Session\s0/ }).waitFor();
+  await view.locator('.monaco-list-row', { hasText: '%table rows' }).waitFor();
+  await view.locator('.monaco-list-row', { hasText: /for _ in range\(3000\).*cancelled/ }).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'vscode-sessions.png') });
+  mark('sessions view');
+
+  // 7. The token is in no file code-server, the extension or livyd wrote (logs, state, settings).
+  const leaks = [];
+  const scan = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        scan(p);
+      } else if (e.isFile() && readFileSync(p).includes(TOKEN)) {
+        leaks.push(p);
+      }
+    }
+  };
+  scan(T);
+  assert.deepEqual(leaks, [], 'the token was written to these files');
   return { pid, sandboxPid: sandbox.pid, timings };
 }
 

@@ -474,7 +474,7 @@ export function registerCommands(c: Context): vscode.Disposable[] {
           }
           creds.token = token;
         }
-        await a.request('livy/setCredentials', credentialParams(profile, creds));
+        await c.daemon.setCredentials(credentialParams(profile, creds), a);
         await c.credentials.set(profile, creds);
         void vscode.window.showInformationMessage(`Livy: credentials for ${profile || 'the default profile'} are stored in VS Code's secret storage and in use.`);
       } catch (e) {

@@ -3,12 +3,12 @@
  * follows a start: the protocol check, the credentials from secret storage, the first status.
  */
 import * as vscode from 'vscode';
-import { LanguageClient, type LanguageClientOptions, RevealOutputChannelOn, type ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
+import { LanguageClient, type LanguageClientOptions, RevealOutputChannelOn, type ServerOptions, State, Trace, TransportKind } from 'vscode-languageclient/node';
 import { LivyApi, type Rpc, checkCapabilities, daemonSettings, describeError, initializationOptions, modelHandlers, wireNotifications } from './api';
 import { CredentialStore, credentialParams } from './credentials';
 import { bundledWheel, daemonCandidates, installManaged, pickDaemon, type FoundDaemon } from './daemonPath';
 import type { LivyModel } from './model';
-import type { LivydCapabilities } from './protocol.generated';
+import type { LivydCapabilities, SetCredentialsParams } from './protocol.generated';
 import { daemonArgs, readSettings } from './settings';
 
 export type DaemonState = 'stopped' | 'starting' | 'running' | 'failed';
@@ -151,6 +151,11 @@ export class Daemon implements vscode.Disposable {
         if (e.newState === State.Stopped && this.state === 'running') {
           this.log.warn('livyd stopped');
           this.setState('stopped');
+        } else if (e.newState === State.Running && this.state === 'stopped' && this.api) {
+          // vscode-languageclient restarted a daemon that died: same client, fresh process.
+          this.log.info('livyd was restarted after it stopped');
+          this.setState('running');
+          void this.sendStoredCredentials(this.api).then(() => this.refresh());
         }
       }));
       await client.start();
@@ -172,6 +177,26 @@ export class Daemon implements vscode.Disposable {
     }
   }
 
+  /**
+   * livy/setCredentials with message tracing off: with the "Livy" channel at log level Trace,
+   * vscode-languageclient would otherwise write the request, secret included, to that channel.
+   */
+  async setCredentials(params: SetCredentialsParams, api?: LivyApi): Promise<void> {
+    const target = api ?? (await this.ensure());
+    const client = this.client;
+    const tracing = client !== undefined && this.log.logLevel === vscode.LogLevel.Trace;
+    if (tracing) {
+      await client.setTrace(Trace.Off);
+    }
+    try {
+      await target.request('livy/setCredentials', params);
+    } finally {
+      if (tracing) {
+        await client.setTrace(Trace.Messages);
+      }
+    }
+  }
+
   async sendStoredCredentials(api: LivyApi): Promise<void> {
     for (const profile of this.credentials.profiles()) {
       const c = await this.credentials.get(profile);
@@ -179,7 +204,7 @@ export class Daemon implements vscode.Disposable {
         continue;
       }
       try {
-        await api.request('livy/setCredentials', credentialParams(profile, c));
+        await this.setCredentials(credentialParams(profile, c), api);
       } catch (e) {
         this.log.warn(`stored credentials for profile ${profile || '(default)'} were not accepted: ${describeError(e)}`);
       }

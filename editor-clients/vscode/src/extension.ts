@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { type Context, StatementDocuments, registerCommands, runCode, serverCommand } from './commands';
 import { CredentialStore } from './credentials';
 import { Daemon } from './daemon';
-import { LivyModel } from './model';
+import { LivyModel, type TaskRecord } from './model';
 import { LivyNotebooks } from './notebook';
 import { RESTART_SETTINGS, readSettings } from './settings';
 import { SessionOutputs } from './ui/outputs';
@@ -32,11 +32,32 @@ export function activate(context: vscode.ExtensionContext): LivyExtensionApi {
   const ctx: Context = { daemon, model, outputs, credentials, statements };
   wired.ctx = ctx;
 
+  // Statement history survives a window reload (the daemon keeps the sessions, this keeps what
+  // this window showed of them).
+  const HISTORY = 'livy.history.v1';
+  model.restore(context.workspaceState.get<TaskRecord[]>(HISTORY, []));
+  let saveTimer: ReturnType<typeof setTimeout> | undefined;
+  const saveHistory = () => context.workspaceState.update(HISTORY, model.snapshot(100, 8_000));
+  context.subscriptions.push(model.onDidChange(() => {
+    if (!saveTimer) {
+      saveTimer = setTimeout(() => { saveTimer = undefined; void saveHistory(); }, 1000);
+    }
+  }));
+  flushHistory = () => {
+    if (saveTimer) {
+      clearTimeout(saveTimer);
+      saveTimer = undefined;
+    }
+    return saveHistory();
+  };
+
   const status = new StatusBar(model, () => readSettings().profile);
   const tree = new SessionsTree(model);
   const notebooks = new LivyNotebooks(model, {
-    execute: async (code, uri) => {
-      const t = await runCode(ctx, code, uri, undefined);
+    execute: async (doc) => {
+      // The whole cell as the range, so the daemon's diagnostics and errorRange land in the cell.
+      const last = doc.lineAt(doc.lineCount - 1);
+      const t = await runCode(ctx, doc.getText(), doc.uri, new vscode.Range(0, 0, last.lineNumber, last.text.length));
       if (!t) {
         throw new Error('The statement was not sent (see the notification).');
       }
@@ -93,6 +114,9 @@ export function activate(context: vscode.ExtensionContext): LivyExtensionApi {
   return { model, daemon };
 }
 
-export function deactivate(): void {
-  // The daemon is stopped through context.subscriptions.
+let flushHistory: (() => Thenable<void>) | undefined;
+
+/** Keeps the statement history; the daemon is stopped through context.subscriptions. */
+export async function deactivate(): Promise<void> {
+  await flushHistory?.();
 }

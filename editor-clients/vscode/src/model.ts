@@ -35,6 +35,11 @@ export interface TaskRecord {
   seenAt: number;
   finishedAt: number | null;
   output: OutputNotification | null;
+  /**
+   * For a record restored from an earlier window: the name of the session it ran on. Livy numbers
+   * sessions from 0 again after a restart, so it is shown only under a session of that name.
+   */
+  sessionName?: string | null;
 }
 
 const ACTIVE: ReadonlySet<TaskState> = new Set(['queued', 'waiting', 'running', 'cancelling']);
@@ -86,9 +91,33 @@ export class LivyModel {
     return this.attached === undefined ? undefined : this.sessions.get(this.attached);
   }
 
-  /** Tasks of one session, oldest first. */
+  /** Tasks of one session, oldest first (restored ones only when the session's name matches). */
   tasksOf(key: Key): TaskRecord[] {
-    return [...this.tasks.values()].filter((t) => keyOf(t.profile, t.sessionId) === key);
+    const name = this.sessions.get(key)?.name ?? null;
+    return [...this.tasks.values()]
+      .filter((t) => keyOf(t.profile, t.sessionId) === key && (t.sessionName === undefined || (t.sessionName !== null && t.sessionName === name)))
+      .sort((a, b) => a.seenAt - b.seenAt);
+  }
+
+  /** Finished tasks as plain records to keep across a window reload (bounded). */
+  snapshot(limit = 100, maxText = 20_000): TaskRecord[] {
+    const done = [...this.tasks.values()].filter((t) => !isActive(t.state) && (t.sessionName ?? this.sessions.get(keyOf(t.profile, t.sessionId))?.name));
+    return done.slice(-limit).map((t) => ({
+      ...t,
+      sessionName: t.sessionName ?? this.sessions.get(keyOf(t.profile, t.sessionId))?.name ?? null,
+      code: t.code && t.code.length > maxText ? null : t.code,
+      output: t.output ? { ...t.output, data: slimData(t.output.data, maxText) } : null,
+    }));
+  }
+
+  /** Records from an earlier window (see snapshot); the daemon's own knowledge wins. */
+  restore(records: readonly TaskRecord[]): void {
+    for (const r of records) {
+      if (!this.tasks.has(r.taskId) && r.sessionName) {
+        this.tasks.set(r.taskId, { ...r });
+      }
+    }
+    this.changed.fire();
   }
 
   activeTasks(): TaskRecord[] {
@@ -258,6 +287,22 @@ export class LivyModel {
     }
     return record;
   }
+}
+
+/** An output's mime bundle without values too big to keep (images, big tables); text cut. */
+function slimData(data: Record<string, unknown> | undefined, maxText: number): Record<string, unknown> | undefined {
+  if (!data) {
+    return data;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [mime, v] of Object.entries(data)) {
+    if (typeof v === 'string' && mime.startsWith('text/')) {
+      out[mime] = v.length > maxText ? `${v.slice(0, maxText)}\n[cut: the whole output is in the session's output channel of the earlier window]` : v;
+    } else if (JSON.stringify(v).length <= maxText) {
+      out[mime] = v;
+    }
+  }
+  return out;
 }
 
 /** The first non-blank line of some code, at most 80 characters. */

@@ -70,8 +70,8 @@ export function waitForOutput(model: LivyModel, taskId: string): Promise<TaskRec
 }
 
 export interface Runner {
-  /** Send code; resolves with the task (the output arrives later through the model). */
-  execute(code: string, uri: vscode.Uri): Promise<TaskRecord>;
+  /** Send a cell's code; resolves with the task (the output arrives later through the model). */
+  execute(cell: vscode.TextDocument): Promise<TaskRecord>;
   cancel(taskId: string): Promise<void>;
   profileLabel(): string;
 }
@@ -127,7 +127,7 @@ export class LivyNotebooks implements vscode.Disposable {
         }
       });
       try {
-        const task = await this.runner.execute(cell.document.getText(), cell.document.uri);
+        const task = await this.runner.execute(cell.document);
         taskId = task.taskId;
         if (cancelled) {
           void this.runner.cancel(taskId);

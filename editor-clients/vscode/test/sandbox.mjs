@@ -15,11 +15,15 @@ export function livydPython() {
   return p;
 }
 
-/** Resolves to {url, pid, stop()} once the sandbox printed its ready line. */
+/**
+ * Resolves to {url, pid, stop()} once the sandbox printed its ready line. A trailing plain object
+ * is extra environment (e.g. {LIVYD_SANDBOX_TOKEN}, which keeps a token out of the process list).
+ */
 export function startSandbox(...args) {
+  const extraEnv = args.length && typeof args[args.length - 1] === 'object' ? args.pop() : {};
   const dataDir = mkdtempSync(join(tmpdir(), 'livy-vscode-sandbox-'));
   const proc = spawn(livydPython(), ['-m', 'livyd.sandbox', '--port', '0', '--webhdfs-port', '0', '--data-dir', dataDir, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: dataDir, env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: dataDir, env: { ...process.env, PYTHONUNBUFFERED: '1', ...extraEnv } });
   let stderr = '';
   proc.stderr.on('data', (b) => { stderr += b; });
   return new Promise((resolve, reject) => {

@@ -81,6 +81,26 @@ test('the model keeps session 0 of two profiles apart and finishes tasks on outp
   assert.equal(preview('x'.repeat(100)).length, 80);
 });
 
+test('history kept across a reload shows only under a session of the same name (Livy reuses ids)', () => {
+  const m = new LivyModel(() => 5);
+  m.applySession({ id: 0, state: 'idle', name: 'livyd-aaa', profile: null });
+  m.noteExecute({ code: 'big = 1' }, { taskId: 't1', sessionId: 0 });
+  m.applyOutput({ taskId: 't1', sessionId: 0, status: 'ok', data: { 'text/plain': 'x'.repeat(50), 'image/png': 'A'.repeat(500) } });
+  m.noteExecute({ code: 'still running' }, { taskId: 't2', sessionId: 0 });
+  const snap = JSON.parse(JSON.stringify(m.snapshot(100, 100)));
+  assert.deepEqual(snap.map((t) => t.taskId), ['t1'], 'only finished tasks are kept');
+  assert.equal(snap[0].sessionName, 'livyd-aaa');
+  assert.equal('image/png' in snap[0].output.data, false, 'values too big to keep are dropped');
+  const same = new LivyModel();
+  same.restore(snap);
+  same.applySession({ id: 0, state: 'idle', name: 'livyd-aaa', profile: null });
+  assert.deepEqual(same.tasksOf(keyOf(null, 0)).map((t) => t.code), ['big = 1']);
+  const other = new LivyModel();
+  other.restore(snap);
+  other.applySession({ id: 0, state: 'idle', name: 'someone-else', profile: null });
+  assert.deepEqual(other.tasksOf(keyOf(null, 0)), [], 'a new session 0 must not inherit the old one\'s history');
+});
+
 test('finding livyd: the setting wins and is never second-guessed; then the Python env, PATH, the managed venv', () => {
   const dir = mkdtempSync(join(tmpdir(), 'livy-find-'));
   const bin = join(dir, 'envbin');

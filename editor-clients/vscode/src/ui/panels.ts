@@ -96,7 +96,7 @@ export class Panels implements vscode.Disposable {
       if (m.type === 'copy' && Array.isArray(m.rows)) {
         const rows = m.rows.filter((i) => Number.isInteger(i) && i >= 0 && i < table.rows.length).map((i) => table.rows[i]);
         await vscode.env.clipboard.writeText(toCsv({ columns: table.columns, rows }));
-        void vscode.window.setStatusBarMessage(`Livy: copied ${rows.length} rows as CSV`, 3000);
+        void vscode.window.setStatusBarMessage(`Livy: copied ${rows.length} ${rows.length === 1 ? 'row' : 'rows'} as CSV`, 5000);
       }
     });
   }

@@ -1,0 +1,164 @@
+"""A session as the daemon keeps it: its connection, its tasks, and the library's engine.
+
+One :class:`SessionWorker` per (connection, Livy session id). Its :class:`~livyd.SessionEngine`
+runs the session's statements in order (queue, poll plan, keep-alive, log lines); the worker adds
+the editor's view: the tasks with their documents and clients, whether this daemon created the
+session, and the configuration to restart it with. :class:`WorkerListener` turns what the engine
+reports into the supervisor's notifications.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
+from livyd._logging import get_logger
+from livyd.protocol import SessionInfo, TaskState
+
+if TYPE_CHECKING:
+    from livyd._exceptions import LivydError
+    from livyd._models import Session
+    from livyd.daemon._connections import LivyConnection
+    from livyd.daemon._supervisor import Supervisor
+    from livyd.daemon._tasks import Task
+
+__all__ = ["POLL_ERRORS_SHOWN", "SessionWorker", "WorkerListener", "session_info"]
+
+log = get_logger("livyd.daemon.workers")
+
+#: After this many failed rounds in a row the user is told (window/showMessage), once per streak.
+POLL_ERRORS_SHOWN = 3
+
+
+@dataclass(eq=False)
+class SessionWorker:
+    """One Livy session (on one connection) and everything the daemon does with it."""
+
+    session_id: int
+    session: Session | None
+    conn: LivyConnection
+    owned: bool
+    create_body: dict[str, Any] = field(default_factory=dict)
+    tasks: list[Task] = field(default_factory=list)
+    gone: bool = False
+    #: Set when the session ended: the state reported from then on.
+    final_state: str | None = None
+    scope: anyio.CancelScope | None = None
+    engine: SessionEngine | None = None
+
+    @property
+    def profile(self) -> str | None:
+        """The profile of the session's connection."""
+        return self.conn.profile
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """``(connection id, session id)``: unique in a supervisor."""
+        return (self.conn.cid, self.session_id)
+
+    @property
+    def state(self) -> str:
+        """Livy's state of the session (``dead`` once it ended under the daemon)."""
+        if self.final_state is not None:
+            return self.final_state
+        return str(self.session.state) if self.session is not None else "unknown"
+
+    @property
+    def following(self) -> bool:
+        """Whether its log is streamed even while nothing runs (livy/followLog)."""
+        return self.engine is not None and self.engine.following
+
+    @following.setter
+    def following(self, value: bool) -> None:
+        if self.engine is not None:
+            self.engine.following = value
+
+    def pending(self) -> list[Task]:
+        """Unfinished tasks, in order."""
+        return [t for t in self.tasks if not t.finished]
+
+    def kick(self) -> None:
+        """Poll now."""
+        if self.engine is not None:
+            self.engine.kick()
+
+
+def session_info(w: SessionWorker, attached: SessionWorker | None) -> SessionInfo:
+    """The wire view of a session."""
+    s = w.session
+    return SessionInfo(
+        id=w.session_id,
+        name=s.name if s else None,
+        kind=str(s.kind) if s else None,
+        state=w.state,
+        app_id=s.app_id if s else None,
+        owner=s.owner if s else None,
+        proxy_user=s.proxy_user if s else None,
+        spark_ui_url=s.app_info.spark_ui_url if s else None,
+        driver_log_url=s.app_info.driver_log_url if s else None,
+        profile=w.profile,
+        owned=w.owned,
+        attached=attached is w,
+    )
+
+
+class WorkerListener(EngineListener):
+    """What a worker's engine reports, as the supervisor's notifications."""
+
+    def __init__(self, sup: Supervisor, w: SessionWorker) -> None:
+        self.sup = sup
+        self.w = w
+
+    def job_changed(self, job: StatementJob) -> None:
+        task: Task = job.context
+        before = task.notified_state
+        now = task.state
+        if now is TaskState.RUNNING and before in (None, TaskState.QUEUED, TaskState.WAITING):
+            self.sup.notifier.progress_begin(task)
+        self.sup.notify_task(task)
+        self.sup.notifier.progress_report(task)
+        if before is TaskState.QUEUED and now is not TaskState.QUEUED:
+            self.sup.renotify_queue(self.w)  # those behind it moved up
+            self.sup.persist()
+
+    async def job_finished(self, job: StatementJob) -> None:
+        task: Task = job.context
+        if job.may_still_run:
+            job.message = (
+                f"Livy marked statement {job.statement_id} cancelled, but its code may still be "
+                f"running on session {self.w.session_id}; restart the session (livy/restartSession) "
+                "to be sure"
+            )
+            self.sup.notifier.show_message(job.message, 2)
+        await self.sup.deliver(task)
+        if self.w.engine is not None:
+            self.w.engine.forget_finished()
+
+    def session_changed(self, session: Session) -> None:
+        self.w.session = session
+        self.sup.notify_session(self.w)
+
+    def log_lines(self, lines: list[str], before: int, total: int) -> None:
+        from livyd.protocol import LogNotification
+
+        self.sup.notifier.notify("livy/log", LogNotification(
+            session_id=self.w.session_id, lines=lines, from_=before, total=total, profile=self.w.profile,
+        ).wire())
+
+    def poll_failed(self, error: LivydError, streak: int) -> None:
+        # Expected failures that do not end the session: no network, a gateway's or Livy's 5xx, an
+        # expired Kerberos ticket (401) or a refused one (403), a proxy's page instead of JSON...
+        if streak == POLL_ERRORS_SHOWN:
+            self.sup.notifier.show_message(
+                f"livyd cannot poll session {self.w.session_id} ({error}); it keeps trying", 2)
+
+    def before_submit(self, job: StatementJob) -> None:
+        self.sup.persist()
+
+
+def queued_job(code: str, kind: str | None) -> StatementJob:
+    """A new job for a task (not yet given to an engine)."""
+    return StatementJob(code=code, kind=kind, state=JobState.QUEUED)

@@ -1,0 +1,118 @@
+"""The editor daemon behind the fault proxy: statement POSTs that land unseen (connection reset
+after the server got them, a gateway's 502/504 after it) run once, counted inside the REPL, and
+their output reaches the editor; the daemon stays up and speaks only frames on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from fault_fixtures import RunCounter
+from proxy import FaultProxy
+from support import ROOT, SandboxProcess, start_sandbox
+
+from livyd.daemon.harness import DaemonClient
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("LIVY")},
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"), "XDG_STATE_HOME": str(tmp_path / "xdg-state")}
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(150)
+async def test_landed_posts_run_once_and_their_output_arrives(sandbox: SandboxProcess,
+                                                              tmp_path: Path) -> None:
+    counters = [RunCounter(tmp_path / f"runs-{i}.txt") for i in range(3)]
+    env = _env(tmp_path)
+    with FaultProxy(sandbox.livy_url) as proxy:
+        cmd = [sys.executable, "-m", "livyd", "--stdio", "--standalone"]
+        async with DaemonClient.spawn(cmd, env=env, cwd=str(tmp_path)) as client:
+            await client.initialize({"profile": None, "workspace": str(tmp_path), "settings": {
+                "url": proxy.url, "stateDir": str(tmp_path / "state"), "pollInterval": 0.1,
+                "deleteSessionsOnExit": True}})
+            first = await client.request("livy/execute", {"code": "'warm'"})  # the session, untouched
+            await client.wait_for_notification("livy/output", lambda p: p["taskId"] == first["taskId"],
+                                               timeout=90)
+            for counter, (action, status) in zip(counters, [("reset-after", 0), ("status-after", 502),
+                                                             ("status-after", 504)], strict=True):
+                proxy.add("POST", r"/statements$", action, status=status)
+                started = await client.request("livy/execute", {"code": counter.code("'landed once'")})
+                out = await client.wait_for_notification(
+                    "livy/output", lambda p, t=started["taskId"]: p["taskId"] == t, timeout=90)
+                assert out["data"]["text/plain"] == "'landed once'"
+                assert counter.runs == 1, action
+            assert client.stdout_violations == []
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(150)
+async def test_a_restart_where_someone_else_gets_session_0(tmp_path: Path) -> None:
+    """Issue 11, defect 1 on the daemon: a task runs on session 0, the server is replaced by one
+    where another user's session 0 ran their statement 0. The task must not get their output, and
+    the next livy/execute must not run in their session."""
+    first = start_sandbox("--cancel-timeout", "2")
+    second = start_sandbox("--cancel-timeout", "2")
+    flag = tmp_path / "release"
+    counter = RunCounter(tmp_path / "runs.txt")
+    try:
+        theirs = _someone_elses_session_0(second.livy_url)
+        with FaultProxy(first.livy_url) as proxy:
+            cmd = [sys.executable, "-m", "livyd", "--stdio", "--standalone"]
+            async with DaemonClient.spawn(cmd, env=_env(tmp_path), cwd=str(tmp_path)) as client:
+                await client.initialize({"profile": None, "workspace": str(tmp_path), "settings": {
+                    "url": proxy.url, "stateDir": str(tmp_path / "state"), "pollInterval": 0.1}})
+                started = await client.request("livy/execute", {"code": counter.blocking(flag)})
+                for _ in range(600):
+                    if counter.runs:
+                        break
+                    await anyio.sleep(0.05)
+                proxy.upstream = second.livy_url
+                switched = len(proxy.forwarded)
+                ended = await client.wait_for_notification(
+                    "livy/taskChanged", lambda p: p["taskId"] == started["taskId"]
+                    and p["state"] in ("failed", "available", "cancelled"), timeout=60)
+                outputs = [p for p in client.notifications("livy/output")
+                           if p["taskId"] == started["taskId"]]
+                assert "their report" not in json.dumps(outputs) + json.dumps(ended)
+                assert ended["state"] == "failed", ended
+                nxt = await client.request("livy/execute", {"code": "'mine'"})
+                await client.wait_for_notification(
+                    "livy/taskChanged", lambda p: p["taskId"] == nxt["taskId"]
+                    and p["state"] in ("failed", "available"), timeout=90)
+                touched = [f"{r.method} {r.path}" for r in proxy.forwarded[switched:]
+                           if r.method != "GET" and r.path.startswith(f"/sessions/{theirs['id']}")]
+                assert touched == []  # no statement, cancel or DELETE reached their session
+            flag.touch()
+        assert _name_of(second.livy_url, theirs["id"]) == "nightly-etl"
+    finally:
+        flag.touch()
+        first.stop()
+        second.stop()
+
+
+def _someone_elses_session_0(url: str) -> dict[str, object]:
+    import httpx
+
+    h = {"X-Requested-By": "test"}
+    theirs: dict[str, object] = httpx.post(f"{url}/sessions", headers=h, timeout=10,
+                                           json={"kind": "pyspark", "name": "nightly-etl"}).json()
+    for _ in range(600):
+        if httpx.get(f"{url}/sessions/{theirs['id']}", timeout=10).json()["state"] == "idle":
+            break
+        time.sleep(0.05)
+    httpx.post(f"{url}/sessions/{theirs['id']}/statements", json={"code": "print('their report')"},
+               headers=h, timeout=10)
+    return theirs
+
+
+def _name_of(url: str, sid: object) -> object:
+    import httpx
+
+    return httpx.get(f"{url}/sessions/{sid}", timeout=10).json()["name"]
