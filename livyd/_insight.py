@@ -398,6 +398,12 @@ class StatementInsights:
         else:
             await watcher.saw(statement)
 
+    def stop(self, statement_id: int | None) -> None:
+        """Stop watching a statement without a last read (its session ended under it)."""
+        entry = self._watchers.pop(statement_id, None) if statement_id is not None else None
+        if entry is not None:
+            entry[1].cancel()
+
     @staticmethod
     async def _run(watcher: StatementWatcher, scope: anyio.CancelScope) -> None:
         with scope:

@@ -1,7 +1,7 @@
 // GENERATED from livyd/protocol (pydantic models) - DO NOT EDIT - regenerate with `python -m livyd.protocol`
 /* eslint-disable */
 
-export const PROTOCOL_VERSION = "1.2";
+export const PROTOCOL_VERSION = "1.3";
 
 /**
  * ``livy/attachSession``: make an existing Livy session the workspace's current one.
@@ -358,6 +358,68 @@ export interface ProfilesResult {
 }
 
 /**
+ * What a ``livy/progress`` notification is about.
+ */
+export type ProgressKind = "phase" | "spark_ui" | "job" | "stage" | "warning" | "livy_progress";
+
+/**
+ * (1.3) ``livy/progress``: what Spark does for a task's running statement.
+ *
+ * Read from the session's Spark UI (its monitoring REST API; the statement's jobs are those of
+ * its Spark job group) while the statement runs, and from the session before it: phases (the
+ * session starting with YARN's application id, the interpreter or the local Spark JVM starting,
+ * the statement waiting behind others, running), each Spark job and stage attempt of the
+ * statement as it changes (task counts, status, a link to its Spark UI page), warnings (failed
+ * and retried tasks, a stage run again, spill to disk, skew, the Spark UI unreachable: then Livy's
+ * own progress follows). Fields that do not apply to a ``kind`` are null. ``message`` is one line
+ * for people, also sent as the message of the task's ``$/progress`` report.
+ */
+export interface ProgressNotification {
+  taskId: string;
+  sessionId: number;
+  statementId?: number | null;
+  /** The profile of the task's session. */
+  profile?: string | null;
+  kind: ProgressKind;
+  /** Seconds since livyd began watching the statement. */
+  elapsed: number;
+  message: string;
+  /** kind phase: session_starting, interpreter_starting, spark_starting, waiting or running. */
+  phase?: string | null;
+  /** kind phase: the phase this one ends. */
+  previousPhase?: string | null;
+  /** kind phase: how long that one took. */
+  previousSeconds?: number | null;
+  /** The Spark (YARN) application id, once known. */
+  appId?: string | null;
+  /** kind phase: YARN's state of the application (ACCEPTED: waiting for resources). */
+  yarnState?: string | null;
+  /** The Spark UI (kind spark_ui) or the page of the job or stage, as reachable from here (the profile's spark_ui.url template). */
+  url?: string | null;
+  jobId?: number | null;
+  stageId?: number | null;
+  attemptId?: number | null;
+  /** kind stage: the statement's jobs it belongs to. */
+  jobIds?: Array<number> | null;
+  /** kind job: its stages. */
+  stageIds?: Array<number> | null;
+  /** The job's or stage's name (its call site). */
+  name?: string | null;
+  /** Spark's status: RUNNING, SUCCEEDED, FAILED (jobs); ACTIVE, COMPLETE, PENDING, SKIPPED, FAILED (stages). */
+  status?: string | null;
+  numTasks?: number | null;
+  completedTasks?: number | null;
+  activeTasks?: number | null;
+  failedTasks?: number | null;
+  /** How long the job or stage ran (so far). */
+  seconds?: number | null;
+  /** kind warning: task_failures, stage_retry, spill, skew or spark_ui_unreachable. */
+  code?: string | null;
+  /** kind livy_progress: Livy's number. */
+  progress?: number | null;
+}
+
+/**
  * An LSP range in the document the code came from.
  */
 export interface Range {
@@ -644,10 +706,11 @@ export interface LivydNotifications {
   "livy/output": OutputNotification;
   "livy/log": LogNotification;
   "livy/batchChanged": BatchChangedNotification;
+  "livy/progress": ProgressNotification;
 }
 
 export const REQUESTS = ["livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession", "livy/killAllSessions", "livy/sessionInfo", "livy/restartSession", "livy/execute", "livy/cancel", "livy/listStatements", "livy/statement", "livy/readLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches", "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile", "livy/setCredentials", "livy/status"] as const;
-export const NOTIFICATIONS = ["livy/sessionChanged", "livy/taskChanged", "livy/output", "livy/log", "livy/batchChanged"] as const;
+export const NOTIFICATIONS = ["livy/sessionChanged", "livy/taskChanged", "livy/output", "livy/log", "livy/batchChanged", "livy/progress"] as const;
 export const ERROR_CODES: Record<string, number> = {
   "auth": -32022,
   "bad-request": -32021,
