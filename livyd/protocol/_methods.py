@@ -268,6 +268,21 @@ METHODS: list[Method] = [
         ],
     ),
     Method(
+        "livy/sparkLog",
+        "request",
+        "clientToServer",
+        m.SparkLogParams,
+        m.SparkLogResult,
+        "(1.3) The Spark driver's whole log of a session (appInfo.driverLogUrl), or with executors "
+        "every executor's (executorLogUrls, Livy 0.9+): beyond Livy's 200 lines, through the "
+        "profile's spark_ui.log_url template when set. Unreachable (a cluster-internal host) or not "
+        "reported: an error naming the URL and that key.",
+        {"sessionId": 3, "tail": 200},
+        {"logs": [{"log": "driver", "url": "http://nm7:8042/node/containerlogs/container_1_2_01_000001/alice",
+                   "lines": ["24/05/01 INFO SparkContext: Running Spark version 3.5.1"]}]},
+        [("tail must be >= 0", {"sessionId": 3, "tail": -1})],
+    ),
+    Method(
         "livy/followLog",
         "request",
         "clientToServer",

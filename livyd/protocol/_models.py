@@ -76,6 +76,9 @@ __all__ = [
     "SessionInfoResult",
     "SessionResult",
     "SetCredentialsParams",
+    "SparkLogInfo",
+    "SparkLogParams",
+    "SparkLogResult",
     "StatementOutput",
     "StatementParams",
     "StatementResult",
@@ -524,6 +527,33 @@ class ReadLogParams(Params):
         "appear there or this many seconds pass (then answer the empty page). Cancellable with "
         "$/cancelRequest.",
     )
+
+
+class SparkLogParams(Params):
+    """(1.3) ``livy/sparkLog``: the Spark driver's whole log, or every executor's, beyond Livy's
+    200 lines (``appInfo.driverLogUrl`` / ``executorLogUrls``, through the profile's
+    ``spark_ui.log_url`` template when set)."""
+
+    session_id: int = Field(ge=0)
+    profile: str | None = Field(None, description="The profile whose Livy holds the session (default: "
+                                "the only known session with that id, else the active profile's).")
+    executors: bool = Field(False, description="Every executor's log (Livy 0.9+) instead of the driver's.")
+    tail: int | None = Field(None, ge=0, le=1_000_000, description="Only the last lines of each log.")
+
+
+class SparkLogInfo(WireModel):
+    """One log as read."""
+
+    log: str = Field(description="driver, or executor <name>.")
+    url: str = Field(description="Where it was read (userinfo removed).")
+    lines: list[str]
+
+
+class SparkLogResult(WireModel):
+    """``livy/sparkLog``'s answer. A URL that does not answer, or a session that reports none, is an
+    error whose message names the URL and the profile key (spark_ui.log_url) that would fix it."""
+
+    logs: list[SparkLogInfo]
 
 
 class ReadBatchLogParams(Params):

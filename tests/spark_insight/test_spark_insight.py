@@ -407,7 +407,7 @@ async def test_the_daemon_sends_livy_progress_and_work_done_reports(
         gateway: SandboxProcess, spark_session: int, tmp_path: Path) -> None:
     """``livy/progress`` (protocol 1.3) through a real ``livyd --stdio``, attached to the shared
     session: the statement's Spark job and stages, each frame valid against the generated schema,
-    and the task's ``$/progress`` reports carrying the same messages."""
+    and the task's ``$/progress`` reports carrying the same messages; ``livy/sparkLog``."""
     from livyd.daemon.harness import DaemonClient
 
     env = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -438,4 +438,13 @@ async def test_the_daemon_sends_livy_progress_and_work_done_reports(
         reports = [p["value"].get("message") for p in client.notifications("$/progress")
                    if p["token"] == f"livyd-{task_id}" and p["value"]["kind"] == "report"]
         assert any(m and "tasks" in m for m in reports), reports
+        # livy/sparkLog: the driver's whole log through the daemon; executors: a clear refusal
+        logs = await client.request("livy/sparkLog", {"sessionId": spark_session, "tail": 5000})
+        (driver,) = logs["logs"]
+        assert driver["log"] == "driver" and driver["url"].startswith(gateway.livy_url)
+        assert any("SparkSession" in line and "started" in line for line in driver["lines"])
+        from livyd.daemon.harness import DaemonRequestError
+
+        with pytest.raises(DaemonRequestError, match="executorLogUrls is null"):
+            await client.request("livy/sparkLog", {"sessionId": spark_session, "executors": True})
         assert client.stdout_violations == []

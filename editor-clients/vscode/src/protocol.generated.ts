@@ -543,6 +543,40 @@ export interface SetCredentialsParams {
 }
 
 /**
+ * One log as read.
+ */
+export interface SparkLogInfo {
+  /** driver, or executor <name>. */
+  log: string;
+  /** Where it was read (userinfo removed). */
+  url: string;
+  lines: Array<string>;
+}
+
+/**
+ * (1.3) ``livy/sparkLog``: the Spark driver's whole log, or every executor's, beyond Livy's
+ * 200 lines (``appInfo.driverLogUrl`` / ``executorLogUrls``, through the profile's
+ * ``spark_ui.log_url`` template when set).
+ */
+export interface SparkLogParams {
+  sessionId: number;
+  /** The profile whose Livy holds the session (default: the only known session with that id, else the active profile's). */
+  profile?: string | null;
+  /** Every executor's log (Livy 0.9+) instead of the driver's. */
+  executors?: boolean;
+  /** Only the last lines of each log. */
+  tail?: number | null;
+}
+
+/**
+ * ``livy/sparkLog``'s answer. A URL that does not answer, or a session that reports none, is an
+ * error whose message names the URL and the profile key (spark_ui.log_url) that would fix it.
+ */
+export interface SparkLogResult {
+  logs: Array<SparkLogInfo>;
+}
+
+/**
  * A finished statement's output, bounded like ``livy/output`` (``maxOutputBytes``).
  */
 export interface StatementOutput {
@@ -687,6 +721,7 @@ export interface LivydRequests {
   "livy/listStatements": { params: ListStatementsParams; result: ListStatementsResult };
   "livy/statement": { params: StatementParams; result: StatementResult };
   "livy/readLog": { params: ReadLogParams; result: LogResult };
+  "livy/sparkLog": { params: SparkLogParams; result: SparkLogResult };
   "livy/followLog": { params: FollowLogParams; result: FollowLogResult };
   "livy/unfollowLog": { params: FollowLogParams; result: FollowLogResult };
   "livy/submitBatch": { params: SubmitBatchParams; result: BatchResult };
@@ -709,7 +744,7 @@ export interface LivydNotifications {
   "livy/progress": ProgressNotification;
 }
 
-export const REQUESTS = ["livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession", "livy/killAllSessions", "livy/sessionInfo", "livy/restartSession", "livy/execute", "livy/cancel", "livy/listStatements", "livy/statement", "livy/readLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches", "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile", "livy/setCredentials", "livy/status"] as const;
+export const REQUESTS = ["livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession", "livy/killAllSessions", "livy/sessionInfo", "livy/restartSession", "livy/execute", "livy/cancel", "livy/listStatements", "livy/statement", "livy/readLog", "livy/sparkLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches", "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile", "livy/setCredentials", "livy/status"] as const;
 export const NOTIFICATIONS = ["livy/sessionChanged", "livy/taskChanged", "livy/output", "livy/log", "livy/batchChanged", "livy/progress"] as const;
 export const ERROR_CODES: Record<string, number> = {
   "auth": -32022,

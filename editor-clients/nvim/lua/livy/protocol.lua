@@ -329,6 +329,26 @@ M.PROTOCOL_VERSION = "1.3"
 ---@field password? string|nil
 ---@field token? string|nil
 
+--- One log as read.
+---@class livy.SparkLogInfo
+---@field log string driver, or executor <name>.
+---@field url string Where it was read (userinfo removed).
+---@field lines string[]
+
+--- (1.3) ``livy/sparkLog``: the Spark driver's whole log, or every executor's, beyond Livy's
+--- 200 lines (``appInfo.driverLogUrl`` / ``executorLogUrls``, through the profile's
+--- ``spark_ui.log_url`` template when set).
+---@class livy.SparkLogParams
+---@field sessionId integer
+---@field profile? string|nil The profile whose Livy holds the session (default: the only known session with that id, else the active profile's).
+---@field executors? boolean Every executor's log (Livy 0.9+) instead of the driver's.
+---@field tail? integer|nil Only the last lines of each log.
+
+--- ``livy/sparkLog``'s answer. A URL that does not answer, or a session that reports none, is an
+--- error whose message names the URL and the profile key (spark_ui.log_url) that would fix it.
+---@class livy.SparkLogResult
+---@field logs livy.SparkLogInfo[]
+
 --- A finished statement's output, bounded like ``livy/output`` (``maxOutputBytes``).
 ---@class livy.StatementOutput
 ---@field status livy.OutputStatus
@@ -429,6 +449,7 @@ M.REQUESTS = {
   "livy/listStatements",
   "livy/statement",
   "livy/readLog",
+  "livy/sparkLog",
   "livy/followLog",
   "livy/unfollowLog",
   "livy/submitBatch",
