@@ -887,3 +887,7 @@ async def restart_cmd(ls: LivydServer, args: Any) -> Any:
 def _log_result(page: LivyLogPage) -> Any:
     """A Livy log page (``{id, from, total, log}``) as the wire ``LogResult``."""
     return LogResult(lines=list(page.log), from_=page.from_, total=page.total)
+
+
+# The development-loop requests (protocol 1.3) live in their own module; importing it registers them.
+from livyd.daemon import _devloop_handlers  # noqa: E402, F401

@@ -34,15 +34,28 @@ __all__ = [
     "BatchIdParams",
     "BatchInfo",
     "BatchResult",
+    "BuildStandaloneParams",
+    "BuildStandaloneResult",
     "CancelParams",
     "CancelResult",
     "CreateSessionParams",
     "DaemonSettings",
+    "DeployParams",
+    "DeployResult",
+    "DeployedFile",
     "Empty",
+    "ExcludedFile",
     "ExecuteParams",
     "ExecuteResult",
     "FollowLogParams",
     "FollowLogResult",
+    "HdfsDeleteParams",
+    "HdfsDeleteResult",
+    "HdfsEntry",
+    "HdfsListParams",
+    "HdfsListResult",
+    "HdfsUploadParams",
+    "HdfsUploadResult",
     "InitializationOptions",
     "KillAllSessionsParams",
     "KillAllSessionsResult",
@@ -67,6 +80,10 @@ __all__ = [
     "Range",
     "ReadBatchLogParams",
     "ReadLogParams",
+    "ReloadFailure",
+    "ReloadInfo",
+    "ReloadModuleParams",
+    "ReloadModuleResult",
     "RestartSessionResult",
     "SelectProfileParams",
     "SessionChangedNotification",
@@ -821,3 +838,135 @@ class ProgressNotification(WireModel):
         known = set(cls.model_fields)
         return cls(task_id=task_id, session_id=session_id, statement_id=statement_id, profile=profile,
                    kind=ProgressKind(kind), message=message, **{k: v for k, v in data.items() if k in known})
+
+
+# --------------------------------------------------------------------------- development loop (1.3)
+
+
+class DeployParams(Params):
+    """``livy/deploy``: deploy the workspace's project (its livyd.toml / git root)."""
+
+    profile: str | None = Field(None, description="The profile whose WebHDFS and remote dir are used.")
+    session_id: int | None = Field(
+        None, description="Also add the files to this running session (without WebHDFS: upload-pyfile).")
+    dry_run: bool = Field(False, description="Only say what would be deployed; send nothing.")
+
+
+class DeployedFile(WireModel):
+    """One deployed script or package zip."""
+
+    kind: Literal["script", "package"]
+    name: str
+    remote: str | None = Field(None, description="The HDFS path (None: sent through upload-pyfile).")
+    uploaded: bool = Field(description="False when the upload cache showed it unchanged: nothing was sent.")
+
+
+class ExcludedFile(WireModel):
+    """A file left out of the deploy, and why (secrets, caches, git-ignored, outside symlinks)."""
+
+    path: str
+    reason: str
+
+
+class DeployResult(WireModel):
+    """What ``livy/deploy`` did (or, with dryRun, would do)."""
+
+    root: str = Field(description="The project root.")
+    via: Literal["webhdfs", "livy-upload", "none", "dry-run"]
+    remote_dir: str | None = None
+    files: list[DeployedFile] = Field(default_factory=list)
+    py_files: list[str] = Field(default_factory=list, description="The hdfs:// URIs for pyFiles.")
+    excluded: list[ExcludedFile] = Field(default_factory=list)
+
+
+class ReloadModuleParams(Params):
+    """``livy/reloadModule``: hot-reload a module or package of the workspace's project."""
+
+    module: str | None = Field(
+        None, description="A package (reloaded whole) or a module; None: every project package.")
+    session_id: int | None = Field(None, description="Default: the attached session.")
+    profile: str | None = None
+    push: bool = Field(False, description="Drop the module from sys.modules and import it fresh.")
+
+
+class ReloadFailure(WireModel):
+    module: str
+    error: str
+
+
+class ReloadInfo(WireModel):
+    """One reload on the driver."""
+
+    mode: Literal["module", "package", "push"]
+    target: str
+    via: Literal["inline", "webhdfs", "livy-upload"]
+    reloaded: list[str] = Field(default_factory=list, description="The modules reloaded, in order.")
+    failed: list[ReloadFailure] = Field(default_factory=list)
+
+
+class ReloadModuleResult(WireModel):
+    session_id: int
+    results: list[ReloadInfo]
+
+
+class HdfsListParams(Params):
+    """``livy/hdfsList``: a directory under the profile's remote base dir (relative paths)."""
+
+    path: str | None = Field(None, description="Absolute, ~/..., or relative to the remote base dir.")
+    profile: str | None = None
+
+
+class HdfsEntry(WireModel):
+    path: str
+    type: str = Field(description="FILE or DIRECTORY.")
+    length: int = 0
+    owner: str = ""
+    permission: str = ""
+    modification_time: int = Field(0, description="Milliseconds since the epoch.")
+
+
+class HdfsListResult(WireModel):
+    entries: list[HdfsEntry]
+
+
+class HdfsUploadParams(Params):
+    """``livy/hdfsUpload``: a local file to HDFS (unchanged content is not sent again)."""
+
+    local: str = Field(min_length=1, description="A local path (relative: to the workspace).")
+    remote: str | None = Field(None, description="Default: the remote base dir.")
+    force: bool = Field(False, description="Allow overwriting outside the remote base dir.")
+    profile: str | None = None
+
+
+class HdfsUploadResult(WireModel):
+    remote: str
+    uri: str
+    uploaded: bool
+    size: int
+
+
+class HdfsDeleteParams(Params):
+    """``livy/hdfsDelete``: only inside the remote base dir unless force; never / or the home."""
+
+    path: str = Field(min_length=1)
+    recursive: bool = False
+    force: bool = False
+    profile: str | None = None
+
+
+class HdfsDeleteResult(WireModel):
+    path: str
+    deleted: bool = Field(description="False when it did not exist.")
+
+
+class BuildStandaloneParams(Params):
+    """``livy/buildStandalone``: one self-contained .py (the project's packages + a script)."""
+
+    script: str | None = Field(None, description="The script to embed (relative: to the workspace).")
+    output: str | None = Field(None, description="Default: <script>_standalone.py in the workspace.")
+
+
+class BuildStandaloneResult(WireModel):
+    output: str
+    packages: list[str]
+    bytes: int

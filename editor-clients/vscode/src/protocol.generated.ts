@@ -54,6 +54,24 @@ export interface BatchResult {
 }
 
 /**
+ * ``livy/buildStandalone``: one self-contained .py (the project's packages + a script).
+ */
+export interface BuildStandaloneParams {
+  /** The script to embed (relative: to the workspace). */
+  script?: string | null;
+  /** Default: <script>_standalone.py in the workspace. */
+  output?: string | null;
+}
+
+/**
+ */
+export interface BuildStandaloneResult {
+  output: string;
+  packages: Array<string>;
+  bytes: number;
+}
+
+/**
  * ``livy/cancel``.
  */
 export interface CancelParams {
@@ -110,9 +128,55 @@ export interface DaemonSettings {
 }
 
 /**
+ * ``livy/deploy``: deploy the workspace's project (its livyd.toml / git root).
+ */
+export interface DeployParams {
+  /** The profile whose WebHDFS and remote dir are used. */
+  profile?: string | null;
+  /** Also add the files to this running session (without WebHDFS: upload-pyfile). */
+  sessionId?: number | null;
+  /** Only say what would be deployed; send nothing. */
+  dryRun?: boolean;
+}
+
+/**
+ * What ``livy/deploy`` did (or, with dryRun, would do).
+ */
+export interface DeployResult {
+  /** The project root. */
+  root: string;
+  via: "webhdfs" | "livy-upload" | "none" | "dry-run";
+  remoteDir?: string | null;
+  files?: Array<DeployedFile>;
+  /** The hdfs:// URIs for pyFiles. */
+  pyFiles?: Array<string>;
+  excluded?: Array<ExcludedFile>;
+}
+
+/**
+ * One deployed script or package zip.
+ */
+export interface DeployedFile {
+  kind: "script" | "package";
+  name: string;
+  /** The HDFS path (None: sent through upload-pyfile). */
+  remote?: string | null;
+  /** False when the upload cache showed it unchanged: nothing was sent. */
+  uploaded: boolean;
+}
+
+/**
  * No parameters.
  */
 export interface Empty {
+}
+
+/**
+ * A file left out of the deploy, and why (secrets, caches, git-ignored, outside symlinks).
+ */
+export interface ExcludedFile {
+  path: string;
+  reason: string;
 }
 
 /**
@@ -157,6 +221,74 @@ export interface FollowLogParams {
  */
 export interface FollowLogResult {
   following: boolean;
+}
+
+/**
+ * ``livy/hdfsDelete``: only inside the remote base dir unless force; never / or the home.
+ */
+export interface HdfsDeleteParams {
+  path: string;
+  recursive?: boolean;
+  force?: boolean;
+  profile?: string | null;
+}
+
+/**
+ */
+export interface HdfsDeleteResult {
+  path: string;
+  /** False when it did not exist. */
+  deleted: boolean;
+}
+
+/**
+ */
+export interface HdfsEntry {
+  path: string;
+  /** FILE or DIRECTORY. */
+  type: string;
+  length?: number;
+  owner?: string;
+  permission?: string;
+  /** Milliseconds since the epoch. */
+  modificationTime?: number;
+}
+
+/**
+ * ``livy/hdfsList``: a directory under the profile's remote base dir (relative paths).
+ */
+export interface HdfsListParams {
+  /** Absolute, ~/..., or relative to the remote base dir. */
+  path?: string | null;
+  profile?: string | null;
+}
+
+/**
+ */
+export interface HdfsListResult {
+  entries: Array<HdfsEntry>;
+}
+
+/**
+ * ``livy/hdfsUpload``: a local file to HDFS (unchanged content is not sent again).
+ */
+export interface HdfsUploadParams {
+  /** A local path (relative: to the workspace). */
+  local: string;
+  /** Default: the remote base dir. */
+  remote?: string | null;
+  /** Allow overwriting outside the remote base dir. */
+  force?: boolean;
+  profile?: string | null;
+}
+
+/**
+ */
+export interface HdfsUploadResult {
+  remote: string;
+  uri: string;
+  uploaded: boolean;
+  size: number;
 }
 
 /**
@@ -454,6 +586,45 @@ export interface ReadLogParams {
 }
 
 /**
+ */
+export interface ReloadFailure {
+  module: string;
+  error: string;
+}
+
+/**
+ * One reload on the driver.
+ */
+export interface ReloadInfo {
+  mode: "module" | "package" | "push";
+  target: string;
+  via: "inline" | "webhdfs" | "livy-upload";
+  /** The modules reloaded, in order. */
+  reloaded?: Array<string>;
+  failed?: Array<ReloadFailure>;
+}
+
+/**
+ * ``livy/reloadModule``: hot-reload a module or package of the workspace's project.
+ */
+export interface ReloadModuleParams {
+  /** A package (reloaded whole) or a module; None: every project package. */
+  module?: string | null;
+  /** Default: the attached session. */
+  sessionId?: number | null;
+  profile?: string | null;
+  /** Drop the module from sys.modules and import it fresh. */
+  push?: boolean;
+}
+
+/**
+ */
+export interface ReloadModuleResult {
+  sessionId: number;
+  results: Array<ReloadInfo>;
+}
+
+/**
  * ``livy/restartSession`` result: a new session with the same configuration.
  */
 export interface RestartSessionResult {
@@ -733,6 +904,12 @@ export interface LivydRequests {
   "livy/selectProfile": { params: SelectProfileParams; result: ProfilesResult };
   "livy/setCredentials": { params: SetCredentialsParams; result: OkResult };
   "livy/status": { params: Empty; result: StatusResult };
+  "livy/deploy": { params: DeployParams; result: DeployResult };
+  "livy/reloadModule": { params: ReloadModuleParams; result: ReloadModuleResult };
+  "livy/hdfsList": { params: HdfsListParams; result: HdfsListResult };
+  "livy/hdfsUpload": { params: HdfsUploadParams; result: HdfsUploadResult };
+  "livy/hdfsDelete": { params: HdfsDeleteParams; result: HdfsDeleteResult };
+  "livy/buildStandalone": { params: BuildStandaloneParams; result: BuildStandaloneResult };
 }
 
 export interface LivydNotifications {
@@ -744,7 +921,7 @@ export interface LivydNotifications {
   "livy/progress": ProgressNotification;
 }
 
-export const REQUESTS = ["livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession", "livy/killAllSessions", "livy/sessionInfo", "livy/restartSession", "livy/execute", "livy/cancel", "livy/listStatements", "livy/statement", "livy/readLog", "livy/sparkLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches", "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile", "livy/setCredentials", "livy/status"] as const;
+export const REQUESTS = ["livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession", "livy/killAllSessions", "livy/sessionInfo", "livy/restartSession", "livy/execute", "livy/cancel", "livy/listStatements", "livy/statement", "livy/readLog", "livy/sparkLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches", "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile", "livy/setCredentials", "livy/status", "livy/deploy", "livy/reloadModule", "livy/hdfsList", "livy/hdfsUpload", "livy/hdfsDelete", "livy/buildStandalone"] as const;
 export const NOTIFICATIONS = ["livy/sessionChanged", "livy/taskChanged", "livy/output", "livy/log", "livy/batchChanged", "livy/progress"] as const;
 export const ERROR_CODES: Record<string, number> = {
   "auth": -32022,

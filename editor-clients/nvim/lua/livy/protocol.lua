@@ -36,6 +36,16 @@ M.PROTOCOL_VERSION = "1.3"
 ---@class livy.BatchResult
 ---@field batch livy.BatchInfo
 
+--- ``livy/buildStandalone``: one self-contained .py (the project's packages + a script).
+---@class livy.BuildStandaloneParams
+---@field script? string|nil The script to embed (relative: to the workspace).
+---@field output? string|nil Default: <script>_standalone.py in the workspace.
+
+---@class livy.BuildStandaloneResult
+---@field output string
+---@field packages string[]
+---@field bytes integer
+
 --- ``livy/cancel``.
 ---@class livy.CancelParams
 ---@field taskId string
@@ -67,8 +77,35 @@ M.PROTOCOL_VERSION = "1.3"
 ---@field auth? "none"|"basic"|"bearer"|"kerberos"|nil (1.2) How to authenticate to Livy, overriding every profile's auth type (like url; null: the profile's). The secret itself comes from livy/setCredentials (basic: username and password; bearer: token) or, for kerberos, the ticket cache.
 ---@field caBundle? string|nil (1.2) A PEM file of CA certificates to trust for Livy (a Knox with an internal CA), overriding every profile's [tls] ca_bundle (null: the profile's). A relative path is relative to the workspace.
 
+--- ``livy/deploy``: deploy the workspace's project (its livyd.toml / git root).
+---@class livy.DeployParams
+---@field profile? string|nil The profile whose WebHDFS and remote dir are used.
+---@field sessionId? integer|nil Also add the files to this running session (without WebHDFS: upload-pyfile).
+---@field dryRun? boolean Only say what would be deployed; send nothing.
+
+--- What ``livy/deploy`` did (or, with dryRun, would do).
+---@class livy.DeployResult
+---@field root string The project root.
+---@field via "webhdfs"|"livy-upload"|"none"|"dry-run"
+---@field remoteDir? string|nil
+---@field files? livy.DeployedFile[]
+---@field pyFiles? string[] The hdfs:// URIs for pyFiles.
+---@field excluded? livy.ExcludedFile[]
+
+--- One deployed script or package zip.
+---@class livy.DeployedFile
+---@field kind "script"|"package"
+---@field name string
+---@field remote? string|nil The HDFS path (None: sent through upload-pyfile).
+---@field uploaded boolean False when the upload cache showed it unchanged: nothing was sent.
+
 --- No parameters.
 ---@class livy.Empty
+
+--- A file left out of the deploy, and why (secrets, caches, git-ignored, outside symlinks).
+---@class livy.ExcludedFile
+---@field path string
+---@field reason string
 
 --- ``livy/execute``: run code; returns at once.
 ---@class livy.ExecuteParams
@@ -94,6 +131,46 @@ M.PROTOCOL_VERSION = "1.3"
 --- ``livy/followLog`` / ``livy/unfollowLog`` result.
 ---@class livy.FollowLogResult
 ---@field following boolean
+
+--- ``livy/hdfsDelete``: only inside the remote base dir unless force; never / or the home.
+---@class livy.HdfsDeleteParams
+---@field path string
+---@field recursive? boolean
+---@field force? boolean
+---@field profile? string|nil
+
+---@class livy.HdfsDeleteResult
+---@field path string
+---@field deleted boolean False when it did not exist.
+
+---@class livy.HdfsEntry
+---@field path string
+---@field type string FILE or DIRECTORY.
+---@field length? integer
+---@field owner? string
+---@field permission? string
+---@field modificationTime? integer Milliseconds since the epoch.
+
+--- ``livy/hdfsList``: a directory under the profile's remote base dir (relative paths).
+---@class livy.HdfsListParams
+---@field path? string|nil Absolute, ~/..., or relative to the remote base dir.
+---@field profile? string|nil
+
+---@class livy.HdfsListResult
+---@field entries livy.HdfsEntry[]
+
+--- ``livy/hdfsUpload``: a local file to HDFS (unchanged content is not sent again).
+---@class livy.HdfsUploadParams
+---@field local string A local path (relative: to the workspace).
+---@field remote? string|nil Default: the remote base dir.
+---@field force? boolean Allow overwriting outside the remote base dir.
+---@field profile? string|nil
+
+---@class livy.HdfsUploadResult
+---@field remote string
+---@field uri string
+---@field uploaded boolean
+---@field size integer
 
 --- What an editor passes as ``initializationOptions`` of LSP ``initialize``.
 ---@class livy.InitializationOptions
@@ -274,6 +351,29 @@ M.PROTOCOL_VERSION = "1.3"
 ---@field size? integer
 ---@field profile? string|nil The profile whose Livy holds the session or batch (sessions: default the only known session with that id, else the active profile's; batches: the active profile's).
 ---@field waitSeconds? number|nil Long-poll: when the page at `from` is empty, hold the request until lines appear there or this many seconds pass (then answer the empty page). Cancellable with $/cancelRequest.
+
+---@class livy.ReloadFailure
+---@field module string
+---@field error string
+
+--- One reload on the driver.
+---@class livy.ReloadInfo
+---@field mode "module"|"package"|"push"
+---@field target string
+---@field via "inline"|"webhdfs"|"livy-upload"
+---@field reloaded? string[] The modules reloaded, in order.
+---@field failed? livy.ReloadFailure[]
+
+--- ``livy/reloadModule``: hot-reload a module or package of the workspace's project.
+---@class livy.ReloadModuleParams
+---@field module? string|nil A package (reloaded whole) or a module; None: every project package.
+---@field sessionId? integer|nil Default: the attached session.
+---@field profile? string|nil
+---@field push? boolean Drop the module from sys.modules and import it fresh.
+
+---@class livy.ReloadModuleResult
+---@field sessionId integer
+---@field results livy.ReloadInfo[]
 
 --- ``livy/restartSession`` result: a new session with the same configuration.
 ---@class livy.RestartSessionResult
@@ -461,6 +561,12 @@ M.REQUESTS = {
   "livy/selectProfile",
   "livy/setCredentials",
   "livy/status",
+  "livy/deploy",
+  "livy/reloadModule",
+  "livy/hdfsList",
+  "livy/hdfsUpload",
+  "livy/hdfsDelete",
+  "livy/buildStandalone",
 }
 M.NOTIFICATIONS = {
   "livy/sessionChanged",
