@@ -10,6 +10,7 @@ import asyncio
 import os
 import random
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -98,7 +99,9 @@ async def overhead(ctx: Context) -> dict[str, Any]:
             name: {d: {k: s.summary() for k, s in per.items()} for d, per in by.items()}
             for name, by in data.items()
         }
+        rtt = await _round_trip(server)
         results[kind] = summary
+        results[f"{kind}: one GET round trip"] = rtt.summary()
         rows = []
         for name, by in summary.items():
             row = [name]
@@ -112,8 +115,24 @@ async def overhead(ctx: Context) -> dict[str, Any]:
             f"**{kind}** ({rounds} rounds, contenders alternated; overhead in ms, median (min–max), "
             "[requests per statement])\n\n"
             + table(["contender", "0 ms", "50 ms", "2 s", "50 ms vs pylivy"], rows)
+            + f"\n\none `GET /sessions/N/statements/M` round trip (httpx, keep-alive), right after: "
+            f"{fmt_ms(rtt.summary())} ms"
         )
     return {"rounds": rounds, "results": results, "markdown": "\n\n".join(md)}
+
+
+async def _round_trip(server: Server) -> Series:
+    """What one request costs on this machine now (a probe: not counted)."""
+    sid = await server.new_session()
+    await server.http.post(f"{server.url}/sessions/{sid}/statements", json={"code": "1"})
+    await asyncio.sleep(0.5)
+    rtt = Series()
+    for _ in range(30):
+        t0 = time.monotonic()
+        (await server.http.get(f"{server.url}/sessions/{sid}/statements/0")).json()
+        rtt.add(time.monotonic() - t0)
+    await server.delete_session(sid)
+    return rtt
 
 
 # --------------------------------------------------------------------------- spread
@@ -502,13 +521,15 @@ async def log_follow(ctx: Context) -> dict[str, Any]:
                     stderr=asyncio.subprocess.PIPE,
                 )
                 await asyncio.sleep(seconds)
-                proc.terminate()
+                proc.send_signal(signal.SIGINT)  # Ctrl-C: it flushes what it read, then exits
                 out, _err = await proc.communicate()
                 lines = out.decode(errors="replace").splitlines()
-            elapsed = time.monotonic() - t0
-            log_requests = [
-                p for _t, _m, p in await server.requests(since) if p.startswith(f"/sessions/{sid}")
-            ]
+            end = time.monotonic()
+            elapsed = end - t0
+            timed = [(t, p) for t, _m, p in await server.requests(since) if p.startswith(f"/sessions/{sid}")]
+            log_requests = [p for _t, p in timed]
+            # lines written from its first read on (a spawned CLI starts reading a second or more late)
+            written = int(rate * (end - timed[0][0])) if timed else 0
             await server.delete_session(sid)
             seen, lost, dup, marks = _loss(lines)
             per_s = len(log_requests) / elapsed
@@ -518,13 +539,13 @@ async def log_follow(ctx: Context) -> dict[str, Any]:
                 "duplicated": dup,
                 "gap_marks": marks,
                 "requests_per_s": per_s,
-                "written": int(rate * elapsed),
+                "written_since_first_read": written,
             }
             rows.append(
                 [
                     who,
                     f"{rate:g}",
-                    str(int(rate * elapsed)),
+                    str(written),
                     str(seen),
                     str(lost),
                     str(dup),
@@ -539,7 +560,7 @@ async def log_follow(ctx: Context) -> dict[str, Any]:
             [
                 "follower",
                 "lines/s",
-                "written meanwhile",
+                "written since its first read",
                 "seen",
                 "lost between seen ones",
                 "duplicated",

@@ -268,6 +268,9 @@ class LivyClient:
         retries = self._stats.retries
         try:
             return await self._transport.request(method, url, **kwargs)
+        except UnicodeEncodeError as exc:  # httpx encodes JSON as UTF-8: a lone surrogate cannot be
+            raise ConfigError(f"{method} {redact_url(url)}: the request holds text that is not valid "
+                              f"Unicode ({exc.reason}); nothing was sent", key="request") from None
         except (TransportError, AmbiguousFailure):
             self._gaps += 1
             raise
@@ -391,7 +394,22 @@ class LivyClient:
         if ident.name is not None:
             self._identities[ident.name] = ident
         self._proven_at[key] = self._gaps
+        state = session.get("state") if isinstance(session, Mapping) else session.state
+        if str(getattr(state, "value", state)) in ("idle", "busy"):
+            self._accepting.add(key)  # just read past "starting": no second read before a POST
         return ident
+
+    def track_identity(self, identity: SessionIdentity) -> SessionIdentity:
+        """Compare every later read of ``identity.session_id`` with a known identity, e.g. one a
+        daemon kept in its state file (:meth:`SessionIdentity.to_dict` / ``from_dict``) across its
+        own restart: the first read after it must match, or :class:`SessionReplacedError`. It is
+        not taken as proven: the first write after this shows it first, like after a gap."""
+        key = str(identity.session_id)
+        self._identities[key] = identity
+        if identity.name is not None:
+            self._identities[identity.name] = identity
+        self._proven_at.pop(key, None)
+        return identity
 
     def session_identity(self, session_id: SessionRef) -> SessionIdentity | None:
         """What this client knows about the session (``None`` if it is not tracked)."""
@@ -664,13 +682,19 @@ class LivyClient:
             start += page_size
 
     async def submit_statement(
-        self, session_id: SessionRef, code: str, *, kind: str | None = None
+        self, session_id: SessionRef, code: str, *, kind: str | None = None, after_id: int | None = None
     ) -> Statement:
         """``POST /sessions/{id}/statements``; never runs the code twice by accident.
 
         Waits for a starting session first. Raises :class:`SessionGoneError` for a session that
         ended, :class:`SubmissionUnknownError` if an ambiguous failure cannot be resolved.
+
+        *after_id*: a statement id known to precede this submission (the last one a caller that
+        submits all of its session's statements in order saw, like :class:`~livyd.SessionEngine`);
+        it bounds the search after an ambiguous failure, so the newest id is not looked up first
+        (one request less per statement). Statements of other clients after it do not match the code.
         """
+        _check_code(code)
         url = self._u("sessions", session_id, "statements")
         body: dict[str, Any] = {"code": code}
         if kind is not None:
@@ -678,7 +702,8 @@ class LivyClient:
         if str(session_id) not in self._identities:
             self.track_session(await self.get_session(session_id))  # the first read is who it is
         await self._ensure_ours(session_id)
-        after_id = await self._newest_statement_id(session_id)
+        if after_id is None:
+            after_id = await self._newest_statement_id(session_id)
         try:
             st = await self._submit(session_id, url, body, code, after_id)
             ident = self._identities.get(str(session_id))
@@ -1198,6 +1223,22 @@ async def _all_pages(
         start += len(page.sessions)
         if not page.sessions or start >= page.total:
             return
+
+
+def _check_code(code: str) -> None:
+    """Code must be sendable as UTF-8: a lone surrogate (what Python makes of bytes that are not
+    UTF-8 in an argument or a file read with ``surrogateescape``) is named before anything is
+    sent, instead of a UnicodeEncodeError from deep inside httpx."""
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(code[exc.start])
+        line = code.count("\n", 0, exc.start) + 1
+        column = exc.start - (code.rfind("\n", 0, exc.start) + 1) + 1
+        what = (f"byte 0x{char - 0xDC00:02x} that is not UTF-8" if 0xDC80 <= char <= 0xDCFF
+                else f"a lone surrogate U+{char:04X}")
+        raise ConfigError(f"the code is not valid text: {what} at line {line}, column {column}; it was not "
+                          "sent", key="code") from None
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -90,8 +90,8 @@ class EngineClient(Protocol):
 
     def get_statement(self, session_id: int, statement_id: int, /) -> Awaitable[Statement]: ...
 
-    def submit_statement(self, session_id: int, code: str, /, *, kind: str | None = None
-                         ) -> Awaitable[Statement]: ...
+    def submit_statement(self, session_id: int, code: str, /, *, kind: str | None = None,
+                         after_id: int | None = None) -> Awaitable[Statement]: ...
 
     def cancel_statement(self, session_id: int, statement_id: int, /) -> Awaitable[None]: ...
 
@@ -106,6 +106,9 @@ log = get_logger("livyd.engine")
 CANCEL_TIMEOUT = 10.0
 #: Reads of an ``available`` statement without output before it is taken as it is (a Livy quirk).
 EMPTY_AVAILABLE_RETRIES = 3
+#: New log lines in one read that make the engine read again at once (a quarter of the 200
+#: lines per stream Livy keeps), as the library's log followers do.
+FOLLOW_BURST = 50
 #: Back-off of polls that fail with a LivydError (per failure in a row), capped.
 POLL_BACKOFF = RetryPlan(retries=1_000_000, base=0.5, cap=30.0)
 
@@ -251,6 +254,14 @@ class SessionEngine:
         self._empty_available = 0
         #: Rounds to poll fast while the session still says busy after the last job finished.
         self._settle = 0
+        #: The last log read brought a burst (or a gap): read again at once, before Livy's
+        #: 200-line buffer wraps.
+        self._burst = False
+        self._gaps = 0
+        self._log_wait = 0.0
+        self._log_next_at = 0.0
+        #: The highest statement id this engine saw on its session (None: not known yet).
+        self._last_id: int | None = None
 
     @property
     def client(self) -> EngineClient:
@@ -272,6 +283,7 @@ class SessionEngine:
         job.submitting = False
         self.jobs.append(job)
         if job.statement_id is not None:
+            self._last_id = max(job.statement_id, self._last_id if self._last_id is not None else -1)
             self._new_plan()
         self.kick()
         return job
@@ -349,7 +361,11 @@ class SessionEngine:
     def _delay(self) -> float | None:
         """Seconds until the next round (``None``: until woken)."""
         now = anyio.current_time()
-        busy = bool(self.pending()) or self._state_unsettled()
+        if self._burst:
+            # Lines are pouring in: a fresh plan reads again at once and then backs off.
+            self._burst = False
+            self._new_plan()
+        busy = bool(self.pending()) or self._state_unsettled() or self.following
         if not busy and self._settle > 0:
             self._settle -= 1
             busy = True
@@ -363,12 +379,16 @@ class SessionEngine:
             self._fresh = False
             return self._planner.delay(now)
         inflight = self._inflight()
+        delivered = self.log_cursor.delivered if self.log_cursor is not None else 0
         return self._planner.observe(
             now,
             state=(str(self.session.state) if self.session else None,
                    str(inflight.state) if inflight else None, inflight.statement_id if inflight else None),
-            progress=round(inflight.progress, 2) if inflight else None,
+            progress=(round(inflight.progress, 2) if inflight else None, delivered),
         )
+
+    def _log_due(self) -> bool:
+        return anyio.current_time() >= self._log_next_at
 
     def _new_plan(self) -> None:
         self._planner = PollPlanner(self.poll, now=anyio.current_time())
@@ -390,7 +410,11 @@ class SessionEngine:
         job = self._inflight()
         if job is not None:
             st = await self._read_statement(job)
-            if self.follow_log or self.following:
+            # The log right after a result was read (its lines come first), while followed, and
+            # otherwise paced: a quiet log is read less often (up to 5 polls apart), so a long
+            # statement costs about one request per poll; a burst is read again at once.
+            finishing = st is not None and st.state.is_terminal
+            if self.following or (self.follow_log and (finishing or self._log_due())):
                 await self.pump_log()
             if st is not None:
                 await self._apply(job, st)
@@ -441,6 +465,11 @@ class SessionEngine:
             self.log_cursor = LogCursor(start="tail", tail=0)
         before = self.log_cursor.delivered
         lines = self.log_cursor.feed(page.log, page_from=page.from_)
+        self._burst = len(lines) >= FOLLOW_BURST or self.log_cursor.gaps > self._gaps
+        self._gaps = self.log_cursor.gaps
+        cap = self.poll.maximum
+        self._log_wait = cap if lines else min(max(self._log_wait * 2, cap), 5 * cap)
+        self._log_next_at = anyio.current_time() + self._log_wait
         if lines:
             await _call(self.listener.log_lines(lines, before, page.total))
 
@@ -452,7 +481,10 @@ class SessionEngine:
         job.submitting = True
         await _call(self.listener.before_submit(job))
         try:
-            st = await self.client.submit_statement(self.session_id, job.code, kind=job.kind)
+            # The engine submits this session's statements one after the other: the last id it
+            # saw precedes this one, so the client need not look the newest id up first.
+            st = await self.client.submit_statement(self.session_id, job.code, kind=job.kind,
+                                                    after_id=self._last_id)
         except SessionNotReadyError:
             job.submitting = False
             return  # starting or recovering: try again next round
@@ -471,6 +503,7 @@ class SessionEngine:
         job.submitting = False
         job.statement_id = st.id
         job.statement = st
+        self._last_id = max(st.id, self._last_id if self._last_id is not None else -1)
         self._new_plan()
         self._last_touch = anyio.current_time()
         self._empty_available = 0

@@ -200,6 +200,34 @@ class SessionIdentity:
                    proxy_user=session_field(session, "proxy_user"),
                    unique_name=unique_name and name is not None)
 
+    def to_dict(self) -> dict[str, Any]:
+        """What is known, as JSON-ready data (for a state file); :meth:`from_dict` reads it back.
+        A mismatch already seen (``lost``) is kept as its reason."""
+        return {
+            "sessionId": self.session_id, "name": self.name, "appId": self.app_id, "kind": self.kind,
+            "owner": self.owner, "proxyUser": self.proxy_user, "uniqueName": self.unique_name,
+            "statements": [{"id": f.id, "code": f.code, "started": f.started, "settled": f.settled}
+                           for f in self.statements.values()],
+            "lost": self.lost.describe() if self.lost is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SessionIdentity:
+        """The identity :meth:`to_dict` wrote (``ValueError`` when it is not one)."""
+        try:
+            ident = cls(session_id=int(data["sessionId"]), name=data.get("name"), app_id=data.get("appId"),
+                        kind=data.get("kind"), owner=data.get("owner"), proxy_user=data.get("proxyUser"),
+                        unique_name=bool(data.get("uniqueName")))
+            for item in data.get("statements") or []:
+                facts = StatementFacts(int(item["id"]), str(item["code"]), _started(item.get("started")),
+                                       bool(item.get("settled")))
+                ident.statements[facts.id] = facts
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a session identity: {exc}") from None
+        if data.get("lost"):
+            ident.lost = _Check(_DIFFERENT, "id", reason=str(data["lost"]))
+        return ident
+
     # ------------------------------------------------------------------ facts
 
     @property

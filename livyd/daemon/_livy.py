@@ -113,9 +113,10 @@ class LivyAPI:
         return await self.client.connect_session(session_id)
 
     @_counted
-    async def submit_statement(self, session_id: int, code: str, *, kind: str | None = None) -> Statement:
+    async def submit_statement(self, session_id: int, code: str, *, kind: str | None = None,
+                               after_id: int | None = None) -> Statement:
         """POST /sessions/{id}/statements (never run twice)."""
-        return await self.client.submit_statement(session_id, code, kind=kind)
+        return await self.client.submit_statement(session_id, code, kind=kind, after_id=after_id)
 
     @_counted
     async def list_statements(self, session_id: int, from_: int, size: int) -> StatementList:

@@ -151,6 +151,12 @@ class _Fanout:
             for st in list(self.states):
                 st.server.protocol.notify(method, params)
 
+        def notify_encoded(method: str, params: bytes) -> None:
+            for st in list(self.states):
+                protocol = st.server.protocol
+                if isinstance(protocol, LivydProtocol):
+                    protocol.notify_encoded(method, params)
+
         def show(message: str, level: int) -> None:
             for st in list(self.states):
                 st._show_message(message, level)
@@ -166,6 +172,7 @@ class _Fanout:
         return Notifier(
             notify=notify,
             show_message=show,
+            notify_encoded=notify_encoded,
             progress_begin=at_origin("_progress_begin"),
             progress_report=at_origin("_progress_report"),
             progress_end=at_origin("_progress_end"),
@@ -542,6 +549,20 @@ class LivydProtocol(LanguageServerProtocol):
             return
         self.writer.write(frame(body))
 
+    def notify_encoded(self, method: str, params: bytes) -> None:
+        """A notification whose params are already JSON (a big output, encoded once in a worker
+        thread for the output log and reused here as is)."""
+        if self.writer is None:
+            return
+        from livyd.daemon._wire import dumps
+
+        head = b'{"jsonrpc":"2.0","method":' + dumps(method) + b',"params":'
+        length = len(head) + len(params) + 1
+        # Written in pieces (one writer, in order): a 20 MB body is never copied into a frame.
+        self.writer.write(b"Content-Length: %d\r\n\r\n" % length + head)
+        self.writer.write(params)
+        self.writer.write(b"}")
+
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         """pygls answers an unexpected exception in a handler it runs itself (initialize, codeLens,
         a message its converter chokes on) with ``data.traceback``: local paths, maybe secrets in
@@ -563,10 +584,14 @@ def _scrub_error(error: Any, server: Any) -> Any:
     data = getattr(error, "data", None)
     if not (isinstance(data, dict) and "traceback" in data):
         return error
+    from livyd._core.redact import redact_text
+
     livyd_state = getattr(server, "livyd", None)
     if livyd_state is not None and livyd_state.settings.show_tracebacks:
-        return error
-    from livyd._core.redact import redact_text
+        lines = data.get("traceback")
+        if isinstance(lines, list):  # asked for, but never a secret in it
+            data = {**data, "traceback": [redact_text(str(line)) for line in lines]}
+        return types.ResponseError(code=error.code, message=redact_text(str(error.message)), data=data)
 
     message = redact_text(str(error.message or "Internal Error").splitlines()[0])[:300]
     return types.ResponseError(code=error.code, message=message, data={"code": "internal"})
@@ -665,7 +690,9 @@ def _rpc(server: LivydServer, name: str, *, command: bool = False) -> Callable[[
                 log.error("internal error in %s: %s", name, type(exc).__name__, exc_info=True)
                 data: dict[str, Any] = {"code": "internal"}
                 if ls.livyd.settings.show_tracebacks:
-                    data["traceback"] = traceback.format_exception(exc)
+                    from livyd._core.redact import redact_text
+
+                    data["traceback"] = [redact_text(line) for line in traceback.format_exception(exc)]
                 raise JsonRpcInternalError(
                     f"internal error in {name}: {type(exc).__name__}", data=data
                 ) from None

@@ -57,7 +57,13 @@ import anyio
 
 from livyd._core.poll import PollSettings
 from livyd._engine import JobState, SessionEngine, StatementJob
-from livyd._exceptions import LivydError, SessionGoneError, redact_url
+from livyd._exceptions import (
+    LivydError,
+    SessionGoneError,
+    SessionReplacedError,
+    SessionUnverifiedError,
+    redact_url,
+)
 from livyd._logging import get_logger
 from livyd.daemon._batches import BatchFollowers, batch_info
 from livyd.daemon._completion import complete
@@ -112,7 +118,10 @@ log = get_logger("livyd.daemon")
 
 def _gone_reason(session_id: int, exc: SessionGoneError) -> str:
     """Why a session's pending tasks failed: its final state when livyd read one, else that it was
-    deleted (404, or Livy's 400 "Session isn't active." while it shuts down)."""
+    deleted (404, or Livy's 400 "Session isn't active." while it shuts down). A session shown not
+    to be ours (the server restarted, the id is someone else's now) says so in the library's words."""
+    if isinstance(exc, SessionReplacedError | SessionUnverifiedError):
+        return str(exc)
     if exc.state and exc.state != "shutting_down":
         return f"session {session_id} is {exc.state}"
     return f"session {session_id} was deleted or is shutting down"
@@ -128,6 +137,8 @@ class Notifier:
     progress_report: Callable[[Task], None] = lambda task: None
     progress_end: Callable[[Task], None] = lambda task: None
     diagnostics: Callable[[Task, OutputNotification], None] = lambda task, out: None
+    #: Send a notification whose params are already encoded JSON (None: only :attr:`notify`).
+    notify_encoded: Callable[[str, bytes], None] | None = None
 
 
 def _status_of(job: StatementJob) -> OutputStatus:
@@ -709,24 +720,45 @@ class Supervisor:
         task.delivered = True
         note = self._output(task)
         limit = self.settings.max_output_bytes
+        encoded: bytes | None = None
         if needs_fitting(note.data, note.evalue, note.traceback, limit):
-            # Measuring, saving and cutting a big output runs in a worker thread: the event loop
-            # keeps answering requests meanwhile.
-            note = await anyio.to_thread.run_sync(self._truncate, task.task_id, note, limit)
-        record = note.wire()
+            # A big output is measured, saved, cut if need be and encoded once, in a worker thread
+            # (the event loop keeps answering requests); the bytes go to the output log and on the
+            # wire as they are.
+            note, encoded = await anyio.to_thread.run_sync(self._fit_and_encode, task.task_id, note, limit)
+        record = note.wire() if encoded is None else None
         if self.store is not None:
             store = self.store
+            line: dict[str, Any] | bytes = encoded if encoded is not None else note.wire()
             try:
-                offset = await anyio.to_thread.run_sync(store.append_output, record)
+                offset = await anyio.to_thread.run_sync(store.append_output, line)
                 if offset is not None:
                     self.output_offsets[task.task_id] = offset
             except OSError as exc:
                 log.warning("could not append to the output log", error=str(exc))
         self.notify_task(task)
         self.notifier.progress_end(task)
-        self.notifier.notify("livy/output", record)
+        if encoded is not None and self.notifier.notify_encoded is not None:
+            self.notifier.notify_encoded("livy/output", encoded)
+        else:
+            self.notifier.notify("livy/output", record if record is not None else note.wire())
         self.notifier.diagnostics(task, note)
         self.persist()
+
+    def _fit_and_encode(
+        self, key: str, note: OutputNotification, limit: int
+    ) -> tuple[OutputNotification, bytes]:
+        """*note*'s wire record encoded once, and its data measured from those bytes; cut to
+        *limit* (:meth:`_truncate`) only if it must be. Runs in a worker thread."""
+        from livyd.daemon._wire import dumps
+
+        record = note.wire()
+        encoded = dumps(record)
+        data_size = len(encoded) - len(dumps({**record, "data": {}})) + len(b"{}")
+        if data_size <= limit and wire_size(note.evalue) + wire_size(note.traceback) <= limit // 2:
+            return note, encoded
+        note = self._truncate(key, note, limit)
+        return note, dumps(note.wire())
 
     def _truncate(self, key: str, note: OutputNotification, limit: int) -> OutputNotification:
         """*note* with its data cut to *limit* bytes (see :func:`fit_output`), the whole output

@@ -202,11 +202,15 @@ sets `mayStillRun` on the task, and sends `window/showMessage` saying so and sug
 
 ## Polling (owned by the daemon)
 
-One poller per session. It fetches only the window of unfinished statements in one request
-(`GET /sessions/{id}/statements?from=<oldest unfinished>&size=<count>`) and never re-downloads
-finished outputs. The first poll after a submission comes within milliseconds; while nothing
-changes the wait grows up to `pollInterval` (the poll cap, default 1 s), and it is short again
-when a statement's state moves. An idle session is polled every `idlePollInterval`.
+One engine per session (the library's `livyd.SessionEngine`). Tasks of a session run one at a
+time, so one request per poll reads the statement in flight (`GET
+/sessions/{id}/statements/{statementId}`); finished outputs are never downloaded again, and the
+next queued task is submitted in the same round its predecessor is seen finished. The first poll
+after a submission comes within milliseconds; while nothing changes the wait grows up to
+`pollInterval` (the poll cap, default 1 s), and it is short again when a statement's state moves.
+The session log is read right after a result (its lines come first), on the poll plan while
+followed (at once again after a burst of lines), and otherwise at most every fifth poll while it
+is quiet. An idle session is polled every `idlePollInterval`.
 
 ## Settings
 

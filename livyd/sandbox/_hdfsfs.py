@@ -17,6 +17,7 @@ be deleted, and ``.snapshot`` is a reserved name everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -37,6 +38,7 @@ from livyd.sandbox._hdfsmeta import (
     READ,
     SUPERGROUP,
     WRITE,
+    XATTR,
     Meta,
     MetaStore,
     Node,
@@ -51,6 +53,9 @@ LS_LIMIT = 1000  # dfs.ls.limit: entries per LISTSTATUS_BATCH page
 MAX_REPLICATION = 512  # dfs.replication.max
 DEFAULT_REPLICATION = 1
 RESERVED = ".reserved"
+#: dfs.webhdfs.acl.provider.permission.pattern's default (what an ``aclspec`` must look like).
+ACL_SPEC_PATTERN = ("^(default:)?(user|group|mask|other):[[A-Za-z_][A-Za-z0-9._-]]*:([rwx-]{3})?"
+                    "(,(default:)?(user|group|mask|other):[[A-Za-z_][A-Za-z0-9._-]]*:([rwx-]{3})?)*$")
 #: Top-level directories every user shares: created on first use as the superuser's, mode 1777
 #: (anyone may create ``/user/<name>`` or ``/tmp/x``; the sticky bit keeps users' entries theirs).
 SHARED_TOP_DIRS = ("user", "tmp")
@@ -272,14 +277,19 @@ class HdfsFs:
 
     def _children(self, local: Path) -> list[dict[str, object]]:
         entries: list[dict[str, object]] = []
-        for name in sorted(os.listdir(local), key=lambda n: n.encode("utf-8", "surrogateescape")):
+        with os.scandir(local) as it:
+            found = sorted(it, key=lambda e: e.name.encode("utf-8", "surrogateescape"))
+        for entry in found:
+            name = entry.name
             if local == self.root and name == RESERVED:
                 continue
             child = local / name
             try:
-                real = child.resolve()
-                if not contained(self.root, real):
-                    continue  # a link out of the data dir is not part of HDFS
+                real = child
+                if entry.is_symlink():  # only links need resolving (and may point outside)
+                    real = child.resolve()
+                    if not contained(self.root, real):
+                        continue  # a link out of the data dir is not part of HDFS
                 entries.append(self._status(real, name))
             except OSError:
                 continue  # vanished meanwhile, or a dangling link
@@ -646,13 +656,20 @@ class HdfsFs:
         local, node = self._existing(pc, hdfs_path)
         self._owner(pc, node)
         meta = node.meta
+        entries: list[acl.AclEntry] = []
+        if op in ("SETACL", "MODIFYACLENTRIES", "REMOVEACLENTRIES"):
+            try:  # AclPermissionParam's pattern: a malformed spec never reaches the NameNode
+                entries = acl.parse_acl_spec(spec or "", with_perm=op != "REMOVEACLENTRIES")
+            except ValueError:
+                fail("IllegalArgumentException", f'Invalid value for webhdfs parameter "aclspec": '
+                     f'Invalid value: "{spec}" does not belong to the domain {ACL_SPEC_PATTERN}')
         try:
             if op == "SETACL":
-                acl.set_acl(meta, acl.parse_acl_spec(spec or ""))
+                acl.set_acl(meta, entries)
             elif op == "MODIFYACLENTRIES":
-                acl.modify_acl(meta, acl.parse_acl_spec(spec or ""))
+                acl.modify_acl(meta, entries)
             elif op == "REMOVEACLENTRIES":
-                acl.remove_acl_entries(meta, acl.parse_acl_spec(spec or "", with_perm=False))
+                acl.remove_acl_entries(meta, entries)
             elif op == "REMOVEDEFAULTACL":
                 acl.remove_default_acl(meta)
             else:
@@ -722,6 +739,12 @@ class HdfsFs:
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         copy = self.snapshot_dir / snap_id
         shutil.copytree(local, copy, symlinks=True)
+        # The copy's root is a plain directory as it was (its record may point at the live
+        # directory's sidecar file: never share it).
+        with contextlib.suppress(OSError):
+            os.removexattr(copy, XATTR)
+        self.store.put(copy, Meta(owner=node.meta.owner, group=node.meta.group, perm=node.meta.perm,
+                                  atime=node.meta.atime, acl=list(node.meta.acl)))
         node.meta.snapshots[name] = {"id": snap_id, "time": int(now * 1000)}
         self.store.put(local, node.meta)
         return {"Path": f"{hdfs_path.rstrip('/')}/{DOT_SNAPSHOT}/{name}"}

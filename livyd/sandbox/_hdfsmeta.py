@@ -5,7 +5,8 @@ Facts carried over from apache/hadoop (FSPermissionChecker, FSDirAttrOp, AclTran
 AclStorage, JsonUtil); no code of theirs:
 
 * **Where it lives.** Each file or directory of the data directory carries one JSON record in the
-  extended attribute ``user.livyd.hdfs``: it moves with renames, vanishes with deletes, and is
+  extended attribute ``user.livyd.hdfs`` (a record too big for the inode's xattr space goes to
+  ``.reserved/meta/<key>.json`` and the xattr names it): it moves with renames, vanishes with deletes, and is
   copied with a snapshot's copy (``shutil.copy2`` copies xattrs). On a file system without user
   xattrs the records live in memory, keyed by inode, for the server's lifetime. A path with no
   record (put there by something else) is owned by the superuser, group ``supergroup``, with its
@@ -35,6 +36,7 @@ import pwd
 import re
 import stat
 import threading
+import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +45,7 @@ from typing import Any
 __all__ = ["AclEntry", "Meta", "MetaStore", "PermissionDenied", "format_mode", "parse_acl_spec"]
 
 XATTR = "user.livyd.hdfs"
+_SIDECAR_MARK = b"@sidecar:"
 SUPERGROUP = "supergroup"
 
 READ, WRITE, EXECUTE = 4, 2, 1
@@ -203,15 +206,47 @@ class MetaStore:
         else:
             with self._lock:
                 raw = self._memory.get((st.st_dev, st.st_ino))
+        if raw and raw.startswith(_SIDECAR_MARK):
+            try:
+                raw = self._sidecar(raw[len(_SIDECAR_MARK):].decode()).read_bytes()
+            except (OSError, UnicodeDecodeError):
+                raw = None
         if raw:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 return Meta.from_json(raw)
         return self.default(path, st)
 
+    def _sidecar_key(self, path: Path) -> str | None:
+        try:
+            raw = os.getxattr(path, XATTR)
+        except OSError:
+            return None
+        return raw[len(_SIDECAR_MARK):].decode() if raw.startswith(_SIDECAR_MARK) else None
+
+    def _sidecar(self, key: str) -> Path:
+        return self.root / ".reserved" / "meta" / f"{key}.json"
+
     def put(self, path: Path, meta: Meta) -> None:
         raw = meta.to_json()
         if self._xattr:
-            os.setxattr(path, XATTR, raw)
+            old_key = self._sidecar_key(path)
+            try:
+                os.setxattr(path, XATTR, raw)
+            except OSError as exc:
+                if exc.errno not in (errno.E2BIG, errno.ENOSPC, errno.ERANGE):
+                    raise
+                # Too big for the inode's xattr space (ext4 keeps ~4 KiB per inode: many
+                # snapshots or ACL entries): the record goes to a file the xattr points to.
+                key = old_key or uuid.uuid4().hex
+                sidecar = self._sidecar(key)
+                sidecar.parent.mkdir(parents=True, exist_ok=True)
+                tmp = sidecar.with_suffix(".tmp")
+                tmp.write_bytes(raw)
+                os.replace(tmp, sidecar)
+                os.setxattr(path, XATTR, _SIDECAR_MARK + key.encode())
+            else:
+                if old_key:
+                    self._sidecar(old_key).unlink(missing_ok=True)
         else:
             st = path.stat()
             with self._lock:

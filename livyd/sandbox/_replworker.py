@@ -870,7 +870,11 @@ class ScalaInterpreter:
             jvm = spark._jvm
             out_dir = spark.sparkContext.getConf().get("spark.repl.class.outputDir", "")
             settings = jvm.scala.tools.nsc.Settings()
-            args = "-Yrepl-class-based -usejavacp" + (f" -Yrepl-outdir {out_dir}" if out_dir else "")
+            # Scala 2.13 flags auto-application (``df.collect``) and other 2.12-era idioms as
+            # deprecated, adding a summary line to the output; Livy's Scala 2.12 REPL does not, and
+            # clients parse that output (pylivy's download), so deprecations stay silent.
+            args = "-Yrepl-class-based -usejavacp -Wconf:cat=deprecation:s" + (
+                f" -Yrepl-outdir {out_dir}" if out_dir else "")
             settings.processArgumentString(args)
             self.reporter_text = jvm.java.io.StringWriter()
             writer = jvm.java.io.PrintWriter(self.reporter_text, True)
@@ -905,7 +909,10 @@ class ScalaInterpreter:
     def _interpret(self, code: str) -> tuple[str, str]:
         result = self.intp.interpret(code).toString()
         self.stream.flush()
-        text = self.console_buffer.toString("UTF-8") + self.reporter_text.toString()
+        echo = self.reporter_text.toString()
+        if self.scala_213 and result == "Success":
+            echo = echo_as_scala_212(echo)
+        text = self.console_buffer.toString("UTF-8") + echo
         self.console_buffer.reset()
         self.reporter_text.getBuffer().setLength(0)
         return result, text
@@ -1008,6 +1015,29 @@ class ScalaInterpreter:
                 while iterator.hasNext():
                     names.append(str(iterator.next()))
         return sorted(set(names))
+
+
+_ECHO_213 = [
+    (re.compile(r"^(?:val|var) ((?:`[^`]+`|[^\s:])+): "), r"\1: "),  # val res0: Int = 2 -> res0: Int = 2
+    (re.compile(r"^def ((?:`[^`]+`|\w)+): "), r"\1: "),  # def f: Int -> f: Int (no parameter lists)
+    (re.compile(r"^(class|object|trait) (\S+)$"), r"defined \1 \2"),
+    (re.compile(r"^type (\S+)$"), r"defined type alias \1"),
+]
+
+
+def echo_as_scala_212(echo: str) -> str:
+    """The REPL's echo of definitions as Scala 2.12 prints it (``res0: Int = 2``, ``defined class
+    P``): Livy runs Spark 3 on Scala 2.12, and clients match that text (pylivy's own integration
+    tests expect ``res1: Long = 100``). pyspark 4 ships Scala 2.13, which prints ``val res0: Int =
+    2`` and ``class P``. Only the REPL's own echo is rewritten, never the statement's stdout."""
+    lines = echo.split("\n")
+    for i, line in enumerate(lines):
+        for pattern, replacement in _ECHO_213:
+            new = pattern.sub(replacement, line, count=1)
+            if new != line:
+                lines[i] = new
+                break
+    return "\n".join(lines)
 
 
 def scala_error(output: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ removal of dead sessions ``--state-retain`` seconds after they died.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -56,6 +57,8 @@ log = structlog.get_logger()
 
 RETAINED_STATEMENTS = 100
 CANCEL_TRIGGER_INTERVAL = 0.1
+#: seconds between SIGINTs while an interrupted statement has not ended (--interrupt-on-cancel)
+INTERRUPT_AGAIN = 1.0
 ACTIVE_SERVER_STATES = frozenset({"not_started", "starting", "recovering", "running", "error"})
 
 
@@ -284,12 +287,21 @@ class Session:
             except Exception as exc:
                 log.warning("interrupt failed", session=self.id, error=str(exc))
         with anyio.move_on_after(self.options.cancel_timeout):
+            signalled = anyio.current_time()
             while True:
                 try:
                     await self.repl.cancel_jobs(statement.id)
                 except Exception as exc:
                     log.debug("cancel_jobs failed", session=self.id, error=str(exc))
                 await anyio.sleep(CANCEL_TRIGGER_INTERVAL)
+                if self.options.interrupt_on_cancel and anyio.current_time() - signalled >= INTERRUPT_AGAIN:
+                    # A SIGINT that lands while the worker is still between receiving the statement
+                    # and running it is ignored there: signal again, as a user presses Ctrl-C again.
+                    # Safe for the next statement: it is sent only after this one has answered, and
+                    # this task ends with it.
+                    signalled = anyio.current_time()
+                    with contextlib.suppress(Exception):
+                        self.repl.interrupt()
         if statement.state == "cancelling":
             # Livy's job-cancel.timeout: marked cancelled although the code keeps running.
             statement.state = "cancelled"

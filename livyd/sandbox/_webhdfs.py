@@ -432,7 +432,7 @@ class _WebHDFS:
             await run(fs.set_times, hdfs_path, mtime, atime)
             return _empty()
         if op == "SETREPLICATION":
-            replication = params.long("replication", None, minimum=None)
+            replication = params.long("replication", None, minimum=1)  # ReplicationParam's range
             return _json({"boolean": await run(fs.set_replication, hdfs_path,
                                                3 if replication is None else replication)})
         if op in _ACL_OPS:
@@ -474,12 +474,9 @@ class _WebHDFS:
                       pc: PermissionChecker, data_step: bool) -> Response:
         overwrite = params.boolean("overwrite", False)
         permission = params.permission(0o644)
-        replication = params.long("replication", None)
-        block_size = params.long("blocksize", None)
+        replication = params.long("replication", None, minimum=1)
+        block_size = params.long("blocksize", None, minimum=1)
         assert permission is not None
-        if replication is not None and replication < 1:
-            _fail("IOException", f"Requested replication factor of {replication} is less than the required "
-                  f"minimum of 1 for {hdfs_path}")
         if not data_step:
             # Step 1 (NameNode): no existence check, no body read.
             extra = [("createflag", ""), ("createparent", "true"), ("overwrite", str(overwrite).lower())]

@@ -134,3 +134,17 @@ def test_bad_input_is_a_value_error() -> None:
         SessionIdentity.of({"id": "0"})
     with pytest.raises(ValueError, match="integer id"):
         SessionIdentity.of(session()).remember_statement({"id": True})
+
+
+def test_an_identity_survives_a_state_file() -> None:
+    import json
+
+    known = SessionIdentity.of(session(appId="application_1_0001"), unique_name=True)
+    known.remember_statement(statement(), "x = 1\nx")
+    again = SessionIdentity.from_dict(json.loads(json.dumps(known.to_dict())))
+    assert again == known
+    assert again.check_session(session(name="someone-else", appId="application_1_0001")).verdict is DIFFERENT
+    gone = SessionIdentity.from_dict({**known.to_dict(), "lost": "Livy no longer knows session 0"})
+    assert gone.check_session(session()).verdict is DIFFERENT
+    with pytest.raises(ValueError, match="not a session identity"):
+        SessionIdentity.from_dict({"name": "x"})

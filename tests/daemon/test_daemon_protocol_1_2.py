@@ -55,6 +55,14 @@ async def test_a_past_statement_in_full(spawn_daemon: Any, livy_url: str) -> Non
         assert theirs["output"]["status"] == "error" and theirs["output"]["ename"] == "ZeroDivisionError"
         assert theirs["completed"] >= theirs["started"] > 0
 
+        # A big output that fits (encoded once in a worker thread, those bytes logged and sent):
+        # whole, and read back whole from the output log.
+        big = await client.request("livy/execute", {"code": "'é' * 300000", "sessionId": sid})
+        out = await output_of(client, big["taskId"])
+        assert out["truncated"] is False and out["data"]["text/plain"] == "'" + "é" * 300000 + "'"
+        again = await client.request("livy/statement", {"taskId": big["taskId"]})
+        assert again["output"]["data"] == out["data"]
+
         err = await error_of(client, "livy/statement", {"taskId": "t-nope"})
         assert err.data["code"] == "unknown-task"
         for bad in ({}, {"sessionId": sid}, {"taskId": started["taskId"], "sessionId": sid}):

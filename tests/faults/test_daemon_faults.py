@@ -82,6 +82,8 @@ async def test_a_restart_where_someone_else_gets_session_0(tmp_path: Path) -> No
                            if p["taskId"] == started["taskId"]]
                 assert "their report" not in json.dumps(outputs) + json.dumps(ended)
                 assert ended["state"] == "failed", ended
+                # the editor is told what happened, in the library's words (not just "replaced")
+                assert "the server restarted" in (ended.get("message") or ""), ended
                 nxt = await client.request("livy/execute", {"code": "'mine'"})
                 await client.wait_for_notification(
                     "livy/taskChanged", lambda p: p["taskId"] == nxt["taskId"]
@@ -116,3 +118,27 @@ def _name_of(url: str, sid: object) -> object:
     import httpx
 
     return httpx.get(f"{url}/sessions/{sid}", timeout=10).json()["name"]
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(150)
+async def test_code_with_a_lone_surrogate_fails_its_task_not_the_session(sandbox: SandboxProcess,
+                                                                          tmp_path: Path) -> None:
+    """Issue 11, item 6 on the daemon: such code once crashed the poller and abandoned the session."""
+    cmd = [sys.executable, "-m", "livyd", "--stdio", "--standalone"]
+    async with DaemonClient.spawn(cmd, env=_env(tmp_path), cwd=str(tmp_path)) as client:
+        await client.initialize({"profile": None, "workspace": str(tmp_path), "settings": {
+            "url": sandbox.livy_url, "stateDir": str(tmp_path / "state"), "pollInterval": 0.1,
+            "deleteSessionsOnExit": True}})
+        # a JSON escape: the daemon gets a str with a lone surrogate, which UTF-8 cannot carry
+        params = '{"code": "x = \'\\ud800\'"}'
+        body = ('{"jsonrpc": "2.0", "id": 901, "method": "livy/execute", "params": ' + params + "}").encode()
+        await client.send_raw(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        failed = await client.wait_for_notification(
+            "livy/taskChanged", lambda p: p["state"] == "failed", timeout=90)
+        assert "lone surrogate U+D800 at line 1, column 6" in failed["message"]
+        after = await client.request("livy/execute", {"code": "'the session lives on'"})
+        out = await client.wait_for_notification("livy/output", lambda p: p["taskId"] == after["taskId"],
+                                                 timeout=90)
+        assert out["data"]["text/plain"] == "'the session lives on'"
+        assert out["sessionId"] == failed["sessionId"]

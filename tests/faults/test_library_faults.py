@@ -274,3 +274,30 @@ async def test_after_a_gap_a_session_with_nothing_to_compare_is_not_written(
     finally:
         async with httpx.AsyncClient(timeout=10, headers=H) as raw:
             await raw.delete(f"{sandbox.livy_url}/sessions/{sid}")
+
+
+async def test_an_identity_restored_from_a_state_file_is_checked(client: LivyClient,
+                                                                 shared_session: int) -> None:
+    """A daemon that kept what it knew about session N across its own restart: a session N that is
+    someone else's now is refused on the first read; the same session is accepted and proven."""
+    from livyd import SessionIdentity
+
+    # as a daemon would keep it for a session it named itself (a unique name proves it)
+    mine = SessionIdentity.of((await client.get_session(shared_session)).model_dump(by_alias=True),
+                              unique_name=True)
+    stale = SessionIdentity.from_dict({**mine.to_dict(), "name": "the-one-we-had-before"})
+    client.track_identity(stale)
+    with pytest.raises(SessionReplacedError, match="name"):
+        await client.get_session(shared_session)
+    client.track_identity(SessionIdentity.from_dict(mine.to_dict()))
+    st = await client.run_statement(shared_session, "'still mine'")
+    assert st.output is not None and st.output.text == "'still mine'"
+
+
+async def test_code_that_cannot_be_sent_is_named_and_not_sent(client: LivyClient, proxy: FaultProxy,
+                                                             shared_session: int) -> None:
+    from livyd import ConfigError
+
+    with pytest.raises(ConfigError, match=r"lone surrogate U\+D800 at line 2, column 6"):
+        await client.submit_statement(shared_session, "x = 1\ny = '\ud800'")
+    assert not [r for r in proxy.forwarded if r.method == "POST"]

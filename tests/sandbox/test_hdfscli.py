@@ -133,7 +133,7 @@ def test_hdfscli_metadata_acls_snapshots_and_checksums(sandbox: SandboxProcess) 
     assert user.status(f"{root}/g")["replication"] == 3
     with pytest.raises(HdfsError, match="is not a file"):
         user.set_replication(f"{root}/d", 2)
-    with pytest.raises(HdfsError, match="less than the required minimum of 1"):
+    with pytest.raises(HdfsError, match="Invalid parameter range: replication = 0 < 1"):
         user.set_replication(f"{root}/g", 0)
     assert user.checksum(f"{root}/g") == user.checksum(f"{root}/f")
     assert user.checksum(f"{root}/g")["algorithm"] == "MD5-of-0MD5-of-512CRC32C"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import stat
 import sys
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -68,10 +67,10 @@ def test_interrupt_on_cancel_stops_a_python_loop(sandbox_factory: Factory) -> No
         wait_until(lambda: http.get(f"/sessions/{sid}/state").json()["state"] == "idle")
         st = http.post(f"/sessions/{sid}/statements", json={"code": "while True: pass"}).json()["id"]
         wait_until(lambda: http.get(f"/sessions/{sid}/statements/{st}").json()["state"] == "running")
-        t0 = time.monotonic()
         assert http.post(f"/sessions/{sid}/statements/{st}/cancel").json() == {"msg": "canceled"}
-        done = wait_statement(http, sid, st, ("cancelled",), timeout=30.0, what="cancelled")
-        assert time.monotonic() - t0 < 10  # not the 30 s forced timeout
+        done = wait_statement(http, sid, st, ("cancelled",), timeout=60.0, what="cancelled")
+        # interrupted, not the forced job-cancel timeout (which leaves the output null)
+        assert done["output"] is not None, "the loop was not interrupted: the forced cancel timeout ended it"
         assert done["output"]["status"] == "error" and done["output"]["ename"] == "KeyboardInterrupt"
         after = http.post(f"/sessions/{sid}/statements", json={"code": "'still usable'"}).json()["id"]
         out = wait_statement(http, sid, after, ("available",), timeout=30.0)

@@ -117,15 +117,15 @@ def test_scala_statements_echo_like_the_repl_with_spark_and_sc_bound(
         spark_session: tuple[httpx.Client, int]) -> None:
     http, sid = spark_session
     two = scala(http, sid, "1 + 1")
-    assert two["status"] == "ok" and re.fullmatch(r"val res\d+: Int = 2\n", two["data"]["text/plain"])
+    assert two["status"] == "ok" and re.fullmatch(r"res\d+: Int = 2\n", two["data"]["text/plain"])
     several = scala(http, sid, "val x = 1\nval y = 2\nx + y")["data"]["text/plain"]
-    assert re.fullmatch(r"val x: Int = 1\nval y: Int = 2\nval res\d+: Int = 3\n", several)
+    assert re.fullmatch(r"x: Int = 1\ny: Int = 2\nres\d+: Int = 3\n", several)
     assert scala(http, sid, 'println("hi from scala")')["data"] == {"text/plain": "hi from scala\n"}
     comment = scala(http, sid, "// only a comment")
     assert comment.get("data") == {"text/plain": ""}, comment
     # closures defined in the REPL run on executors (its classes are served to them)
     summed = scala(http, sid, "sc.parallelize(1 to 10).map(_ * 2).sum()")["data"]["text/plain"]
-    assert re.fullmatch(r"val res\d+: Double = 110.0\n", summed)
+    assert re.fullmatch(r"res\d+: Double = 110.0\n", summed)
     counted = scala(http, sid, "spark.range(7).count()")["data"]["text/plain"]
     assert counted.endswith(": Long = 7\n")
     assert "spark-shared" in scala(http, sid, "sc.appName")["data"]["text/plain"], "the session's own context"
@@ -147,10 +147,11 @@ def test_scala_errors_have_ename_evalue_and_traceback(spark_session: tuple[httpx
 
 def test_scala_table_and_json_magics(spark_session: tuple[httpx.Client, int]) -> None:
     http, sid = spark_session
-    code = ('case class Person(name: String, age: Int)\n'
-            'val people = Seq(Person("ann", 31), Person("bob", 42))\n'
-            '%table people')
-    table = scala(http, sid, code)["data"]
+    code = 'case class Person(name: String, age: Int)\nval people = Seq(Person("ann", 31), Person("bob", 42))'
+    defined = scala(http, sid, code)["data"]["text/plain"]
+    assert defined == ("defined class Person\n"
+                       "people: Seq[Person] = List(Person(ann,31), Person(bob,42))\n"), "Scala 2.12's echo"
+    table = scala(http, sid, "%table people")["data"]
     assert table == {"application/vnd.livy.table.v1+json": {
         "headers": [{"name": "name", "type": "STRING_TYPE"}, {"name": "age", "type": "BIGINT_TYPE"}],
         "data": [["ann", 31], ["bob", 42]]}}
@@ -177,3 +178,19 @@ def test_scala_completion_and_cancel_by_job_group(spark_session: tuple[httpx.Cli
     done = wait_statement(http, sid, st, ("cancelled",), what="cancelled", **SLOW)
     assert done["output"]["status"] == "error" and "cancelled" in done["output"]["evalue"].lower()
     assert scala(http, sid, "41 + 1")["data"]["text/plain"].endswith(": Int = 42\n")
+
+
+def test_pylivy_scala_session_runs_uploads_and_downloads(sandbox: SandboxProcess) -> None:
+    """pylivy's Scala templates (``val df = spark.read.json(...)``, ``df.toJSON.collect.foreach(println)``)
+    against a real ``spark`` session. pylivy posts statements without a kind, so this needs a
+    session of its own (the one extra JVM of the Scala tests)."""
+    import pandas
+    from livy import LivySession, SessionKind
+
+    with LivySession.create(sandbox.livy_url, kind=SessionKind.SPARK, name="pylivy-scala",
+                            echo=False) as session:
+        assert re.fullmatch(r"res\d+: Int = 42\n?", session.run("40 + 2").text or "")
+        session.upload("people", pandas.DataFrame({"name": ["ann", "bob"], "age": [31, 42]}))
+        frame = session.download("people")
+        assert sorted(frame.columns) == ["age", "name"]
+        assert frame.sort_values("name")[["name", "age"]].values.tolist() == [["ann", 31], ["bob", 42]]

@@ -148,6 +148,22 @@ async def test_python_alias_kind_and_bad_kind(repl: Repl) -> None:
         await repl.execute(1, "1", "sparkr")
 
 
+def test_scala_213_echo_is_shown_as_livys_scala_212_echo() -> None:
+    import importlib.util
+
+    from livyd.sandbox._repl import WORKER_SCRIPT
+
+    spec = importlib.util.spec_from_file_location("replworker_for_echo", WORKER_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    worker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(worker)
+    echo = ("val res0: Int = 2\nvar y: String = hi\ndef f: Int\ndef g(x: Int): Int\nclass P\nobject O\n"
+            "trait T\ntype A\nval people: Seq[P] = List(P(a,1))\n")
+    assert worker.echo_as_scala_212(echo) == (
+        "res0: Int = 2\ny: String = hi\nf: Int\ndef g(x: Int): Int\ndefined class P\ndefined object O\n"
+        "defined trait T\ndefined type alias A\npeople: Seq[P] = List(P(a,1))\n")
+
+
 async def test_scala_without_spark_is_livys_interpreter_error(repl: Repl) -> None:
     out = await repl.execute(2, "1 + 1", "scala")
     assert (out["status"], out["ename"], out["evalue"]) == \

@@ -229,8 +229,11 @@ def test_setreplication_is_stored_and_read_back(users: tuple[As, As, As]) -> Non
     assert alice.status("/repl")["replication"] == 0
     assert alice.put("/repl/none", "SETREPLICATION", replication="2").json() == {"boolean": False}
     zero = alice.put("/repl/f", "SETREPLICATION", replication="0")
-    assert remote(zero, 403, "IOException") == \
-        "Requested replication factor of 0 is less than the required minimum of 1 for /repl/f"
+    assert remote(zero, 400, "IllegalArgumentException") == \
+        'Invalid value for webhdfs parameter "replication": Invalid parameter range: replication = 0 < 1'
+    too_many = alice.put("/repl/f", "SETREPLICATION", replication="600")
+    assert remote(too_many, 403, "IOException") == \
+        "Requested replication factor of 600 exceeds maximum of 512 for /repl/f"
     assert "access=WRITE" in remote(bob.put("/repl/f", "SETREPLICATION", replication="1"), 403,
                                     "AccessControlException")
 
@@ -272,8 +275,11 @@ def test_acls_are_stored_reported_and_enforced(users: tuple[As, As, As]) -> None
                                         "AccessControlException")
     assert alice.write("/acl/f2", b"x").status_code == 201
     invalid = alice.put("/acl/f2", "SETACL", aclspec="user:bob:rwz")
-    assert "Invalid" in remote(invalid, 400, "HadoopIllegalArgumentException")
-    assert alice.put("/acl/f2", "SETACL", aclspec="user:bob:r--,group::r--,other::---").status_code == 400
+    assert remote(invalid, 400, "IllegalArgumentException").startswith(
+        'Invalid value for webhdfs parameter "aclspec": Invalid value: "user:bob:rwz" does not belong')
+    no_owner_entry = alice.put("/acl/f2", "SETACL", aclspec="user:bob:r--,group::r--,other::---")
+    assert remote(no_owner_entry, 400, "HadoopIllegalArgumentException") == \
+        "Invalid ACL: the user, group and other entries are required."
     # REMOVEACL restores plain permission bits
     assert alice.write("/acl/f3", b"x", permission="640").status_code == 201
     assert alice.put("/acl/f3", "MODIFYACLENTRIES", aclspec="user:bob:rwx").status_code == 200
@@ -502,3 +508,24 @@ def test_acl_transformations_follow_hdfs() -> None:
     assert meta.acl == ["default:user::rwx", "default:user:bob:r-x", "default:group::r-x",
                         "default:mask::r-x", "default:other::---"], "defaults completed from the access ACL"
     assert m.format_mode(0o1777, True) == "drwxrwxrwt" and m.format_mode(0o1644, False) == "-rw-r--r-T"
+
+
+def test_a_record_too_big_for_the_inode_goes_to_a_sidecar_file(tmp_path: Path) -> None:
+    from livyd.sandbox._hdfsmeta import Meta, MetaStore
+
+    store = MetaStore(tmp_path, SUPER)
+    (tmp_path / "d").mkdir()
+    many = {f"s{i:04d}": {"id": f"{i:032x}", "time": 1_700_000_000_000 + i} for i in range(400)}
+    meta = Meta(owner="alice", group="g", perm=0o755, snapshottable=True, snapshots=many)
+    assert len(meta.to_json()) > 16384, "more than any file system keeps in one inode's xattrs"
+    store.put(tmp_path / "d", meta)
+    back = store.get(tmp_path / "d")
+    assert back.snapshots == many and back.owner == "alice"
+    assert len(list((tmp_path / ".reserved" / "meta").iterdir())) == 1, "kept in a sidecar file"
+    meta.owner = "carol"
+    store.put(tmp_path / "d", meta)
+    assert store.get(tmp_path / "d").owner == "carol"
+    assert len(list((tmp_path / ".reserved" / "meta").iterdir())) == 1, "the same sidecar, rewritten"
+    store.put(tmp_path / "d", Meta(owner="bob", group="g", perm=0o700))
+    assert store.get(tmp_path / "d").owner == "bob", "a small record goes back into the xattr"
+    assert not list((tmp_path / ".reserved" / "meta").iterdir()), "and its sidecar is gone"

@@ -6,6 +6,7 @@
 //      child process, a value only the server knows);
 //   2. run a long statement and cancel it with the Cancel button of its progress notification;
 //   3. a %table result in the grid webview: sort, filter, copy as CSV;
+//   3b. Shift+Enter runs a # %% cell of unsaved text;
 //   4. run a notebook cell with the "Livy" kernel and see its native output;
 //   5. reload the window: the session is reattached (the same REPL pid again);
 //   6. the Sessions view shows the session and its statement history;
@@ -87,6 +88,22 @@ async function cleanup() {
     // code-server's helpers (extension host, livyd) leave with the group; give SIGKILL to stragglers.
     try { process.kill(-cs.pid, 'SIGKILL'); } catch { /* gone */ }
   }
+  // Every process this run started carries XDG_RUNTIME_DIR=T (the shared daemon too, which
+  // detaches from code-server's process group): wait for them to leave, then end stragglers.
+  const ours = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid).filter((d) => {
+    try {
+      return readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(`XDG_RUNTIME_DIR=${T}`);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+  for (let i = 0; i < 40 && ours().length; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  for (const pid of ours()) {
+    log(`ending leftover process ${pid}`);
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
   await sandbox?.stop();
 }
 
@@ -107,7 +124,9 @@ async function main() {
   // livy.daemonPath are taken from the remote machine's settings, as with Remote-SSH.
   mkdirSync(join(T, 'ud', 'Machine'), { recursive: true });
   writeFileSync(join(T, 'ud', 'Machine', 'settings.json'), JSON.stringify({
-    'livy.daemonPath': livyd, 'livy.daemonArgs': ['--standalone'], 'livy.url': sandbox.url, 'livy.auth': 'bearer',
+    // The default mode: livyd --stdio relays to the per-user shared daemon (its socket under this
+    // run's XDG_RUNTIME_DIR), which keeps sessions and credentials while the window reloads.
+    'livy.daemonPath': livyd, 'livy.url': sandbox.url, 'livy.auth': 'bearer',
     'livy.pollInterval': 0.2, 'livy.deleteSessionsOnExit': false, // the session must survive the reload
   }, null, 2));
   writeFileSync(join(W, 'demo.py'), [
@@ -118,6 +137,7 @@ async function main() {
     '%table rows',
     '',
   ].join('\n'));
+  writeFileSync(join(W, 'cells.py'), '# %% first\nx = 6\n\n# %% second\nprint("CELL", x * 7)\n');
   writeFileSync(join(W, 'nb.ipynb'), JSON.stringify({
     cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: ['import os\n', 'print("NB-PID", os.getpid())'] }],
     metadata: { language_info: { name: 'python' } }, nbformat: 4, nbformat_minor: 5,
@@ -127,6 +147,7 @@ async function main() {
     ...process.env, PATH: `${dirname(NODE24)}:${process.env.PATH}`,
     XDG_CONFIG_HOME: join(T, 'xdg-config'), XDG_DATA_HOME: join(T, 'xdg-data'), XDG_STATE_HOME: join(T, 'xdg-state'),
     XDG_RUNTIME_DIR: T, XDG_CACHE_HOME: join(T, 'xdg-cache'),
+    LIVYD_DAEMON_IDLE_EXIT: '2', // the shared daemon leaves 2 s after code-server's relay did
   };
   const args = ['--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
     '--user-data-dir', join(T, 'ud'), '--extensions-dir', join(T, 'ext')];
@@ -179,7 +200,11 @@ async function main() {
     await page.waitForFunction((t) => document.querySelector('.quick-input-widget input')?.value === `>${t}`, title);
     await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title }).waitFor();
     await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    // The palette has taken the command once it closed or shows the command's own quick pick.
+    await page.waitForFunction((t) => {
+      const w = document.querySelector('.quick-input-widget');
+      return !w || w.style.display === 'none' || w.offsetParent === null || w.querySelector('input')?.value !== `>${t}`;
+    }, title);
   };
   const openFile = async (name) => {
     await page.keyboard.press('Control+P');
@@ -284,9 +309,25 @@ async function main() {
   await page.screenshot({ path: join(ARTIFACTS, 'vscode-table.png') });
   mark('table');
   log('table grid sorted, filtered, copied');
-  await palette('View: Close All Editors'); // the notebook gets the whole width (its toolbar collapses when narrow)
 
-  // 4. A notebook cell on the "Livy" kernel.
+  // 4. Shift+Enter runs the # %% cell at the cursor (the daemon decides the cell's lines), in
+  //    unsaved text: the second cell sees the first one's variable.
+  await palette('View: Close All Editors'); // the notebook gets the whole width (its toolbar collapses when narrow)
+  await openFile('cells.py');
+  await page.locator('.editor-group-container .monaco-editor .view-lines', { hasText: 'second' }).first().click();
+  await gotoLine(2);
+  await page.keyboard.press('End');
+  await page.keyboard.type('  # edited, not saved');
+  await page.keyboard.press('Shift+Enter');
+  await waitPanel(/edited,\snot\ssaved[\s\S]*✓\sdone/);
+  await gotoLine(5);
+  await page.keyboard.press('Shift+Enter');
+  await waitPanel(/CELL\s42/);
+  mark('cells');
+  log('cells ran');
+  await palette('View: Close All Editors');
+
+  // 5. A notebook cell on the "Livy" kernel.
   await openFile('nb.ipynb');
   await page.locator('.notebook-editor').first().waitFor();
   // The toolbar's kernel button shows "Livy: default" once the controller is offered (suggested
@@ -310,7 +351,7 @@ async function main() {
   log('notebook cell ran');
   await page.screenshot({ path: join(ARTIFACTS, 'vscode.png') });
 
-  // 5. The attached session survives a window reload: the new daemon reattaches, and a statement
+  // 6. The attached session survives a window reload: the new daemon reattaches, and a statement
   //    runs in the same REPL process as before.
   const reloaded = page.waitForEvent('load');
   await palette('Developer: Reload Window');
@@ -329,7 +370,7 @@ async function main() {
   mark('reload');
   log('reattached after reload');
 
-  // 6. The Sessions view lists the session and its statement history (restored from the daemon).
+  // 7. The Sessions view lists the session and its statement history (restored from the daemon).
   await page.locator('.activitybar .action-item a[aria-label^="Livy"]').first().click();
   const view = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Sessions' }) }).first();
   await view.locator('.monaco-list-row', { hasText: /Session\s0/ }).waitFor();
@@ -338,7 +379,7 @@ async function main() {
   await page.screenshot({ path: join(ARTIFACTS, 'vscode-sessions.png') });
   mark('sessions view');
 
-  // 7. The token is in no file code-server, the extension or livyd wrote (logs, state, settings).
+  // 8. The token is in no file code-server, the extension or livyd wrote (logs, state, settings).
   const leaks = [];
   const scan = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {

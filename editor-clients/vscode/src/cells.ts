@@ -1,44 +1,13 @@
-/** `# %%` cells and what "run selection" means, on plain lines of text (no vscode import). */
+/**
+ * `# %%` text helpers (no vscode import). Which lines a cell covers when it runs is the daemon's
+ * rule (livyd.runCell, its CodeLenses); these only split a percent file into notebook cells
+ * for the "Livy percent notebook" view, and dedent a selection.
+ */
 
 const CELL_MARKER = /^\s*#\s*%%/;
 
 export function isCellMarker(line: string): boolean {
   return CELL_MARKER.test(line);
-}
-
-export interface LineSpan {
-  /** First line (zero-based, inclusive). */
-  start: number;
-  /** Last line (zero-based, inclusive). */
-  end: number;
-}
-
-/**
- * The `# %%` cell holding `line`: from its marker (exclusive) to the line before the next marker.
- * Without any marker the whole document is one cell. Leading and trailing blank lines are trimmed.
- */
-export function cellAt(lines: readonly string[], line: number): LineSpan {
-  let start = 0;
-  for (let i = Math.min(line, lines.length - 1); i >= 0; i--) {
-    if (isCellMarker(lines[i])) {
-      start = i + 1;
-      break;
-    }
-  }
-  let end = lines.length - 1;
-  for (let i = Math.max(line + 1, start); i < lines.length; i++) {
-    if (isCellMarker(lines[i])) {
-      end = i - 1;
-      break;
-    }
-  }
-  while (start < end && lines[start].trim() === '') {
-    start++;
-  }
-  while (end > start && lines[end].trim() === '') {
-    end--;
-  }
-  return { start, end };
 }
 
 /** Cells of a percent-format file: [marker title, code lines]. Text before the first marker is a cell too. */

@@ -4,11 +4,11 @@
  */
 import * as vscode from 'vscode';
 import { describeError } from './api';
-import { cellAt, dedent } from './cells';
+import { dedent, isCellMarker } from './cells';
 import { CredentialStore, credentialParams } from './credentials';
 import type { Daemon } from './daemon';
 import { type LivyModel, type TaskRecord, isActive, keyOf } from './model';
-import type { ExecuteParams, SessionInfo } from './protocol.generated';
+import type { ExecuteParams, ExecuteResult, SessionInfo } from './protocol.generated';
 import { dataText, statusLine } from './render';
 import type { SessionOutputs } from './ui/outputs';
 import { showTaskProgress } from './ui/status';
@@ -117,18 +117,44 @@ export async function runSelection(c: Context): Promise<TaskRecord | undefined> 
     return runCode(c, dedent(doc.getText(range)), doc.uri, range);
   }
   // Nothing selected: the current cell in a file with # %% markers, else the current line.
-  const lines = doc.getText().split(/\r?\n/);
-  if (lines.some((l) => /^\s*#\s*%%/.test(l))) {
+  if (doc.getText().split(/\r?\n/).some(isCellMarker)) {
     return runCellAt(c, doc, sel.active.line);
   }
   const line = doc.lineAt(sel.active.line);
   return runCode(c, line.text.trim(), doc.uri, line.range);
 }
 
+/**
+ * A task the daemon started from a command (livyd.runCell / livyd.runFile, ours or a CodeLens's):
+ * fetch its whole code (livy/statement), then show its header and progress like any other.
+ */
+export async function trackServerRun(c: Context, result: unknown): Promise<TaskRecord | undefined> {
+  const r = result as Partial<ExecuteResult> | undefined;
+  if (!r || typeof r.taskId !== 'string' || typeof r.sessionId !== 'number') {
+    return undefined;
+  }
+  const a = await api(c);
+  try {
+    await a.request('livy/statement', { taskId: r.taskId, profile: r.profile ?? null });
+  } catch (e) {
+    c.daemon.log.warn(`livy/statement for task ${r.taskId}: ${describeError(e)}`);
+  }
+  const record = c.model.tasks.get(r.taskId) ?? c.model.noteExecute({ code: '' }, { taskId: r.taskId, sessionId: r.sessionId, profile: r.profile ?? null });
+  c.outputs.submitted(record);
+  showTaskProgress(c.model, record, (id) => cancelTask(c, id));
+  return record;
+}
+
+/** The daemon decides where a `# %%` cell starts and ends (the same rule as its CodeLenses). */
 async function runCellAt(c: Context, doc: vscode.TextDocument, line: number): Promise<TaskRecord | undefined> {
-  const span = cellAt(doc.getText().split(/\r?\n/), line);
-  const range = new vscode.Range(span.start, 0, span.end, doc.lineAt(span.end).text.length);
-  return runCode(c, doc.getText(range), doc.uri, range);
+  try {
+    await api(c);
+    const result = await c.daemon.executeCommand('livyd.runCell', [{ uri: doc.uri.toString(), line }]);
+    return await trackServerRun(c, result);
+  } catch (e) {
+    showError('running the cell', e);
+    return undefined;
+  }
 }
 
 export async function runCell(c: Context, uri?: vscode.Uri, line?: number): Promise<TaskRecord | undefined> {
@@ -139,25 +165,20 @@ export async function runCell(c: Context, uri?: vscode.Uri, line?: number): Prom
   return runCellAt(c, doc, line ?? vscode.window.activeTextEditor?.selection.active.line ?? 0);
 }
 
+/** The whole document as the daemon holds it (unsaved changes included: it is synced over LSP). */
 export async function runFile(c: Context, uri?: vscode.Uri): Promise<TaskRecord | undefined> {
   const doc = uri ? await vscode.workspace.openTextDocument(uri) : editorOrWarn()?.document;
   if (!doc) {
     return undefined;
   }
-  const last = doc.lineAt(doc.lineCount - 1);
-  return runCode(c, doc.getText(), doc.uri, new vscode.Range(0, 0, last.lineNumber, last.text.length));
-}
-
-/** The daemon's CodeLens commands, answered with the editor's (possibly unsaved) text. */
-export function serverCommand(c: Context, command: string, args: unknown[]): Promise<unknown> | undefined {
-  const arg = (args[0] ?? {}) as { uri?: string; line?: number };
-  if (command === 'livyd.runCell' && typeof arg.uri === 'string') {
-    return runCell(c, vscode.Uri.parse(arg.uri), typeof arg.line === 'number' ? arg.line : 0);
+  try {
+    await api(c);
+    const result = await c.daemon.executeCommand('livyd.runFile', [{ uri: doc.uri.toString() }]);
+    return await trackServerRun(c, result);
+  } catch (e) {
+    showError('running the file', e);
+    return undefined;
   }
-  if (command === 'livyd.runFile' && typeof arg.uri === 'string') {
-    return runFile(c, vscode.Uri.parse(arg.uri));
-  }
-  return undefined;
 }
 
 function sessionLabel(s: SessionInfo): vscode.QuickPickItem & { session: SessionInfo } {

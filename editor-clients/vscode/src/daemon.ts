@@ -13,8 +13,10 @@ import { daemonArgs, readSettings } from './settings';
 
 export type DaemonState = 'stopped' | 'starting' | 'running' | 'failed';
 
-/** Commands the daemon's CodeLenses call, answered by the extension with the editor's text. */
-export type ServerCommandHandler = (command: string, args: unknown[]) => Promise<unknown> | undefined;
+const ATTACHED_KEY = 'livy.attachedSession.v1';
+
+/** Told about what the daemon's own commands (livyd.runCell from a CodeLens, ...) returned. */
+export type ServerCommandHandler = (command: string, result: unknown) => void;
 
 export class Daemon implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -123,7 +125,8 @@ export class Daemon implements vscode.Disposable {
         options: { cwd: folder ?? undefined },
       };
       const clientOptions: LanguageClientOptions = {
-        documentSelector: [{ scheme: 'file', language: 'python' }, { scheme: 'vscode-notebook-cell', language: 'python' }],
+        // Untitled buffers too: livyd.runCell / runFile read the text the daemon was sent.
+        documentSelector: [{ scheme: 'file', language: 'python' }, { scheme: 'untitled', language: 'python' }, { scheme: 'vscode-notebook-cell', language: 'python' }],
         initializationOptions: initializationOptions(s, folder),
         outputChannel: this.log,
         revealOutputChannelOn: RevealOutputChannelOn.Never,
@@ -131,9 +134,10 @@ export class Daemon implements vscode.Disposable {
           // Notebook cells get completion, but not the daemon's file-level "Run file"/"Run cell"
           // lenses (the notebook has its own run buttons).
           provideCodeLenses: (document, token, next) => (document.uri.scheme === 'vscode-notebook-cell' ? [] : next(document, token)),
-          executeCommand: (command, args, next): unknown => {
-            const handled = this.serverCommand(command, args);
-            return handled !== undefined ? handled : (next(command, args) as unknown);
+          executeCommand: async (command, args, next): Promise<unknown> => {
+            const result: unknown = await next(command, args);
+            this.serverCommand(command, result);
+            return result;
           },
         },
       };
@@ -211,15 +215,59 @@ export class Daemon implements vscode.Disposable {
     }
   }
 
+  /** workspace/executeCommand on the daemon (livyd.runCell, livyd.runFile, ...), bypassing the middleware. */
+  async executeCommand(command: string, args: unknown[]): Promise<unknown> {
+    await this.ensure();
+    if (!this.client) {
+      throw new Error('livyd is not running');
+    }
+    return this.client.sendRequest('workspace/executeCommand', { command, arguments: args });
+  }
+
   /** Ask the daemon what it knows (sessions, tasks) and feed the model. */
   async refresh(): Promise<void> {
     if (!this.api) {
       return;
     }
     try {
-      await this.api.request('livy/status', {});
+      const status = await this.api.request('livy/status', {});
+      const attached = status.sessions.find((x) => x.attached);
+      this.log.info(`daemon knows ${status.sessions.length} session(s)${attached ? `, session ${attached.id} attached` : ''} and ${status.tasks.length} task(s)`);
+      if (!attached) {
+        await this.reattachRemembered(this.api);
+      }
     } catch (e) {
       this.log.warn(`livy/status failed: ${describeError(e)}`);
+    }
+  }
+
+  /**
+   * The session this workspace had attached in an earlier window. A new daemon reattaches it by
+   * itself, but only if Livy let it in: with a password or token that arrives (livy/setCredentials)
+   * after the daemon's restore ran, the restore fails. Then attach it again here, and only if the
+   * server still has a session with that id AND that name (Livy reuses ids after a restart).
+   */
+  private async reattachRemembered(api: LivyApi): Promise<void> {
+    const prev = this.context.workspaceState.get<{ id: number; name: string; profile: string | null }>(ATTACHED_KEY);
+    if (!prev?.name) {
+      return;
+    }
+    const list = await api.request('livy/listSessions', { ownedOnly: false, profile: prev.profile });
+    const same = list.sessions.find((x) => x.id === prev.id && x.name === prev.name && !['dead', 'killed', 'error', 'success'].includes(x.state));
+    if (!same) {
+      this.log.info(`the session attached before (${prev.id}, ${prev.name}) is gone`);
+      return;
+    }
+    await api.request('livy/attachSession', { sessionId: same.id, profile: same.profile ?? null });
+    this.log.info(`reattached session ${same.id} (${same.name}) of the earlier window`);
+  }
+
+  /** Remember the attached session (see reattachRemembered). */
+  rememberAttached(): void {
+    const s = this.model.attachedSession();
+    const prev = this.context.workspaceState.get<{ id: number; name: string; profile: string | null }>(ATTACHED_KEY);
+    if (s?.name && (prev?.id !== s.id || prev.name !== s.name || prev.profile !== (s.profile ?? null))) {
+      void this.context.workspaceState.update(ATTACHED_KEY, { id: s.id, name: s.name, profile: s.profile ?? null });
     }
   }
 

@@ -3,7 +3,7 @@
  * livyd. Everything Livy-specific happens in the daemon; this file only wires pieces together.
  */
 import * as vscode from 'vscode';
-import { type Context, StatementDocuments, registerCommands, runCode, serverCommand } from './commands';
+import { type Context, StatementDocuments, registerCommands, runCode, trackServerRun } from './commands';
 import { CredentialStore } from './credentials';
 import { Daemon } from './daemon';
 import { LivyModel, type TaskRecord } from './model';
@@ -28,7 +28,11 @@ export function activate(context: vscode.ExtensionContext): LivyExtensionApi {
   const credentials = new CredentialStore(context.secrets, context.globalState);
   const statements = new StatementDocuments(model);
   const wired: { ctx?: Context } = {};
-  const daemon = new Daemon(context, model, log, credentials, (command, args) => (wired.ctx ? serverCommand(wired.ctx, command, args) : undefined));
+  const daemon = new Daemon(context, model, log, credentials, (command, result) => {
+    if (wired.ctx && (command === 'livyd.runCell' || command === 'livyd.runFile')) {
+      void trackServerRun(wired.ctx, result);
+    }
+  });
   const ctx: Context = { daemon, model, outputs, credentials, statements };
   wired.ctx = ctx;
 
@@ -39,6 +43,7 @@ export function activate(context: vscode.ExtensionContext): LivyExtensionApi {
   let saveTimer: ReturnType<typeof setTimeout> | undefined;
   const saveHistory = () => context.workspaceState.update(HISTORY, model.snapshot(100, 8_000));
   context.subscriptions.push(model.onDidChange(() => {
+    daemon.rememberAttached();
     if (!saveTimer) {
       saveTimer = setTimeout(() => { saveTimer = undefined; void saveHistory(); }, 1000);
     }

@@ -15,15 +15,6 @@ const settings = lib('settings');
 const api = lib('api');
 const { gridHtml } = lib('ui/panels');
 
-test('cellAt finds the # %% cell around a line, trimming blank lines', () => {
-  const lines = ['import os', '', '# %% load', 'x = 1', 'y = 2', '', '# %%', 'print(x)', ''];
-  assert.deepEqual(cells.cellAt(lines, 3), { start: 3, end: 4 });
-  assert.deepEqual(cells.cellAt(lines, 2), { start: 3, end: 4 }, 'on the marker: that cell');
-  assert.deepEqual(cells.cellAt(lines, 0), { start: 0, end: 0 }, 'before the first marker');
-  assert.deepEqual(cells.cellAt(lines, 7), { start: 7, end: 7 });
-  assert.deepEqual(cells.cellAt(['a', 'b'], 1), { start: 0, end: 1 }, 'no marker: the whole file');
-});
-
 test('percent files split into cells and join back', () => {
   const text = 'import os\n\n# %% load\nx = 1\n\n# %%\nprint(x)\n';
   const c = cells.splitCells(text);

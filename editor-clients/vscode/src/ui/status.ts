@@ -46,10 +46,17 @@ export class StatusBar implements vscode.Disposable {
  * A notification with a Cancel button for a statement, until its output arrives. `cancel` sends
  * livy/cancel for the task.
  */
-export function showTaskProgress(model: LivyModel, record: TaskRecord, cancel: (taskId: string) => Promise<void>): void {
-  if (!isActive(record.state) && record.output) {
-    return;
-  }
+export function showTaskProgress(model: LivyModel, record: TaskRecord, cancel: (taskId: string) => Promise<void>, delayMs = 500): void {
+  // Statements that finish at once get no notification (it would only flash; and a progress
+  // notification resolved while VS Code was still opening it was seen to stay on screen).
+  setTimeout(() => {
+    if (!record.output && isActive(record.state)) {
+      openTaskProgress(model, record, cancel);
+    }
+  }, delayMs);
+}
+
+function openTaskProgress(model: LivyModel, record: TaskRecord, cancel: (taskId: string) => Promise<void>): void {
   void vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Livy: session ${record.sessionId}`, cancellable: true },
     (progress, token) => new Promise<void>((resolve) => {
