@@ -460,11 +460,18 @@ async def test_log_follow_survives_the_wrapping_buffer(livy: MiniLivy) -> None:
     async with LivyClient(livy.url) as c:
 
         async def writer() -> None:
+            # 70 lines a round, and never more than 140 unread: the 200-line buffer wraps between
+            # reads (lines move out of the window) but is never overrun, whatever the machine's load
             for i in range(0, 700, 70):
+                with anyio.fail_after(30):
+                    while sum(x.startswith("line") for x in got) < i - 70:  # noqa: ASYNC110
+                        await anyio.sleep(0.005)
                 with livy.lock:
                     livy.session_log[sid][1].extend(written[i : i + 70])
                 await anyio.sleep(0.03)
-            await anyio.sleep(0.1)
+            with anyio.fail_after(30):
+                while sum(x.startswith("line") for x in got) < 700:  # noqa: ASYNC110
+                    await anyio.sleep(0.005)
             livy.sessions[sid]["state"] = "dead"
 
         async with anyio.create_task_group() as tg:

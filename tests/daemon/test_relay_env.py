@@ -7,6 +7,7 @@ one daemon. Two real sandboxes, relays spawned as subprocesses, the daemons they
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -143,3 +144,39 @@ def test_config_environment_takes_livy_kerberos_proxy_and_referenced_variables(t
     assert env_fingerprint({**env, "TEAM_ENV": "dev"}, tmp_path, key=key) != same
     assert env_fingerprint({**env, "KRB5CCNAME": "FILE:/tmp/j"}, tmp_path, key=key) != same
     assert env_fingerprint(env, tmp_path, key=b"x" * 32) != same  # keyed: nothing to guess from
+
+
+class _ScriptedStream:
+    """The daemon's side of a relay connection: records what the relay sends, answers once."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        body = json.dumps(answer).encode()
+        self.inbox = [b"Content-Length: %d\r\n\r\n" % len(body) + body]
+        self.sent = b""
+
+    async def send(self, data: bytes) -> None:
+        self.sent += data
+
+    async def receive(self) -> bytes:
+        if not self.inbox:
+            await anyio.sleep_forever()
+        return self.inbox.pop(0)
+
+
+@pytest.mark.parametrize("theirs", ["0123456789abcdef", "fedcba9876543210"])
+async def test_the_relay_sends_no_environment_and_refuses_a_daemon_of_another(
+    theirs: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from livyd.daemon._relay import HELLO_ID, _say_hello
+
+    monkeypatch.setenv("LIVY_TOKEN", TOKEN)
+    monkeypatch.setenv("LIVY_URL", "http://user:pw-in-url@livy.example:8998")
+    stream = _ScriptedStream({"jsonrpc": "2.0", "id": HELLO_ID, "result": {"pid": 1, "env": theirs}})
+    ours = "0123456789abcdef"
+    if theirs == ours:
+        assert await _say_hello(stream, 5.0, ours) == b""  # type: ignore[arg-type]
+    else:
+        with pytest.raises(ConnectionError, match="another configuration environment"):
+            await _say_hello(stream, 5.0, ours)  # type: ignore[arg-type]
+    assert TOKEN.encode() not in stream.sent and b"pw-in-url" not in stream.sent
+    assert b"LIVY" not in stream.sent  # only the relay's livyd version travels
