@@ -354,6 +354,9 @@ async def create_session(ls: LivydServer, params: Any) -> Any:
         fields["kind"] = p.kind
     if p.name:
         fields["name"] = p.name
+    from livyd.daemon._devloop_handlers import auto_deploy
+
+    await auto_deploy(ls, conn, fields, p.deploy)  # the project into pyFiles (protocol 1.3)
     w = await sup.create_session(fields, conn=conn, attach=p.attach)
     return SessionResult(session=sup.session_info(w))
 

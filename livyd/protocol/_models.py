@@ -339,6 +339,11 @@ class CreateSessionParams(WireModel):
     kind: str | None = None
     name: str | None = None
     attach: bool = Field(True, description="Make it the workspace's current session.")
+    deploy: bool | None = Field(
+        None,
+        description="Deploy the workspace's project and add it to pyFiles (1.3; default: the profile's "
+        "deploy.auto, for a project a livyd.toml or git marks, when WebHDFS is configured).",
+    )
 
 
 _SESSION_PROFILE = (

@@ -94,6 +94,8 @@ export interface CreateSessionParams {
   name?: string | null;
   /** Make it the workspace's current session. */
   attach?: boolean;
+  /** Deploy the workspace's project and add it to pyFiles (1.3; default: the profile's deploy.auto, for a project a livyd.toml or git marks, when WebHDFS is configured). */
+  deploy?: boolean | null;
   [field: string]: unknown;
 }
 

@@ -60,6 +60,7 @@ M.PROTOCOL_VERSION = "1.3"
 ---@field kind? string|nil
 ---@field name? string|nil
 ---@field attach? boolean Make it the workspace's current session.
+---@field deploy? boolean|nil Deploy the workspace's project and add it to pyFiles (1.3; default: the profile's deploy.auto, for a project a livyd.toml or git marks, when WebHDFS is configured).
 
 --- Settings from ``initializationOptions.settings`` and ``workspace/didChangeConfiguration``.
 ---
