@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -57,7 +58,8 @@ if TYPE_CHECKING:
     from livyd._models import Session, Statement
     from livyd._transport import Transport
 
-__all__ = ["LogUnreachableError", "SparkUIClient", "StatementInsights", "StatementWatcher", "read_log"]
+__all__ = ["LogUnreachableError", "SparkLog", "SparkUIClient", "StatementInsights", "StatementWatcher",
+           "read_log", "spark_logs"]
 
 log = get_logger("livyd.insight")
 
@@ -75,7 +77,17 @@ LOG_KEY = "spark_ui.log_url"
 
 
 class LogUnreachableError(LivydError):
-    """A driver or executor log URL did not answer (a cluster-internal host, usually)."""
+    """A driver or executor log URL did not answer (a cluster-internal host, usually), or the
+    session reports none."""
+
+
+@dataclass(frozen=True)
+class SparkLog:
+    """One driver or executor log as read: which, from where, its lines."""
+
+    log: str
+    url: str
+    lines: list[str]
 
 
 class SparkUIClient:
@@ -398,6 +410,12 @@ class StatementInsights:
         else:
             await watcher.saw(statement)
 
+    def stop(self, statement_id: int | None) -> None:
+        """Stop watching a statement without a last read (its session ended under it)."""
+        entry = self._watchers.pop(statement_id, None) if statement_id is not None else None
+        if entry is not None:
+            entry[1].cancel()
+
     @staticmethod
     async def _run(watcher: StatementWatcher, scope: anyio.CancelScope) -> None:
         with scope:
@@ -408,6 +426,44 @@ class StatementInsights:
         for _, scope in self._watchers.values():
             scope.cancel()
         self._watchers.clear()
+
+
+async def spark_logs(client: LivyClient, session_id: int | str, *, driver: bool = True,
+                     executors: bool = False, tail: int | None = None) -> list[SparkLog]:
+    """The session's driver log (``appInfo.driverLogUrl``) and/or every executor's
+    (``executorLogUrls``, Livy 0.9+), beyond Livy's 200 lines, through the profile's
+    ``spark_ui.log_url`` template when set; the last *tail* lines of each.
+
+    Raises :class:`LogUnreachableError` saying what the session does not report, or which URL did
+    not answer and the profile key that would make it reachable.
+    """
+    from livyd._core.sparklinks import expand_link, parse_executor_log_urls
+
+    session = await client.get_session(session_id)
+    template = client.insight_settings.log_url
+    info = session.app_info
+    wanted: list[tuple[str, str]] = []
+    if driver:
+        if not info.driver_log_url:
+            raise LogUnreachableError(
+                f"session {session_id} reports no driver log (appInfo.driverLogUrl is null: the session "
+                "may still be starting, or this Livy does not know it)")
+        wanted.append(("driver", info.driver_log_url))
+    if executors:
+        found = parse_executor_log_urls(info.executor_log_urls)
+        if not found:
+            raise LogUnreachableError(
+                f"session {session_id} reports no executor logs (appInfo.executorLogUrls is null: Livy "
+                "older than 0.9, local mode where the driver runs the tasks (see --driver), or no "
+                "executors yet)")
+        wanted += [(f"executor {name}", url) for name, url in found]
+    out = []
+    for label, reported in wanted:
+        url = expand_link(template, reported=reported, livy_url=client.url, app_id=session.app_id,
+                          key=LOG_KEY) or reported
+        lines = (await read_log(client, url, what=label, templated=bool(template))).splitlines()
+        out.append(SparkLog(label, redact_url(url), lines if tail is None else lines[-tail:] if tail else []))
+    return out
 
 
 async def read_log(client: LivyClient, url: str, *, what: str, key: str = LOG_KEY,

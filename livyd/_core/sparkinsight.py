@@ -54,6 +54,7 @@ __all__ = [
     "ProgressEvent",
     "SparkUIEvent",
     "StageEvent",
+    "describe",
     "format_bytes",
     "job_url",
     "parse_size",
@@ -537,6 +538,30 @@ class JobTracker:
                               f"disk (over {format_bytes(threshold)}): more memory per task "
                               "(spark.executor.memory) or more partitions would avoid it")
         return out
+
+
+def describe(event: _Event) -> str:
+    """One line for people about an event (editors' progress messages, logs)."""
+    if isinstance(event, PhaseEvent):
+        took = (f" ({event.previous.replace('_', ' ')} took {event.previous_seconds:.1f} s)"
+                if event.previous and event.previous_seconds is not None else "")
+        return event.detail + took
+    if isinstance(event, SparkUIEvent):
+        return f"Spark UI of {event.app_id}: {event.url}"
+    if isinstance(event, JobEvent | StageEvent):
+        what = (f"job {event.job_id}" if isinstance(event, JobEvent)
+                else f"stage {event.stage_id}.{event.attempt_id}")
+        counts = f"{event.completed_tasks}/{event.num_tasks} tasks"
+        if event.active_tasks:
+            counts += f", {event.active_tasks} running"
+        if event.failed_tasks:
+            counts += f", {event.failed_tasks} failed"
+        return f"{what} {event.name}: {counts} ({event.status.lower()}, {event.seconds:.0f} s)"
+    if isinstance(event, InsightWarning):
+        return event.message
+    if isinstance(event, LivyProgressEvent):
+        return f"{event.progress:.0%} of the statement's tasks done"
+    return event.__class__.__name__  # pragma: no cover
 
 
 def unreachable_warning(elapsed: float, url: str, reason: str, *, key: str | None = None) -> InsightWarning:

@@ -63,6 +63,28 @@ def _session_id(sup: Any, session_id: int | None) -> int:
     return int(sup.attached.session_id)
 
 
+async def auto_deploy(ls: LivydServer, conn: Any, fields: dict[str, Any], choice: bool | None) -> None:
+    """``livy/createSession``: deploy the workspace's project through WebHDFS and add it to the
+    session's pyFiles (*choice* None: the profile's ``deploy.auto``, only for a project a
+    livyd.toml or git marks). Without a WebHDFS URL nothing is deployed here (``livy/deploy`` with
+    the new session's id sends the files through Livy's upload-pyfile)."""
+    from livyd import _devloop
+
+    resolved = conn.resolved
+    if resolved is None or choice is False or (choice is None and not resolved.profile.deploy.auto):
+        return
+    if not resolved.profile.webhdfs.url:
+        return
+    project = await _devloop.project_for(resolved, _workspace_dir(ls))
+    if (choice is None and not project.marked) or not (project.scripts or project.packages):
+        return
+    async with _devloop.open_workspace(resolved) as ws:
+        result = await _devloop.deploy(resolved, project, ws)
+    given = fields.pop("pyFiles", None) or fields.pop("py_files", None)
+    configured = given if given is not None else conn.session_defaults.get("py_files") or []
+    fields["py_files"] = [*configured, *[u for u in result.py_files if u not in configured]]
+
+
 @handles("livy/deploy")
 async def deploy(ls: LivydServer, params: Any) -> Any:
     from livyd import _devloop

@@ -54,6 +54,9 @@ from livyd.protocol import (
     SessionInfoResult,
     SessionResult,
     SetCredentialsParams,
+    SparkLogInfo,
+    SparkLogParams,
+    SparkLogResult,
     StatementParams,
     StatusResult,
     SubmitBatchParams,
@@ -351,6 +354,9 @@ async def create_session(ls: LivydServer, params: Any) -> Any:
         fields["kind"] = p.kind
     if p.name:
         fields["name"] = p.name
+    from livyd.daemon._devloop_handlers import auto_deploy
+
+    await auto_deploy(ls, conn, fields, p.deploy)  # the project into pyFiles (protocol 1.3)
     w = await sup.create_session(fields, conn=conn, attach=p.attach)
     return SessionResult(session=sup.session_info(w))
 
@@ -531,6 +537,19 @@ async def read_log(ls: LivydServer, params: Any) -> Any:
                 await anyio.sleep(min(sup.settings.poll_interval, 0.25))
                 page = await fetch()
     return _log_result(page)
+
+@handles("livy/sparkLog")
+async def spark_log(ls: LivydServer, params: Any) -> Any:
+    """The driver's (or the executors') own log, read by the library (livyd._insight.spark_logs)."""
+    from livyd._insight import spark_logs
+
+    state = ls.livyd
+    p: SparkLogParams = params
+    sup = await state.connected()
+    conn, _known = await sup.resolve_session(p.session_id, p.profile)
+    logs = await spark_logs(conn.require_api().client, p.session_id, driver=not p.executors,
+                            executors=p.executors, tail=p.tail)
+    return SparkLogResult(logs=[SparkLogInfo(log=x.log, url=x.url, lines=x.lines) for x in logs])
 
 @handles("livy/readBatchLog")
 async def read_batch_log(ls: LivydServer, params: Any) -> Any:

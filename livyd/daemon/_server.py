@@ -441,12 +441,15 @@ class DaemonState:
 
         self.tg.start_soon(begin)
 
-    def _progress_report(self, task: Task) -> None:
+    def _progress_report(self, task: Task, message: str | None = None) -> None:
+        """A ``$/progress`` report: Livy's percentage; *message* says what Spark does (livy/progress),
+        else the task's state."""
         token = task.progress_token
         if token and token in self.server.work_done_progress.tokens:
             self.server.work_done_progress.report(
                 token,
-                types.WorkDoneProgressReport(percentage=int(task.progress * 100), message=task.state.value),
+                types.WorkDoneProgressReport(percentage=int(task.progress * 100),
+                                             message=message or task.state.value),
             )
 
     def _progress_end(self, task: Task) -> None:

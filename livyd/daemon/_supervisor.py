@@ -134,7 +134,7 @@ class Notifier:
     notify: Callable[[str, dict[str, Any]], None]
     show_message: Callable[[str, int], None]
     progress_begin: Callable[[Task], Any] = lambda task: None
-    progress_report: Callable[[Task], None] = lambda task: None
+    progress_report: Callable[..., None] = lambda task, message=None: None
     progress_end: Callable[[Task], None] = lambda task: None
     diagnostics: Callable[[Task, OutputNotification], None] = lambda task, out: None
     #: Send a notification whose params are already encoded JSON (None: only :attr:`notify`).
@@ -581,6 +581,8 @@ class Supervisor:
 
     async def _session_gone(self, w: SessionWorker, reason: str) -> None:
         w.gone = True
+        if w.insights is not None:
+            w.insights.close()  # its statements will not be read again
         if w.state not in ("dead", "killed", "success") or w.state == "shutting_down":
             w.final_state = "dead"  # nobody polls it any more: report where it ends
         await self._fail_pending(w, reason)

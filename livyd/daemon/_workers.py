@@ -4,7 +4,9 @@ One :class:`SessionWorker` per (connection, Livy session id). Its :class:`~livyd
 runs the session's statements in order (queue, poll plan, keep-alive, log lines); the worker adds
 the editor's view: the tasks with their documents and clients, whether this daemon created the
 session, and the configuration to restart it with. :class:`WorkerListener` turns what the engine
-reports into the supervisor's notifications.
+reports into the supervisor's notifications; it also hands each statement the engine reads to the
+library's :class:`~livyd.StatementInsights`, whose events (what Spark does for the statement)
+become ``livy/progress`` notifications and the messages of the task's ``$/progress`` reports.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from livyd._engine import EngineListener, JobState, SessionEngine, StatementJob
+from livyd._insight import StatementInsights
 from livyd._logging import get_logger
 from livyd.protocol import SessionInfo, TaskState
 
@@ -48,6 +51,8 @@ class SessionWorker:
     final_state: str | None = None
     scope: anyio.CancelScope | None = None
     engine: SessionEngine | None = None
+    #: Watches the Spark jobs of its running statements (livy/progress); made on first use.
+    insights: StatementInsights | None = None
 
     @property
     def profile(self) -> str | None:
@@ -112,7 +117,34 @@ class WorkerListener(EngineListener):
         self.sup = sup
         self.w = w
 
-    def job_changed(self, job: StatementJob) -> None:
+    def _insights(self) -> StatementInsights | None:
+        """The worker's watchers (in the daemon's task group), on the connection's current client."""
+        tg = self.sup.tg
+        if tg is None:
+            return None
+        client = self.w.conn.require_api().client  # setCredentials may have replaced it
+        if self.w.insights is None:
+            self.w.insights = StatementInsights(client, self.w.session_id, self._on_progress, tg)
+        self.w.insights.client = client
+        return self.w.insights
+
+    def _on_progress(self, statement_id: int, event: Any) -> None:
+        """An event about statement *statement_id*: ``livy/progress``, and the task's ``$/progress``
+        report says it."""
+        from livyd._core.sparkinsight import describe
+        from livyd.protocol import ProgressNotification
+
+        task = next((t for t in self.w.tasks if t.statement_id == statement_id), None)
+        if task is None:
+            return
+        message = describe(event)
+        self.sup.notifier.notify("livy/progress", ProgressNotification.of_event(
+            event, task_id=task.task_id, session_id=self.w.session_id, statement_id=statement_id,
+            profile=self.w.profile, message=message).wire())
+        if event.kind in ("phase", "job", "stage", "warning"):
+            self.sup.notifier.progress_report(task, message)
+
+    async def job_changed(self, job: StatementJob) -> None:
         task: Task = job.context
         before = task.notified_state
         now = task.state
@@ -123,6 +155,9 @@ class WorkerListener(EngineListener):
         if before is TaskState.QUEUED and now is not TaskState.QUEUED:
             self.sup.renotify_queue(self.w)  # those behind it moved up
             self.sup.persist()
+        insights = self._insights()
+        if insights is not None:
+            await insights.polled(job.statement)
 
     async def job_finished(self, job: StatementJob) -> None:
         task: Task = job.context
@@ -134,6 +169,14 @@ class WorkerListener(EngineListener):
             )
             self.sup.notifier.show_message(job.message, 2)
         await self.sup.deliver(task)
+        insights = self.w.insights
+        if insights is not None and self.sup.tg is not None:
+            st = job.statement
+            if st is not None and st.state.is_terminal:
+                # the last read of the Spark UI in the background: the next job is not held up
+                self.sup.tg.start_soon(insights.polled, st)
+            else:
+                insights.stop(job.statement_id)
         if self.w.engine is not None:
             self.w.engine.forget_finished()
 

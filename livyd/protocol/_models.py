@@ -75,6 +75,8 @@ __all__ = [
     "Position",
     "ProfileInfo",
     "ProfilesResult",
+    "ProgressKind",
+    "ProgressNotification",
     "Range",
     "ReadBatchLogParams",
     "ReadLogParams",
@@ -91,6 +93,9 @@ __all__ = [
     "SessionInfoResult",
     "SessionResult",
     "SetCredentialsParams",
+    "SparkLogInfo",
+    "SparkLogParams",
+    "SparkLogResult",
     "StatementOutput",
     "StatementParams",
     "StatementResult",
@@ -334,6 +339,11 @@ class CreateSessionParams(WireModel):
     kind: str | None = None
     name: str | None = None
     attach: bool = Field(True, description="Make it the workspace's current session.")
+    deploy: bool | None = Field(
+        None,
+        description="Deploy the workspace's project and add it to pyFiles (1.3; default: the profile's "
+        "deploy.auto, for a project a livyd.toml or git marks, when WebHDFS is configured).",
+    )
 
 
 _SESSION_PROFILE = (
@@ -541,6 +551,33 @@ class ReadLogParams(Params):
     )
 
 
+class SparkLogParams(Params):
+    """(1.3) ``livy/sparkLog``: the Spark driver's whole log, or every executor's, beyond Livy's
+    200 lines (``appInfo.driverLogUrl`` / ``executorLogUrls``, through the profile's
+    ``spark_ui.log_url`` template when set)."""
+
+    session_id: int = Field(ge=0)
+    profile: str | None = Field(None, description="The profile whose Livy holds the session (default: "
+                                "the only known session with that id, else the active profile's).")
+    executors: bool = Field(False, description="Every executor's log (Livy 0.9+) instead of the driver's.")
+    tail: int | None = Field(None, ge=0, le=1_000_000, description="Only the last lines of each log.")
+
+
+class SparkLogInfo(WireModel):
+    """One log as read."""
+
+    log: str = Field(description="driver, or executor <name>.")
+    url: str = Field(description="Where it was read (userinfo removed).")
+    lines: list[str]
+
+
+class SparkLogResult(WireModel):
+    """``livy/sparkLog``'s answer. A URL that does not answer, or a session that reports none, is an
+    error whose message names the URL and the profile key (spark_ui.log_url) that would fix it."""
+
+    logs: list[SparkLogInfo]
+
+
 class ReadBatchLogParams(Params):
     """``livy/readBatchLog``."""
 
@@ -735,6 +772,77 @@ class BatchChangedNotification(WireModel):
     """``livy/batchChanged``."""
 
     batch: BatchInfo
+
+
+class ProgressKind(StrEnum):
+    """What a ``livy/progress`` notification is about."""
+
+    PHASE = "phase"
+    SPARK_UI = "spark_ui"
+    JOB = "job"
+    STAGE = "stage"
+    WARNING = "warning"
+    LIVY_PROGRESS = "livy_progress"
+
+
+class ProgressNotification(WireModel):
+    """(1.3) ``livy/progress``: what Spark does for a task's running statement.
+
+    Read from the session's Spark UI (its monitoring REST API; the statement's jobs are those of
+    its Spark job group) while the statement runs, and from the session before it: phases (the
+    session starting with YARN's application id, the interpreter or the local Spark JVM starting,
+    the statement waiting behind others, running), each Spark job and stage attempt of the
+    statement as it changes (task counts, status, a link to its Spark UI page), warnings (failed
+    and retried tasks, a stage run again, spill to disk, skew, the Spark UI unreachable: then Livy's
+    own progress follows). Fields that do not apply to a ``kind`` are null. ``message`` is one line
+    for people, also sent as the message of the task's ``$/progress`` report.
+    """
+
+    task_id: str
+    session_id: int
+    statement_id: int | None = None
+    profile: str | None = Field(None, description="The profile of the task's session.")
+    kind: ProgressKind
+    elapsed: float = Field(ge=0, description="Seconds since livyd began watching the statement.")
+    message: str
+    phase: str | None = Field(None, description="kind phase: session_starting, interpreter_starting, "
+                              "spark_starting, waiting or running.")
+    previous_phase: str | None = Field(None, description="kind phase: the phase this one ends.")
+    previous_seconds: float | None = Field(None, description="kind phase: how long that one took.")
+    app_id: str | None = Field(None, description="The Spark (YARN) application id, once known.")
+    yarn_state: str | None = Field(None, description="kind phase: YARN's state of the application "
+                                   "(ACCEPTED: waiting for resources).")
+    url: str | None = Field(None, description="The Spark UI (kind spark_ui) or the page of the job or "
+                            "stage, as reachable from here (the profile's spark_ui.url template).")
+    job_id: int | None = None
+    stage_id: int | None = None
+    attempt_id: int | None = None
+    job_ids: list[int] | None = Field(None, description="kind stage: the statement's jobs it belongs to.")
+    stage_ids: list[int] | None = Field(None, description="kind job: its stages.")
+    name: str | None = Field(None, description="The job's or stage's name (its call site).")
+    status: str | None = Field(None, description="Spark's status: RUNNING, SUCCEEDED, FAILED (jobs); "
+                               "ACTIVE, COMPLETE, PENDING, SKIPPED, FAILED (stages).")
+    num_tasks: int | None = None
+    completed_tasks: int | None = None
+    active_tasks: int | None = None
+    failed_tasks: int | None = None
+    seconds: float | None = Field(None, description="How long the job or stage ran (so far).")
+    code: str | None = Field(None, description="kind warning: task_failures, stage_retry, spill, skew or "
+                             "spark_ui_unreachable.")
+    progress: float | None = Field(None, ge=0.0, le=1.0, description="kind livy_progress: Livy's number.")
+
+    @classmethod
+    def of_event(cls, event: Any, *, task_id: str, session_id: int, statement_id: int | None,
+                 profile: str | None, message: str) -> ProgressNotification:
+        """The notification for one of the library's progress events (``livyd.ProgressEvent``)."""
+        data = event.model_dump(mode="json")
+        kind = data.pop("kind")
+        data.pop("message", None)  # a warning's own text: *message* says it
+        if "previous" in data:
+            data["previous_phase"] = data.pop("previous")
+        known = set(cls.model_fields)
+        return cls(task_id=task_id, session_id=session_id, statement_id=statement_id, profile=profile,
+                   kind=ProgressKind(kind), message=message, **{k: v for k, v in data.items() if k in known})
 
 
 # --------------------------------------------------------------------------- development loop (1.3)

@@ -84,6 +84,11 @@ def test_deploy_twice_sends_nothing_the_second_time(batch_sandbox: Any, tmp_path
     second = json.loads(livyd("--json", "deploy", cwd=root, env=env).stdout)
     assert [f["uploaded"] for f in second["files"]] == [False, False]
     assert second["pyFiles"] == first["pyFiles"]
+    # --dry-run: the session body with what auto-deploy adds, each value's source, nothing sent
+    dry_exec = json.loads(livyd("--json", "exec", "--dry-run", "1 + 1", cwd=root, env=env).stdout)
+    create, statement = dry_exec["requests"]
+    assert create["body"]["pyFiles"] == first["pyFiles"] and statement["body"] == {"code": "1 + 1"}
+    assert create["sources"]["pyFiles[0]"].startswith("auto-deploy of ")
     # reload without --session never guesses a session it cannot tell is livyd's
     (root / "livyd.toml").write_text(f'[session]\nname_prefix = "{tmp_path.name[-12:]}x"\n')
     guessed = livyd("reload", cwd=root, env=env)

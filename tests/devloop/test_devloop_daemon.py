@@ -50,8 +50,8 @@ async def test_deploy_reload_hdfs_and_standalone_through_the_daemon(sandbox: Any
         again = await client.request("livy/deploy", {})
         assert not any(f["uploaded"] for f in again["files"])  # nothing sent the second time
 
-        created = await client.request("livy/createSession",
-                                       {"kind": "pyspark", "pyFiles": deployed["pyFiles"]})
+        # the project (a git repository) is deployed into pyFiles when the session is created
+        created = await client.request("livy/createSession", {"kind": "pyspark"})
         sid = int(created["session"]["id"])
         task = await client.request("livy/execute", {"code": "import demopkg; demopkg.f()", "sessionId": sid})
         assert (await _output(client, task["taskId"]))["data"]["text/plain"] == "1"

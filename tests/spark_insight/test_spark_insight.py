@@ -398,3 +398,53 @@ async def test_code_that_polls_statements_itself_gets_the_events(client: livyd.L
     jobs = final_jobs(events[job.statement.id])
     assert len(jobs) == 1 and next(iter(jobs.values())).status == "SUCCEEDED"
     assert sorted(s.num_tasks for s in final_stages(events[job.statement.id]).values()) == [2, 4]
+
+
+# --------------------------------------------------------------------------- the daemon
+
+
+async def test_the_daemon_sends_livy_progress_and_work_done_reports(
+        gateway: SandboxProcess, spark_session: int, tmp_path: Path) -> None:
+    """``livy/progress`` (protocol 1.3) through a real ``livyd --stdio``, attached to the shared
+    session: the statement's Spark job and stages, each frame valid against the generated schema,
+    and the task's ``$/progress`` reports carrying the same messages; ``livy/sparkLog``."""
+    from livyd.daemon.harness import DaemonClient
+
+    env = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"), "XDG_STATE_HOME": str(tmp_path / "xdg-state")}
+    cmd = [sys.executable, "-m", "livyd", "--stdio", "--standalone"]
+    async with DaemonClient.spawn(cmd, env=env, cwd=str(tmp_path)) as client:
+        await client.initialize({"profile": None, "workspace": str(tmp_path), "settings": {
+            "url": gateway.livy_url, "stateDir": str(tmp_path / "state"), "pollInterval": 0.25,
+            "deleteSessionsOnExit": False}})
+        caps = client.initialize_result["capabilities"]["experimental"]["livyd"]
+        assert "livy/progress" in caps["notifications"]
+        await client.request("livy/attachSession", {"sessionId": spark_session})
+        code = "import time\nsc.parallelize(range(12), 4).map(lambda x: time.sleep(0.2) or x).count()"
+        started = await client.request("livy/execute", {"code": code, "sessionId": spark_session})
+        task_id = started["taskId"]
+        out = await client.wait_for_notification("livy/output", lambda p: p["taskId"] == task_id, timeout=120)
+        assert out["data"]["text/plain"] == "12"
+        def job_done(p: Any) -> bool:
+            return bool(p["taskId"] == task_id and p["kind"] == "job" and p["status"] == "SUCCEEDED")
+
+        await client.wait_for_notification("livy/progress", job_done, timeout=30)  # read after the output
+        progress = [p for p in client.notifications("livy/progress") if p["taskId"] == task_id]
+        assert {p["statementId"] for p in progress} == {out["statementId"]}
+        jobs = [p for p in progress if p["kind"] == "job"]
+        assert jobs[-1]["numTasks"] == jobs[-1]["completedTasks"] == 4 and "/yarn/proxy/" in jobs[-1]["url"]
+        stages = [p for p in progress if p["kind"] == "stage"]
+        assert stages and all(p["stageId"] is not None and p["message"].startswith("stage ") for p in stages)
+        reports = [p["value"].get("message") for p in client.notifications("$/progress")
+                   if p["token"] == f"livyd-{task_id}" and p["value"]["kind"] == "report"]
+        assert any(m and "tasks" in m for m in reports), reports
+        # livy/sparkLog: the driver's whole log through the daemon; executors: a clear refusal
+        logs = await client.request("livy/sparkLog", {"sessionId": spark_session, "tail": 5000})
+        (driver,) = logs["logs"]
+        assert driver["log"] == "driver" and driver["url"].startswith(gateway.livy_url)
+        assert any("SparkSession" in line and "started" in line for line in driver["lines"])
+        from livyd.daemon.harness import DaemonRequestError
+
+        with pytest.raises(DaemonRequestError, match="executorLogUrls is null"):
+            await client.request("livy/sparkLog", {"sessionId": spark_session, "executors": True})
+        assert client.stdout_violations == []

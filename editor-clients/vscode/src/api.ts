@@ -62,6 +62,14 @@ export function resultHandlers(model: LivyModel): ResultHandlers {
     'livy/selectProfile': (r) => { model.activeProfile = r.active; },
     'livy/setCredentials': none,
     'livy/status': (r) => model.applyStatus(r),
+    // The development loop (1.3) changes files and driver modules, not sessions or tasks: its
+    // results are for the command that asked (src/devloop.ts puts them into words).
+    'livy/deploy': none,
+    'livy/reloadModule': none,
+    'livy/hdfsList': none,
+    'livy/hdfsUpload': none,
+    'livy/hdfsDelete': none,
+    'livy/buildStandalone': none,
   };
 }
 

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { describeError } from './api';
 import { dedent, isCellMarker } from './cells';
 import { CredentialStore, credentialParams } from './credentials';
+import { type Report, describeDeploy, describeReload, describeStandalone, moduleForFile, reloadChoices, reloadParams, standaloneScript } from './devloop';
 import type { Daemon } from './daemon';
 import { type LivyModel, type TaskRecord, isActive, keyOf } from './model';
 import type { ExecuteParams, ExecuteResult, SessionInfo } from './protocol.generated';
@@ -225,6 +226,87 @@ async function fullStatement(c: Context, t: TaskRecord): Promise<void> {
   }
 }
 
+function workspaceDir(): string | null {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? null;
+}
+
+/** A development-loop report: the details in the session's output (else the daemon log), the summary as a message. */
+function showReport(c: Context, report: Report, session: SessionInfo | undefined, ...actions: string[]): Thenable<string | undefined> {
+  if (session) {
+    const ch = c.outputs.channel(session.profile ?? null, session.id);
+    report.lines.forEach((l) => ch.appendLine(l));
+  } else {
+    report.lines.forEach((l) => c.daemon.log.info(l));
+  }
+  const show = report.warning ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  return show(`Livy: ${report.summary}`, ...actions);
+}
+
+/** livy.deploy: the project's scripts and package zips (only what changed is sent), into the attached session's pyFiles. */
+async function deployProject(c: Context): Promise<void> {
+  try {
+    const a = await api(c);
+    const session = c.model.attachedSession();
+    const params = session ? { sessionId: session.id, profile: session.profile ?? null } : {};
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Livy: deploying the project' },
+      () => a.request('livy/deploy', params));
+    void showReport(c, describeDeploy(r, session?.id), session);
+  } catch (e) {
+    showError('deploying the project', e);
+  }
+}
+
+/** livy.reloadModule: the active file's module when it is in a package of the workspace, else a pick of the project's. */
+async function reloadModule(c: Context, module?: string | null): Promise<void> {
+  try {
+    const a = await api(c);
+    const session = c.model.attachedSession();
+    if (!session) {
+      void vscode.window.showInformationMessage('Livy: no session is attached, so there is nothing to reload into. Run a statement or use Livy: Attach to Session first.');
+      return;
+    }
+    let target: string | null | undefined = module;
+    if (target === undefined) {
+      const file = vscode.window.activeTextEditor?.document;
+      target = file?.uri.scheme === 'file' ? moduleForFile(file.uri.fsPath, workspaceDir()) : undefined;
+      if (file && target && file.isDirty) {
+        await file.save(); // the daemon sends the file's source from disk
+      }
+    }
+    if (target === undefined) {
+      const dry = await a.request('livy/deploy', { dryRun: true, profile: session.profile ?? null });
+      const other = { label: '$(edit) Enter a module name...', description: '', module: '' };
+      const picked = await vscode.window.showQuickPick([...reloadChoices(dry), other], { placeHolder: `Reload which module of ${dry.root}?` });
+      if (!picked) {
+        return;
+      }
+      target = picked === other ? await vscode.window.showInputBox({ prompt: 'Module or package to reload', placeHolder: 'mypkg.core' }) : picked.module;
+      if (target === undefined || target === '') {
+        return;
+      }
+    }
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Livy: reloading ${target ?? 'the project\'s packages'}` },
+      () => a.request('livy/reloadModule', reloadParams(target, session)));
+    void showReport(c, describeReload(r), session);
+  } catch (e) {
+    showError('reloading', e);
+  }
+}
+
+/** livy.buildStandalone: one self-contained .py of the project's packages and the active script. */
+async function buildStandalone(c: Context): Promise<void> {
+  try {
+    const a = await api(c);
+    const script = standaloneScript(vscode.window.activeTextEditor?.document.uri.fsPath, workspaceDir());
+    const r = await a.request('livy/buildStandalone', { script });
+    if (await showReport(c, describeStandalone(r), undefined, 'Open')) {
+      await vscode.window.showTextDocument(vscode.Uri.file(r.output));
+    }
+  } catch (e) {
+    showError('building the standalone script', e);
+  }
+}
+
 function parseArgs(s: string): string[] {
   const out: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
@@ -242,6 +324,9 @@ export function registerCommands(c: Context): vscode.Disposable[] {
     reg('livy.runSelection', () => runSelection(c)),
     reg('livy.runCell', (uri?: vscode.Uri) => runCell(c, uri instanceof vscode.Uri ? uri : undefined)),
     reg('livy.runFile', (uri?: vscode.Uri) => runFile(c, uri instanceof vscode.Uri ? uri : undefined)),
+    reg('livy.deploy', () => deployProject(c)),
+    reg('livy.reloadModule', (module?: unknown) => reloadModule(c, typeof module === 'string' ? module : undefined)),
+    reg('livy.buildStandalone', () => buildStandalone(c)),
     reg('livy.createSession', async () => {
       try {
         const a = await api(c);

@@ -94,6 +94,8 @@ export interface CreateSessionParams {
   name?: string | null;
   /** Make it the workspace's current session. */
   attach?: boolean;
+  /** Deploy the workspace's project and add it to pyFiles (1.3; default: the profile's deploy.auto, for a project a livyd.toml or git marks, when WebHDFS is configured). */
+  deploy?: boolean | null;
   [field: string]: unknown;
 }
 
@@ -490,6 +492,68 @@ export interface ProfilesResult {
 }
 
 /**
+ * What a ``livy/progress`` notification is about.
+ */
+export type ProgressKind = "phase" | "spark_ui" | "job" | "stage" | "warning" | "livy_progress";
+
+/**
+ * (1.3) ``livy/progress``: what Spark does for a task's running statement.
+ *
+ * Read from the session's Spark UI (its monitoring REST API; the statement's jobs are those of
+ * its Spark job group) while the statement runs, and from the session before it: phases (the
+ * session starting with YARN's application id, the interpreter or the local Spark JVM starting,
+ * the statement waiting behind others, running), each Spark job and stage attempt of the
+ * statement as it changes (task counts, status, a link to its Spark UI page), warnings (failed
+ * and retried tasks, a stage run again, spill to disk, skew, the Spark UI unreachable: then Livy's
+ * own progress follows). Fields that do not apply to a ``kind`` are null. ``message`` is one line
+ * for people, also sent as the message of the task's ``$/progress`` report.
+ */
+export interface ProgressNotification {
+  taskId: string;
+  sessionId: number;
+  statementId?: number | null;
+  /** The profile of the task's session. */
+  profile?: string | null;
+  kind: ProgressKind;
+  /** Seconds since livyd began watching the statement. */
+  elapsed: number;
+  message: string;
+  /** kind phase: session_starting, interpreter_starting, spark_starting, waiting or running. */
+  phase?: string | null;
+  /** kind phase: the phase this one ends. */
+  previousPhase?: string | null;
+  /** kind phase: how long that one took. */
+  previousSeconds?: number | null;
+  /** The Spark (YARN) application id, once known. */
+  appId?: string | null;
+  /** kind phase: YARN's state of the application (ACCEPTED: waiting for resources). */
+  yarnState?: string | null;
+  /** The Spark UI (kind spark_ui) or the page of the job or stage, as reachable from here (the profile's spark_ui.url template). */
+  url?: string | null;
+  jobId?: number | null;
+  stageId?: number | null;
+  attemptId?: number | null;
+  /** kind stage: the statement's jobs it belongs to. */
+  jobIds?: Array<number> | null;
+  /** kind job: its stages. */
+  stageIds?: Array<number> | null;
+  /** The job's or stage's name (its call site). */
+  name?: string | null;
+  /** Spark's status: RUNNING, SUCCEEDED, FAILED (jobs); ACTIVE, COMPLETE, PENDING, SKIPPED, FAILED (stages). */
+  status?: string | null;
+  numTasks?: number | null;
+  completedTasks?: number | null;
+  activeTasks?: number | null;
+  failedTasks?: number | null;
+  /** How long the job or stage ran (so far). */
+  seconds?: number | null;
+  /** kind warning: task_failures, stage_retry, spill, skew or spark_ui_unreachable. */
+  code?: string | null;
+  /** kind livy_progress: Livy's number. */
+  progress?: number | null;
+}
+
+/**
  * An LSP range in the document the code came from.
  */
 export interface Range {
@@ -652,6 +716,40 @@ export interface SetCredentialsParams {
 }
 
 /**
+ * One log as read.
+ */
+export interface SparkLogInfo {
+  /** driver, or executor <name>. */
+  log: string;
+  /** Where it was read (userinfo removed). */
+  url: string;
+  lines: Array<string>;
+}
+
+/**
+ * (1.3) ``livy/sparkLog``: the Spark driver's whole log, or every executor's, beyond Livy's
+ * 200 lines (``appInfo.driverLogUrl`` / ``executorLogUrls``, through the profile's
+ * ``spark_ui.log_url`` template when set).
+ */
+export interface SparkLogParams {
+  sessionId: number;
+  /** The profile whose Livy holds the session (default: the only known session with that id, else the active profile's). */
+  profile?: string | null;
+  /** Every executor's log (Livy 0.9+) instead of the driver's. */
+  executors?: boolean;
+  /** Only the last lines of each log. */
+  tail?: number | null;
+}
+
+/**
+ * ``livy/sparkLog``'s answer. A URL that does not answer, or a session that reports none, is an
+ * error whose message names the URL and the profile key (spark_ui.log_url) that would fix it.
+ */
+export interface SparkLogResult {
+  logs: Array<SparkLogInfo>;
+}
+
+/**
  * A finished statement's output, bounded like ``livy/output`` (``maxOutputBytes``).
  */
 export interface StatementOutput {
@@ -796,6 +894,7 @@ export interface LivydRequests {
   "livy/listStatements": { params: ListStatementsParams; result: ListStatementsResult };
   "livy/statement": { params: StatementParams; result: StatementResult };
   "livy/readLog": { params: ReadLogParams; result: LogResult };
+  "livy/sparkLog": { params: SparkLogParams; result: SparkLogResult };
   "livy/followLog": { params: FollowLogParams; result: FollowLogResult };
   "livy/unfollowLog": { params: FollowLogParams; result: FollowLogResult };
   "livy/submitBatch": { params: SubmitBatchParams; result: BatchResult };
@@ -821,10 +920,11 @@ export interface LivydNotifications {
   "livy/output": OutputNotification;
   "livy/log": LogNotification;
   "livy/batchChanged": BatchChangedNotification;
+  "livy/progress": ProgressNotification;
 }
 
-export const REQUESTS = ["livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession", "livy/killAllSessions", "livy/sessionInfo", "livy/restartSession", "livy/execute", "livy/cancel", "livy/listStatements", "livy/statement", "livy/readLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches", "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile", "livy/setCredentials", "livy/status", "livy/deploy", "livy/reloadModule", "livy/hdfsList", "livy/hdfsUpload", "livy/hdfsDelete", "livy/buildStandalone"] as const;
-export const NOTIFICATIONS = ["livy/sessionChanged", "livy/taskChanged", "livy/output", "livy/log", "livy/batchChanged"] as const;
+export const REQUESTS = ["livy/createSession", "livy/listSessions", "livy/attachSession", "livy/killSession", "livy/killAllSessions", "livy/sessionInfo", "livy/restartSession", "livy/execute", "livy/cancel", "livy/listStatements", "livy/statement", "livy/readLog", "livy/sparkLog", "livy/followLog", "livy/unfollowLog", "livy/submitBatch", "livy/listBatches", "livy/batchInfo", "livy/killBatch", "livy/readBatchLog", "livy/listProfiles", "livy/selectProfile", "livy/setCredentials", "livy/status", "livy/deploy", "livy/reloadModule", "livy/hdfsList", "livy/hdfsUpload", "livy/hdfsDelete", "livy/buildStandalone"] as const;
+export const NOTIFICATIONS = ["livy/sessionChanged", "livy/taskChanged", "livy/output", "livy/log", "livy/batchChanged", "livy/progress"] as const;
 export const ERROR_CODES: Record<string, number> = {
   "auth": -32022,
   "bad-request": -32021,

@@ -1,8 +1,8 @@
 // The extension's client code (LivyApi, the notification wiring, the model, initializationOptions,
 // the protocol check) against a real `livyd --stdio` and a real sandbox, over vscode-jsonrpc.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,12 +14,14 @@ const api = lib('api');
 const { LivyModel } = lib('model');
 const render = lib('render');
 const { waitForOutput } = lib('notebook');
+const devloop = lib('devloop');
 
 let sandbox;
 let daemon;
 let conn;
 let model;
 let client;
+let workspace;
 const stderr = [];
 
 function waitFor(predicate, what) {
@@ -38,6 +40,7 @@ function waitFor(predicate, what) {
 before(async () => {
   sandbox = await startSandbox('--cancel-timeout', '3', '--interrupt-on-cancel');
   const tmp = mkdtempSync(join(tmpdir(), 'livy-vscode-daemon-'));
+  workspace = tmp;
   daemon = spawn(livydPython(), ['-m', 'livyd', '--stdio', '--standalone'], {
     stdio: ['pipe', 'pipe', 'pipe'], cwd: tmp,
     env: { ...process.env, XDG_RUNTIME_DIR: tmp, XDG_CONFIG_HOME: join(tmp, 'config'), XDG_STATE_HOME: join(tmp, 'state') },
@@ -138,4 +141,70 @@ test('bad params are refused naming the field, and the daemon carries on', async
     (e) => e instanceof rpc.ResponseError && e.code === -32602 && /range\.start\.line/.test(JSON.stringify(e.data)));
   const r = await client.request('livy/listProfiles', {});
   assert.ok(Array.isArray(r.profiles));
+});
+
+/** A tiny package of the workspace (modules/ is where livyd looks for packages by default). */
+function writePackage(value) {
+  const pkg = join(workspace, 'modules', 'vsdemo');
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(pkg, '__init__.py'), 'from .core import f\n');
+  writeFileSync(join(pkg, 'core.py'), `def f():\n    return ${value}\n`);
+  return join(pkg, 'core.py');
+}
+
+async function evaluate(code) {
+  const started = await client.request('livy/execute', { code });
+  const done = await waitForOutput(model, started.taskId);
+  assert.equal(done.output.status, 'ok', JSON.stringify(done.output));
+  return render.dataText(done.output.data);
+}
+
+test('livy.deploy and livy.reloadModule: a package deployed to the session, changed, reloaded, runs the new code', async () => {
+  const core = writePackage(1);
+  const session = model.attachedSession();
+  assert.ok(session, 'no attached session from the earlier tests');
+  // What livy.deploy sends (the attached session) and shows, against the real daemon.
+  const deployed = await client.request('livy/deploy', { sessionId: session.id, profile: session.profile ?? null });
+  assert.equal(deployed.via, 'livy-upload', 'no WebHDFS here: the files go through Livy\'s upload-pyfile');
+  assert.deepEqual(deployed.files.map((f) => [f.kind, f.name, f.uploaded]), [['package', 'vsdemo', true]]);
+  const report = devloop.describeDeploy(deployed, session.id);
+  assert.match(report.summary, /1 uploaded, 0 unchanged; session \d+ has them in its pyFiles/);
+  assert.ok(report.lines.some((l) => /package vsdemo.*: uploaded$/.test(l)), report.lines.join('\n'));
+  assert.equal(await evaluate('import vsdemo\nvsdemo.f()'), '1');
+
+  // The active file names its module; the daemon sends its new source to the driver.
+  writePackage(2);
+  const module = devloop.moduleForFile(core, workspace);
+  assert.equal(module, 'vsdemo.core');
+  const reloaded = await client.request('livy/reloadModule', devloop.reloadParams(module, session));
+  assert.equal(reloaded.sessionId, session.id);
+  assert.deepEqual(reloaded.results.map((r) => [r.mode, r.target]), [['module', 'vsdemo.core']]);
+  assert.match(devloop.describeReload(reloaded).summary, new RegExp(`^reloaded vsdemo\\.core in session ${session.id}\\.$`));
+  assert.equal(await evaluate('vsdemo.core.f()'), '2');
+
+  // A file outside any package: the quick pick offers the project's packages (from a dry run); the whole package reloads.
+  assert.equal(devloop.moduleForFile(join(workspace, 'loose.py'), workspace), undefined);
+  writePackage(3);
+  const dry = await client.request('livy/deploy', { dryRun: true });
+  assert.equal(dry.via, 'dry-run');
+  const choices = devloop.reloadChoices(dry);
+  assert.deepEqual(choices.map((c) => c.module), ['vsdemo']);
+  const whole = await client.request('livy/reloadModule', devloop.reloadParams(choices[0].module, session));
+  assert.deepEqual(whole.results.map((r) => r.mode), ['package']);
+  assert.ok(whole.results[0].reloaded.includes('vsdemo.core'), JSON.stringify(whole));
+  assert.equal(await evaluate('vsdemo.f()'), '3', 'the package reload re-binds the name its __init__ imported');
+
+  // A module the project does not have is refused, naming it.
+  await assert.rejects(client.request('livy/reloadModule', devloop.reloadParams('nosuch', session)),
+    (e) => e instanceof rpc.ResponseError && /nosuch/.test(e.message) && /vsdemo/.test(e.message));
+});
+
+test('livy.buildStandalone writes one .py that embeds the workspace\'s package', async () => {
+  writeFileSync(join(workspace, 'job.py'), 'import vsdemo\nprint("job", vsdemo.f())\n');
+  const r = await client.request('livy/buildStandalone', { script: devloop.standaloneScript(join(workspace, 'job.py'), workspace) });
+  assert.deepEqual(r.packages, ['vsdemo']);
+  assert.ok(existsSync(r.output), r.output);
+  assert.match(devloop.describeStandalone(r).summary, /^wrote .*job_standalone\.py \(.* KiB with vsdemo\)\.$/);
+  const ran = spawnSync(livydPython(), [r.output], { cwd: tmpdir(), encoding: 'utf8' });
+  assert.equal(ran.stdout.trim(), 'job 3', ran.stderr);
 });

@@ -189,3 +189,39 @@ test('another protocol major is refused, naming what to upgrade', () => {
   assert.throws(() => api.checkCapabilities(caps('0.1')), /upgrade livyd/);
   assert.throws(() => api.checkCapabilities({ capabilities: {} }), /did not answer like livyd/);
 });
+
+test('the development loop\'s examples read as words, and the params its commands build validate', () => {
+  const devloop = lib('devloop');
+  const result = (m) => ALL.find((e) => e.method === m && e.part === 'result' && e.valid).message.result;
+  const deploy = devloop.describeDeploy(result('livy/deploy'), 3);
+  assert.equal(deploy.summary, 'deployed /w: 0 uploaded, 1 unchanged in /user/alice/livyd/w; session 3 has them in its pyFiles.');
+  assert.deepEqual(deploy.lines, [
+    'project /w -> /user/alice/livyd/w through WebHDFS',
+    '  package mypkg (/user/alice/livyd/w/mypkg.zip): unchanged, not sent',
+    '  left out: mypkg/.env (a secrets file)',
+    '  pyFiles: hdfs:///user/alice/livyd/w/mypkg.zip',
+  ]);
+  assert.equal(devloop.describeDeploy({ ...result('livy/deploy'), via: 'dry-run' }).summary, 'would deploy 1 file from /w.');
+  assert.match(devloop.describeDeploy({ root: '/w', via: 'none', files: [] }).summary, /^nothing to deploy: no scripts or packages found in \/w\.$/);
+  const reload = devloop.describeReload(result('livy/reloadModule'));
+  assert.equal(reload.summary, 'reloaded mypkg.core, mypkg in session 3.');
+  assert.equal(reload.warning, false);
+  const failed = devloop.describeReload({ sessionId: 1, results: [{ mode: 'package', target: 'p', via: 'inline', reloaded: ['p.a'], failed: [{ module: 'p.b', error: 'SyntaxError: invalid syntax (b.py, line 2)' }] }] });
+  assert.equal(failed.warning, true);
+  assert.match(failed.summary, /^reloaded p\.a in session 1; p\.b failed \(see the session's output\)\.$/);
+  assert.ok(failed.lines.includes('  p.b failed: SyntaxError: invalid syntax (b.py, line 2)'));
+  assert.equal(devloop.describeStandalone(result('livy/buildStandalone')).summary, 'wrote /w/job_standalone.py (40.0 KiB with mypkg).');
+  // What the commands send is what the schema accepts.
+  const vReload = validator('livy/reloadModule', 'params');
+  for (const p of [devloop.reloadParams('mypkg.core', { id: 3, profile: 'dev', state: 'idle' }), devloop.reloadParams(null, undefined)]) {
+    assert.ok(vReload(p), ajv.errorsText(vReload.errors));
+  }
+  const vBuild = validator('livy/buildStandalone', 'params');
+  assert.ok(vBuild({ script: devloop.standaloneScript('/w/scripts/job.py', '/w') }));
+  assert.equal(devloop.standaloneScript('/w/scripts/job.py', '/w'), 'scripts/job.py');
+  assert.equal(devloop.standaloneScript('/w/notes.md', '/w'), null);
+  // A dry run's files become the reload quick pick: every package first when there are several.
+  const choices = devloop.reloadChoices({ root: '/w', via: 'dry-run', files: [
+    { kind: 'script', name: 'job.py', uploaded: false }, { kind: 'package', name: 'a', uploaded: false }, { kind: 'package', name: 'b', uploaded: false }] });
+  assert.deepEqual(choices.map((c) => c.module), [null, 'a', 'b', 'job']);
+});

@@ -138,3 +138,24 @@ test('the table grid embeds its data safely and locks scripts to a nonce', () =>
   assert.match(html, /script-src 'nonce-N0NCE'/);
   assert.match(html, /<h3>h &lt;i&gt;<\/h3>/);
 });
+
+test('the module of a Python file: its package directories up to the workspace, else none', () => {
+  const { moduleForFile } = lib('devloop');
+  const w = mkdtempSync(join(tmpdir(), 'livy-vscode-mod-'));
+  const pkg = join(w, 'modules', 'pkg', 'sub');
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(w, 'modules', 'pkg', '__init__.py'), '');
+  writeFileSync(join(pkg, '__init__.py'), '');
+  assert.equal(moduleForFile(join(pkg, 'mod.py'), w), 'pkg.sub.mod');
+  assert.equal(moduleForFile(join(pkg, '__init__.py'), w), 'pkg.sub');
+  assert.equal(moduleForFile(join(w, 'modules', 'pkg', '__init__.py'), w), 'pkg');
+  assert.equal(moduleForFile(join(w, 'modules', 'loose.py'), w), undefined, 'not in a package: the command asks');
+  assert.equal(moduleForFile(join(pkg, 'mod.py'), null), undefined, 'no workspace');
+  assert.equal(moduleForFile(join(pkg, 'mod.py'), join(w, 'elsewhere')), undefined, 'outside the workspace');
+  assert.equal(moduleForFile(join(pkg, 'notes.txt'), w), undefined);
+  assert.equal(moduleForFile(join(pkg, 'my-mod.py'), w), undefined, 'not a Python identifier');
+  // Every package directory counts, up to but never including the workspace folder itself.
+  writeFileSync(join(w, '__init__.py'), '');
+  writeFileSync(join(w, 'modules', '__init__.py'), '');
+  assert.equal(moduleForFile(join(pkg, 'mod.py'), w), 'modules.pkg.sub.mod');
+});

@@ -60,6 +60,7 @@ M.PROTOCOL_VERSION = "1.3"
 ---@field kind? string|nil
 ---@field name? string|nil
 ---@field attach? boolean Make it the workspace's current session.
+---@field deploy? boolean|nil Deploy the workspace's project and add it to pyFiles (1.3; default: the profile's deploy.auto, for a project a livyd.toml or git marks, when WebHDFS is configured).
 
 --- Settings from ``initializationOptions.settings`` and ``workspace/didChangeConfiguration``.
 ---
@@ -289,6 +290,48 @@ M.PROTOCOL_VERSION = "1.3"
 ---@field profiles livy.ProfileInfo[]
 ---@field active string|nil
 
+--- What a ``livy/progress`` notification is about.
+---@alias livy.ProgressKind "phase"|"spark_ui"|"job"|"stage"|"warning"|"livy_progress"
+
+--- (1.3) ``livy/progress``: what Spark does for a task's running statement.
+---
+--- Read from the session's Spark UI (its monitoring REST API; the statement's jobs are those of
+--- its Spark job group) while the statement runs, and from the session before it: phases (the
+--- session starting with YARN's application id, the interpreter or the local Spark JVM starting,
+--- the statement waiting behind others, running), each Spark job and stage attempt of the
+--- statement as it changes (task counts, status, a link to its Spark UI page), warnings (failed
+--- and retried tasks, a stage run again, spill to disk, skew, the Spark UI unreachable: then Livy's
+--- own progress follows). Fields that do not apply to a ``kind`` are null. ``message`` is one line
+--- for people, also sent as the message of the task's ``$/progress`` report.
+---@class livy.ProgressNotification
+---@field taskId string
+---@field sessionId integer
+---@field statementId? integer|nil
+---@field profile? string|nil The profile of the task's session.
+---@field kind livy.ProgressKind
+---@field elapsed number Seconds since livyd began watching the statement.
+---@field message string
+---@field phase? string|nil kind phase: session_starting, interpreter_starting, spark_starting, waiting or running.
+---@field previousPhase? string|nil kind phase: the phase this one ends.
+---@field previousSeconds? number|nil kind phase: how long that one took.
+---@field appId? string|nil The Spark (YARN) application id, once known.
+---@field yarnState? string|nil kind phase: YARN's state of the application (ACCEPTED: waiting for resources).
+---@field url? string|nil The Spark UI (kind spark_ui) or the page of the job or stage, as reachable from here (the profile's spark_ui.url template).
+---@field jobId? integer|nil
+---@field stageId? integer|nil
+---@field attemptId? integer|nil
+---@field jobIds? integer[]|nil kind stage: the statement's jobs it belongs to.
+---@field stageIds? integer[]|nil kind job: its stages.
+---@field name? string|nil The job's or stage's name (its call site).
+---@field status? string|nil Spark's status: RUNNING, SUCCEEDED, FAILED (jobs); ACTIVE, COMPLETE, PENDING, SKIPPED, FAILED (stages).
+---@field numTasks? integer|nil
+---@field completedTasks? integer|nil
+---@field activeTasks? integer|nil
+---@field failedTasks? integer|nil
+---@field seconds? number|nil How long the job or stage ran (so far).
+---@field code? string|nil kind warning: task_failures, stage_retry, spill, skew or spark_ui_unreachable.
+---@field progress? number|nil kind livy_progress: Livy's number.
+
 --- An LSP range in the document the code came from.
 ---@class livy.Range
 ---@field start livy.Position
@@ -386,6 +429,26 @@ M.PROTOCOL_VERSION = "1.3"
 ---@field username? string|nil
 ---@field password? string|nil
 ---@field token? string|nil
+
+--- One log as read.
+---@class livy.SparkLogInfo
+---@field log string driver, or executor <name>.
+---@field url string Where it was read (userinfo removed).
+---@field lines string[]
+
+--- (1.3) ``livy/sparkLog``: the Spark driver's whole log, or every executor's, beyond Livy's
+--- 200 lines (``appInfo.driverLogUrl`` / ``executorLogUrls``, through the profile's
+--- ``spark_ui.log_url`` template when set).
+---@class livy.SparkLogParams
+---@field sessionId integer
+---@field profile? string|nil The profile whose Livy holds the session (default: the only known session with that id, else the active profile's).
+---@field executors? boolean Every executor's log (Livy 0.9+) instead of the driver's.
+---@field tail? integer|nil Only the last lines of each log.
+
+--- ``livy/sparkLog``'s answer. A URL that does not answer, or a session that reports none, is an
+--- error whose message names the URL and the profile key (spark_ui.log_url) that would fix it.
+---@class livy.SparkLogResult
+---@field logs livy.SparkLogInfo[]
 
 --- A finished statement's output, bounded like ``livy/output`` (``maxOutputBytes``).
 ---@class livy.StatementOutput
@@ -487,6 +550,7 @@ M.REQUESTS = {
   "livy/listStatements",
   "livy/statement",
   "livy/readLog",
+  "livy/sparkLog",
   "livy/followLog",
   "livy/unfollowLog",
   "livy/submitBatch",
@@ -511,6 +575,7 @@ M.NOTIFICATIONS = {
   "livy/output",
   "livy/log",
   "livy/batchChanged",
+  "livy/progress",
 }
 M.ERROR_CODES = {
   ["auth"] = -32022,
