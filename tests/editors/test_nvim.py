@@ -388,7 +388,13 @@ def test_golden_examples_through_the_handlers(nvim: str, tmp_path: Path) -> None
     # a valid livy/output reached the output buffer, an invalid one did not
     assert "10" in r["output_lines"], r["output_lines"]
     assert r["refused"].get("livy/output") == 1 and r["refused"].get("livy/taskChanged") == 1, r["refused"]
-    assert r["task_states"] == {"t-1f3a": "running"}, r["task_states"]
+    assert r["task_states"] == {"t-1f3a": "running", "t-progress": "running"}, r["task_states"]
+    # livy/progress (1.3): the stage with its job and task counts, in $/progress and status()
+    stage = "job 4 · stage 7.0 reduceByKey at <stdin>:3: 12/40 tasks, 4 running"
+    assert r["progress_accepted"] is True
+    assert r["progress_text"] == stage, r["progress_text"]
+    assert r["report_message"] == stage, r["report_message"]
+    assert r["status"].endswith(" · job 4 · stage 7.0: 12/40 tasks, 4 running"), r["status"]
     assert r["kinds"] == {"sql": "sql", "scala": "spark", "r": "sparkr", "python": None}, r["kinds"]
 
 
@@ -438,6 +444,21 @@ def test_rendering_and_options(nvim: str, tmp_path: Path) -> None:
     assert r["short_lines"] == ["→ 3 lines in livy://output/3  (1m01s)", "DiagnosticOk"]
     assert r["short_failed"] == ["✗ failed: session 3 is dead", "DiagnosticError"]
     assert r["footer_failed"] == "✗ failed in 5 ms: session 3 is dead"
+    ins = r["insight"]
+    assert ins["phase"] == "waiting in YARN for resources · 1:05", ins
+    assert ins["job"] == "job 2 collect at <stdin>:1: 3/6 tasks, 1 running, 1 failed", ins
+    assert ins["job_short"] == "job 2: 3/6 tasks, 1 running, 1 failed", ins
+    assert ins["stage"] == "job 2 · stage 3.1 count at <stdin>:1: 0/4 tasks", ins
+    assert ins["stage_done"] == ins["job"], ins
+    assert ins["bad"] is False, ins
+    warn = [w for w in ins["warnings"] if w[1] == 3]  # vim.log.levels.WARN
+    assert [w[0] for w in warn if "skew" in w[0] or "40 s" in w[0]] == [
+        "Livy (task t-u): stage 3.1: a task took 40 s"], ins["warnings"]
+    assert any("numTasks" in w[0] for w in ins["warnings"]), ins["warnings"]  # the refused one, named
+    assert ins["links"] == ["  Spark job 2 collect at <stdin>:1: http://ui/jobs/job/?id=2"], ins
+    assert ins["durations"] == ["4 s", "1:05", "1:02:05"], ins
+    assert r["spark_log"] == ["==> driver log (http://nm/containerlogs/c1) <==", "a", "b", "c", ""], r["spark_log"]
+    assert r["spark_log_empty"] == ["(the session reported no log)"]
     assert r["elapsed"] == ["5 ms", "1.23 s", "2m05s"]
     assert r["fields"] == {"kind": "spark", "numExecutors": 4, "conf": {"spark.sql.shuffle.partitions": "64"},
                            "x": True}

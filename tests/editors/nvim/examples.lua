@@ -38,6 +38,27 @@ H.run(function()
     table.insert(R.examples, { file = arg[i], accepted = ok, errors = errors })
   end
   R.refused = state.data.refused_messages
+  -- the valid livy/progress example, for a task still running: the progress text fidget shows
+  -- (the $/progress report, rewritten) and status() say its stage and task counts
+  for i = 3, #arg do
+    if arg[i]:match("livy_progress%-params%-valid%.json$") then
+      local f = assert(io.open(arg[i]))
+      local ex = vim.json.decode(f:read("*a"), { luanil = { object = true } })
+      f:close()
+      local p = ex.message.params
+      p.taskId = "t-progress"
+      assert(handlers.dispatch("livy/taskChanged", { taskId = p.taskId, sessionId = p.sessionId, state = "running" }))
+      R.progress_accepted = handlers.dispatch("livy/progress", p, { method = "livy/progress" })
+      R.progress_text = require("livy.insight").text(state.task(p.taskId))
+      R.status = state.status()
+      local seen
+      local wrapped = require("livy.insight").wrap_progress(function(_, result)
+        seen = result.value.message
+      end)
+      wrapped(nil, { token = "livyd-" .. p.taskId, value = { kind = "report", message = p.message } }, {})
+      R.report_message = seen
+    end
+  end
   -- the statement kind follows the buffer's filetype (statement_kinds)
   local b = vim.api.nvim_create_buf(true, false)
   R.kinds = {}

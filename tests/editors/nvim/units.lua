@@ -89,6 +89,67 @@ H.run(function()
       },
     }),
   }
+  -- livy/progress (1.3) through the checked dispatch: phase with elapsed, job/stage, warnings
+  -- once, job links in the output block; the sparkLog answer's lines
+  do
+    local handlers = require("livy.handlers")
+    local insight = require("livy.insight")
+    local state = require("livy.state")
+    local shown = {}
+    local notify = vim.notify
+    vim.notify = function(msg, level) -- luacheck: ignore 122
+      table.insert(shown, { msg, level })
+    end
+    local base = { taskId = "t-u", sessionId = 5, statementId = 1, elapsed = 0.5 }
+    local function send(fields)
+      return handlers.dispatch("livy/progress", vim.tbl_extend("force", base, fields))
+    end
+    R.insight = {}
+    assert(send({ kind = "phase", phase = "session_starting", message = "waiting in YARN for resources" }))
+    local t = state.task("t-u")
+    R.insight.phase = insight.text(t, { now = t.spark.phase.at + 65000 })
+    assert(send({ kind = "spark_ui", message = "Spark UI", url = "http://ui/", appId = "app_1" }))
+    assert(send({
+      kind = "job",
+      message = "job 2",
+      jobId = 2,
+      name = "collect at <stdin>:1",
+      status = "RUNNING",
+      numTasks = 6,
+      completedTasks = 3,
+      activeTasks = 1,
+      failedTasks = 1,
+      url = "http://ui/jobs/job/?id=2",
+    }))
+    R.insight.job = insight.text(t)
+    R.insight.job_short = insight.text(t, { short = true })
+    assert(send({
+      kind = "stage",
+      message = "stage",
+      stageId = 3,
+      attemptId = 1,
+      name = "count at <stdin>:1",
+      status = "ACTIVE",
+      numTasks = 4,
+      completedTasks = 0,
+      activeTasks = 0,
+    }))
+    R.insight.stage = insight.text(t)
+    assert(send({ kind = "stage", message = "stage", stageId = 3, attemptId = 1, status = "COMPLETE", numTasks = 4 }))
+    R.insight.stage_done = insight.text(t)
+    for _ = 1, 2 do
+      assert(send({ kind = "warning", code = "skew", stageId = 3, message = "stage 3.1: a task took 40 s" }))
+    end
+    R.insight.bad = send({ kind = "stage", message = "x", numTasks = "many" })
+    R.insight.warnings = shown
+    vim.notify = notify -- luacheck: ignore 122
+    R.insight.links = insight.link_lines(t)
+    R.insight.durations = { insight.duration(4.4), insight.duration(65), insight.duration(3725) }
+    R.spark_log = require("livy.logs").spark_log_lines({
+      logs = { { log = "driver", url = "http://nm/containerlogs/c1", lines = { "a\nb", "c" } } },
+    })
+    R.spark_log_empty = require("livy.logs").spark_log_lines({ logs = {} })
+  end
   local config = require("livy.config")
   local function refused(opts)
     local ok, err = pcall(config.resolve, opts)

@@ -142,15 +142,23 @@ M.subcommands = {
     end,
   },
   logs = {
-    doc = "the session's log; 'follow' streams new lines",
+    doc = "the session's log; 'follow' streams new lines; 'driver' / 'executors': Spark's whole logs",
     run = function(args)
+      if args[1] == "driver" or args[1] == "executors" then
+        return livy().spark_logs(args[1])
+      end
       if args[1] and args[1] ~= "follow" then
-        return notify(("logs: expected nothing or 'follow', got %q"):format(args[1]))
+        return notify(("logs: expected nothing, 'follow', 'driver' or 'executors', got %q"):format(args[1]))
       end
       livy().logs(args[1] == "follow")
     end,
     complete = function(arglead, args)
-      return #args <= 1 and vim.startswith("follow", arglead) and { "follow" } or {}
+      if #args > 1 then
+        return {}
+      end
+      return vim.tbl_filter(function(c)
+        return vim.startswith(c, arglead)
+      end, { "follow", "driver", "executors" })
     end,
   },
   batch = {

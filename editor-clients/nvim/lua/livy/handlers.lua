@@ -55,6 +55,10 @@ M.on["livy/taskChanged"] = function(p)
   vim.api.nvim_exec_autocmds("User", { pattern = "LivyTaskChanged", data = p, modeline = false })
 end
 
+M.on["livy/progress"] = function(p)
+  require("livy.insight").on_progress(p)
+end
+
 M.on["livy/sessionChanged"] = function(p)
   state.update_session(p.session)
   vim.api.nvim_exec_autocmds("User", { pattern = "LivySessionChanged", data = p.session, modeline = false })
@@ -106,6 +110,7 @@ function M.table()
     vim.lsp.diagnostic.on_publish_diagnostics(err, result, ctx)
     require("livy.output").on_diagnostics(result)
   end
+  t["$/progress"] = require("livy.insight").wrap_progress(vim.lsp.handlers["$/progress"])
   return t
 end
 

@@ -702,6 +702,17 @@ function M.logs(follow)
   end
 end
 
+--- :Livy logs driver|executors: the attached session's whole Spark driver log, or every
+--- executor's (livy/sparkLog).
+---@param which "driver"|"executors"
+function M.spark_logs(which)
+  M.ensure_setup()
+  local s = attached()
+  if s then
+    require("livy.logs").open_spark(s.id, s.profile, which)
+  end
+end
+
 --- :Livy output: the attached session's output buffer.
 function M.open_output()
   M.ensure_setup()

@@ -15,6 +15,9 @@ local function key(kind, profile, id)
 end
 
 local function name(kind, profile, id)
+  if kind == "driver" or kind == "executors" then
+    return ("livy://sparklog/%s%s/%s"):format(profile and (profile .. "/") or "", tostring(id), kind)
+  end
   return ("livy://%s/%s%s"):format(
     kind == "session" and "log" or "batch",
     profile and (profile .. "/") or "",
@@ -23,7 +26,7 @@ local function name(kind, profile, id)
 end
 
 --- The log buffer of a session or batch (created with *create*).
----@param kind "session"|"batch"
+---@param kind "session"|"batch"|"driver"|"executors"
 ---@param profile string|nil
 ---@param id integer
 ---@param create boolean
@@ -171,6 +174,46 @@ function M.open_session(session_id, profile, follow)
         end
       end)
     end
+  end)
+end
+
+--- The lines of a livy/sparkLog answer: each log under a header naming it and where it was read.
+---@param result { logs: { log: string, url: string, lines: string[] }[] }
+---@return string[]
+function M.spark_log_lines(result)
+  local out = {}
+  for _, l in ipairs(result.logs) do
+    table.insert(out, ("==> %s log (%s) <=="):format(l.log, l.url))
+    vim.list_extend(out, M.split(l.lines))
+    table.insert(out, "")
+  end
+  if #out == 0 then
+    out = { "(the session reported no log)" }
+  end
+  return out
+end
+
+--- :Livy logs driver|executors: the Spark driver's whole log, or every executor's (livy/sparkLog,
+--- beyond Livy's 200 lines), in a livy://sparklog/<id>/<which> buffer. An error (a URL that does
+--- not answer from here) is shown as the daemon says it: it names the URL and the profile key.
+---@param session_id integer
+---@param profile string|nil
+---@param which "driver"|"executors"
+function M.open_spark(session_id, profile, which)
+  local params = { sessionId = session_id, executors = which == "executors" }
+  if profile then
+    params.profile = profile
+  end
+  client.request("livy/sparkLog", params, function(err, result)
+    if err then
+      client.notify(client.error_text(err), vim.log.levels.ERROR)
+      return
+    end
+    local buf = assert(M.buffer(which, profile, session_id, true))
+    vim.bo[buf].modifiable = true
+    vim.api.nvim_buf_set_lines(buf, 0, -1, false, M.spark_log_lines(result))
+    vim.bo[buf].modifiable = false
+    output.show(buf, true)
   end)
 end
 

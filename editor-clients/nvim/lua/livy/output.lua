@@ -185,6 +185,7 @@ function M.block(t, out)
   end
   local result, images = render.result_lines(out, image_dir())
   vim.list_extend(lines, result)
+  vim.list_extend(lines, require("livy.insight").link_lines(t))
   table.insert(lines, render.footer(out, t.message))
   table.insert(hls, {
     #lines - 1,
@@ -258,7 +259,10 @@ function M.progress(t)
     return
   end
   local text
-  if t.state == "queued" then
+  local insight = require("livy.insight").text(t)
+  if insight and t.state ~= "cancelling" and not state.FINAL[t.state] then
+    text = (t.state == "running" and "▶ " or "◷ ") .. insight
+  elseif t.state == "queued" then
     text = (t.queuedBehind and t.queuedBehind > 0) and ("◷ queued behind %d"):format(t.queuedBehind) or "◷ queued"
   elseif t.state == "waiting" then
     text = "◷ waiting for Livy"

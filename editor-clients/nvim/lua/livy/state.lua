@@ -16,6 +16,7 @@ local M = {}
 ---@field range livy.Range|nil
 ---@field sent_at number|nil os.time() when sent
 ---@field output livy.OutputNotification|nil
+---@field spark table|nil What livy/progress said (livy.insight): phase, active jobs/stages, links.
 
 M.FINAL = { available = true, cancelled = true, failed = true }
 
@@ -112,7 +113,7 @@ function M.status()
   if s then
     table.insert(parts, ("livy %s%d %s"):format(s.profile and (s.profile .. "#") or "#", s.id, s.state))
   end
-  local running, queued, progress = 0, 0, nil
+  local running, queued, progress, insight = 0, 0, nil, nil
   for _, t in ipairs(M.unfinished()) do
     if t.state == "queued" then
       queued = queued + 1
@@ -121,9 +122,12 @@ function M.status()
       if t.state == "running" and t.progress then
         progress = t.progress
       end
+      insight = require("livy.insight").text(t, { short = true }) or insight
     end
   end
-  if running > 0 then
+  if insight then
+    table.insert(parts, insight)
+  elseif running > 0 then
     table.insert(parts, progress and ("running %d%%"):format(math.floor(progress * 100 + 0.5)) or "running")
   end
   if queued > 0 then
