@@ -457,7 +457,8 @@ def test_rendering_and_options(nvim: str, tmp_path: Path) -> None:
     assert any("numTasks" in w[0] for w in ins["warnings"]), ins["warnings"]  # the refused one, named
     assert ins["links"] == ["  Spark job 2 collect at <stdin>:1: http://ui/jobs/job/?id=2"], ins
     assert ins["durations"] == ["4 s", "1:05", "1:02:05"], ins
-    assert r["spark_log"] == ["==> driver log (http://nm/containerlogs/c1) <==", "a", "b", "c", ""], r["spark_log"]
+    header = "==> driver log (http://nm/containerlogs/c1) <=="
+    assert r["spark_log"] == [header, "a", "b", "c", ""], r["spark_log"]
     assert r["spark_log_empty"] == ["(the session reported no log)"]
     assert r["elapsed"] == ["5 ms", "1.23 s", "2m05s"]
     assert r["fields"] == {"kind": "spark", "numExecutors": 4, "conf": {"spark.sql.shuffle.partitions": "64"},
