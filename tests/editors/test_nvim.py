@@ -185,6 +185,7 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     # 7. statusline: the attached session, idle again; no daemon message was refused
     assert re.match(rf"^livy #{r['restarted_id']} idle", r["status_after"]), r["status_after"]
     assert r["refused_messages"] == [] or r["refused_messages"] == {}
+    assert r["progress_kinds"].get("phase", 0) >= 1, r["progress_kinds"]  # livy/progress, accepted
 
 
 def _hdfs_home(webhdfs_url: str, user: str) -> None:
@@ -234,6 +235,14 @@ def test_sessions_logs_profiles_and_batches(
     assert any(line.split() == ["state", "idle"] for line in r["info_float"]), r["info_float"]
     assert any(line.split() == ["profile", "alpha"] for line in r["info_float"]), r["info_float"]
     assert r["log_name"] == f"livy://log/alpha/{first['id']}"
+    sl = r["spark_log"]
+    assert sl["name"] == f"livy://sparklog/alpha/{first['id']}/driver", sl
+    assert sl["lines"][0].startswith("==> driver log (http://127.0.0.1:"), sl
+    assert "stderr: nvim-log-marker" in sl["lines"], sl  # what the statement above wrote
+    # no executor logs in local mode: the daemon's error, as it is, at ERROR; no buffer
+    [(text, level)] = sl["executors_said"]
+    assert text.startswith(f"Livy: session {first['id']} reports no executor logs (appInfo."), sl
+    assert level == 4 and "executors_lines" not in sl, sl
     st = r["status_float"]
     assert re.match(rf"^livyd {re.escape(__version__)}, protocol {PROTOCOL_VERSION}, pid \d+$", st[0]), st
     assert "Profiles (2)" in st, st

@@ -24,6 +24,14 @@ H.run(function()
     "setup refused the options"
   )
   R.status_before = livy.status()
+  -- livy/progress from the real daemon (1.3): which kinds arrived (each passed the schema check)
+  R.progress_kinds = {}
+  vim.api.nvim_create_autocmd("User", {
+    pattern = "LivyProgress",
+    callback = function(ev)
+      R.progress_kinds[ev.data.kind] = (R.progress_kinds[ev.data.kind] or 0) + 1
+    end,
+  })
 
   local function task_where(pred)
     for _, id in ipairs(state.data.order) do

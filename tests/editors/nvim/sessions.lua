@@ -126,6 +126,31 @@ H.run(function()
   R.log_name = log_name
   H.step("logs follow")
 
+  -- the whole driver log (livy/sparkLog): the sandbox serves appInfo.driverLogUrl; executors'
+  -- logs it does not report, and the daemon's error is shown as it is
+  vim.cmd("Livy logs driver")
+  local spark_name = ("livy://sparklog/%s%d/driver"):format(first.profile and (first.profile .. "/") or "", first.id)
+  H.wait("the driver log buffer", function()
+    local lines = H.buffer_lines(spark_name)
+    return lines ~= nil and #lines > 1
+  end, 15000)
+  R.spark_log = { name = spark_name, lines = H.buffer_lines(spark_name) }
+  local said = {}
+  local notify = vim.notify
+  vim.notify = function(msg, level) -- luacheck: ignore 122
+    table.insert(said, { msg, level })
+    return notify(msg, level)
+  end
+  vim.cmd("Livy logs executors")
+  local executors_name = (spark_name:gsub("/driver$", "/executors"))
+  H.wait("the executors' log answer", function()
+    return #said > 0 or vim.fn.bufnr(executors_name) ~= -1
+  end, 15000)
+  vim.notify = notify -- luacheck: ignore 122
+  R.spark_log.executors_said = said
+  R.spark_log.executors_lines = H.buffer_lines(executors_name)
+  H.step("spark logs")
+
   -- profiles: by name, then through the picker
   vim.cmd("Livy profile beta")
   H.wait("profile beta active", function()
