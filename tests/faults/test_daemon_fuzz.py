@@ -110,8 +110,10 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 ids = st.one_of(st.integers(), st.text(max_size=5), st.none(), st.booleans(), st.floats(),
                 st.lists(st.integers(), max_size=2),
                 st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+# ("shutdown" is left out: after it every request is refused by design, which would leave the rest
+# of the run nothing to find; test_requests_after_shutdown_are_refused_not_dropped covers it)
 methods = st.one_of(st.sampled_from(["livy/execute", "livy/cancel", "livy/status", "livy/listSessions",
-                                     "livy/readLog", "initialize", "shutdown", "$/cancelRequest",
+                                     "livy/readLog", "initialize", "$/cancelRequest",
                                      "livy/nope", ""]),
                     st.integers(), st.none(), st.lists(st.text(max_size=3)))
 leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
