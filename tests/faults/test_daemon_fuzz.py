@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from support import ROOT
 
@@ -147,7 +147,11 @@ def bodies(draw: st.DrawFn) -> bytes:
     return json.dumps(draw(params)).encode()
 
 
+# No shrinking: one daemon serves every example, so once it stops answering every later example
+# fails too, and shrinking would try (each for its whole deadline) for ever; the first failing
+# frame is reported as it is.
 @settings(max_examples=300, deadline=None, database=None,
+          phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=bodies())
 def test_every_frame_is_answered_and_the_daemon_stays_up(daemon: Daemon, body: bytes) -> None:
