@@ -455,6 +455,8 @@ def test_rendering_and_options(nvim: str, tmp_path: Path) -> None:
     assert r["footer_failed"] == "✗ failed in 5 ms: session 3 is dead"
     ins = r["insight"]
     assert ins["phase"] == "waiting in YARN for resources · 1:05", ins
+    assert ins["waiting_queued"] == "waiting behind other statements of the session · 0 s", ins
+    assert ins["waiting_running"] is None, ins  # over once the task runs, before the next phase
     assert ins["job"] == "job 2 collect at <stdin>:1: 3/6 tasks, 1 running, 1 failed", ins
     assert ins["job_short"] == "job 2: 3/6 tasks, 1 running, 1 failed", ins
     assert ins["stage"] == "job 2 · stage 3.1 count at <stdin>:1: 0/4 tasks", ins

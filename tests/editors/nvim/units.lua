@@ -108,6 +108,10 @@ H.run(function()
     assert(send({ kind = "phase", phase = "session_starting", message = "waiting in YARN for resources" }))
     local t = state.task("t-u")
     R.insight.phase = insight.text(t, { now = t.spark.phase.at + 65000 })
+    assert(send({ kind = "phase", phase = "waiting", message = "waiting behind other statements of the session" }))
+    R.insight.waiting_queued = insight.text(t, { now = t.spark.phase.at })
+    t.state = "running"
+    R.insight.waiting_running = insight.text(t) or vim.NIL
     assert(send({ kind = "spark_ui", message = "Spark UI", url = "http://ui/", appId = "app_1" }))
     assert(send({
       kind = "job",

@@ -74,7 +74,9 @@ function M.text(t, opts)
   if job then
     return named(("job %d"):format(job.jobId), job) .. ": " .. M.counts(job)
   end
-  if sp.phase then
+  -- "waiting behind other statements" is over once the task runs, even before the daemon's
+  -- next phase (running) arrives
+  if sp.phase and not (sp.phase.name == "waiting" and t.state == "running") then
     local seconds = ((opts.now or now_ms()) - sp.phase.at) / 1000
     return ("%s · %s"):format(sp.phase.message, M.duration(seconds))
   end
