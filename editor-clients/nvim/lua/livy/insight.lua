@@ -100,6 +100,43 @@ local function remember(order, map, key, p)
   map[key] = p
 end
 
+---@type uv.uv_timer_t|nil ticks the elapsed time of current phases (virtual text, statusline)
+local ticker = nil
+
+--- Tasks still in a phase (no job or stage yet, no result).
+local function in_phase()
+  local out = {}
+  for _, t in ipairs(state.unfinished()) do
+    local sp = t.spark
+    if sp and sp.phase and #sp.job_order == 0 and #sp.stage_order == 0 then
+      table.insert(out, t)
+    end
+  end
+  return out
+end
+
+local function tick()
+  local ts = in_phase()
+  if #ts == 0 and ticker then
+    ticker:stop()
+    ticker:close()
+    ticker = nil
+    return
+  end
+  for _, t in ipairs(ts) do
+    require("livy.output").progress(t)
+  end
+  vim.cmd.redrawstatus({ bang = true, mods = { emsg_silent = true } })
+end
+
+local function start_ticker()
+  if ticker then
+    return
+  end
+  ticker = assert(vim.uv.new_timer())
+  ticker:start(1000, 1000, vim.schedule_wrap(tick))
+end
+
 --- A livy/progress notification (already checked against the schema).
 ---@param p table
 function M.on_progress(p)
@@ -113,6 +150,7 @@ function M.on_progress(p)
   end
   if p.kind == "phase" then
     sp.phase = { name = p.phase, message = p.message, at = now_ms() }
+    start_ticker()
   elseif p.kind == "spark_ui" then
     sp.ui = p.url
   elseif p.kind == "job" and p.jobId then
@@ -183,6 +221,11 @@ end
 --- For tests.
 function M.reset()
   warned = {}
+  if ticker then
+    ticker:stop()
+    ticker:close()
+    ticker = nil
+  end
 end
 
 return M
