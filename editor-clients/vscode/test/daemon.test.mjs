@@ -15,6 +15,7 @@ const { LivyModel } = lib('model');
 const render = lib('render');
 const { waitForOutput } = lib('notebook');
 const devloop = lib('devloop');
+const spark = lib('spark');
 
 let sandbox;
 let daemon;
@@ -109,6 +110,10 @@ test('an error comes back with a traceback whose <stdin> frame maps to the docum
 test('livy/cancel stops a running statement and its output says cancelled', async () => {
   const started = await client.request('livy/execute', { code: 'import time\nfor _ in range(3000):\n    time.sleep(0.1)' });
   await waitFor(() => model.tasks.get(started.taskId)?.state === 'running', 'the statement to run');
+  // livy/progress says the phase a plain Python statement is in (no Spark job to show), and the
+  // progress notification reads it with its elapsed time.
+  const running = await waitFor(() => model.tasks.get(started.taskId)?.spark?.phase?.event.phase === 'running' && model.tasks.get(started.taskId), 'the running phase (livy/progress)');
+  assert.match(spark.describeTask(running, running.spark.phase.at + 3_000), /^running.* · 3 s: import time$/);
   const r = await client.request('livy/cancel', { taskId: started.taskId });
   assert.ok(['cancelling', 'cancelled'].includes(r.task.state), r.task.state);
   const done = await waitForOutput(model, started.taskId);
