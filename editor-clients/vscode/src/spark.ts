@@ -91,8 +91,8 @@ const newest = (a: Seen, b: Seen) => b.at - a.at || (b.event.elapsed - a.event.e
 /**
  * One line for the progress notification: the active stage and its job with task counts
  * ("job 4 · stage 7: 12/40 tasks, 4 running"), else the running job, else the current phase
- * with how long it has lasted at `now` ("waiting in YARN for resources · 12 s"), else Livy's
- * number. Undefined when nothing was heard yet.
+ * with how long it has lasted at `now` ("waiting in YARN for resources · 12 s"), followed by
+ * Livy's number when the Spark UI cannot be read. Undefined when nothing was heard yet.
  */
 export function progressText(view: SparkView | undefined, now: number): string | undefined {
   if (!view) {
@@ -112,15 +112,15 @@ export function progressText(view: SparkView | undefined, now: number): string |
     const j = running[0].event;
     return `job ${j.jobId}: ${counts(j)}`;
   }
-  if (view.livy && (!view.phase || view.livy.at >= view.phase.at)) {
-    return view.livy.event.message;
-  }
+  // Without the Spark UI (kind livy_progress), Livy's number follows the phase.
+  const livy = view.livy?.event.message;
   if (view.phase) {
     const p = view.phase.event;
     const detail = p.message.replace(/ \([a-z ]+ took [0-9.]+ s\)$/, '');
-    return `${detail} · ${seconds(Math.max(0, (now - (view.phase.since ?? view.phase.at)) / 1000))}`;
+    const phase = `${detail} · ${seconds(Math.max(0, (now - (view.phase.since ?? view.phase.at)) / 1000))}`;
+    return livy ? `${phase} · ${livy}` : phase;
   }
-  return undefined;
+  return livy;
 }
 
 /**

@@ -281,7 +281,7 @@ test('livy/progress examples read as the progress notification says them: phase 
   send({ ...other, ...none, kind: 'phase', elapsed: 0.3, phase: 'running', message: 'running' });
   send({ ...other, ...none, kind: 'warning', elapsed: 0.5, code: 'spark_ui_unreachable', message: 'the Spark UI at http://rm:8088/proxy/a/ cannot be reached (connection refused); showing Livy\'s progress only' });
   send({ ...other, ...none, kind: 'livy_progress', elapsed: 1, progress: 0.5, message: '50% of the statement\'s tasks done' });
-  assert.equal(spark.progressText(model.tasks.get('t-other').spark, now), '50% of the statement\'s tasks done');
+  assert.equal(spark.progressText(model.tasks.get('t-other').spark, now + 3_000), 'running · 3 s · 50% of the statement\'s tasks done');
   // Only the jobs outlive a window reload.
   const kept = model.snapshot().find((r) => r.taskId === stage.taskId);
   assert.equal(kept, undefined, 'a running task is not kept');
