@@ -95,6 +95,19 @@ test('a statement runs in the session\'s process: the pid only the server knows 
   assert.equal(typeof done.output.elapsedMs, 'number');
 });
 
+test('livy/sparkLog: the driver\'s log reads as text naming where it was read; no executor logs is the daemon\'s error, shown as it is', async () => {
+  const s = model.attachedSession();
+  const { sparkLogText } = lib('spark');
+  const r = await client.request('livy/sparkLog', { sessionId: s.id, profile: s.profile ?? null, executors: false });
+  assert.equal(r.logs[0].log, 'driver');
+  assert.ok(sparkLogText(r, s.id).startsWith(`# driver of session ${s.id}: ${r.logs[0].lines.length} lines from ${r.logs[0].url}\n`), sparkLogText(r, s.id));
+  // The sandbox runs Spark locally: no executors, and the daemon says why.
+  const err = await client.request('livy/sparkLog', { sessionId: s.id, profile: s.profile ?? null, executors: true }).then(() => null, (e) => e);
+  assert.ok(err, 'executor logs of a local session were not refused');
+  assert.equal(api.describeError(err), err.message);
+  assert.match(err.message, /appInfo\.executorLogUrls/);
+});
+
 test('an error comes back with a traceback whose <stdin> frame maps to the document line', async () => {
   const range = { start: { line: 10, character: 0 }, end: { line: 12, character: 5 } };
   const code = 'def ratio(x, y):\n    return x / y\nratio(1, 0)';
