@@ -522,6 +522,19 @@ def with_credentials(resolved: Any, creds: dict[str, str]) -> Any:
 class LivydProtocol(LanguageServerProtocol):
     """pygls' LSP protocol with livyd's capabilities in ``initialize`` and a non-exiting ``exit``."""
 
+    def handle_message(self, message: Any) -> None:
+        """After ``shutdown`` a request is answered with InvalidRequest, as LSP says (pygls drops it
+        silently, and the client would wait for ever); only ``exit`` is still acted on."""
+        method = getattr(message, "method", None)
+        if self._shutdown and method is not None and method != types.EXIT:
+            msg_id = getattr(message, "id", None)
+            if msg_id is not None:
+                self._send_response(msg_id, error=types.ResponseError(
+                    code=INVALID_REQUEST,
+                    message="livyd is shutting down (shutdown was received): only exit is accepted"))
+            return
+        super().handle_message(message)
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
         result = yield from super().lsp_initialize(params)

@@ -586,9 +586,9 @@ class Supervisor:
         if w.state not in ("dead", "killed", "success") or w.state == "shutting_down":
             w.final_state = "dead"  # nobody polls it any more: report where it ends
         await self._fail_pending(w, reason)
-        self.notify_session(w)
         if self.attached is w:
-            self.attached = None
+            self.attached = None  # before the notification, which says whether it is attached
+        self.notify_session(w)
         self.persist()
 
     async def kill_session(self, conn: LivyConnection, session_id: int) -> bool:

@@ -353,6 +353,13 @@ async def test_work_done_progress_and_its_cancel_button(spawn_daemon: Any) -> No
         )
         with anyio.fail_after(10):
             await client.request("livy/killSession", {"sessionId": sid})
+        # the notification of the killed session no longer calls it attached (editors drop it)
+        await client.wait_until(
+            lambda: any(p["session"]["id"] == sid and p["session"]["state"] in ("dead", "killed")
+                        for p in client.notifications("livy/sessionChanged")),
+            what="the killed session reported")
+        last = [p for p in client.notifications("livy/sessionChanged") if p["session"]["id"] == sid][-1]
+        assert last["session"]["attached"] is False, last
 
 
 async def test_completion_from_the_live_python_session(spawn_daemon: Any, tmp_path: Path) -> None:

@@ -119,3 +119,17 @@ async def test_hostile_messages_are_answered_and_the_daemon_stays_up(
         assert [v for v in client.stdout_violations if not raw_ids.search(v)] == []
         client.stdout_violations.clear()
         assert await client.close() == 0
+
+
+async def test_requests_after_shutdown_are_refused_not_dropped(spawn_daemon: Any) -> None:
+    """LSP: after ``shutdown`` a request gets InvalidRequest (pygls dropped it, and the client
+    waited for ever); ``exit`` still ends the daemon, with status 0."""
+    from livyd.daemon.harness import DaemonRequestError
+
+    async with spawn_daemon() as client:
+        await client.request("shutdown")
+        with pytest.raises(DaemonRequestError) as refused:
+            await client.request("livy/status", {}, timeout=10)
+        assert refused.value.code == -32600 and "shutting down" in str(refused.value)
+        await client.notify("exit")
+        assert await client.close() == 0

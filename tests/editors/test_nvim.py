@@ -187,6 +187,18 @@ def test_run_cell_cancel_and_outputs_against_the_sandbox(
     assert r["refused_messages"] == [] or r["refused_messages"] == {}
 
 
+def _hdfs_home(webhdfs_url: str, user: str) -> None:
+    """``/user/<user>`` owned by *user*, made as the sandbox's HDFS superuser (the way an admin
+    provisions home directories: the sandbox enforces HDFS permissions)."""
+    import httpx
+
+    headers = {"X-XSRF-Header": "livyd", "X-Requested-By": "livyd"}
+    with httpx.Client(timeout=30) as client:
+        for op in ({"op": "MKDIRS", "permission": "755"}, {"op": "SETOWNER", "owner": user}):
+            url = f"{webhdfs_url.rstrip('/')}/user/{user}"
+            client.put(url, params=op, headers=headers).raise_for_status()
+
+
 def test_sessions_logs_profiles_and_batches(
     nvim: str, tmp_path: Path, sandbox_factory: Callable[..., SandboxProcess]
 ) -> None:
@@ -198,7 +210,15 @@ def test_sessions_logs_profiles_and_batches(
     (work / "livyd.toml").write_text(
         f'default_profile = "alpha"\n[profiles.alpha]\nurl = "{sb.livy_url}"\n'
         f'[profiles.beta]\nurl = "{sb.livy_url}"\n'
+        f'[webhdfs]\nurl = "{sb.webhdfs_url}"\nuser = "nvimuser"\n'
+        f'base_dir = "/user/nvimuser/{tmp_path.name}"\n'
+        '[deploy]\nauto = false\n'
     )
+    _hdfs_home(sb.webhdfs_url, "nvimuser")
+    package = work / "modules" / "nvimpkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "core.py").write_text('def greet():\n    return "hello from version 1"\n')
     (work / "batch.py").write_text('import sys\nprint("batch says", *sys.argv[1:])\n')
     r = run_script(nvim, tmp_path, "sessions", sys.executable, str(work))
 
@@ -235,10 +255,42 @@ def test_sessions_logs_profiles_and_batches(
     assert any(n.startswith("Livy: batch ") and n.endswith((" killed", " was already gone"))
                for n in r["notes_all"]), r["notes_all"]
 
+    # the development loop: deploy, import, change the buffer, :Livy reload, the new behaviour
+    assert r["completion_deploy"] == ["dry-run"]
+    deploy = r["deploy_note"].splitlines()
+    remote = f"/user/nvimuser/{tmp_path.name}/work"
+    assert deploy[0] == f"Livy: deployed {work.resolve()} through WebHDFS to {remote}", deploy
+    assert "  uploaded: nvimpkg (package)" in deploy, deploy
+    assert f"  added to session {first['id']}'s pyFiles" in deploy, deploy
+    again = r["deploy_again_note"].splitlines()
+    assert "  unchanged, not sent again: nvimpkg (package)" in again, again
+    assert not any("uploaded" in x for x in again), again
+    dry = r["deploy_dry_note"].splitlines()
+    assert dry[0].endswith(" (dry run: nothing sent)") and "  would send: nvimpkg (package)" in dry, dry
+    assert not any("pyFiles" in x for x in dry), dry
+    assert r["completion_reload"][:2] == ["nvimpkg.core", "nvimpkg"], r["completion_reload"]
+    assert r["reload_note"] == f"Livy: reloaded nvimpkg.core in session {first['id']}: nvimpkg.core", r
+    assert r["reload_saved"], ":Livy reload writes the modified buffer it reloads"
+    assert (work / "modules" / "nvimpkg" / "core.py").read_text().endswith('"hello from version 2"\n')
+    shown = "\n".join(r["output_after_reload"])
+    assert shown.index("hello from version 1") < shown.index("hello from version 2"), shown
+    assert r["reload_asked"] == ["Livy reload: module or package (empty: every package of the project): "]
+    assert r["reload_all_note"].startswith(f"Livy: reloaded package nvimpkg in session {first['id']}: "), r
+    assert "nvimpkg.core" in r["reload_all_note"], r["reload_all_note"]
+    hdfs = r["hdfs_float"]
+    assert hdfs[0] == "HDFS work (1)", hdfs
+    listed = rf"^  - \S+ +nvimuser +\d+  \d{{4}}-\d\d-\d\d \d\d:\d\d +{re.escape(remote)}/nvimpkg\.zip$"
+    assert re.match(listed, hdfs[1]), hdfs
+
     assert r["killall_note"] == f"Livy: killed session {r['second']}", r["notes_all"]
     errors = r["errors"]
     assert any("session attach: expected an id (a whole number)" in e and '"x1"' in e for e in errors), errors
     assert any('unknown subcommand "frobnicate"' in e for e in errors), errors
+    assert "Livy: reload: expected one module or package name, got 2 words" in errors, errors
+    # no session yet (before the first one): the daemon's "no-session" in the plugin's words
+    assert ("Livy: reload: no session attached: run some code, or :Livy session new / :Livy session attach"
+            in r["notes_all"]), r["notes_all"]
+    assert "Livy: hdfs: expected 'ls [path]', got \"rm\"" in errors, errors
 
     assert r["bad_setup"] is False and r["bad_setup_type"] is False and r["bad_settings"] is False
     after = r["errors_after_setup"]
@@ -390,6 +442,16 @@ def test_rendering_and_options(nvim: str, tmp_path: Path) -> None:
     assert r["fields"] == {"kind": "spark", "numExecutors": 4, "conf": {"spark.sql.shuffle.partitions": "64"},
                            "x": True}
     assert r["fields_bad"] == 'expected key=value, got "driverMemory" (e.g. kind=pyspark driverMemory=2g)'
+    assert r["module_of"] == {"module": "pkg.sub.deep", "init": "pkg", "script": "job", "not_a_package": None,
+                              "outside": None, "not_python": None}, r["module_of"]
+    assert r["deploy_empty"] == [f"nothing to deploy in {tmp_path}/images/proj: no scripts or packages found "
+                                 "(see deploy.scripts, deploy.package_dirs and deploy.packages in livyd.toml)"
+                                 ]
+    assert r["deploy_upload"] == [f"deployed {tmp_path}/images/proj through Livy's upload-pyfile",
+                                  "  uploaded: job.py (script)", "  added to session 4's pyFiles",
+                                  "  left out: modules/pkg/.env (secret)"], r["deploy_upload"]
+    assert r["reload_failed"] == [["reloaded package pkg in session 4 (through webhdfs): pkg.a",
+                                   "  pkg.b failed: SyntaxError: invalid syntax (b.py, line 3)"], 4], r
     o = r["options"]
     assert o["cmd_empty"] == ("livy.setup: cmd: expected a non-empty list of strings, "
                               "e.g. { 'livyd', '--stdio' }, got {}"), o

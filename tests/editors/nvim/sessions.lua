@@ -55,6 +55,12 @@ H.run(function()
   R.completion_session = vim.fn.getcompletion("Livy session ", "cmdline")
   R.completion_logs = vim.fn.getcompletion("Livy logs f", "cmdline")
 
+  -- no session yet: the daemon says so, the plugin in its own words
+  vim.cmd("Livy reload nvimpkg")
+  H.wait("the reload refused", function()
+    return noted("reload: no session attached") ~= nil
+  end, 20000)
+
   -- a session from the active (default) profile, attached
   vim.cmd("Livy session new kind=pyspark name=nvim-test-a")
   H.wait("the new session to be idle and attached", function()
@@ -142,6 +148,88 @@ H.run(function()
     return s ~= nil and s.id == first.id
   end, 10000)
   H.step("session attach")
+
+  -- the development loop: deploy (the files reach the attached session's pyFiles), import the
+  -- package, change a function in its buffer, reload the buffer's module, see the new behaviour
+  R.completion_deploy = vim.fn.getcompletion("Livy deploy ", "cmdline")
+  local function note_after(count, part)
+    H.wait("a note with " .. part, function()
+      for i = count + 1, #R.notes do
+        if R.notes[i].msg:find(part, 1, true) then
+          return true
+        end
+      end
+      return false
+    end, 60000)
+    for i = #R.notes, count + 1, -1 do
+      if R.notes[i].msg:find(part, 1, true) then
+        return R.notes[i].msg
+      end
+    end
+  end
+  local seen = #R.notes
+  vim.cmd("Livy deploy")
+  R.deploy_note = note_after(seen, "deployed ")
+  seen = #R.notes
+  vim.cmd("Livy deploy")
+  R.deploy_again_note = note_after(seen, "deployed ")
+  seen = #R.notes
+  vim.cmd("Livy deploy dry-run")
+  R.deploy_dry_note = note_after(seen, "would deploy ")
+  local out_name = require("livy.output").buffer_name(first.id, first.profile)
+  local function output_has(part)
+    H.wait("the output buffer to show " .. part, function()
+      for _, l in ipairs(H.buffer_lines(out_name) or {}) do
+        if l:find(part, 1, true) then
+          return true
+        end
+      end
+      return false
+    end, 60000)
+  end
+  vim.cmd("enew")
+  vim.api.nvim_buf_set_lines(0, 0, -1, false, { "import nvimpkg.core; print(nvimpkg.core.greet())" })
+  vim.cmd("Livy line")
+  output_has("hello from version 1")
+  vim.cmd("edit " .. workdir .. "/modules/nvimpkg/core.py")
+  -- completion asks the daemon for the project when it knows none yet (the first <Tab>)
+  require("livy.devloop").project = nil
+  R.completion_reload = vim.fn.getcompletion("Livy reload ", "cmdline")
+  vim.api.nvim_buf_set_lines(0, 0, -1, false, { "def greet():", '    return "hello from version 2"' })
+  seen = #R.notes
+  vim.cmd("Livy reload")
+  R.reload_note = note_after(seen, "reloaded ")
+  R.reload_saved = not vim.bo.modified
+  vim.cmd("enew")
+  vim.api.nvim_buf_set_lines(0, 0, -1, false, { "print(nvimpkg.core.greet())" })
+  vim.cmd("Livy line")
+  output_has("hello from version 2")
+  R.output_after_reload = H.buffer_lines(out_name)
+  -- outside the project: asked (vim.ui.input); the empty answer reloads every package
+  local asked = {}
+  vim.ui.input = function(opts, on_confirm)
+    table.insert(asked, opts.prompt)
+    on_confirm("")
+  end
+  seen = #R.notes
+  vim.cmd("Livy reload")
+  R.reload_all_note = note_after(seen, "reloaded ")
+  R.reload_asked = asked
+  -- the remote dir in a float
+  vim.cmd("Livy hdfs ls " .. vim.fs.basename(workdir))
+  H.wait("the hdfs float", function()
+    for _, w in ipairs(vim.api.nvim_list_wins()) do
+      if vim.api.nvim_win_get_config(w).relative ~= "" then
+        R.hdfs_float = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(w), 0, -1, false)
+        vim.api.nvim_win_close(w, true)
+        return true
+      end
+    end
+    return false
+  end, 20000)
+  vim.cmd("Livy reload two words")
+  vim.cmd("Livy hdfs rm x")
+  H.step("deploy, reload, hdfs ls")
 
   -- a batch: its states and log stream into livy://batch/...
   vim.cmd("Livy batch submit " .. workdir .. "/batch.py one two")

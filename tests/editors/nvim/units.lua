@@ -50,6 +50,45 @@ H.run(function()
   local livy = require("livy")
   R.fields = livy.parse_fields({ "kind=spark", "numExecutors=4", "conf.spark.sql.shuffle.partitions=64", "x=true" })
   R.fields_bad = select(2, livy.parse_fields({ "driverMemory" }))
+  -- the development loop's pure parts: naming a buffer's module, what deploy / reload say
+  local devloop = require("livy.devloop")
+  local proj = image_dir .. "/proj"
+  for _, d in ipairs({ "/modules/pkg/sub", "/modules/loose", "/scripts" }) do
+    vim.fn.mkdir(proj .. d, "p")
+  end
+  for _, f in ipairs({ "/modules/pkg/__init__.py", "/modules/pkg/sub/__init__.py" }) do
+    vim.fn.writefile({}, proj .. f)
+  end
+  local project = { root = proj, packages = { "pkg" }, scripts = { "job.py" } }
+  R.module_of = {
+    module = devloop.module_of(proj .. "/modules/pkg/sub/deep.py", project),
+    init = devloop.module_of(proj .. "/modules/pkg/__init__.py", project),
+    script = devloop.module_of(proj .. "/scripts/job.py", project),
+    not_a_package = devloop.module_of(proj .. "/modules/loose/x.py", project) or vim.NIL,
+    outside = devloop.module_of(image_dir .. "/elsewhere/pkg/x.py", project) or vim.NIL,
+    not_python = devloop.module_of(proj .. "/modules/pkg/data.csv", project) or vim.NIL,
+  }
+  R.deploy_empty = devloop.deploy_lines({ root = proj, via = "webhdfs", files = {} })
+  R.deploy_upload = devloop.deploy_lines({
+    root = proj,
+    via = "livy-upload",
+    files = { { kind = "script", name = "job.py", uploaded = true } },
+    excluded = { { path = "modules/pkg/.env", reason = "secret" } },
+  }, 4)
+  R.reload_failed = {
+    devloop.reload_lines({
+      sessionId = 4,
+      results = {
+        {
+          mode = "package",
+          target = "pkg",
+          via = "webhdfs",
+          reloaded = { "pkg.a" },
+          failed = { { module = "pkg.b", error = "SyntaxError: invalid syntax (b.py, line 3)" } },
+        },
+      },
+    }),
+  }
   local config = require("livy.config")
   local function refused(opts)
     local ok, err = pcall(config.resolve, opts)

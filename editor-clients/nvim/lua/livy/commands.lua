@@ -215,6 +215,46 @@ M.subcommands = {
       return M.subcommands.profile.complete(arglead, args)
     end,
   },
+  deploy = {
+    doc = "[dry-run]: deploy the project's scripts and packages (and add them to the attached session)",
+    run = function(args)
+      if args[1] and args[1] ~= "dry-run" then
+        return notify(("deploy: expected nothing or 'dry-run', got %q"):format(args[1]))
+      end
+      livy().deploy(args[1] == "dry-run")
+    end,
+    complete = function(arglead, args)
+      return #args <= 1 and vim.startswith("dry-run", arglead) and { "dry-run" } or {}
+    end,
+  },
+  reload = {
+    doc = "[module]: hot-reload a module or package into the attached session (default: the buffer's)",
+    run = function(args)
+      if #args > 1 then
+        return notify(("reload: expected one module or package name, got %d words"):format(#args))
+      end
+      livy().reload(args[1])
+    end,
+    complete = function(arglead, args)
+      return #args <= 1 and require("livy.devloop").modules(arglead) or {}
+    end,
+  },
+  hdfs = {
+    doc = "ls [path]: an HDFS directory (default: the remote base dir) in a float",
+    run = function(args)
+      local action = table.remove(args, 1)
+      if action ~= "ls" then
+        return notify(("hdfs: expected 'ls [path]', got %s"):format(action and ("%q"):format(action) or "nothing"))
+      end
+      if #args > 1 then
+        return notify(("hdfs ls: expected one path, got %d words"):format(#args))
+      end
+      livy().hdfs_ls(args[1])
+    end,
+    complete = function(arglead, args)
+      return #args <= 1 and vim.startswith("ls", arglead) and { "ls" } or {}
+    end,
+  },
   restart = {
     doc = "kill the attached session and start one with the same configuration",
     run = function()

@@ -860,6 +860,29 @@ function M.batch_list()
   end)
 end
 
+-- --------------------------------------------------------------------------- development loop
+
+--- :Livy deploy [dry-run]: deploy the project (and add it to the attached session's pyFiles).
+---@param dry_run boolean|nil only say what would be deployed
+function M.deploy(dry_run)
+  M.ensure_setup()
+  require("livy.devloop").deploy(dry_run)
+end
+
+--- :Livy reload [module]: hot-reload a module or package (default: the current buffer's).
+---@param module string|nil
+function M.reload(module)
+  M.ensure_setup()
+  require("livy.devloop").reload(module)
+end
+
+--- :Livy hdfs ls [path]: an HDFS directory (default: the remote base dir) in a float.
+---@param path string|nil
+function M.hdfs_ls(path)
+  M.ensure_setup()
+  require("livy.devloop").hdfs_ls(path)
+end
+
 --- :Livy profile [name]: make a profile active (without a name: pick one).
 ---@param name string|nil
 function M.profile(name)
