@@ -18,7 +18,7 @@ const options = {
 // Modules the unit tests load one by one (test/vscode-stub.cjs stands in for `vscode` where one needs it).
 const libOptions = {
   entryPoints: ['src/api.ts', 'src/model.ts', 'src/render.ts', 'src/cells.ts', 'src/daemonPath.ts', 'src/credentials.ts',
-    'src/protocol.generated.ts', 'src/notebook.ts', 'src/settings.ts', 'src/devloop.ts', 'src/ui/panels.ts'],
+    'src/protocol.generated.ts', 'src/notebook.ts', 'src/settings.ts', 'src/devloop.ts', 'src/spark.ts', 'src/ui/panels.ts'],
   bundle: false,
   outbase: 'src',
   outdir: 'dist/lib',

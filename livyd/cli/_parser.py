@@ -89,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("file", metavar="FILE")
     submit.add_argument("--class-name", metavar="C", help="main class (JVM jobs)")
     submit.add_argument("--name", metavar="N", help="the batch's name (default: a unique livyd-... name)")
-    submit.add_argument("--follow", "-f", action="store_true",
-                        help="stream the log and wait: exit 0 on success, 1 dead/killed")
+    submit.add_argument("--follow", "-f", action=argparse.BooleanOptionalAction, default=True,
+                        help="stream the log and wait until the batch ends: exit 0 on success, 1 "
+                             "dead/killed (the default; --no-follow prints the new batch and returns)")
     submit.add_argument("args", nargs="*", metavar="ARGS", help="after --: the job's arguments")
     batch_submit_options(submit)
     bs.add_parser("list", parents=[common], help="list batches")

@@ -457,7 +457,7 @@ def test_batch_payload_uses_the_profile_like_existing_env_files(work: Path) -> N
     thread.start()
     try:
         proc = run(work, "batch", "submit", "hdfs:///user/svc/recovery.jar", "--class-name",
-                   "org.example.Main", "--name", "recovery-1", "--json", "--url", fake.url,
+                   "org.example.Main", "--name", "recovery-1", "--json", "--no-follow", "--url", fake.url,
                    "--", "--date 20240101")
     finally:
         fake.shutdown()

@@ -91,7 +91,7 @@ def test_vscode_extension_builds_and_packages(vsix: Path) -> None:
     commands = {c["command"] for c in manifest["contributes"]["commands"]}
     fixed = ("runSelection", "runCell", "runFile", "createSession", "attachSession", "killSession",
              "killAllSessions", "cancel", "showLogs", "followLogs", "submitBatch", "selectProfile",
-             "restartDaemon", "showOutputLog", "deploy", "reloadModule")
+             "restartDaemon", "showOutputLog", "deploy", "reloadModule", "showSparkLog")
     for name in fixed:
         assert f"livy.{name}" in commands, name
     assert vsix.stat().st_size < 2_000_000

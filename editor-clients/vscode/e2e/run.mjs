@@ -280,7 +280,8 @@ async function main() {
   await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
   await gotoLine(3);
   await page.keyboard.press('Control+Enter');
-  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /running:\sfor\s_\sin\srange/ });
+  // Its phase and elapsed time from livy/progress, then the code.
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /running\s·\s\d+\ss.*:\sfor\s_\sin\srange/ });
   await toast.waitFor();
   await page.screenshot({ path: join(ARTIFACTS, 'vscode-running.png') });
   await toast.hover();

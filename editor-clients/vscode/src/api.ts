@@ -51,6 +51,7 @@ export function resultHandlers(model: LivyModel): ResultHandlers {
     'livy/listStatements': (r) => r.tasks.forEach((t) => model.applyTaskInfo(t)),
     'livy/statement': (r) => { model.applyStatement(r); },
     'livy/readLog': none,
+    'livy/sparkLog': none,
     'livy/followLog': none,
     'livy/unfollowLog': none,
     'livy/submitBatch': (r) => model.applyBatch(r.batch),
@@ -98,6 +99,7 @@ export function modelHandlers(model: LivyModel): NotificationHandlers {
     'livy/output': (p) => { model.applyOutput(p); },
     'livy/log': (p) => { model.applyLog(p); },
     'livy/batchChanged': (p) => model.applyBatch(p.batch),
+    'livy/progress': (p) => { model.applyProgress(p); },
   };
 }
 

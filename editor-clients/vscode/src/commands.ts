@@ -11,6 +11,7 @@ import type { Daemon } from './daemon';
 import { type LivyModel, type TaskRecord, isActive, keyOf } from './model';
 import type { ExecuteParams, ExecuteResult, SessionInfo } from './protocol.generated';
 import { dataText, statusLine } from './render';
+import { sparkLogText } from './spark';
 import type { SessionOutputs } from './ui/outputs';
 import { showTaskProgress } from './ui/status';
 import type { Node } from './ui/tree';
@@ -436,6 +437,30 @@ export function registerCommands(c: Context): vscode.Disposable[] {
         ch.show(true);
       } catch (e) {
         showError(`reading the log of session ${s.id}`, e);
+      }
+    }),
+    reg('livy.showSparkLog', async (node?: Node) => {
+      const s = await pickSession(c, node, 'Show the Spark log of which session?');
+      if (!s) {
+        return;
+      }
+      const which = await vscode.window.showQuickPick([
+        { label: 'Driver', description: 'the driver\'s whole log (appInfo.driverLogUrl)', executors: false },
+        { label: 'Executors', description: 'every executor\'s log (Livy 0.9+)', executors: true },
+      ], { placeHolder: `Which Spark log of session ${s.id}?` });
+      if (!which) {
+        return;
+      }
+      const what = `the ${which.executors ? 'executors\'' : 'driver\'s'} log of session ${s.id}`;
+      try {
+        const a = await api(c);
+        const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Livy: reading ${what}` },
+          () => a.request('livy/sparkLog', { sessionId: s.id, profile: s.profile ?? null, executors: which.executors }));
+        const doc = await vscode.workspace.openTextDocument({ content: sparkLogText(r, s.id), language: 'log' });
+        await vscode.window.showTextDocument(doc, { preview: false });
+      } catch (e) {
+        // The daemon's message names the URL that did not answer and the key (spark_ui.log_url) that fixes it.
+        showError(`reading ${what}`, e);
       }
     }),
     reg('livy.followLogs', async (node?: Node) => {

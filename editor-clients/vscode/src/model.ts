@@ -5,9 +5,10 @@
  * the daemon said, keyed so that session 0 of one profile is not session 0 of another.
  */
 import type {
-  BatchInfo, ExecuteParams, ExecuteResult, LogNotification, OutputNotification, SessionInfo,
-  StatementResult, StatusResult, TaskChangedNotification, TaskInfo, TaskState,
+  BatchInfo, ExecuteParams, ExecuteResult, LogNotification, OutputNotification, ProgressNotification,
+  SessionInfo, StatementResult, StatusResult, TaskChangedNotification, TaskInfo, TaskState,
 } from './protocol.generated';
+import { type SparkView, applyEvent, emptyView } from './spark';
 
 export type Key = string;
 
@@ -35,6 +36,8 @@ export interface TaskRecord {
   seenAt: number;
   finishedAt: number | null;
   output: OutputNotification | null;
+  /** What livy/progress said of its Spark phases, jobs and stages (protocol 1.3). */
+  spark?: SparkView;
   /**
    * For a record restored from an earlier window: the name of the session it ran on. Livy numbers
    * sessions from 0 again after a restart, so it is shown only under a session of that name.
@@ -63,6 +66,11 @@ class Emitter<T> {
   }
 }
 
+export interface ProgressEvent {
+  record: TaskRecord;
+  event: ProgressNotification;
+}
+
 export interface LogEvent {
   key: Key;
   kind: 'session' | 'batch';
@@ -80,10 +88,12 @@ export class LivyModel {
   private readonly taskEvents = new Emitter<TaskRecord>();
   private readonly outputs = new Emitter<TaskRecord>();
   private readonly logs = new Emitter<LogEvent>();
+  private readonly progressEvents = new Emitter<ProgressEvent>();
   readonly onDidChange = (l: Listener<void>) => this.changed.on(l);
   readonly onTask = (l: Listener<TaskRecord>) => this.taskEvents.on(l);
   readonly onOutput = (l: Listener<TaskRecord>) => this.outputs.on(l);
   readonly onLog = (l: Listener<LogEvent>) => this.logs.on(l);
+  readonly onProgress = (l: Listener<ProgressEvent>) => this.progressEvents.on(l);
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -106,6 +116,8 @@ export class LivyModel {
       ...t,
       sessionName: t.sessionName ?? this.sessions.get(keyOf(t.profile, t.sessionId))?.name ?? null,
       code: t.code && t.code.length > maxText ? null : t.code,
+      // Of the Spark view only the jobs (their links) outlive the statement.
+      spark: t.spark ? { ...emptyView(), jobs: t.spark.jobs } : undefined,
       output: t.output ? { ...t.output, data: slimData(t.output.data, maxText) } : null,
     }));
   }
@@ -222,6 +234,16 @@ export class LivyModel {
       record.state = n.status === 'ok' || n.status === 'error' ? 'available' : n.status === 'cancelled' ? 'cancelled' : 'failed';
     }
     this.outputs.fire(record);
+    this.changed.fire();
+    return record;
+  }
+
+  /** A livy/progress event (protocol 1.3): kept in the task's Spark view. */
+  applyProgress(n: ProgressNotification): TaskRecord {
+    const record = this.ensureTask(n.taskId, n.sessionId, n.profile ?? null);
+    record.statementId = n.statementId ?? record.statementId;
+    record.spark = applyEvent(record.spark ?? emptyView(), n, this.now());
+    this.progressEvents.fire({ record, event: n });
     this.changed.fire();
     return record;
   }

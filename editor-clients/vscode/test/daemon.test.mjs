@@ -15,6 +15,7 @@ const { LivyModel } = lib('model');
 const render = lib('render');
 const { waitForOutput } = lib('notebook');
 const devloop = lib('devloop');
+const spark = lib('spark');
 
 let sandbox;
 let daemon;
@@ -94,6 +95,19 @@ test('a statement runs in the session\'s process: the pid only the server knows 
   assert.equal(typeof done.output.elapsedMs, 'number');
 });
 
+test('livy/sparkLog: the driver\'s log reads as text naming where it was read; no executor logs is the daemon\'s error, shown as it is', async () => {
+  const s = model.attachedSession();
+  const { sparkLogText } = lib('spark');
+  const r = await client.request('livy/sparkLog', { sessionId: s.id, profile: s.profile ?? null, executors: false });
+  assert.equal(r.logs[0].log, 'driver');
+  assert.ok(sparkLogText(r, s.id).startsWith(`# driver of session ${s.id}: ${r.logs[0].lines.length} lines from ${r.logs[0].url}\n`), sparkLogText(r, s.id));
+  // The sandbox runs Spark locally: no executors, and the daemon says why.
+  const err = await client.request('livy/sparkLog', { sessionId: s.id, profile: s.profile ?? null, executors: true }).then(() => null, (e) => e);
+  assert.ok(err, 'executor logs of a local session were not refused');
+  assert.equal(api.describeError(err), err.message);
+  assert.match(err.message, /appInfo\.executorLogUrls/);
+});
+
 test('an error comes back with a traceback whose <stdin> frame maps to the document line', async () => {
   const range = { start: { line: 10, character: 0 }, end: { line: 12, character: 5 } };
   const code = 'def ratio(x, y):\n    return x / y\nratio(1, 0)';
@@ -109,6 +123,10 @@ test('an error comes back with a traceback whose <stdin> frame maps to the docum
 test('livy/cancel stops a running statement and its output says cancelled', async () => {
   const started = await client.request('livy/execute', { code: 'import time\nfor _ in range(3000):\n    time.sleep(0.1)' });
   await waitFor(() => model.tasks.get(started.taskId)?.state === 'running', 'the statement to run');
+  // livy/progress says the phase a plain Python statement is in (no Spark job to show), and the
+  // progress notification reads it with its elapsed time.
+  const running = await waitFor(() => model.tasks.get(started.taskId)?.spark?.phase?.event.phase === 'running' && model.tasks.get(started.taskId), 'the running phase (livy/progress)');
+  assert.match(spark.describeTask(running, running.spark.phase.at + 3_000), /^running.* · 3 s: import time$/);
   const r = await client.request('livy/cancel', { taskId: started.taskId });
   assert.ok(['cancelling', 'cancelled'].includes(r.task.state), r.task.state);
   const done = await waitForOutput(model, started.taskId);

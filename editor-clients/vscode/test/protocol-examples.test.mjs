@@ -142,6 +142,9 @@ test('valid notifications go through the wired handlers into the model', () => {
       case 'livy/batchChanged':
         assert.equal(model.batches.get(keyOf(p.batch.profile, p.batch.id)).state, p.batch.state);
         break;
+      case 'livy/progress':
+        assert.ok(model.tasks.get(p.taskId).spark, 'livy/progress left no Spark view on the task');
+        break;
       default:
         assert.fail(`unhandled notification ${ex.method}`);
     }
@@ -224,4 +227,70 @@ test('the development loop\'s examples read as words, and the params its command
   const choices = devloop.reloadChoices({ root: '/w', via: 'dry-run', files: [
     { kind: 'script', name: 'job.py', uploaded: false }, { kind: 'package', name: 'a', uploaded: false }, { kind: 'package', name: 'b', uploaded: false }] });
   assert.deepEqual(choices.map((c) => c.module), [null, 'a', 'b', 'job']);
+});
+
+test('livy/progress examples read as the progress notification says them: phase with elapsed time, then job and stage with task counts', () => {
+  const spark = lib('spark');
+  let now = 10_000;
+  const model = new LivyModel(() => now);
+  const fake = fakeRpc();
+  const errors = [];
+  api.wireNotifications(fake.rpc, api.modelHandlers(model), (m, e) => errors.push([m, e]));
+  const stage = ALL.find((e) => e.method === 'livy/progress' && e.valid).message.params;
+  const v = validator('livy/progress', 'params');
+  const none = Object.fromEntries(Object.keys(stage).filter((k) => !['taskId', 'sessionId', 'statementId', 'profile', 'kind', 'elapsed', 'message'].includes(k)).map((k) => [k, null]));
+  const send = (p) => { assert.ok(v(p), ajv.errorsText(v.errors)); fake.notify('livy/progress', structuredClone(p)); return model.tasks.get(p.taskId); };
+  const base = { taskId: stage.taskId, sessionId: stage.sessionId, statementId: stage.statementId, profile: stage.profile };
+  // The task is running (livy/taskChanged), nothing from Spark yet: Livy's state and the code.
+  fake.notify('livy/taskChanged', { ...base, state: 'running', progress: 0, queuedBehind: 0, message: null, mayStillRun: false });
+  const t = model.tasks.get(stage.taskId);
+  t.codePreview = 'sc.parallelize(range(100)).map(f).reduceByKey(add).collect()';
+  assert.equal(spark.describeTask(t, now), 'running: sc.parallelize(range(100)).map(f).reduceByKey(add).collect()');
+  // A phase, and its elapsed time as this window's clock moves on.
+  send({ ...base, ...none, kind: 'phase', elapsed: 0.3, phase: 'spark_starting', message: 'starting the local Spark JVM' });
+  now += 5_000;
+  // The same phase again brings new facts; its time still counts from its start.
+  send({ ...base, ...none, kind: 'phase', elapsed: 5.3, phase: 'spark_starting', message: 'starting the local Spark JVM (spark-submit running)' });
+  now += 7_400;
+  assert.equal(spark.progressText(t.spark, now), 'starting the local Spark JVM (spark-submit running) · 12 s');
+  send({ ...base, ...none, kind: 'phase', elapsed: 12.7, phase: 'running', previousPhase: 'spark_starting', previousSeconds: 12.4, message: 'running (spark starting took 12.4 s)' });
+  now += 2_000;
+  assert.equal(spark.progressText(t.spark, now), 'running · 2 s');
+  // The job, then the golden stage example: the stage's job and its task counts.
+  send({ ...base, ...none, kind: 'job', elapsed: 13, jobId: 4, stageIds: [6, 7], name: 'collect at <stdin>:3', status: 'RUNNING', numTasks: 44, completedTasks: 4, activeTasks: 0, failedTasks: 0, seconds: 0.2, url: 'https://knox:8443/gateway/dev/yarn/proxy/application_1_2/jobs/job/?id=4', message: 'job 4 collect at <stdin>:3: 4/44 tasks (running, 0 s)' });
+  assert.equal(spark.progressText(t.spark, now), 'job 4: 4/44 tasks');
+  now += 100;
+  send(stage);
+  assert.equal(spark.progressText(t.spark, now), 'job 4 · stage 7: 12/40 tasks, 4 running');
+  assert.equal(spark.describeTask(t, now), 'job 4 · stage 7: 12/40 tasks, 4 running: sc.parallelize(range(100)).map(f).reduceByKey(add).collect()');
+  // A retried attempt with failures is the active one; the completed first attempt is not shown.
+  now += 100;
+  send({ ...stage, elapsed: 20, attemptId: 1, completedTasks: 3, activeTasks: 1, failedTasks: 2, message: 'stage 7.1: 3/40 tasks' });
+  send({ ...stage, elapsed: 20.1, status: 'FAILED', message: 'stage 7.0 failed' });
+  assert.equal(spark.progressText(t.spark, now), 'job 4 · stage 7 (attempt 1): 3/40 tasks, 1 running, 2 failed');
+  // A warning is kept nowhere in the text (it goes to the output channel and one message).
+  send({ ...base, ...none, kind: 'warning', elapsed: 21, code: 'task_failures', stageId: 7, attemptId: 1, url: stage.url, message: 'stage 7.1: 2 tasks failed and are being retried' });
+  assert.equal(spark.progressText(t.spark, now), 'job 4 · stage 7 (attempt 1): 3/40 tasks, 1 running, 2 failed');
+  // All done: the job's line for the output channel and the Sessions view carries its link.
+  send({ ...stage, elapsed: 30, attemptId: 1, status: 'COMPLETE', completedTasks: 40, activeTasks: 0, failedTasks: 2 });
+  send({ ...base, ...none, kind: 'job', elapsed: 30.1, jobId: 4, stageIds: [6, 7], name: 'collect at <stdin>:3', status: 'SUCCEEDED', numTasks: 44, completedTasks: 44, activeTasks: 0, failedTasks: 0, seconds: 17.2, url: 'https://knox:8443/gateway/dev/yarn/proxy/application_1_2/jobs/job/?id=4', message: 'job 4 done' });
+  assert.equal(spark.progressText(t.spark, now), 'running · 2 s');
+  assert.deepEqual(spark.jobsOf(t.spark).map(spark.jobLine), ['job 4 collect at <stdin>:3: succeeded, 44 tasks, 17 s  https://knox:8443/gateway/dev/yarn/proxy/application_1_2/jobs/job/?id=4']);
+  // Without the Spark UI, Livy's own number follows the last phase.
+  const other = { ...base, taskId: 't-other' };
+  send({ ...other, ...none, kind: 'phase', elapsed: 0.3, phase: 'running', message: 'running' });
+  send({ ...other, ...none, kind: 'warning', elapsed: 0.5, code: 'spark_ui_unreachable', message: 'the Spark UI at http://rm:8088/proxy/a/ cannot be reached (connection refused); showing Livy\'s progress only' });
+  send({ ...other, ...none, kind: 'livy_progress', elapsed: 1, progress: 0.5, message: '50% of the statement\'s tasks done' });
+  assert.equal(spark.progressText(model.tasks.get('t-other').spark, now + 3_000), 'running · 3 s · 50% of the statement\'s tasks done');
+  // Only the jobs outlive a window reload.
+  const kept = model.snapshot().find((r) => r.taskId === stage.taskId);
+  assert.equal(kept, undefined, 'a running task is not kept');
+  assert.deepEqual(errors, []);
+});
+
+test('the livy/sparkLog example reads as one text naming each log and where it was read', () => {
+  const spark = lib('spark');
+  const r = ALL.find((e) => e.method === 'livy/sparkLog' && e.part === 'result' && e.valid).message.result;
+  assert.equal(spark.sparkLogText(r, 3), '# driver of session 3: 1 lines from http://nm7:8042/node/containerlogs/container_1_2_01_000001/alice\n24/05/01 INFO SparkContext: Running Spark version 3.5.1\n');
+  assert.equal(spark.sparkLogText({ logs: [] }, 3), '# session 3: no log was returned\n');
 });

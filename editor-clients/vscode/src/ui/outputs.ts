@@ -6,7 +6,8 @@
 import * as vscode from 'vscode';
 import { type Key, type LivyModel, type TaskRecord, keyOf } from '../model';
 import { dataText, imageOf, statusLine, tableOf, tableText, tracebackLocations } from '../render';
-import type { SessionInfo } from '../protocol.generated';
+import type { ProgressNotification, SessionInfo } from '../protocol.generated';
+import { jobLine, jobsOf } from '../spark';
 
 function sessionTitle(profile: string | null, id: number): string {
   return `Livy: session ${id}${profile ? ` (${profile})` : ''}`;
@@ -27,6 +28,7 @@ export class SessionOutputs implements vscode.Disposable {
     this.subscriptions.push(
       model.onTask((t) => this.taskChanged(t)),
       model.onOutput((t) => this.output(t)),
+      model.onProgress(({ record, event }) => this.progress(record, event)),
       model.onLog((e) => {
         const ch = this.logChannel(e.key, e.kind);
         for (const line of e.notification.lines) {
@@ -93,6 +95,35 @@ export class SessionOutputs implements vscode.Disposable {
     }
   }
 
+  /**
+   * livy/progress: a warning goes into the session's output, and the first of each kind per
+   * statement also into a message (with the Spark UI page it names); the Spark UI's address once.
+   */
+  private progress(t: TaskRecord, n: ProgressNotification): void {
+    if (n.kind === 'spark_ui' && n.url) {
+      this.channel(t.profile, t.sessionId).appendLine(`Spark UI${n.appId ? ` of ${n.appId}` : ''}: ${n.url}`);
+      return;
+    }
+    if (n.kind !== 'warning') {
+      return;
+    }
+    const ch = this.channel(t.profile, t.sessionId);
+    ch.appendLine(`! ${n.message}${n.url && !n.message.includes(n.url) ? `  ${n.url}` : ''}`);
+    const code = n.code ?? 'warning';
+    if (!t.spark || t.spark.warned.includes(code)) {
+      return;
+    }
+    t.spark.warned.push(code);
+    const actions = n.url ? ['Open Spark UI', 'Show Output'] : ['Show Output'];
+    void vscode.window.showWarningMessage(`Livy: statement ${t.statementId ?? ''} in session ${t.sessionId}: ${n.message}`, ...actions).then((choice) => {
+      if (choice === 'Open Spark UI' && n.url) {
+        void vscode.env.openExternal(vscode.Uri.parse(n.url));
+      } else if (choice === 'Show Output') {
+        ch.show(true);
+      }
+    });
+  }
+
   private output(t: TaskRecord): void {
     const o = t.output;
     if (!o) {
@@ -138,6 +169,10 @@ export class SessionOutputs implements vscode.Disposable {
     }
     if (o.truncated) {
       ch.appendLine(`(output truncated; the whole output is in ${o.fullOutputPath ?? 'the daemon\'s output log'})`);
+    }
+    // One line per Spark job of the statement, with its Spark UI page (livy/progress).
+    for (const j of jobsOf(t.spark)) {
+      ch.appendLine(jobLine(j));
     }
     ch.appendLine(statusLine(o));
     const reveal = this.reveal();

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { DaemonState } from '../daemon';
 import { type LivyModel, type TaskRecord, isActive } from '../model';
+import { describeTask, progressText } from '../spark';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('livy.status', vscode.StatusBarAlignment.Left, 50);
@@ -22,7 +23,8 @@ export class StatusBar implements vscode.Disposable {
   update(): void {
     const profile = this.model.activeProfile ?? (this.profile() || 'default');
     const s = this.model.attachedSession();
-    const running = this.model.activeTasks().length;
+    const active = this.model.activeTasks();
+    const running = active.length;
     if (this.daemonState === 'failed') {
       this.item.text = '$(error) Livy: daemon failed';
       this.item.tooltip = 'livyd did not start: see Livy: Show Daemon Log. Click to retry.';
@@ -32,8 +34,12 @@ export class StatusBar implements vscode.Disposable {
     this.item.command = 'livy.attachSession';
     const icon = running ? '$(sync~spin)' : this.daemonState === 'starting' ? '$(loading~spin)' : '$(zap)';
     const session = s ? ` · session ${s.id} ${s.state}` : this.daemonState === 'running' ? ' · no session' : '';
-    this.item.text = `${icon} Livy: ${profile}${session}${running ? ` · ${running} running` : ''}`;
-    this.item.tooltip = `Livy profile ${profile}${s ? `, session ${s.id} (${s.state})` : ''}. Click to attach to another session.`;
+    // The newest running statement's Spark job and stage (livy/progress), kept short.
+    const newest = [...active].reverse().find((t) => t.state === 'running');
+    const spark = newest ? progressText(newest.spark, Date.now()) : undefined;
+    const short = spark && spark.length > 48 ? `${spark.slice(0, 47)}…` : spark;
+    this.item.text = `${icon} Livy: ${profile}${session}${running ? ` · ${running} running` : ''}${short ? ` · ${short}` : ''}`;
+    this.item.tooltip = `Livy profile ${profile}${s ? `, session ${s.id} (${s.state})` : ''}${spark ? `; ${spark}` : ''}. Click to attach to another session.`;
   }
 
   dispose(): void {
@@ -61,30 +67,26 @@ function openTaskProgress(model: LivyModel, record: TaskRecord, cancel: (taskId:
     { location: vscode.ProgressLocation.Notification, title: `Livy: session ${record.sessionId}`, cancellable: true },
     (progress, token) => new Promise<void>((resolve) => {
       let reported = 0;
-      const describe = (t: TaskRecord) => {
-        if (t.state === 'queued') {
-          return t.queuedBehind ? `queued behind ${t.queuedBehind}` : 'queued';
-        }
-        if (t.state === 'running' && t.progress > 0) {
-          return `running ${Math.round(t.progress * 100)}%: ${t.codePreview}`;
-        }
-        return `${t.state}: ${t.codePreview}`;
-      };
-      progress.report({ message: describe(record) });
+      const report = (increment?: number) => progress.report({ message: describeTask(model.tasks.get(record.taskId) ?? record), increment });
+      report();
+      // A phase's elapsed time goes on between events: say it again every second.
+      const ticker = setInterval(() => report(), 1000);
       const subs = [
         model.onTask((t) => {
           if (t.taskId !== record.taskId) {
             return;
           }
           const pct = Math.round(t.progress * 100);
-          progress.report({ message: describe(t), increment: pct > reported ? pct - reported : undefined });
+          report(pct > reported ? pct - reported : undefined);
           reported = Math.max(reported, pct);
           if (!isActive(t.state)) {
             done();
           }
         }),
+        model.onProgress(({ record: t }) => { if (t.taskId === record.taskId) { report(); } }),
         model.onOutput((t) => { if (t.taskId === record.taskId) { done(); } }),
         token.onCancellationRequested(() => { void cancel(record.taskId); }),
+        { dispose: () => clearInterval(ticker) },
       ];
       function done() {
         for (const s of subs) {

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { type Key, type LivyModel, type TaskRecord, isActive, keyOf } from '../model';
 import type { BatchInfo, SessionInfo } from '../protocol.generated';
 import { formatElapsed } from '../render';
+import { jobsOf, progressText } from '../spark';
 
 export type Node =
   | { type: 'session'; key: Key; session: SessionInfo }
@@ -78,11 +79,18 @@ export class SessionsTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
         const item = new vscode.TreeItem(t.codePreview || `task ${t.taskId}`, vscode.TreeItemCollapsibleState.None);
         const duration = t.output?.elapsedMs ?? (t.finishedAt ? t.finishedAt - t.seenAt : null);
         const state = t.output?.status === 'error' ? `error: ${t.output.ename ?? ''}` : t.state;
-        const progress = t.state === 'running' && t.progress > 0 ? ` ${Math.round(t.progress * 100)}%` : '';
+        const spark = t.state === 'running' ? progressText(t.spark, Date.now()) : undefined;
+        const progress = spark ? `: ${spark}` : t.state === 'running' && t.progress > 0 ? ` ${Math.round(t.progress * 100)}%` : '';
         item.description = [state + progress, new Date(t.seenAt).toLocaleTimeString(), formatElapsed(duration)].filter(Boolean).join(' · ');
         item.iconPath = new vscode.ThemeIcon(t.output?.status === 'error' ? 'error' : (STATE_ICON[t.state] ?? 'circle-outline'));
         item.contextValue = isActive(t.state) ? 'task.active' : 'task.done';
-        item.tooltip = new vscode.MarkdownString().appendCodeblock((t.code ?? t.codePreview).slice(0, 2000), 'python');
+        const tip = new vscode.MarkdownString().appendCodeblock((t.code ?? t.codePreview).slice(0, 2000), 'python');
+        // Its Spark jobs, each linked to its Spark UI page (livy/progress).
+        const jobs = jobsOf(t.spark);
+        if (jobs.length) {
+          tip.appendMarkdown(jobs.map((j) => `${j.url ? `[job ${j.jobId}](${j.url})` : `job ${j.jobId}`}: ${j.status?.toLowerCase() ?? ''}${j.name ? ` · ${j.name.replace(/[[\]<>*_`]/g, '')}` : ''}`).join('  \n'));
+        }
+        item.tooltip = tip;
         item.command = { command: 'livy.openStatement', title: 'Open Code and Output', arguments: [node] };
         item.id = `task:${t.taskId}`;
         return item;
