@@ -22,6 +22,7 @@ import anyio
 
 if TYPE_CHECKING:
     from livyd._client import LivyClient
+    from livyd._core.identity import SessionIdentity
     from livyd._core.poll import PollSettings
     from livyd._models import Batch, LogPage, Session, Statement, StatementList
 
@@ -70,6 +71,15 @@ class LivyAPI:
     def keepalive_interval(self) -> float:
         """Seconds between keep-alive POSTs while a statement runs."""
         return self.client.keepalive_interval
+
+    def session_identity(self, session_id: int) -> SessionIdentity | None:
+        """Who the client knows session *session_id* to be (``None``: not tracked)."""
+        return self.client.session_identity(session_id)
+
+    def track_identity(self, identity: SessionIdentity) -> None:
+        """Compare every later read of that session with *identity* (kept across a daemon restart
+        or a client replaced for new credentials)."""
+        self.client.track_identity(identity)
 
     async def aclose(self) -> None:
         """Close the client's connections (server-side sessions are left alone); idempotent."""

@@ -379,6 +379,10 @@ class DaemonState:
                     continue
                 old = conn.api
                 api = LivyAPI(self._client_for(conn.resolved))
+                for w in sup.sessions.values():  # who each session is: the new client checks it too
+                    known = old.session_identity(w.session_id) if w.conn is conn else None
+                    if known is not None:
+                        api.track_identity(known)
                 assert self.stack is not None
                 self.stack.push_async_callback(api.aclose)
                 conn.api = api

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from livyd._core.identity import SessionIdentity
 from livyd._core.poll import PollSettings
 from livyd._engine import JobState, SessionEngine, StatementJob
 from livyd._exceptions import (
@@ -114,6 +115,18 @@ __all__ = [
 ]
 
 log = get_logger("livyd.daemon")
+
+
+def _identity_record(w: SessionWorker) -> dict[str, Any] | None:
+    """Who session *w* is, for the state file (so a restarted daemon never reattaches to another
+    session that got the same id); the last few statements only, so a save stays small."""
+    api = w.conn.api
+    known = api.session_identity(w.session_id) if api is not None else None
+    if known is None:
+        return None
+    record = known.to_dict()
+    record["statements"] = record["statements"][-3:]
+    return record
 
 
 def _gone_reason(session_id: int, exc: SessionGoneError) -> str:
@@ -400,7 +413,8 @@ class Supervisor:
             "attached": {"id": a.session_id, **self._where(a.conn)} if a is not None else None,
             "profile": self.profile,
             "sessions": [
-                {"id": w.session_id, **self._where(w.conn), "createBody": w.create_body}
+                {"id": w.session_id, **self._where(w.conn), "createBody": w.create_body,
+                 "identity": _identity_record(w)}
                 for w in self.sessions.values()
                 if w.owned and not w.gone
             ],
@@ -892,9 +906,21 @@ class Supervisor:
                 continue
             try:
                 conn = await self._restore_connection(profile, url)
-                session = await conn.require_api().get_session(sid)
-            except SessionGoneError:
-                log.info("persisted session is gone", session_id=sid, profile=profile)
+                api = conn.require_api()
+                known = s.get("identity")
+                if isinstance(known, dict):  # the first read must show it is still that session
+                    try:
+                        api.track_identity(SessionIdentity.from_dict(known))
+                    except ValueError as exc:
+                        log.warning("persisted session identity unreadable", session_id=sid, error=str(exc))
+                session = await api.get_session(sid)
+            except (SessionReplacedError, SessionUnverifiedError) as exc:
+                # the id names another session now (the server restarted): say so, touch nothing
+                log.warning("persisted session is not ours any more", session_id=sid, profile=profile)
+                self.notifier.show_message(f"livyd: {exc}", 2)
+                continue
+            except SessionGoneError as exc:
+                log.info("persisted session is gone", session_id=sid, profile=profile, reason=str(exc))
                 continue
             except LivydError as exc:
                 log.warning("could not reattach session", session_id=sid, profile=profile, error=str(exc))

@@ -142,3 +142,45 @@ async def test_code_with_a_lone_surrogate_fails_its_task_not_the_session(sandbox
                                                  timeout=90)
         assert out["data"]["text/plain"] == "'the session lives on'"
         assert out["sessionId"] == failed["sessionId"]
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(150)
+async def test_a_restarted_daemon_never_reattaches_to_someone_elses_session_0(tmp_path: Path) -> None:
+    """Issue 11, defect 1 across a daemon restart: the daemon's state file names session 0; while
+    the daemon was away the server was replaced and another user's session 0 exists. The restarted
+    daemon says the session is gone, does not reattach, and runs nothing in it."""
+    first = start_sandbox("--cancel-timeout", "2")
+    second = start_sandbox("--cancel-timeout", "2")
+    cmd = [sys.executable, "-m", "livyd", "--stdio", "--standalone"]
+    try:
+        theirs = _someone_elses_session_0(second.livy_url)
+        with FaultProxy(first.livy_url) as proxy:
+            options = {"profile": None, "workspace": str(tmp_path), "settings": {
+                "url": proxy.url, "stateDir": str(tmp_path / "state"), "pollInterval": 0.1}}
+            async with DaemonClient.spawn(cmd, env=_env(tmp_path), cwd=str(tmp_path)) as client:
+                await client.initialize(options)
+                mine = await client.request("livy/execute", {"code": "'mine'"})
+                await client.wait_for_notification("livy/output", lambda p: p["taskId"] == mine["taskId"],
+                                                   timeout=90)
+                assert mine["sessionId"] == theirs["id"]  # both servers numbered from 0
+            proxy.upstream = second.livy_url  # the daemon exited keeping its session; Livy restarted
+            switched = len(proxy.forwarded)
+            async with DaemonClient.spawn(cmd, env=_env(tmp_path), cwd=str(tmp_path)) as client:
+                await client.initialize(options)
+                told = await client.wait_for_notification(
+                    "window/showMessage", lambda p: "server restarted" in p["message"], timeout=60)
+                assert str(theirs["id"]) in told["message"]
+                status = await client.request("livy/status", {})
+                assert [s for s in status["sessions"] if s["id"] == theirs["id"]] == [], status
+                nxt = await client.request("livy/execute", {"code": "'mine again'"})
+                await client.wait_for_notification("livy/output", lambda p: p["taskId"] == nxt["taskId"],
+                                                   timeout=90)
+                assert nxt["sessionId"] != theirs["id"]
+                touched = [f"{r.method} {r.path}" for r in proxy.forwarded[switched:]
+                           if r.method != "GET" and r.path.startswith(f"/sessions/{theirs['id']}")]
+                assert touched == []  # no statement, cancel or DELETE reached their session
+        assert _name_of(second.livy_url, theirs["id"]) == "nightly-etl"
+    finally:
+        first.stop()
+        second.stop()
