@@ -30,6 +30,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 async def test_landed_posts_run_once_and_their_output_arrives(sandbox: SandboxProcess,
                                                               tmp_path: Path) -> None:
     counters = [RunCounter(tmp_path / f"runs-{i}.txt") for i in range(3)]
+    delivered: list[str] = []
     env = _env(tmp_path)
     with FaultProxy(sandbox.livy_url) as proxy:
         cmd = [sys.executable, "-m", "livyd", "--stdio", "--standalone"]
@@ -48,7 +49,12 @@ async def test_landed_posts_run_once_and_their_output_arrives(sandbox: SandboxPr
                     "livy/output", lambda p, t=started["taskId"]: p["taskId"] == t, timeout=90)
                 assert out["data"]["text/plain"] == "'landed once'"
                 assert counter.runs == 1, action
+                delivered.append(started["taskId"])
             assert client.stdout_violations == []
+    # no completed output is lost: each one is in the output log (written before it is notified)
+    log_lines = (tmp_path / "state" / "outputs.jsonl").read_text(encoding="utf-8").splitlines()
+    logged = {json.loads(line).get("taskId") for line in log_lines}
+    assert set(delivered) <= logged, (delivered, logged)
 
 
 @pytest.mark.anyio
