@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from livyd._core.tolerant import TolerantEnum
 from livyd._core.versions import BATCH_FIELD_SINCE, SESSION_FIELD_SINCE, LivyVersion
 from livyd._exceptions import ConfigError, StatementFailedError
 
@@ -66,32 +66,7 @@ BLACKLISTED_CONF_KEYS = frozenset({
 })
 
 
-class _TolerantEnum(StrEnum):
-    """A string enum that turns unknown values into pseudo-members instead of failing."""
-
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if isinstance(value, str):
-            lowered = value.lower()
-            for member in cls:
-                if member.value == lowered:
-                    return member
-            pseudo = str.__new__(cls, value)
-            pseudo._name_ = value.upper()
-            pseudo._value_ = value
-            return pseudo
-        return None
-
-    @property
-    def is_known(self) -> bool:
-        """False for a value this version of livyd does not know."""
-        return self.value in type(self)._value2member_map_
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class SessionState(_TolerantEnum):
+class SessionState(TolerantEnum):
     """Interactive session state (livy-rest.md §5)."""
 
     NOT_STARTED = "not_started"
@@ -122,7 +97,7 @@ class SessionState(_TolerantEnum):
         return self.value in ("shutting_down", "dead", "killed", "success")
 
 
-class BatchState(_TolerantEnum):
+class BatchState(TolerantEnum):
     """Batch state (livy-rest.md §5.3)."""
 
     NOT_STARTED = "not_started"
@@ -143,7 +118,7 @@ class BatchState(_TolerantEnum):
         return self.value in ("success", "dead", "killed", "error")
 
 
-class SessionKind(_TolerantEnum):
+class SessionKind(TolerantEnum):
     """Session / statement kind. Livy normalises the aliases scala/python/r in responses."""
 
     SPARK = "spark"
@@ -153,7 +128,7 @@ class SessionKind(_TolerantEnum):
     SHARED = "shared"
 
 
-class StatementState(_TolerantEnum):
+class StatementState(TolerantEnum):
     """Statement state. Real Livy never sets ``error`` (failures are ``available`` + error output)."""
 
     WAITING = "waiting"

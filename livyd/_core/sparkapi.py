@@ -20,11 +20,12 @@ epoch seconds.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+
+from livyd._core.tolerant import UpperTolerantEnum
 
 __all__ = [
     "SparkJob",
@@ -36,21 +37,9 @@ __all__ = [
 ]
 
 
-class _Tolerant(StrEnum):
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if isinstance(value, str):
-            for member in cls:
-                if member.value == value.upper():
-                    return member
-            pseudo = str.__new__(cls, value)
-            pseudo._name_ = value.upper()
-            pseudo._value_ = value
-            return pseudo
-        return None
 
 
-class SparkJobStatus(_Tolerant):
+class SparkJobStatus(UpperTolerantEnum):
     """``JobExecutionStatus``."""
 
     RUNNING = "RUNNING"
@@ -59,7 +48,7 @@ class SparkJobStatus(_Tolerant):
     UNKNOWN = "UNKNOWN"
 
 
-class SparkStageStatus(_Tolerant):
+class SparkStageStatus(UpperTolerantEnum):
     """``StageStatus``."""
 
     ACTIVE = "ACTIVE"
