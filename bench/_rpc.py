@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import sys
@@ -80,7 +81,7 @@ class Daemon:
 
     def _read(self, fd: int) -> None:
         """The reader thread: frames off the pipe, each stamped when its last byte is in."""
-        with open(fd, "rb", buffering=1 << 16) as stream:
+        with io.BufferedReader(io.FileIO(fd, "rb"), 1 << 16) as stream:
             while True:
                 length = -1
                 while line := stream.readline():

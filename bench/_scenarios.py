@@ -455,7 +455,9 @@ async def big_output(ctx: Context) -> dict[str, Any]:
     return {"results": results, "markdown": md}
 
 
-async def _output_or_big_frame(daemon: Daemon, task_id: str) -> tuple[float, dict[str, Any], bytearray | None]:
+async def _output_or_big_frame(
+    daemon: Daemon, task_id: str
+) -> tuple[float, dict[str, Any], bytearray | None]:
     """The task's ``livy/output`` as (arrival, params, None), or, when it came as a frame too big
     to parse while pings are timed (:attr:`Daemon.defer_over`), as (arrival, {}, its body)."""
     small = asyncio.ensure_future(daemon.output(task_id))
