@@ -139,7 +139,8 @@ attached session, or creates one from the active profile (and attaches it). Then
 the client receives, in this order:
 
 * `livy/taskChanged` with `state` going through `queued` (held by the daemon; `queuedBehind`
-  says how many tasks of the session are ahead), `waiting` (submitted to Livy), `running`
+  says how many tasks of the session are ahead; as the queue moves, the queued tasks are
+  re-sent with their new place, moves within 50 ms folded into one round), `waiting` (submitted to Livy), `running`
   (with `progress` 0..1), and finally one of `available`, `cancelled` or `failed` (livyd could
   not run it: the session died, Livy refused the submission; `message` says why);
 * `livy/output` exactly once, when the task is finished: `status` is `ok`, `error` (with
