@@ -381,7 +381,7 @@ async def big_output(ctx: Context) -> dict[str, Any]:
     """20 MB through the daemon (limit raised, and the default that cuts it) while livy/status is
     pinged every 10 ms; delivery against a raw HTTP read of the same statement; RSS growth."""
     size = 20_000_000
-    rounds = 2 if ctx.quick else 3
+    rounds = 2 if ctx.quick else 5
     server = await ctx.server("imitation")
     code = f"print('x' * {size}, end='')"
     rows = []
