@@ -25,6 +25,7 @@ here is pure and runs in a worker thread for big outputs (the supervisor decides
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -63,21 +64,21 @@ def _cut_text(text: str, budget: int) -> str:
     return text if len(encoded) <= budget else _cut_encoded(encoded, budget)
 
 
-def _cut_encoded(encoded: bytes, budget: int) -> str:
+def _cut_encoded(encoded: bytes | memoryview, budget: int) -> str:
     """The longest prefix of the JSON string *encoded* (whole characters) whose JSON takes at
     most *budget* bytes: cut in its encoding (backing off from the middle of a UTF-8 sequence or
     an escape) and the cut decoded once; a 20 MB string is never measured again and again."""
     if len(encoded) <= budget:
-        whole = loads(encoded)
+        whole = loads(bytes(encoded))
         return whole if isinstance(whole, str) else ""
     cut = _safe_cut(encoded, max(1, budget - 1))  # room for the closing quote
     if cut <= 1:
         return ""
-    prefix = loads(encoded[:cut] + b'"')
+    prefix = loads(bytes(encoded[:cut]) + b'"')
     return prefix if isinstance(prefix, str) else ""
 
 
-def _safe_cut(encoded: bytes, cut: int) -> int:
+def _safe_cut(encoded: bytes | memoryview, cut: int) -> int:
     """*cut* moved back so that ``encoded[:cut]`` (a JSON string without its closing quote) ends
     neither inside a UTF-8 sequence nor inside an escape (``\\n``, ``\\uXXXX``)."""
     while cut > 1 and (encoded[cut] & 0xC0) == 0x80:  # a continuation byte: inside a character
@@ -143,11 +144,15 @@ def fit_error(
     return evalue, cut
 
 
-def fit_output(data: dict[str, Any], limit: int, where: str) -> dict[str, Any]:
+def fit_output(
+    data: dict[str, Any], limit: int, where: str, *, encoded_text: bytes | memoryview | None = None
+) -> dict[str, Any]:
     """A mime bundle cut to at most *limit* bytes of JSON (:func:`wire_size`), keeping its keys:
     values that fit stay whole (smallest first), ``text/plain`` is cut at a character boundary and
     ends with a note, and a value too big to show whole (``application/json``, ``image/png``, a
     table, ...) is left out, named in a ``text/plain`` note. *where* says where the whole output is.
+    *encoded_text*, when given, is ``text/plain``'s JSON already encoded (see
+    :func:`fit_and_encode`): it is measured and cut instead of encoding the text again.
     """
     text = data.get("text/plain") if isinstance(data.get("text/plain"), str) else None
     others = {k: v for k, v in data.items() if not (k == "text/plain" and text is not None)}
@@ -174,7 +179,8 @@ def fit_output(data: dict[str, Any], limit: int, where: str) -> dict[str, Any]:
         }
 
     if text:
-        encoded_text = dumps(text)  # the one encoding of a big text: its size, and where to cut it
+        if encoded_text is None:
+            encoded_text = dumps(text)  # the one encoding of a big text: its size, where to cut it
         # Inside one JSON string the text's escapes follow the notes': it adds its own encoded
         # size less the two quotes.
         if wire_size(bundle(notes)) + len(encoded_text) - 2 <= limit:
@@ -215,14 +221,39 @@ def fit_and_encode(
     if data_fits and error_fits:
         return note, encoded
     path = save_whole(encoded)
-    del encoded  # the whole output is saved; only what is cut from it stays in memory
     where = f"the whole output is in {path}" if path else "livyd could not save the whole output"
-    data = note.data if data_fits else fit_output(note.data, limit, where)
+    text = note.data.get("text/plain")
+    encoded_text = None if data_fits or not isinstance(text, str) else _encoded_within(encoded, note, text)
+    del encoded  # the whole output is saved; only the text's bytes, if found in it, stay a while
+    data = note.data if data_fits else fit_output(note.data, limit, where, encoded_text=encoded_text)
+    del encoded_text
     evalue, traceback = (note.evalue, note.traceback) if error_fits else fit_error(
         note.evalue, note.traceback, limit, where)
     cut = note.model_copy(update={"data": data, "evalue": evalue, "traceback": traceback,
                                   "truncated": True, "full_output_path": path})
     return cut, dumps(cut.wire())
+
+
+def _encoded_within(encoded: bytes, note: OutputNotification, text: str) -> memoryview | None:
+    """``text/plain``'s JSON string as it is inside *encoded* (*note*'s record), found without
+    encoding the text again: the record is encoded with a unique placeholder for the text, and
+    what precedes and follows the placeholder must be *encoded* 's own start and end. None when
+    it cannot be shown to be (then the caller encodes the text)."""
+    placeholder = f"\x00livyd-text-{secrets.token_hex(8)}"
+    record = note.wire()
+    probe = dumps({**record, "data": {**record["data"], "text/plain": placeholder}})
+    quoted = dumps(placeholder)
+    at = probe.find(quoted)
+    if at < 0 or probe.find(quoted, at + 1) >= 0:
+        return None
+    length = len(encoded) - len(probe) + len(quoted)
+    view = memoryview(encoded)
+    if length < 2 or view[:at] != probe[:at] or view[at + length:] != probe[at + len(quoted):]:
+        return None
+    found = view[at:at + length]
+    if found[0] != 0x22 or found[-1] != 0x22:  # a JSON string: its quotes
+        return None
+    return found
 
 
 _TB_LINE = re.compile(r'File "<(?:stdin|string|console)>", line (\d+)|^\s*line (\d+)', re.M)

@@ -75,8 +75,35 @@ def test_a_cut_output_saves_the_whole_from_the_same_bytes(big_encodes: list[int]
     shown, marker = text.split("\n... [output truncated", 1)
     assert marker == f" to {DEFAULT_LIMIT} bytes; the whole output is in {path}]"
     assert AWKWARD.startswith(shown) and len(shown.encode()) > DEFAULT_LIMIT // 2  # the budget is used
-    # the record once (measured, and saved as it is), the text once (to be cut): nothing else big
-    assert len(big_encodes) == 2
+    # the record once: measured, saved as it is, and the text cut from its bytes
+    assert big_encodes == [len(saved[0])]
+
+
+def test_the_text_is_found_in_the_records_bytes_or_not_at_all() -> None:
+    """_encoded_within finds text/plain's JSON in the record's encoding exactly (what encoding
+    the text alone gives), wherever the key sits, or says it cannot (then the text is encoded)."""
+    rng = random.Random(3)
+    for _ in range(200):
+        text = "".join(rng.choice('aé😀\n"\\\x01') for _ in range(rng.randint(0, 300)))
+        data: dict[str, Any] = {}
+        if rng.random() < 0.5:
+            data["image/png"] = "iVBOR" * rng.randint(0, 50)
+        data["text/plain"] = text
+        if rng.random() < 0.5:
+            data["application/json"] = {"text/plain": text, "k": [1, 2.5, None]}
+        note = note_of(data, "é" * rng.randint(0, 20) or None)
+        found = _outputs._encoded_within(dumps(note.wire()), note, text)
+        assert found is not None and bytes(found) == dumps(text)
+    # a lone surrogate: the record is encoded by the standard library, escaped to ASCII
+    note = note_of({"text/plain": "x\ud800y" * 10})
+    found = _outputs._encoded_within(dumps(note.wire()), note, note.data["text/plain"])
+    assert found is None or json.loads(bytes(found)) == note.data["text/plain"]
+    sent, _ = fit_and_encode(note, 1024, lambda whole: "/w.json")
+    assert sent.truncated is False
+    long = note_of({"text/plain": "é\ud800" * 2000})
+    sent, encoded = fit_and_encode(long, 1024, lambda whole: "/w.json")
+    assert sent.truncated is True and len(encoded) < 4096
+    assert ("é\ud800" * 2000).startswith(sent.data["text/plain"].split("\n... [output truncated")[0])
 
 
 def test_a_cut_output_says_so_when_the_whole_could_not_be_saved() -> None:
