@@ -118,6 +118,7 @@ from livyd._transport import AmbiguousFailure, ClientStatistics, Transport
 
 __all__ = ["ClientStatistics", "LivyClient", "PollSettings"]
 
+_BIG_BODY = 1 << 20  # bytes: a body this big is parsed in a step of its own on the event loop
 log = get_logger("livyd.client")
 
 M = TypeVar("M", bound=BaseModel)
@@ -307,6 +308,11 @@ class LivyClient:
 
     async def _get(self, model: type[M], url: str, params: Mapping[str, Any] | None = None) -> M:
         resp = await self._send("GET", url, params=_clean(params))
+        if len(resp.content) > _BIG_BODY:
+            # httpx joined the body's chunks (a fresh allocation's page faults, under the GIL);
+            # validating it holds the GIL again: let the event loop run in between, so what waits
+            # (an editor's request) waits for one of them, not both
+            await anyio.sleep(0)  # noqa: ASYNC115 - anyio.lowlevel would cost start-up imports
         return self._parse(model, resp)
 
     async def version(self) -> VersionInfo:
