@@ -88,7 +88,8 @@ _TIME = re.compile(r"^[0-9]+\s*(us|ms|s|m|min|h|d)?$", re.IGNORECASE)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
 
 
 class TLSConfig(_Model):
