@@ -38,7 +38,7 @@ raises :class:`SessionUnverifiedError`.
 **Session not ready.** Livy answers a statement POST on a starting session with 500 ``Session is
 in state starting``: it did not run, so the client waits for the session and then posts again.
 
-**Waiting** uses the sans-IO :class:`~livyd._core.poll.PollPlanner` (first poll within 10 ms,
+**Waiting** uses the sans-IO :class:`~livyd._core.poll.PollPlanner` (first poll within 2 ms,
 back-off to ``PollSettings.maximum``, fast again on state changes) on ``anyio.current_time()``.
 Every wait is a cancel point. Cancelling :meth:`LivyClient.wait_statement` (or
 :meth:`LivyClient.run_statement`), including by its ``timeout``, cancels the statement on the

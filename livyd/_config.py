@@ -234,7 +234,7 @@ class PollConfig(_Model):
     """Polling: first poll after ``initial`` seconds, backing off to ``maximum``; while a statement
     runs longer than ``keepalive_interval`` seconds, livyd keeps the session alive."""
 
-    initial: float = Field(default=0.01, gt=0, le=60, allow_inf_nan=False)
+    initial: float = Field(default=0.002, gt=0, le=60, allow_inf_nan=False)
     maximum: float = Field(default=1.0, gt=0, le=3600, allow_inf_nan=False)
     keepalive_interval: float = Field(default=300.0, gt=0, le=MAX_SECONDS, allow_inf_nan=False)
 

@@ -3,8 +3,9 @@
 Livy pushes nothing: statement state, progress and output are only learnt by polling, and every
 ``GET .../statements/{id}`` costs Livy an RPC to the driver. So the plan is:
 
-- the first poll comes ``initial`` seconds (default 10 ms) after submitting: trivial statements
-  finish almost at once, and users feel the difference between 10 ms and 1 s;
+- the first poll comes ``initial`` seconds (default 2 ms) after submitting: trivial statements
+  finish almost at once (Livy answers a new statement ``waiting`` even when its code takes no
+  time), so the first poll is what a trivial statement costs over the wire's own round trips;
 - with no change, the interval grows by ``factor`` up to ``maximum`` (default 1 s);
 - a *state* change (``waiting`` → ``running``, ``starting`` → ``idle``) makes it fast again
   (back to ``initial``): the end is often near;
@@ -28,11 +29,11 @@ _UNSET: object = object()
 
 
 class PollSettings(BaseModel):
-    """How waits poll (seconds). Defaults: 10 ms first, doubling to 1 s."""
+    """How waits poll (seconds). Defaults: 2 ms first, doubling to 1 s."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    initial: float = Field(0.01, gt=0, le=60, description="delay of the first poll")
+    initial: float = Field(0.002, gt=0, le=60, description="delay of the first poll")
     maximum: float = Field(1.0, gt=0, le=600, description="cap of the back-off")
     factor: float = Field(2.0, ge=1.0, le=10.0, description="growth per unchanged poll")
     progress_maximum: float | None = Field(None, gt=0, description="cap while progress moves "

@@ -116,6 +116,10 @@ __all__ = [
 
 log = get_logger("livyd.daemon")
 
+#: Seconds within which moves of a session's queue are folded into one round of
+#: ``livy/taskChanged`` for its queued tasks.
+RENOTIFY_DELAY = 0.05
+
 
 def _identity_record(w: SessionWorker) -> dict[str, Any] | None:
     """Who session *w* is, for the state file (so a restarted daemon never reattaches to another
@@ -354,20 +358,21 @@ class Supervisor:
         w = self.worker_of(task)
         if w is None:
             return 0
+        if task.finished:
+            return 0
         ahead = 0
-        for t in w.tasks:
+        for t in w.pending():
             if t is task:
                 break
-            if not t.finished:
-                ahead += 1
+            ahead += 1
         return ahead
 
     def task_info(self, task: Task) -> TaskInfo:
         """The wire view of a task."""
         return task.info(self.queued_behind(task))
 
-    def notify_task(self, task: Task) -> None:
-        """Send ``livy/taskChanged`` for *task*."""
+    def notify_task(self, task: Task, queued_behind: int | None = None) -> None:
+        """Send ``livy/taskChanged`` for *task* (*queued_behind*: its place, when the caller knows it)."""
         task.notified_state = task.state
         note = TaskChangedNotification(
             task_id=task.task_id,
@@ -375,7 +380,7 @@ class Supervisor:
             statement_id=task.statement_id,
             state=task.state,
             progress=task.progress,
-            queued_behind=self.queued_behind(task),
+            queued_behind=self.queued_behind(task) if queued_behind is None else queued_behind,
             message=task.message,
             may_still_run=task.may_still_run,
             profile=task.profile,
@@ -388,10 +393,27 @@ class Supervisor:
         self.notifier.notify("livy/sessionChanged", note.wire())
 
     def renotify_queue(self, w: SessionWorker) -> None:
-        """The queue of *w* moved: tell the editors where each queued task is now."""
-        for t in w.pending():
+        """The queue of *w* moved: tell the editors where each queued task is now.
+
+        Folded: moves that come within :data:`RENOTIFY_DELAY` of each other cost one round of
+        notifications (each queued task once, with its place then), not one round per move (with
+        a deep queue that was O(queue) notifications per statement started)."""
+        if self.tg is None:
+            self._renotify_now(w)
+            return
+        if not w.renotify_due:
+            w.renotify_due = True
+            self.tg.start_soon(self._renotify_later, w)
+
+    async def _renotify_later(self, w: SessionWorker) -> None:
+        await anyio.sleep(RENOTIFY_DELAY)
+        self._renotify_now(w)
+
+    def _renotify_now(self, w: SessionWorker) -> None:
+        w.renotify_due = False
+        for ahead, t in enumerate(w.pending()):
             if t.state is TaskState.QUEUED:
-                self.notify_task(t)
+                self.notify_task(t, ahead)
 
     # ---------------------------------------------------------------- persistence
 
@@ -419,9 +441,11 @@ class Supervisor:
                 if w.owned and not w.gone
             ],
             "tasks": [
-                {**t.to_json(), "url": self._where(w.conn)["url"]}
+                {**t.to_json(), "url": url}
                 for w in self.sessions.values()
-                for t in w.pending()
+                if (pending := w.pending())
+                for url in (self._where(w.conn)["url"],)
+                for t in pending
             ],
         }
 
@@ -446,10 +470,10 @@ class Supervisor:
     # ---------------------------------------------------------------- sessions
 
     def _poll_settings(self) -> PollSettings:
-        """The poll plan of running statements: the first poll within 10 ms, growing while nothing
+        """The poll plan of running statements: the first poll within 2 ms, growing while nothing
         changes up to ``pollInterval`` (the cap)."""
         cap = self.settings.poll_interval
-        return PollSettings(initial=min(0.01, cap), maximum=cap)
+        return PollSettings(initial=min(PollSettings().initial, cap), maximum=cap)
 
     def _new_worker(self, session: Session | None, session_id: int, conn: LivyConnection, *, owned: bool,
                     create_body: dict[str, Any] | None = None) -> SessionWorker:

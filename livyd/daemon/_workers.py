@@ -53,6 +53,11 @@ class SessionWorker:
     engine: SessionEngine | None = None
     #: Watches the Spark jobs of its running statements (livy/progress); made on first use.
     insights: StatementInsights | None = None
+    #: Tasks before this index in :attr:`tasks` are finished (the history only grows at the end
+    #: and tasks finish about in order): :meth:`pending` costs the unfinished ones, not the history.
+    _done_upto: int = 0
+    #: A ``livy/taskChanged`` round for the queued tasks is due (see Supervisor.renotify_queue).
+    renotify_due: bool = False
 
     @property
     def profile(self) -> str | None:
@@ -82,8 +87,16 @@ class SessionWorker:
             self.engine.following = value
 
     def pending(self) -> list[Task]:
-        """Unfinished tasks, in order."""
-        return [t for t in self.tasks if not t.finished]
+        """Unfinished tasks, in order (amortised O(unfinished), however long the history)."""
+        tasks, i = self.tasks, self._done_upto
+        while i < len(tasks) and tasks[i].finished:
+            i += 1
+        self._done_upto = i
+        return [t for t in tasks[i:] if not t.finished]
+
+    def queue_positions(self) -> dict[Task, int]:
+        """For each unfinished task, how many unfinished tasks of this session are ahead of it."""
+        return {t: n for n, t in enumerate(self.pending())}
 
     def kick(self) -> None:
         """Poll now."""

@@ -20,16 +20,16 @@ def run(planner: PollPlanner, start: float, observations: list[tuple[str, float]
     return out
 
 
-def test_first_poll_is_within_10ms_of_submitting() -> None:
+def test_first_poll_is_within_a_few_ms_of_submitting() -> None:
     planner = PollPlanner(now=1000.0)
-    assert 0 < planner.next_at - 1000.0 <= 0.010
-    assert planner.delay(1000.0) == pytest.approx(0.01)
+    assert 0 < planner.next_at - 1000.0 <= 0.003
+    assert planner.delay(1000.0) == pytest.approx(0.002)
     assert planner.delay(1000.5) == 0.0  # late: never negative
 
 
 def test_backs_off_exponentially_to_the_cap_and_stays_there() -> None:
     intervals = run(PollPlanner(now=0.0), 0.0, [("running", 0.0)] * 12)
-    assert intervals[:4] == pytest.approx([0.02, 0.04, 0.08, 0.16])
+    assert intervals[:4] == pytest.approx([0.004, 0.008, 0.016, 0.032])
     assert max(intervals) == 1.0
     assert intervals[-4:] == [1.0] * 4
     assert all(b >= a for a, b in itertools.pairwise(intervals))
@@ -39,7 +39,7 @@ def test_state_change_makes_it_fast_again() -> None:
     planner = PollPlanner(now=0.0)
     run(planner, 0.0, [("waiting", 0.0)] * 10)
     assert planner.interval == 1.0
-    assert planner.observe(planner.next_at, state="running", progress=0.0) == pytest.approx(0.01)
+    assert planner.observe(planner.next_at, state="running", progress=0.0) == pytest.approx(0.002)
 
 
 def test_moving_progress_is_held_below_the_progress_cap() -> None:
@@ -69,7 +69,7 @@ def test_custom_settings_are_honoured() -> None:
 def test_next_poll_time_is_relative_to_the_observation_time() -> None:
     planner = PollPlanner(now=0.0)
     planner.observe(7.0, state="a")
-    assert planner.next_at == pytest.approx(7.02)
+    assert planner.next_at == pytest.approx(7.004)
     assert planner.polls == 1
 
 
