@@ -17,8 +17,13 @@ What both the daemon and a script need once they keep a session busy with more t
 * **Keep-alive.** Livy's idle timer ignores GETs: while a statement runs longer than
   ``keepalive_interval`` the engine POSTs ``/sessions/{id}/connect``.
 * **Log lines** (optional, ``follow_log``): the session log's new lines while a statement runs,
-  each once and in order (:class:`~livyd._core.logcursor.LogCursor`), every line Livy held when a
-  result was read delivered *before* that result.
+  each once and in order (:class:`~livyd._core.logcursor.LogCursor`). While the log is *active*
+  (its last read brought lines, or it was never read), every line Livy held when a result was read
+  is delivered *before* that result. A *quiet* log (its last read brought nothing: the usual case
+  on YARN, where the driver logs to its container, not to Livy) is not read again before each
+  result, which would cost a request per statement for nothing; it is read on its pace while a
+  statement runs and once the queue is empty, so a line that appears in a quiet log comes right
+  after the result of the statement that wrote it, and the log is active again from then on.
 * **Failures.** A session that ended (404, a final state, Livy's 400 "Session isn't active")
   ends :meth:`SessionEngine.run` with :class:`~livyd.SessionGoneError`; the caller fails what is
   left. Any other failure livyd knows (:class:`~livyd.LivydError`: no connection, a 5xx, an expired
@@ -260,6 +265,10 @@ class SessionEngine:
         self._gaps = 0
         self._log_wait = 0.0
         self._log_next_at = 0.0
+        #: The last log read brought nothing (see the module docstring).
+        self._log_quiet = False
+        #: A result was delivered without reading the quiet log first: read it once the queue is empty.
+        self._log_owed = False
         #: The highest statement id this engine saw on its session (None: not known yet).
         self._last_id: int | None = None
 
@@ -410,12 +419,16 @@ class SessionEngine:
         job = self._inflight()
         if job is not None:
             st = await self._read_statement(job)
-            # The log right after a result was read (its lines come first), while followed, and
-            # otherwise paced: a quiet log is read less often (up to 5 polls apart), so a long
-            # statement costs about one request per poll; a burst is read again at once.
+            # The log right after a result was read (its lines come first) unless it is quiet,
+            # while followed, and otherwise paced: a quiet log is read less often (up to 5 polls
+            # apart), so a long statement costs about one request per poll; a burst is read
+            # again at once.
             finishing = st is not None and st.state.is_terminal
-            if self.following or (self.follow_log and (finishing or self._log_due())):
+            if self.following or (self.follow_log and ((finishing and not self._log_quiet)
+                                                       or self._log_due())):
                 await self.pump_log()
+            elif finishing and self.follow_log:
+                self._log_owed = True
             if st is not None:
                 await self._apply(job, st)
         elif self.following:
@@ -428,6 +441,8 @@ class SessionEngine:
             # The last job finished: the session is idle again (or still busy with someone
             # else's work): read it now, and fast a few more times while it still says busy.
             await self.read_session()
+            if self._log_owed:
+                await self.pump_log()  # what a quiet log got meanwhile, after the results
             self._settle = 10 if self.session and self.session.state == SessionState.BUSY else 0
 
     async def read_session(self) -> Session:
@@ -461,10 +476,14 @@ class SessionEngine:
         except LivydError as exc:
             log.debug("engine.log_failed", session=self.session_id, error=str(exc))
             return
+        baseline = self.log_cursor is None
         if self.log_cursor is None:
             self.log_cursor = LogCursor(start="tail", tail=0)
         before = self.log_cursor.delivered
         lines = self.log_cursor.feed(page.log, page_from=page.from_)
+        if not baseline:  # the baseline delivers nothing by design: the log is not known quiet yet
+            self._log_quiet = not lines
+        self._log_owed = False
         self._burst = len(lines) >= FOLLOW_BURST or self.log_cursor.gaps > self._gaps
         self._gaps = self.log_cursor.gaps
         cap = self.poll.maximum
@@ -512,8 +531,10 @@ class SessionEngine:
             await _call(self.listener.session_changed(self.session))
         if job.cancel_requested:
             await self._send_cancel(job)
-        if st.state.is_terminal and (self.follow_log or self.following):
+        if st.state.is_terminal and (self.following or (self.follow_log and not self._log_quiet)):
             await self.pump_log()  # finished at once: its log lines still come first
+        elif st.state.is_terminal and self.follow_log:
+            self._log_owed = True
         await self._apply(job, st, submitted=True)
 
     async def _apply(self, job: StatementJob, st: Statement, *, submitted: bool = False) -> None:

@@ -147,7 +147,7 @@ class WorkerListener(EngineListener):
         from livyd._core.sparkinsight import describe
         from livyd.protocol import ProgressNotification
 
-        task = next((t for t in self.w.tasks if t.statement_id == statement_id), None)
+        task = next((t for t in reversed(self.w.tasks) if t.statement_id == statement_id), None)
         if task is None:
             return
         message = describe(event)

@@ -139,7 +139,8 @@ attached session, or creates one from the active profile (and attaches it). Then
 the client receives, in this order:
 
 * `livy/taskChanged` with `state` going through `queued` (held by the daemon; `queuedBehind`
-  says how many tasks of the session are ahead), `waiting` (submitted to Livy), `running`
+  says how many tasks of the session are ahead; as the queue moves, the queued tasks are
+  re-sent with their new place, moves within 50 ms folded into one round), `waiting` (submitted to Livy), `running`
   (with `progress` 0..1), and finally one of `available`, `cancelled` or `failed` (livyd could
   not run it: the session died, Livy refused the submission; `message` says why);
 * `livy/output` exactly once, when the task is finished: `status` is `ok`, `error` (with
@@ -208,9 +209,12 @@ time, so one request per poll reads the statement in flight (`GET
 next queued task is submitted in the same round its predecessor is seen finished. The first poll
 after a submission comes within milliseconds; while nothing changes the wait grows up to
 `pollInterval` (the poll cap, default 1 s), and it is short again when a statement's state moves.
-The session log is read right after a result (its lines come first), on the poll plan while
-followed (at once again after a burst of lines), and otherwise at most every fifth poll while it
-is quiet. An idle session is polled every `idlePollInterval`.
+The session log is read right after a result (its lines come first) while it is active, on the
+poll plan while followed (at once again after a burst of lines), and otherwise at most every fifth
+poll while it is quiet. A quiet log (its last read brought no line: the usual case on YARN, where
+the driver logs to its container) is not read before each result but once the queue is empty, so
+a line that appears in it comes right after the result of the statement that wrote it.
+An idle session is polled every `idlePollInterval`.
 
 ## Settings
 

@@ -123,3 +123,53 @@ async def test_cancel_of_a_running_statement_and_the_end_of_the_session(
             await stuck.wait()
     assert ended and isinstance(ended[0], SessionGoneError)
     assert stuck.state is JobState.FAILED and stuck.message == "the session is gone"
+
+
+class CountingClient:
+    """The real client, with its session-log reads counted (nothing else changed)."""
+
+    def __init__(self, client: LivyClient) -> None:
+        self._client = client
+        self.log_reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    async def session_log(self, session_id: int, /, **kwargs: Any) -> Any:
+        self.log_reads += 1
+        return await self._client.session_log(session_id, **kwargs)
+
+
+async def test_a_quiet_log_is_not_read_before_every_result_and_loses_nothing(
+    session: tuple[LivyClient, int]
+) -> None:
+    client, sid = session
+    counting = CountingClient(client)
+    recorder = Recorder()
+    engine = SessionEngine(counting, sid, listener=recorder, follow_log=True,  # type: ignore[arg-type]
+                           poll=PollSettings(initial=0.002, maximum=5.0))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(engine.run)
+        with anyio.fail_after(60):
+            await engine.submit("0").wait()  # the first result reads the log (it is not known quiet)
+            quiet = [engine.submit(f"{i} * 2") for i in range(1, 7)]
+            for job in quiet:
+                await job.wait()
+            reads_for_six = counting.log_reads
+            # a line in a quiet log comes right after its statement's result; the log is active again
+            wrote = engine.submit("import sys\nprint('late line', file=sys.__stderr__, flush=True)\n1")
+            await wrote.wait()
+            while not any(kind == "log" and any("late line" in x for x in v)  # noqa: ASYNC110
+                          for kind, v in recorder.events):
+                await anyio.sleep(0.01)
+            active = engine.submit("import sys\nprint('early line', file=sys.__stderr__, flush=True)\n2")
+            await active.wait()
+        tg.cancel_scope.cancel()
+    assert [j.statement.output.text for j in quiet if j.statement and j.statement.output] == [
+        str(i * 2) for i in range(1, 7)]
+    # baseline, the first result, one read after the queue emptied: not one read per statement
+    assert reads_for_six <= 4, reads_for_six
+    finished = recorder.events.index(("finished", active.job_id))
+    early = [k for k, (kind, v) in enumerate(recorder.events)
+             if kind == "log" and any("early line" in x for x in v)]
+    assert early and early[0] < finished, recorder.events
