@@ -399,6 +399,10 @@ class SessionEngine:
     def _log_due(self) -> bool:
         return anyio.current_time() >= self._log_next_at
 
+    def _log_takes_the_slot(self) -> bool:
+        return (self.follow_log and not self.following and self._log_due() and self._planner is not None
+                and self._planner.interval >= self.poll.maximum)
+
     def _new_plan(self) -> None:
         self._planner = PollPlanner(self.poll, now=anyio.current_time())
         self._fresh = True
@@ -417,6 +421,11 @@ class SessionEngine:
             if not self.session or not self.session.state.is_ready:
                 return  # starting or recovering: statements wait
         job = self._inflight()
+        if job is not None and self._log_takes_the_slot():
+            # A long statement, polled once per cap: its paced log read takes this round's one
+            # request (the statement is read next round), so it costs at most one request per cap.
+            await self.pump_log()
+            return
         if job is not None:
             st = await self._read_statement(job)
             # The log right after a result was read (its lines come first) unless it is quiet,
