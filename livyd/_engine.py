@@ -12,8 +12,9 @@ What both the daemon and a script need once they keep a session busy with more t
 * **The poll plan.** One :class:`~livyd._core.poll.PollPlanner` per submitted statement: the first
   poll within milliseconds (trivial statements finish at once), the wait growing up to the cap
   while nothing changes, short again when the state moves. One request per poll (only the
-  statement in flight is read); the session itself is read only while it is not ready and once
-  after the last job finished (so callers learn that it is idle again).
+  statement in flight is read; at the cap, a log read that is due takes the poll's place, so a
+  long statement costs one request per cap); the session itself is read only while it is not
+  ready and once after the last job finished (so callers learn that it is idle again).
 * **Keep-alive.** Livy's idle timer ignores GETs: while a statement runs longer than
   ``keepalive_interval`` the engine POSTs ``/sessions/{id}/connect``.
 * **Log lines** (optional, ``follow_log``): the session log's new lines while a statement runs,
