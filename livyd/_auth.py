@@ -125,7 +125,8 @@ class AuthConfig(BaseModel):
     ========== ===========================================================================
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
 
     type: Literal["none", "basic", "bearer", "kerberos"] = "none"
     username: str | None = None

@@ -88,7 +88,8 @@ _TIME = re.compile(r"^[0-9]+\s*(us|ms|s|m|min|h|d)?$", re.IGNORECASE)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
 
 
 class TLSConfig(_Model):
@@ -579,8 +580,6 @@ class _Environment:
 
     @classmethod
     def build(cls, real: Mapping[str, str], dotenv_paths: list[Path]) -> _Environment:
-        from dotenv import dotenv_values
-
         values: dict[str, str] = {}
         origin: dict[str, str] = {}
         used: list[Path] = []
@@ -589,6 +588,8 @@ class _Environment:
             if not path.is_file():
                 continue
             used.append(path)
+            from dotenv import dotenv_values  # only when there is a .env to read
+
             try:
                 text = path.read_text(encoding="utf-8")
                 parsed = dotenv_values(path, interpolate=True)
@@ -687,8 +688,9 @@ def user_config_path(env: Mapping[str, str] | None = None) -> Path:
     override = env.get("LIVYD_CONFIG_DIR")
     if override:
         return Path(override) / "livyd.toml"
-    xdg = env.get("XDG_CONFIG_HOME")
-    if xdg and os.name == "posix" and not _is_macos():
+    if os.name == "posix" and not _is_macos():
+        # what platformdirs answers on Linux and the BSDs, without importing it on every command
+        xdg = (env.get("XDG_CONFIG_HOME") or "").strip() or os.path.expanduser("~/.config")
         return Path(xdg) / "livyd" / "livyd.toml"
     import platformdirs
 

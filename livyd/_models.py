@@ -145,7 +145,10 @@ class StatementState(TolerantEnum):
 
 
 class _LivyModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True
+    )
 
 
 class AppInfo(_LivyModel):
@@ -226,7 +229,8 @@ MIME_PNG = "image/png"
 class StatementOutput(BaseModel):
     """A statement's ``output``: ``status`` ok (with a mime bundle in ``data``) or error."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(populate_by_name=True, extra="allow", defer_build=True)
 
     status: str
     execution_count: int | None = None
@@ -282,7 +286,8 @@ class StatementOutput(BaseModel):
 class Statement(BaseModel):
     """A statement (``started``/``completed`` in epoch ms, 0.7+; 0 when not yet)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(populate_by_name=True, extra="allow", defer_build=True)
 
     id: int
     code: str | None = None
@@ -299,7 +304,8 @@ class Statement(BaseModel):
 
 
 class _ListModel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(populate_by_name=True, extra="allow", defer_build=True)
 
 
 class SessionList(_ListModel):
@@ -391,7 +397,10 @@ def _gate(
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True
+    )
 
     @field_validator("conf", mode="before", check_fields=False)
     @classmethod

@@ -26,8 +26,11 @@ error or a log line (debug logging records method, URL, status and timing only).
 
 from __future__ import annotations
 
+import os
 import random
 import ssl
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -99,11 +102,12 @@ def build_ssl_context(verify: bool | str, cert: str | tuple[str, str] | None) ->
             raise ConfigError(f"CA bundle {ca} does not exist (tls.ca_bundle / verify)", key="tls.ca_bundle")
         ctx = ssl.create_default_context(cafile=str(ca) if ca.is_file() else None,
                                          capath=str(ca) if ca.is_dir() else None)
-    else:
+    elif verify is False:
         ctx = ssl.create_default_context()
-        if verify is False:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    else:
+        ctx = _SystemTrustContext.create()
     if cert is not None:
         certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
         for label, p in (("tls.client_cert", certfile), ("tls.client_key", keyfile)):
@@ -116,6 +120,47 @@ def build_ssl_context(verify: bool | str, cert: str | tuple[str, str] | None) ->
             raise ConfigError(f"cannot load client certificate {certfile}: {exc.__class__.__name__}",
                               key="tls.client_cert") from None
     return ctx
+
+
+class _SystemTrustContext(ssl.SSLContext):
+    """``ssl.create_default_context()`` whose system CA certificates are loaded at the first TLS
+    connection, not when the client is built: loading them costs ~25 ms, and a client for an
+    ``http://`` Livy may never open a TLS connection (it still can: a Spark UI, a proxy).
+
+    ``PROTOCOL_TLS_CLIENT`` already requires a certificate and checks host names; what
+    ``create_default_context`` adds is the trust store (``load_default_certs``, which honours
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), done here before the first ``wrap_socket`` /
+    ``wrap_bio`` (anyio and asyncio use the latter).
+    """
+
+    _trust_loaded = False
+
+    @classmethod
+    def create(cls) -> _SystemTrustContext:
+        """What ``create_default_context()`` sets up, but the trust store."""
+        ctx = cls(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname already
+        keylog = os.environ.get("SSLKEYLOGFILE")
+        if keylog and not sys.flags.ignore_environment:
+            ctx.keylog_filename = keylog
+        return ctx
+
+    def _load_trust(self) -> None:
+        if not self._trust_loaded:
+            with _TRUST_LOCK:
+                if not self._trust_loaded:
+                    self.load_default_certs(ssl.Purpose.SERVER_AUTH)
+                    self._trust_loaded = True
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        self._load_trust()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        self._load_trust()
+        return super().wrap_bio(*args, **kwargs)
+
+
+_TRUST_LOCK = threading.Lock()
 
 
 def _classify(exc: httpx.HTTPError) -> tuple[type[TransportError], bool, str]:

@@ -64,7 +64,10 @@ class SparkStageStatus(UpperTolerantEnum):
 
 
 class _SparkModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True, defer_build=True
+    )
 
 
 class SparkJob(_SparkModel):

@@ -99,7 +99,8 @@ class InsightSettings(BaseModel):
     most every ``interval`` seconds.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
 
     enabled: bool = Field(True, description="read the Spark UI while statements run")
     url: str | None = Field(None, description="URL template of the Spark UI (see livyd._core.sparklinks)")
@@ -129,7 +130,8 @@ class InsightSettings(BaseModel):
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     #: seconds since the watch began (the statement was submitted or the session created)
     elapsed: float
@@ -222,7 +224,9 @@ ProgressEvent = Annotated[
     Field(discriminator="kind"),
 ]
 
-progress_event_adapter: TypeAdapter[ProgressEvent] = TypeAdapter(ProgressEvent)
+progress_event_adapter: TypeAdapter[ProgressEvent] = TypeAdapter(
+    ProgressEvent, config=ConfigDict(defer_build=True)  # built at first use, not at import
+)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -100,6 +100,10 @@ def console_main() -> None:
     # The command runs on asyncio only. httpcore imports trio when it is installed (~100 ms) to
     # support a backend this process never uses: mark it absent (httpcore then sticks to anyio).
     sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
+    # `import httpx` also imports its own command line (httpx._main: click, rich's console,
+    # pygments; ~40 ms) whenever those are installed, as they are with livyd. This process never
+    # runs httpx's CLI: marked absent, httpx defines its stub `main` instead.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
         code = main()
     finally:

@@ -44,6 +44,7 @@ def _configure_logging(log_file: str | None, verbosity: int, *, relay: bool = Fa
         logging.getLogger("livyd.daemon").addHandler(relay_handler)
         logging.getLogger("livyd.daemon").setLevel(level.upper())
         return
+    _import_structlog_without_rich()
     from livyd._logging import configure_logging
 
     configure_logging(level, file=Path(log_file) if log_file else None)
@@ -54,6 +55,29 @@ def _configure_logging(log_file: str | None, verbosity: int, *, relay: bool = Fa
         handler.addFilter(_SecretFilter())
         if verbosity < 2:
             handler.addFilter(_OneLineLibraryErrors())
+
+
+def _import_structlog_without_rich() -> None:
+    """Import structlog with rich hidden from it, in this process only (the daemon's own).
+
+    structlog imports rich when it is installed (~70 ms before the editor's ``initialize``) for
+    two things this daemon never uses: rich tracebacks in its console renderer (livyd formats and
+    redacts exceptions before any renderer sees them: ``format_exc_info``) and rich's pretty
+    printer for tracebacks with locals. Nothing in the daemon draws with rich, and rich stays
+    importable afterwards for anyone who does."""
+    import sys
+
+    if "structlog" in sys.modules:
+        return
+    saved = sys.modules.get("rich")
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        import structlog  # noqa: F401
+    finally:
+        if saved is None:
+            del sys.modules["rich"]
+        else:
+            sys.modules["rich"] = saved
 
 
 def main(argv: list[str]) -> int:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -617,11 +618,19 @@ def _scrub_error(error: Any, server: Any) -> Any:
     return types.ResponseError(code=error.code, message=message, data={"code": "internal"})
 
 
+@functools.cache
+def _converter() -> Any:
+    """lsprotocol's converter, built once per process (~35 ms): the shared daemon builds a server
+    per editor connection, and the converter keeps no per-connection state (pygls only reads
+    it; its hooks are registered when it is built)."""
+    return get_converter()
+
+
 class LivydServer(LanguageServer):
     """The pygls server with livyd's state attached."""
 
     def __init__(self) -> None:
-        super().__init__("livyd", __version__, protocol_cls=LivydProtocol, converter_factory=get_converter)
+        super().__init__("livyd", __version__, protocol_cls=LivydProtocol, converter_factory=_converter)
         self.livyd = DaemonState(self)
 
 

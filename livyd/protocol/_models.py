@@ -111,7 +111,10 @@ __all__ = [
 class WireModel(BaseModel):
     """Base of every result and notification: camelCase aliases, unknown fields ignored."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True
+    )
 
     def wire(self) -> dict[str, Any]:
         """The JSON-ready dict sent on the wire (camelCase, JSON types, ``None`` kept)."""
@@ -121,7 +124,10 @@ class WireModel(BaseModel):
 class Params(WireModel):
     """Base of request params: unknown fields are an error naming the field."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True
+    )
 
 
 class Empty(Params):
@@ -333,7 +339,10 @@ class LivydCapabilities(WireModel):
 class CreateSessionParams(WireModel):
     """``livy/createSession``: further Livy session fields (``driverMemory``, ``conf``...) pass through."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True
+    )
 
     profile: str | None = None
     kind: str | None = None
@@ -618,7 +627,10 @@ class FollowLogResult(WireModel):
 class SubmitBatchParams(WireModel):
     """``livy/submitBatch``: ``file`` plus any Livy batch field (``args``, ``conf``...)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    # defer_build: the schema is built when the model is first used, not at import (start-up)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True
+    )
 
     file: str = Field(min_length=1)
     profile: str | None = Field(

@@ -136,3 +136,15 @@ async def test_client_certificate(pki: Path) -> None:
         # or, depending on timing, a reset connection (TransportError); never a raw ssl.SSLError
         if isinstance(info.value, ConnectError):
             assert "client certificate" in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_system_trust_is_loaded_at_the_first_tls_connection(
+    tls_server: StandIn, pki: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default (verify=True) trusts the system store, like ssl.create_default_context(), but
+    # reads it when a TLS connection first opens: a client for an http:// Livy never pays for it.
+    # SSL_CERT_FILE set after the client was built is therefore still honoured.
+    async with LivyClient(tls_server.url, retries=0) as c:
+        monkeypatch.setenv("SSL_CERT_FILE", str(pki / "ca.pem"))
+        assert (await c.version()).version == "0.9.0-incubating"
