@@ -58,6 +58,7 @@ __all__ = ["AmbiguousFailure", "ClientStatistics", "Transport", "build_ssl_conte
 log = get_logger("livyd.http")
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+_READ = httpx.ByteStream(b"")  # what a response's stream is once its body was read
 _AMBIGUOUS_STATUS = frozenset({502, 503, 504})
 
 
@@ -303,6 +304,11 @@ class Transport:
                     resp = await self._http.request(method, url, params=params, json=json, files=files,
                                                     headers=sent)
                     await resp.aread()
+                    # httpx's stream wrapper refers back to its response: a cycle that only the
+                    # cyclic GC frees, so a 20 MB body outlived its parse (even into gen 2). The
+                    # body is read and the stream closed: drop the wrapper, and the response goes
+                    # with its last reference.
+                    resp.stream = _READ
             except httpx.HTTPError as exc:
                 cls, maybe_sent, what = _classify(exc)
                 error = cls(f"{method} {shown}: {what} ({type(exc).__name__})", method=method, url=url)

@@ -11,20 +11,29 @@ traceback). ``livy/output`` carries at most ``settings.maxOutputBytes`` of it on
 * :func:`error_location` is where a traceback points: the line of the sent code and, with the
   sent range, that line in the document (``errorLine`` / ``errorRange`` and the diagnostic).
 
-Sizes are those of the JSON the daemon writes (:func:`wire_size`). Everything here is pure and
-runs in a worker thread for big outputs (the supervisor decides when: :func:`needs_fitting`).
+* :func:`fit_and_encode` does it all for one ``livy/output``: the record is encoded once, the
+  data's size is measured from those bytes, and only when something must be cut is the whole
+  output handed over (the same bytes) to be saved and the cut record encoded.
+
+Sizes are those of the JSON the daemon writes (:func:`wire_size`). A 20 MB value is encoded once
+per step that needs its bytes, never to learn a size already known (orjson holds the GIL for
+~13 ms per 20 MB here, and a worker thread holding it stalls the event loop as much). Everything
+here is pure and runs in a worker thread for big outputs (the supervisor decides when:
+:func:`needs_fitting`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from livyd.daemon._wire import dumps, loads
-from livyd.protocol import OutputStatus, Position, Range
+from livyd.protocol import OutputNotification, OutputStatus, Position, Range
 
 __all__ = [
     "error_location",
+    "fit_and_encode",
     "fit_error",
     "fit_output",
     "needs_fitting",
@@ -49,12 +58,18 @@ def surely_fits(data: dict[str, Any], limit: int) -> bool:
 
 def _cut_text(text: str, budget: int) -> str:
     """The longest prefix of *text* (whole characters) whose JSON string takes at most *budget*
-    bytes: *text* is encoded once, cut in its encoding (backing off from the middle of a UTF-8
-    sequence or an escape) and the cut decoded once; a 20 MB string is never measured again and
-    again."""
+    bytes (see :func:`_cut_encoded`)."""
     encoded = dumps(text)
+    return text if len(encoded) <= budget else _cut_encoded(encoded, budget)
+
+
+def _cut_encoded(encoded: bytes, budget: int) -> str:
+    """The longest prefix of the JSON string *encoded* (whole characters) whose JSON takes at
+    most *budget* bytes: cut in its encoding (backing off from the middle of a UTF-8 sequence or
+    an escape) and the cut decoded once; a 20 MB string is never measured again and again."""
     if len(encoded) <= budget:
-        return text
+        whole = loads(encoded)
+        return whole if isinstance(whole, str) else ""
     cut = _safe_cut(encoded, max(1, budget - 1))  # room for the closing quote
     if cut <= 1:
         return ""
@@ -96,16 +111,21 @@ def fit_error(
     ``<stdin>`` frame, which diagnostics map) and its end (where the error is), with a line saying
     what was left out and *where* the whole output is."""
     budget = limit // 2
-    if wire_size(evalue) + wire_size(traceback) <= budget:
+    encoded_evalue = dumps(evalue)  # a huge message is encoded once: measured and cut from these bytes
+    if len(encoded_evalue) + wire_size(traceback) <= budget:
         return evalue, traceback
-    if evalue is not None and wire_size(evalue) > budget // 4:
-        evalue = _cut_text(evalue, budget // 4) + " ..."
+    if evalue is not None and len(encoded_evalue) > budget // 4:
+        evalue = _cut_encoded(encoded_evalue, budget // 4) + " ..."
+    del encoded_evalue
     room = budget - wire_size(evalue)
     head = traceback[:2]
     note = f"  ... [{{n}} traceback lines left out; {where}]\n"
     body = traceback[len(head):]
-    if body and wire_size(body[-1]) > budget // 4:  # the exception line repeats the huge message
-        body = [*body[:-1], _cut_text(body[-1], budget // 4) + " ...\n"]
+    if body:
+        encoded_last = dumps(body[-1])
+        if len(encoded_last) > budget // 4:  # the exception line repeats the huge message
+            body = [*body[:-1], _cut_encoded(encoded_last, budget // 4) + " ...\n"]
+        del encoded_last
     tail: list[str] = []
     for line in reversed(body):
         trial = [*head, note.format(n=len(body) - len(tail) - 1), line, *tail]
@@ -153,16 +173,56 @@ def fit_output(data: dict[str, Any], limit: int, where: str) -> dict[str, Any]:
             if (k == "text/plain" and plain is not None) or k in kept
         }
 
-    plain = notes + text if text is not None else (notes.rstrip("\n") or None)
-    result = bundle(plain)
-    if wire_size(result) > limit and text:
-        # JSON escapes character by character, so the cut text adds exactly its own size less the
-        # quotes it shares with the rest of the string.
-        room = limit - wire_size(bundle(notes + marker)) + 2
-        result = bundle(notes + _cut_text(text, max(0, room)) + marker)
+    if text:
+        encoded_text = dumps(text)  # the one encoding of a big text: its size, and where to cut it
+        # Inside one JSON string the text's escapes follow the notes': it adds its own encoded
+        # size less the two quotes.
+        if wire_size(bundle(notes)) + len(encoded_text) - 2 <= limit:
+            result = bundle(notes + text)
+        else:
+            room = limit - wire_size(bundle(notes + marker)) + 2
+            result = bundle(notes + _cut_encoded(encoded_text, max(0, room)) + marker)
+        del encoded_text
+    else:
+        result = bundle(notes + text if text is not None else (notes.rstrip("\n") or None))
     if wire_size(result) > limit:  # pathological (a tiny limit, many keys): only say where it is
         result = {"text/plain": _cut_text(f"[output too big to show; {where}]", limit - 20)}
     return result
+
+
+def fit_and_encode(
+    note: OutputNotification, limit: int, save_whole: Callable[[bytes], str | None]
+) -> tuple[OutputNotification, bytes]:
+    """*note* as ``livy/output`` params: the note to send and its JSON (what goes to the output
+    log and on the wire as it is).
+
+    The record is encoded once and the data's size measured from those bytes (the record less the
+    record without data and error, less the error's own size). When it fits (data within *limit*,
+    the error within half of it: ``settings.maxOutputBytes``), that is all. Otherwise *save_whole*
+    gets those same bytes, the whole output (it returns the path it wrote, or None when it could
+    not), and the note comes back cut (:func:`fit_output`, :func:`fit_error`: ``truncated``, the
+    ``fullOutputPath``, the cut marker naming it) with its own, small, encoding. Runs in a worker
+    thread for big outputs."""
+    record = note.wire()
+    encoded = dumps(record)
+    evalue_size, traceback_size = wire_size(note.evalue), wire_size(note.traceback)
+    bare = dumps({**record, "data": {}, "evalue": None, "traceback": []})
+    # `encoded` and `bare` differ only in data ({} is 2 bytes), evalue (null: 4) and traceback ([]: 2)
+    data_size = len(encoded) - len(bare) + 2 - (evalue_size - 4) - (traceback_size - 2)
+    data_fits = data_size <= limit
+    error_fits = evalue_size + traceback_size <= limit // 2
+    del record, bare
+    if data_fits and error_fits:
+        return note, encoded
+    path = save_whole(encoded)
+    del encoded  # the whole output is saved; only what is cut from it stays in memory
+    where = f"the whole output is in {path}" if path else "livyd could not save the whole output"
+    data = note.data if data_fits else fit_output(note.data, limit, where)
+    evalue, traceback = (note.evalue, note.traceback) if error_fits else fit_error(
+        note.evalue, note.traceback, limit, where)
+    cut = note.model_copy(update={"data": data, "evalue": evalue, "traceback": traceback,
+                                  "truncated": True, "full_output_path": path})
+    return cut, dumps(cut.wire())
 
 
 _TB_LINE = re.compile(r'File "<(?:stdin|string|console)>", line (\d+)|^\s*line (\d+)', re.M)

@@ -104,11 +104,13 @@ class StateStore:
         this daemon does not own the directory."""
         if not self.locked:
             return None
-        # orjson: a 20 MB output holds the GIL for milliseconds, not the 100+ of json.dumps
-        line = (record if isinstance(record, bytes) else dumps(record)) + b"\n"
+        # orjson: a 20 MB output holds the GIL for milliseconds, not the 100+ of json.dumps; the
+        # newline is written after it, not joined to it (a 20 MB copy)
+        line = record if isinstance(record, bytes) else dumps(record)
         with open(self.directory / "outputs.jsonl", "ab") as f:
             offset = f.seek(0, os.SEEK_END)
             f.write(line)
+            f.write(b"\n")
             f.flush()
             os.fsync(f.fileno())
         return offset
@@ -123,13 +125,14 @@ class StateStore:
             return None
         return record if isinstance(record, dict) else None
 
-    def write_full_output(self, task_id: str, record: dict[str, Any]) -> Path:
-        """Write a whole (too big) output to its own file; return the path."""
+    def write_full_output(self, task_id: str, record: dict[str, Any] | bytes) -> Path:
+        """Write a whole (too big) output (a record, or its JSON already encoded) to its own file;
+        return the path."""
         directory = self.directory / "outputs"
         directory.mkdir(parents=True, exist_ok=True)
         safe = "".join(c for c in task_id if c.isalnum() or c in "-_")
         path = directory / f"{safe}.json"
-        path.write_bytes(dumps(record))
+        path.write_bytes(record if isinstance(record, bytes) else dumps(record))
         return path
 
 

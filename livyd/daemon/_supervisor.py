@@ -71,6 +71,7 @@ from livyd.daemon._completion import complete
 from livyd.daemon._connections import DaemonError, LivyConnection, Opener, Resolver
 from livyd.daemon._outputs import (
     error_location,
+    fit_and_encode,
     fit_error,
     fit_output,
     needs_fitting,
@@ -788,36 +789,24 @@ class Supervisor:
     def _fit_and_encode(
         self, key: str, note: OutputNotification, limit: int
     ) -> tuple[OutputNotification, bytes]:
-        """*note*'s wire record encoded once, and its data measured from those bytes; cut to
-        *limit* (:meth:`_truncate`) only if it must be. Runs in a worker thread."""
-        from livyd.daemon._wire import dumps
-
-        record = note.wire()
-        encoded = dumps(record)
-        data_size = len(encoded) - len(dumps({**record, "data": {}})) + len(b"{}")
-        if data_size <= limit and wire_size(note.evalue) + wire_size(note.traceback) <= limit // 2:
-            return note, encoded
-        note = self._truncate(key, note, limit)
-        return note, dumps(note.wire())
+        """*note* encoded once, cut to *limit* only if it must be, the whole output saved from the
+        same bytes first (:func:`~livyd.daemon._outputs.fit_and_encode`). Runs in a worker thread."""
+        return fit_and_encode(note, limit, lambda whole: self._save_whole(key, whole))
 
     def _truncate(self, key: str, note: OutputNotification, limit: int) -> OutputNotification:
         """*note* with its data cut to *limit* bytes (see :func:`fit_output`), the whole output
         written to a file first. Runs in a worker thread."""
-        data_fits = wire_size(note.data) <= limit
-        error_fits = wire_size(note.evalue) + wire_size(note.traceback) <= limit // 2
-        if data_fits and error_fits:
-            return note
-        path: str | None = None
-        if self.store is not None:
-            try:
-                path = str(self.store.write_full_output(key, note.wire()))
-            except OSError as exc:
-                log.warning("could not write the whole output", task_id=key, error=str(exc))
-        where = f"the whole output is in {path}" if path else "livyd could not save the whole output"
-        data = note.data if data_fits else fit_output(note.data, limit, where)
-        evalue, traceback = fit_error(note.evalue, note.traceback, limit, where)
-        return note.model_copy(update={"data": data, "evalue": evalue, "traceback": traceback,
-                                       "truncated": True, "full_output_path": path})
+        return self._fit_and_encode(key, note, limit)[0]
+
+    def _save_whole(self, key: str, whole: bytes) -> str | None:
+        """Write a whole (too big) output, already encoded, to its own file; its path or None."""
+        if self.store is None:
+            return None
+        try:
+            return str(self.store.write_full_output(key, whole))
+        except OSError as exc:
+            log.warning("could not write the whole output", task_id=key, error=str(exc))
+            return None
 
     # ---------------------------------------------------------------- history (livy/statement)
 
