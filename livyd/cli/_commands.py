@@ -253,8 +253,20 @@ def _run_file_code(path: str, argv: list[str]) -> str:
 
 
 async def _find_session(client: LivyClient, ref: str) -> Any:
+    """The session *ref* names: an id, or a name. Livy 0.6+ takes a name in the path (one read;
+    names are unique among live sessions, and a name livyd generated proves who it is); before
+    0.6 that is refused (400) and the sessions are listed to find it."""
+    from livyd._exceptions import BadRequestError, SessionNotFoundError
+
     if ref.isdigit():
         return await client.get_session(int(ref))
+    try:
+        session = await client.get_session(ref)
+    except (SessionNotFoundError, BadRequestError):
+        pass
+    else:
+        if session.name == ref:
+            return session
     async for session in client.iter_sessions():
         if session.name == ref:
             return session

@@ -1,0 +1,65 @@
+"""What ``livyd exec --session`` asks Livy (issue 7: "asks Livy nothing it already knows"), read
+from its own ``--verbose`` HTTP trace against the sandbox: the session (who it is, its kind and
+state), the version (whether ``order=desc`` works), the newest statement id (duplicate safety),
+the POST and its poll. A session given by name is read by name in the path (Livy 0.6+), not found
+by listing every session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from support import SandboxProcess
+from test_cli_sandbox import run, server_get, shared, wait_for, work  # noqa: F401 - fixtures
+
+
+@pytest.fixture(scope="module")
+def named(sandbox: SandboxProcess) -> Iterator[str]:
+    name = "livyd-0a1b2c3d"
+    created = httpx.post(sandbox.livy_url.rstrip("/") + "/sessions", json={"kind": "pyspark", "name": name},
+                         headers={"X-Requested-By": "test"}, timeout=10)
+    assert created.status_code == 201, created.text
+    sid = created.json()["id"]
+    wait_for(lambda: server_get(sandbox, f"/sessions/{sid}").json()["state"] == "idle", "an idle session")
+    yield name
+    httpx.delete(f"{sandbox.livy_url.rstrip('/')}/sessions/{sid}", headers={"X-Requested-By": "t"},
+                 timeout=10)
+
+
+def _requests(sandbox: SandboxProcess, work: Path, ref: str) -> list[str]:  # noqa: F811
+    proc = run(work, "exec", "--verbose", "--url", sandbox.livy_url, "--session", ref, "1 + 1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout == "2\n"
+    base = urlsplit(sandbox.livy_url).path.rstrip("/")
+    sent = []
+    for line in proc.stderr.splitlines():
+        if '"event": "http"' in line:
+            event = json.loads(line)
+            sent.append(f"{event['method']} {urlsplit(event['url']).path.removeprefix(base)}")
+    return sent
+
+
+def _shape(sent: list[str], sid: str) -> list[str]:
+    return [s.replace(f"/sessions/{sid}/", "/sessions/N/") for s in sent]
+
+
+def test_exec_into_a_session_by_id_sends_five_requests(sandbox: SandboxProcess, shared: str,  # noqa: F811
+                                                       work: Path) -> None:  # noqa: F811
+    sent = _requests(sandbox, work, shared)
+    # the session and the version are read at once: either may come first
+    assert sorted(sent[:2]) == sorted([f"GET /sessions/{shared}", "GET /version"])
+    assert _shape(sent[2:4], shared) == ["GET /sessions/N/statements", "POST /sessions/N/statements"]
+    # then its polls (none when the POST's answer is already final)
+    assert all(p.startswith(f"GET /sessions/{shared}/statements/") for p in sent[4:])
+
+
+def test_exec_into_a_session_by_name_reads_it_by_name(sandbox: SandboxProcess, named: str,
+                                                      work: Path) -> None:  # noqa: F811
+    sent = _requests(sandbox, work, named)
+    assert f"GET /sessions/{named}" in sent[:2]
+    assert "GET /sessions" not in sent  # no listing of every session to find it
+    assert len([s for s in sent if s.startswith("POST")]) == 1
