@@ -12,8 +12,9 @@ What both the daemon and a script need once they keep a session busy with more t
 * **The poll plan.** One :class:`~livyd._core.poll.PollPlanner` per submitted statement: the first
   poll within milliseconds (trivial statements finish at once), the wait growing up to the cap
   while nothing changes, short again when the state moves. One request per poll (only the
-  statement in flight is read); the session itself is read only while it is not ready and once
-  after the last job finished (so callers learn that it is idle again).
+  statement in flight is read; at the cap, a log read that is due takes the poll's place, so a
+  long statement costs one request per cap); the session itself is read only while it is not
+  ready and once after the last job finished (so callers learn that it is idle again).
 * **Keep-alive.** Livy's idle timer ignores GETs: while a statement runs longer than
   ``keepalive_interval`` the engine POSTs ``/sessions/{id}/connect``.
 * **Log lines** (optional, ``follow_log``): the session log's new lines while a statement runs,
@@ -399,6 +400,10 @@ class SessionEngine:
     def _log_due(self) -> bool:
         return anyio.current_time() >= self._log_next_at
 
+    def _log_takes_the_slot(self) -> bool:
+        return (self.follow_log and not self.following and self._log_due() and self._planner is not None
+                and self._planner.interval >= self.poll.maximum)
+
     def _new_plan(self) -> None:
         self._planner = PollPlanner(self.poll, now=anyio.current_time())
         self._fresh = True
@@ -417,6 +422,11 @@ class SessionEngine:
             if not self.session or not self.session.state.is_ready:
                 return  # starting or recovering: statements wait
         job = self._inflight()
+        if job is not None and self._log_takes_the_slot():
+            # A long statement, polled once per cap: its paced log read takes this round's one
+            # request (the statement is read next round), so it costs at most one request per cap.
+            await self.pump_log()
+            return
         if job is not None:
             st = await self._read_statement(job)
             # The log right after a result was read (its lines come first) unless it is quiet,

@@ -917,6 +917,7 @@ class Supervisor:
             if s.get("embedded"):
                 log.info("persisted session was on the previous daemon's embedded sandbox", session_id=sid)
                 continue
+            conn: LivyConnection | None = None
             try:
                 conn = await self._restore_connection(profile, url)
                 api = conn.require_api()
@@ -936,7 +937,16 @@ class Supervisor:
                 log.info("persisted session is gone", session_id=sid, profile=profile, reason=str(exc))
                 continue
             except LivydError as exc:
-                log.warning("could not reattach session", session_id=sid, profile=profile, error=str(exc))
+                if conn is None or conn.api is None:
+                    log.warning("could not reattach session", session_id=sid, profile=profile, error=str(exc))
+                    continue
+                # Not shown gone, only not readable now: Livy is down, or the editor has not sent
+                # the credentials yet (restore runs at `initialized`, before livy/setCredentials).
+                # Keep it: its engine reads it again (backing off; at once when new credentials
+                # arrive) and the identity check of that first read still decides whether it is ours.
+                log.warning("reattaching session later", session_id=sid, profile=profile, error=str(exc))
+                w = self._new_worker(None, sid, conn, owned=True, create_body=s.get("createBody"))
+                restored[(profile, url, sid)] = w
                 continue
             if session.state.is_terminal:
                 continue

@@ -140,9 +140,10 @@ the client receives, in this order:
 
 * `livy/taskChanged` with `state` going through `queued` (held by the daemon; `queuedBehind`
   says how many tasks of the session are ahead; as the queue moves, the queued tasks are
-  re-sent with their new place, moves within 50 ms folded into one round), `waiting` (submitted to Livy), `running`
-  (with `progress` 0..1), and finally one of `available`, `cancelled` or `failed` (livyd could
-  not run it: the session died, Livy refused the submission; `message` says why);
+  re-sent with their new place, moves within 50 ms folded into one round), `waiting`
+  (submitted to Livy), `running` (with `progress` 0..1), and finally one of `available`,
+  `cancelled` or `failed` (livyd could not run it: the session died, Livy refused the
+  submission; `message` says why);
 * `livy/output` exactly once, when the task is finished: `status` is `ok`, `error` (with
   `ename`, `evalue`, `traceback`), `cancelled` or `failed`; `data` is the mime bundle
   (`text/plain`, `application/json`, `image/png`, ...). The output is appended to the

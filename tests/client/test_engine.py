@@ -173,3 +173,51 @@ async def test_a_quiet_log_is_not_read_before_every_result_and_loses_nothing(
     early = [k for k, (kind, v) in enumerate(recorder.events)
              if kind == "log" and any("early line" in x for x in v)]
     assert early and early[0] < finished, recorder.events
+
+
+class RecordingClient(CountingClient):
+    """The real client; the engine's reads are recorded by name."""
+
+    def __init__(self, client: LivyClient) -> None:
+        super().__init__(client)
+        self.calls: list[str] = []
+
+    async def session_log(self, session_id: int, /, **kwargs: Any) -> Any:
+        self.calls.append("log")
+        return await super().session_log(session_id, **kwargs)
+
+    async def get_statement(self, session_id: int, statement_id: int, /) -> Any:
+        self.calls.append("statement")
+        return await self._client.get_statement(session_id, statement_id)
+
+
+async def test_a_long_statement_costs_one_request_per_cap_log_reads_included(
+    session: tuple[LivyClient, int]
+) -> None:
+    """At the cap, a paced log read takes the round's one request instead of adding a second."""
+    client, sid = session
+    rec = RecordingClient(client)
+    engine = SessionEngine(rec, sid, follow_log=True,  # type: ignore[arg-type]
+                           poll=PollSettings(initial=0.002, maximum=0.05))
+    job = engine.submit("import time\ntime.sleep(20)")
+    try:
+        await engine.round()  # submits it
+        assert job.statement_id is not None
+        rounds = []
+        with anyio.fail_after(30):
+            while engine._planner is None or engine._planner.interval < engine.poll.maximum:
+                await anyio.sleep(engine._delay() or 0)  # paced as run() paces it
+                before = len(rec.calls)
+                await engine.round()
+                rounds.append(rec.calls[before:])
+            for _ in range(12):  # at the cap: whatever is due, one request per round
+                await anyio.sleep(engine._delay() or 0)
+                before = len(rec.calls)
+                await engine.round()
+                rounds.append(rec.calls[before:])
+        at_cap = rounds[-12:]
+        assert all(len(r) == 1 for r in at_cap), rounds
+        assert ["log"] in at_cap and ["statement"] in at_cap, rounds  # the log is still read
+    finally:
+        with anyio.CancelScope(shield=True):
+            await engine.cancel(job)

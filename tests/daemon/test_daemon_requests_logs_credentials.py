@@ -152,6 +152,43 @@ async def test_set_credentials_after_the_first_call_takes_effect(
     assert token not in log_file.read_text()
 
 
+async def test_a_restarted_daemon_reattaches_once_the_editor_sends_the_credentials(
+    spawn_daemon: Any, sandbox_factory: Any
+) -> None:
+    """A new daemon restores its sessions at ``initialized``, before the editor's
+    livy/setCredentials: the 401 it gets then does not make it forget them; the statement that
+    ran meanwhile is delivered once the token arrives."""
+    token = "T-livyd-restore-secret-0815"
+    secured = sandbox_factory("--token", token)
+    url = str(secured.livy_url)
+    async with spawn_daemon(url=url, deleteSessionsOnExit=False) as first:
+        assert (await first.request("livy/setCredentials", {"token": token}))["ok"] is True
+        sid = await idle_session(first)
+        started = await first.request(
+            "livy/execute", {"code": "import time\ntime.sleep(1.5)\nprint('after the restart')",
+                             "sessionId": sid})
+        await first.wait_until(
+            lambda: any(p["statementId"] is not None for p in first.notifications("livy/taskChanged")
+                        if p["taskId"] == started["taskId"]),
+            what="the statement submitted",
+        )
+        assert first.process.stdin is not None
+        await first.process.stdin.aclose()  # the daemon exits, keeping the session
+        assert await first.wait_exit(15) == 0
+    async with spawn_daemon(url=url) as second:
+        await second.wait_until(
+            lambda: any(p["taskId"] == started["taskId"] for p in second.notifications("livy/taskChanged")),
+            what="the persisted task announced",
+        )
+        assert not [p for p in second.notifications("livy/output") if p["taskId"] == started["taskId"]]
+        assert (await second.request("livy/setCredentials", {"token": token}))["ok"] is True
+        out = await output_of(second, started["taskId"], timeout=60)
+        assert out["status"] == "ok" and out["data"]["text/plain"] == "after the restart", out
+        info = await second.request("livy/sessionInfo", {"sessionId": sid})
+        assert info["session"]["owned"] is True and info["session"]["state"] == "idle"
+    assert token not in json.dumps([m.raw for m in second.messages])
+
+
 async def test_shared_daemon_keeps_the_first_clients_settings_and_warns_the_second(
     spawn_daemon: Any, tmp_path: Path
 ) -> None:
