@@ -273,33 +273,6 @@ async def _find_session(client: LivyClient, ref: str) -> Any:
     raise SessionGoneError(f"no session named {ref!r} at {redact_url(client.url)}", session_id=ref)
 
 
-async def _find_session_and_version(client: LivyClient, ref: str) -> Any:
-    """``exec --session``: the session (who it is, its kind, its state) and the server's version
-    are independent reads, both needed before the statement's POST (the version says whether the
-    newest statement id, looked up for duplicate safety, can be asked with ``order=desc``): sent
-    at once, one round trip is waited for instead of two. A failed version read is left for the
-    lookup that needs it to repeat and report, so errors surface where they did before."""
-    found: list[Any] = []
-    failure: list[BaseException] = []
-
-    async def version() -> None:
-        try:
-            await client.server_version()
-        except LivydError:
-            pass
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(version)
-        try:
-            found.append(await _find_session(client, ref))
-        except BaseException as exc:  # re-raised below, outside the task group (not grouped)
-            failure.append(exc)
-            tg.cancel_scope.cancel()
-    if failure:
-        raise failure[0]
-    return found[0]
-
-
 async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
     from livyd._connect import open_connection
 
@@ -320,7 +293,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         # "shared" is a session kind only: its statements say what they are (pyspark by default)
         statement_kind: str | None = "pyspark" if (args.kind or "").lower() == "shared" else args.kind
         if args.session:
-            session = await _find_session_and_version(client, args.session)
+            session = await _find_session(client, args.session)  # its 0.8+ fields spare /version
             # every later read of it is compared with this one; a name livyd generated (a session
             # kept with --keep) is unique, so it proves the session on its own
             prefix = re.escape(resolved.profile.session.name_prefix)
