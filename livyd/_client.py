@@ -208,6 +208,9 @@ class LivyClient:
         self.name_prefix = name_prefix
         self._version: VersionInfo | None = None
         self._sandbox: bool | None = None
+        #: Whether ``GET .../statements?order=desc`` works (0.8+), once known: from ``/version``,
+        #: or from a session read, whose 0.8+ fields (``ttl`` … ``queue``) prove it.
+        self._order_desc: bool | None = None
         self._version_lock: anyio.Lock | None = None
         self._accepting: set[str] = set()  # sessions seen past "starting" (statements can be listed)
         #: Pause before the second look for an ambiguously-created session or batch.
@@ -350,6 +353,12 @@ class LivyClient:
                 self._version = VersionInfo(version=str(CONSERVATIVE))
             return self._version.parsed
 
+    async def _supports_order_desc(self) -> bool:
+        """Whether statement listings can be asked newest first (0.8+)."""
+        if self._order_desc is None:
+            self._order_desc = (await self.server_version()).supports_order_desc
+        return self._order_desc
+
     def _new_name(self) -> str:
         return f"{self.name_prefix}-{secrets.token_hex(4)}"
 
@@ -372,6 +381,10 @@ class LivyClient:
         except SessionNotFoundError as exc:
             self._forget_gone(session_id, exc)
             raise
+        if self._order_desc is None and "driver_memory" in session.model_fields_set:
+            # Livy 0.5-0.7 return no ttl ... queue fields (livy-rest.md 4.1): this server is
+            # 0.8+, so it knows order=desc; no GET /version needed for that
+            self._order_desc = True
         ident = self._identities.get(str(session_id))
         if ident is not None:
             self._require(ident, ident.check_session(session))
@@ -609,7 +622,7 @@ class LivyClient:
     ) -> StatementList:
         """``GET /sessions/{id}/statements``; ``order="desc"`` is emulated on Livy < 0.8."""
         url = self._u("sessions", session_id, "statements")
-        if order == "desc" and not (await self.server_version()).supports_order_desc:
+        if order == "desc" and not await self._supports_order_desc():
             everything = await self._get(StatementList, url)
             items = list(reversed(everything.statements))
             start = max(0, from_ or 0)
@@ -665,7 +678,7 @@ class LivyClient:
             await self._ensure_accepting(session_id)  # listing blocks while the session starts
             self._accepting.add(key)
         try:
-            if (await self.server_version()).supports_order_desc:
+            if await self._supports_order_desc():
                 page = await self.list_statements(session_id, size=1, order="desc")
             else:
                 page = await self.list_statements(session_id)
@@ -676,7 +689,7 @@ class LivyClient:
         return newest_id(page.statements)
 
     async def _statements_after(self, session_id: SessionRef, after_id: int) -> list[Statement]:
-        if not (await self.server_version()).supports_order_desc:
+        if not await self._supports_order_desc():
             return [s for s in (await self.list_statements(session_id)).statements if s.id > after_id]
         out: list[Statement] = []
         start, page_size = 0, 50

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from livyd._core.poll import PollPlanner, PollSettings
 from livyd._core.sparkapi import SparkJob, SparkStage, TaskSummary, parse_spark_time
@@ -66,10 +66,12 @@ log = get_logger("livyd.insight")
 T = TypeVar("T")
 OnProgress = Callable[[Any], Awaitable[None] | None]
 
-_JOBS = TypeAdapter(list[SparkJob])
-_STAGES = TypeAdapter(list[SparkStage])
-_APPS = TypeAdapter(list[dict[str, Any]])
-_TASKS = TypeAdapter(list[dict[str, Any]])
+# built at their first use (a Spark UI read), not when a statement wait imports this module
+_DEFERRED = ConfigDict(defer_build=True)
+_JOBS = TypeAdapter(list[SparkJob], config=_DEFERRED)
+_STAGES = TypeAdapter(list[SparkStage], config=_DEFERRED)
+_APPS = TypeAdapter(list[dict[str, Any]], config=_DEFERRED)
+_TASKS = TypeAdapter(list[dict[str, Any]], config=_DEFERRED)
 #: How long the last read after the statement ended may take.
 FINAL_READ_TIMEOUT = 5.0
 UI_KEY = "spark_ui.url"

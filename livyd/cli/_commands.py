@@ -253,39 +253,24 @@ def _run_file_code(path: str, argv: list[str]) -> str:
 
 
 async def _find_session(client: LivyClient, ref: str) -> Any:
+    """The session *ref* names: an id, or a name. Livy 0.6+ takes a name in the path (one read;
+    names are unique among live sessions, and a name livyd generated proves who it is); before
+    0.6 that is refused (400) and the sessions are listed to find it."""
+    from livyd._exceptions import BadRequestError, SessionNotFoundError
+
     if ref.isdigit():
         return await client.get_session(int(ref))
+    try:
+        session = await client.get_session(ref)
+    except (SessionNotFoundError, BadRequestError):
+        pass
+    else:
+        if session.name == ref:
+            return session
     async for session in client.iter_sessions():
         if session.name == ref:
             return session
     raise SessionGoneError(f"no session named {ref!r} at {redact_url(client.url)}", session_id=ref)
-
-
-async def _find_session_and_version(client: LivyClient, ref: str) -> Any:
-    """``exec --session``: the session (who it is, its kind, its state) and the server's version
-    are independent reads, both needed before the statement's POST (the version says whether the
-    newest statement id, looked up for duplicate safety, can be asked with ``order=desc``): sent
-    at once, one round trip is waited for instead of two. A failed version read is left for the
-    lookup that needs it to repeat and report, so errors surface where they did before."""
-    found: list[Any] = []
-    failure: list[BaseException] = []
-
-    async def version() -> None:
-        try:
-            await client.server_version()
-        except LivydError:
-            pass
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(version)
-        try:
-            found.append(await _find_session(client, ref))
-        except BaseException as exc:  # re-raised below, outside the task group (not grouped)
-            failure.append(exc)
-            tg.cancel_scope.cancel()
-    if failure:
-        raise failure[0]
-    return found[0]
 
 
 async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
@@ -308,7 +293,7 @@ async def _execute(args: argparse.Namespace, r: Renderer, code: str) -> int:
         # "shared" is a session kind only: its statements say what they are (pyspark by default)
         statement_kind: str | None = "pyspark" if (args.kind or "").lower() == "shared" else args.kind
         if args.session:
-            session = await _find_session_and_version(client, args.session)
+            session = await _find_session(client, args.session)  # its 0.8+ fields spare /version
             # every later read of it is compared with this one; a name livyd generated (a session
             # kept with --keep) is unique, so it proves the session on its own
             prefix = re.escape(resolved.profile.session.name_prefix)

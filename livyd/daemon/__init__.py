@@ -69,15 +69,16 @@ def _import_structlog_without_rich() -> None:
 
     if "structlog" in sys.modules:
         return
+    present = "rich" in sys.modules
     saved = sys.modules.get("rich")
     sys.modules["rich"] = None  # type: ignore[assignment]
     try:
         import structlog  # noqa: F401
     finally:
-        if saved is None:
-            del sys.modules["rich"]
+        if present:
+            sys.modules["rich"] = saved  # type: ignore[assignment]
         else:
-            sys.modules["rich"] = saved
+            del sys.modules["rich"]
 
 
 def main(argv: list[str]) -> int:

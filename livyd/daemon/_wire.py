@@ -13,6 +13,7 @@ the GIL) and written to stdout in one blocking write, so every other editor requ
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import threading
@@ -74,19 +75,46 @@ _STOP = object()
 
 
 class FrameWriter:
-    """Writes frames to *stream* from one thread, in the order they were given."""
+    """Writes frames to *stream* from one thread, in the order they were given.
+
+    Frames written during one turn of the event loop are handed to the thread together at the
+    end of that turn: one wake-up of the writer (and one flush) for the handful of notifications
+    a finished statement causes, not one each."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: Written during this turn of the loop, not handed over yet.
+        self._pending: list[bytes] | None = None
         self.closed = False
         self._thread = threading.Thread(target=self._run, name="livyd-stdout", daemon=True)
         self._thread.start()
 
     def write(self, data: bytes) -> None:
-        """Queue *data* (whole frames) for writing; never blocks."""
-        if not self.closed:
+        """Queue *data* (whole frames, or consecutive pieces of one) for writing; never blocks."""
+        if self.closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on the event loop (its pending list is the loop's alone)
             self._queue.put(data)
+            return
+        if self._pending is not None:
+            self._pending.append(data)
+            return
+        self._pending = [data]
+        loop.call_soon(self._hand_over)
+
+    def _hand_over(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending:
+            self._queue.put(pending)
+
+    def _write(self, item: bytes | list[bytes]) -> None:
+        if isinstance(item, list):
+            self._stream.writelines(item)
+        else:
+            self._stream.write(item)
 
     def _run(self) -> None:
         while True:
@@ -94,7 +122,7 @@ class FrameWriter:
             if item is _STOP:
                 return
             try:
-                self._stream.write(item)
+                self._write(item)
                 # Everything queued meanwhile goes out before the flush (fewer syscalls).
                 while True:
                     try:
@@ -104,13 +132,14 @@ class FrameWriter:
                     if more is _STOP:
                         self._stream.flush()
                         return
-                    self._stream.write(more)
+                    self._write(more)
                 self._stream.flush()
             except (BrokenPipeError, ValueError, OSError):
                 self.closed = True  # the editor is gone: drop what comes
 
     def drain(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the thread (at exit)."""
+        self._hand_over()  # what the last turn of the loop wrote
         self._queue.put(_STOP)
         self._thread.join(timeout)
 

@@ -146,3 +146,38 @@ def test_valid_frames_survive_garbage_between_them(seed: int) -> None:
         data += frame(msg)
     got = [e for e in events(FrameParser(1 << 20), data, rng.randrange(1, 200)) if isinstance(e, dict)]
     assert got == sent
+
+
+def test_frame_writer_hands_a_loop_turn_over_at_once_in_order_and_loses_nothing() -> None:
+    """Frames written in one turn of the loop go to the writer thread together, in order; a
+    frame from another thread is written too; drain() writes what the last turn left."""
+    import asyncio
+    import io
+    import threading
+
+    from livyd.daemon._wire import FrameWriter, frame
+
+    class Sink(io.BytesIO):
+        def close(self) -> None:  # keep the bytes readable after the writer is done
+            pass
+
+    sink = Sink()
+    writer = FrameWriter(sink)
+
+    async def main() -> None:
+        for i in range(200):
+            writer.write(frame(b'{"n":%d}' % i))
+            if i % 50 == 0:
+                await asyncio.sleep(0)  # a new turn of the loop
+        t = threading.Thread(target=writer.write, args=(frame(b'{"other":1}'),))
+        t.start()
+        t.join()
+        writer.write(frame(b'{"n":200}'))  # the last turn's frame, handed over by drain()
+
+    asyncio.run(main())
+    writer.drain()
+    data = sink.getvalue()
+    bodies = [part.split(b"\r\n\r\n", 1)[1] for part in data.split(b"Content-Length: ")[1:]]
+    loop_frames = [b for b in bodies if b.startswith(b'{"n"')]
+    assert loop_frames == [b'{"n":%d}' % i for i in range(201)]
+    assert b'{"other":1}' in bodies and len(bodies) == 202
