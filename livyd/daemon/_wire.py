@@ -136,6 +136,8 @@ class FrameWriter:
                 self._stream.flush()
             except (BrokenPipeError, ValueError, OSError):
                 self.closed = True  # the editor is gone: drop what comes
+            # Not held while waiting for the next frame: a 20 MB output would stay alive until then.
+            item = more = None
 
     def drain(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the thread (at exit)."""
