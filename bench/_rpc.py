@@ -4,8 +4,8 @@ Frames are parsed as they arrive and dispatched at once: a response wakes its re
 ``livy/output`` wakes whoever waits for that task, so the time measured is the daemon's, not a
 client scanning its message list. Every arrival is stamped with ``time.monotonic()``.
 
-The daemon's stdout is read by a thread of its own (blocking ``readinto`` a buffer of the frame's
-size: one copy, the GIL released while the kernel copies), which stamps each frame's arrival and
+The daemon's stdout is read by a thread of its own (one blocking read of the frame's size into
+one bytes object: one copy, the GIL released while the kernel copies), which stamps each frame's arrival and
 hands it to the event loop; so neither a big frame's reading nor the loop's other work delays the
 stamp of the ``livy/status`` replies queued behind it. With :attr:`Daemon.defer_over` set, a frame
 bigger than that is not parsed when it arrives but queued unparsed in :attr:`Daemon.deferred` with
@@ -43,7 +43,7 @@ class Daemon:
         self.listeners: list[Callable[[str, Any, float], None]] = []
         self.stderr = bytearray()
         self.defer_over: int | None = None
-        self.deferred: asyncio.Queue[tuple[float, bytearray]] = asyncio.Queue()
+        self.deferred: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self.exited = asyncio.Event()
         self.reader = threading.Thread(
@@ -92,12 +92,10 @@ class Daemon:
                         length = int(value)
                 if not line or length < 0:
                     break
-                body = bytearray(length)
-                view, got = memoryview(body), 0
-                while got < length and (n := stream.readinto(view[got:])):
-                    got += n
-                del view
-                if got < length:
+                # One bytes object of the frame's size, filled by the kernel while the GIL is
+                # released (a bytearray(length) would zero 20 MB first, holding the GIL).
+                body = stream.read(length)
+                if len(body) < length:
                     break
                 now = time.monotonic()
                 try:
@@ -107,7 +105,7 @@ class Daemon:
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._eof)
 
-    def _arrived(self, now: float, body: bytearray) -> None:
+    def _arrived(self, now: float, body: bytes) -> None:
         if self.defer_over is not None and len(body) > self.defer_over:
             self.deferred.put_nowait((now, body))
             return

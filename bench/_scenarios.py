@@ -486,7 +486,7 @@ async def big_output(ctx: Context) -> dict[str, Any]:
 
 async def _output_or_big_frame(
     daemon: Daemon, task_id: str
-) -> tuple[float, dict[str, Any], bytearray | None]:
+) -> tuple[float, dict[str, Any], bytes | None]:
     """The task's ``livy/output`` as (arrival, params, None), or, when it came as a frame too big
     to parse while pings are timed (:attr:`Daemon.defer_over`), as (arrival, {}, its body)."""
     small = asyncio.ensure_future(daemon.output(task_id))
