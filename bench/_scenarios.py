@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import statistics
 import sys
@@ -444,6 +445,7 @@ async def big_output(ctx: Context) -> dict[str, Any]:
                 json.loads(resp.content)
                 raw.add(time.monotonic() - r0)
         await c.close()
+        shutil.rmtree(c.tmp, ignore_errors=True)  # its state dir holds the 20 MB outputs it logged
         await server.delete_session(sid)
         d, r = deliver.summary(), raw.summary()
         mib = size / 2**20
