@@ -785,6 +785,16 @@ class Supervisor:
             self.notifier.notify("livy/output", record if record is not None else note.wire())
         self.notifier.diagnostics(task, note)
         self.persist()
+        self._release_output(task)
+
+    def _release_output(self, task: Task) -> None:
+        """Once the output log holds a delivered output (livy/statement reads it back from there),
+        its data is not kept in memory as well: a daemon that showed ten 20 MB outputs does not
+        hold 200 MB for its lifetime. Status, error name, value and traceback stay."""
+        st = task.job.statement
+        if task.task_id not in self.output_offsets or st is None or st.output is None or not st.output.data:
+            return
+        task.job.statement = st.model_copy(update={"output": st.output.model_copy(update={"data": {}})})
 
     def _fit_and_encode(
         self, key: str, note: OutputNotification, limit: int
