@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -117,6 +118,7 @@ class DaemonContender(Contender):
 
     async def close(self) -> None:
         await self.daemon.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)  # its state dir and output log (GBs over a run)
 
 
 class Exec(Contender):
