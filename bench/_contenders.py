@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
