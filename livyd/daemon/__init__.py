@@ -121,6 +121,10 @@ def main(argv: list[str]) -> int:
     if args.max_frame_bytes < 1024:
         parser.error("--max-frame-bytes must be at least 1024")
     _configure_logging(args.log_file, args.verbose, relay=not (args.standalone or args.serve_socket))
+    if args.standalone or args.serve_socket:  # the daemon itself (a relay holds no outputs)
+        from livyd.daemon._memory import return_big_blocks
+
+        return_big_blocks()
 
     import anyio
 

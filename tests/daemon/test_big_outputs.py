@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +170,35 @@ async def test_a_big_output_is_cut_at_the_default_limit_and_saved_whole(spawn_da
         whole = json.loads(await anyio.Path(Path(out["fullOutputPath"])).read_bytes())
         assert whole["taskId"] == started["taskId"] and whole["truncated"] is False
         assert whole["data"]["text/plain"].rstrip("\n") == EXPECTED
+
+
+_RSS_PROBE = r"""
+import sys
+from livyd.daemon._memory import return_big_blocks
+
+def rss_mib():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024
+
+fixed = sys.argv[1] == "fixed"
+if fixed:
+    assert return_big_blocks()
+base = rss_mib()
+for _ in range(3):  # a 20 MB output's body, text and encoding, freed after each delivery
+    blocks = [bytes(20 << 20), "x" * (20 << 20), bytearray(20 << 20)]
+    del blocks
+print(rss_mib() - base)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt (Linux)")
+def test_big_blocks_go_back_to_the_system_when_freed() -> None:
+    """With glibc's dynamic mmap threshold, the blocks of a second 20 MB output come from the heap
+    and stay resident after they are freed; the daemon fixes the threshold, so they do not."""
+    def kept(mode: str) -> float:
+        out = subprocess.run([sys.executable, "-c", _RSS_PROBE, mode], capture_output=True, text=True,
+                             timeout=60, check=True)
+        return float(out.stdout)
+
+    assert kept("fixed") < 10, "freed 20 MB blocks stayed resident"
+    assert kept("dynamic") >= 20  # the behaviour the fix exists for (so this test can fail)
