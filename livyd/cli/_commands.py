@@ -778,7 +778,7 @@ async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
                 try:
                     await client.list_sessions(size=1)
                     used = describe_auth(resolved.profile.auth, env=resolved.env)
-                    checks.append({"check": "auth", "ok": True, "detail": f"accepted {used}"})
+                    checks.append({"check": "auth", "ok": True, "detail": await _auth_detail(resolved, used)})
                 except LivydError as exc:
                     checks.append({"check": "auth", "ok": False, "detail": str(exc)})
     if resolved.profile.webhdfs.url:
@@ -793,6 +793,24 @@ async def cmd_doctor(args: argparse.Namespace, r: Renderer) -> int:
         r.table(("check", "result", "detail"), [(c["check"], "ok" if c["ok"] else "FAILED", c["detail"])
                                                 for c in checks])
     return EXIT_OK if ok else EXIT_SERVER
+
+
+async def _auth_detail(resolved: ResolvedConfig, used: str) -> str:
+    """What the accepted authenticated read proves: "accepted" only when the server refuses the
+    same read without credentials (else they were never checked, e.g. a Kerberos ticket that a
+    server without SPNEGO never asked for)."""
+    from livyd._connect import build_livy_client
+
+    if str(resolved.profile.auth.type) == "none":
+        return "none configured; the server answered without it"
+    try:
+        async with build_livy_client(resolved, use_auth=False) as anonymous:
+            await anonymous.list_sessions(size=1)
+    except (AuthenticationError, ForbiddenError):
+        return f"accepted {used} (the server refuses requests without it)"
+    except LivydError:
+        return f"accepted {used}"
+    return f"{used} not checked: the server answers without authentication too"
 
 
 async def _check_webhdfs(resolved: ResolvedConfig) -> dict[str, Any]:

@@ -608,6 +608,12 @@ def test_doctor_checks_livy_and_webhdfs(sandbox: SandboxProcess, work: Path) -> 
     assert all(c["ok"] for c in checks.values()), checks
     assert checks["version"]["detail"].startswith("Livy 0.")
     assert "/user/alice" in checks["webhdfs"]["detail"]
+    assert checks["auth"]["detail"].startswith("none configured"), checks["auth"]
+    # credentials the server never asks for are not reported as accepted
+    unasked = run(work, "doctor", "--json", LIVY_AUTH="bearer", LIVY_TOKEN="tok-never-asked")
+    assert unasked.returncode == 0, unasked.stdout + unasked.stderr
+    detail = {c["check"]: c for c in json.loads(unasked.stdout)["checks"]}["auth"]["detail"]
+    assert "not checked" in detail and "tok-never-asked" not in unasked.stdout, detail
     settings = {s["key"]: s for s in report["settings"]}
     assert settings["webhdfs.url"]["source"] == f"{work / 'work' / 'livyd.toml'}:3"
     broken = run(work, "doctor", "--url", "http://127.0.0.1:9")
@@ -707,6 +713,8 @@ def test_doctor_with_rejected_credentials_is_reachable_but_auth_fails(
     good = run(work, "doctor", "--json", "--url", guarded.livy_url, LIVY_AUTH="bearer",
                LIVY_TOKEN="tok-doctor-9")
     assert good.returncode == 0, good.stdout
+    auth = {c["check"]: c for c in json.loads(good.stdout)["checks"]}["auth"]
+    assert auth["detail"].startswith("accepted") and "refuses requests without it" in auth["detail"], auth
 
 
 def test_logs_follow_ends_when_the_session_is_dead(broken_python: SandboxProcess, work: Path) -> None:
