@@ -285,6 +285,7 @@ class PhaseTracker:
         self.yarn_state: str | None = None
         self._spark_marker = False
         self._statement_state: str | None = None
+        self._waiting_seen = False
 
     def _enter(self, now: float, phase: Phase, detail: str, *, again: bool = False) -> list[PhaseEvent]:
         """Enter *phase* (nothing when already in it, unless *again*: same phase, new facts)."""
@@ -332,10 +333,17 @@ class PhaseTracker:
         return events
 
     def observe_statement(self, now: float, *, state: str) -> list[PhaseEvent]:
-        """A statement poll: ``waiting`` (behind others) or ``running``."""
+        """A statement poll: ``waiting`` (behind others) or ``running``.
+
+        Livy answers every new statement ``waiting``, also when nothing runs before it: only a
+        statement still waiting at a later read waits behind something (another client's
+        statement; livyd's own queue holds the rest), so the first ``waiting`` is no phase."""
         self._statement_state = state
         if state == "waiting":
-            return self._enter(now, "waiting", "waiting behind other statements of the session")
+            if not self._waiting_seen:
+                self._waiting_seen = True
+                return []
+            return self._enter(now, "waiting", "waiting behind another statement running in the session")
         if state in ("running", "cancelling") and self.phase in (None, "session_starting",
                                                                  "interpreter_starting", "waiting"):
             return self._enter(now, "running", "running")

@@ -136,9 +136,14 @@ def test_phases_from_livys_yarn_log_lines() -> None:
 
 
 def test_phases_waiting_then_spark_starting_then_running() -> None:
+    quick = PhaseTracker(now=0.0)
+    assert quick.observe_statement(0.0, state="waiting") == []  # Livy's answer to every POST
+    assert quick.observe_statement(0.01, state="running")[0].previous is None  # nothing was ahead
     tracker = PhaseTracker(now=0.0)
-    assert tracker.observe_statement(0.0, state="waiting")[0].phase == "waiting"
-    assert tracker.observe_statement(1.0, state="running")[0].previous_seconds == 1.0
+    assert tracker.observe_statement(0.0, state="waiting") == []
+    (behind,) = tracker.observe_statement(0.5, state="waiting")  # still waiting: something runs
+    assert behind.phase == "waiting" and "behind another statement" in behind.detail
+    assert tracker.observe_statement(1.5, state="running")[0].previous_seconds == 1.0
     starting = tracker.observe_session(1.5, state="busy", app_id=None,
                                        log=["stderr: WARNING:livyd.replworker:livyd sandbox: starting a "
                                             "local SparkSession"])
