@@ -419,7 +419,7 @@ async def test_wait_timeout_cancels_and_raises(livy: MiniLivy) -> None:
 @pytest.mark.anyio
 async def test_keepalive_posts_connect_while_a_statement_runs(livy: MiniLivy) -> None:
     sid = livy.add_session()
-    livy.statement_script = finish_after(12)
+    livy.statement_script = finish_after(40)  # 40 polls of >= 2-7.5 ms: several keep-alives
     async with LivyClient(livy.url, keepalive_interval=0.05, poll=PollSettings(maximum=0.03)) as c:
         started = time.monotonic()
         await c.run_statement(sid, "slow()")
