@@ -94,10 +94,6 @@ class SessionWorker:
         self._done_upto = i
         return [t for t in tasks[i:] if not t.finished]
 
-    def queue_positions(self) -> dict[Task, int]:
-        """For each unfinished task, how many unfinished tasks of this session are ahead of it."""
-        return {t: n for n, t in enumerate(self.pending())}
-
     def kick(self) -> None:
         """Poll now."""
         if self.engine is not None:
